@@ -1,0 +1,107 @@
+// The four synchronous algorithms as pure maths, split into the two roles of the parameter-server
+// pattern. One round: the server broadcasts a vector, every worker runs its local work on it and
+// uploads a vector, the server aggregates the K uploads (always in worker order, so floating-point
+// sums do not depend on message arrival order). The same roles run inside SimGrid actors
+// (src/sim/) and in the plain sequential driver used by the golden tests and benchmarks.
+#pragma once
+
+#include "data/dataset.hpp"
+#include "model/batch.hpp"
+#include "model/init.hpp"
+#include "model/model.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace dmlsim {
+
+enum class AlgorithmKind { Ssgd, Ma, Bmuf, Easgd };
+
+struct AlgorithmParams {
+  AlgorithmKind kind = AlgorithmKind::Ssgd;
+  double eta = 0.1;  // learning rate
+  // SSGD: average the K batch means (default, the common form) or the per-sample gradients over
+  // the union of the K batches (the seed's form).
+  bool ssgd_average_samples = false;
+  int local_steps = 5;  // MA, BMUF: M local steps per round (block)
+  // BMUF: delta <- mu·delta + gain·(w_avg - w_start), gain = zeta, or (1 - mu)·zeta in the
+  // CNTK/fairseq form; w <- w + delta; next block starts at w (classical) or w + mu·delta (Nesterov).
+  double mu = 0.9;
+  double zeta = 0.1;
+  bool nesterov = false;
+  bool cntk_filter = false;
+  bool random_initial_delta = false;  // the seed's oddity: delta uniform in [-1, 1)
+  // EASGD: alpha = eta·rho, beta = K·alpha; tau local steps per round, the last one elastic.
+  double rho = 0.1;
+  int tau = 1;
+  bool easgd_paper_order = false;     // centre uses the workers' models from before their step
+  bool easgd_independent_init = false;  // workers start from their own random draw (the seed)
+};
+
+std::string algorithm_name(AlgorithmKind kind);
+
+// What a worker sends back at the end of a round.
+struct Upload {
+  int worker = 0;
+  Vector values;
+  double samples = 0;  // rows in the batches behind `values` (SSGD's per-sample average needs it)
+};
+
+// A worker's view of its data: its partition of the training set, its batch rule and its random
+// stream. Counts the FLOPs it spends so the simulator can charge them to the host.
+class LocalTrainer {
+ public:
+  LocalTrainer(const Model& model, const Dataset& train, const std::vector<int>& partition, BatchSpec batch,
+               std::uint64_t seed, int worker);
+  // Mean gradient at `w` over a batch drawn for (round, step); returns the batch size.
+  int gradient(const Vector& w, int round, int step, Vector& grad);
+  // One plain SGD step in place: w <- w - eta·g(w). Returns the batch size.
+  int sgd_step(Vector& w, double eta, int round, int step);
+  double take_flops();  // FLOPs spent since the last call
+  Eigen::Index dim() const { return model_.dim(); }
+
+ private:
+  const Model& model_;
+  const Dataset& train_;
+  BatchSampler sampler_;
+  BatchSpec spec_;
+  std::uint64_t seed_;
+  int worker_;
+  Vector grad_;
+  double flops_ = 0;
+};
+
+class ServerRole {
+ public:
+  virtual ~ServerRole() = default;
+  // The vector sent to every worker this round.
+  virtual const Vector& broadcast() = 0;
+  // Folds the K uploads (sorted by worker) into the global model.
+  virtual void aggregate(const std::vector<Upload>& uploads) = 0;
+  // The global (centre) parameters that are evaluated.
+  virtual const Vector& model() const = 0;
+};
+
+class WorkerRole {
+ public:
+  virtual ~WorkerRole() = default;
+  virtual void run_round(int round, const Vector& received, LocalTrainer& trainer, Upload& upload) = 0;
+};
+
+// The whole-run description shared by the simulator and the sequential driver.
+struct AlgorithmSetup {
+  AlgorithmParams params;
+  int workers = 1;
+  std::uint64_t seed = 1;
+  InitSpec init;
+};
+
+std::unique_ptr<ServerRole> make_server(const AlgorithmSetup& setup, const Vector& initial);
+std::unique_ptr<WorkerRole> make_worker(const AlgorithmSetup& setup, int worker, const Vector& initial);
+
+// Mean of the uploads' vectors, summed in worker order.
+Vector mean_of_uploads(const std::vector<Upload>& uploads);
+
+}  // namespace dmlsim

@@ -1,0 +1,30 @@
+// MA (model averaging / local SGD). Each round: broadcast w; every worker sets w_k <- w and runs M
+// local steps w_k <- w_k - eta · g_k(w_k); then w <- (1/K) Σ_k w_k.
+// The MA worker is also BMUF's worker: a BMUF block is one MA round.
+#pragma once
+
+#include "algorithms/algorithm.hpp"
+
+namespace dmlsim {
+
+class MaServer final : public ServerRole {
+ public:
+  explicit MaServer(Vector initial) : w_(std::move(initial)) {}
+  const Vector& broadcast() override { return w_; }
+  void aggregate(const std::vector<Upload>& uploads) override { w_ = mean_of_uploads(uploads); }
+  const Vector& model() const override { return w_; }
+
+ private:
+  Vector w_;
+};
+
+class MaWorker final : public WorkerRole {
+ public:
+  explicit MaWorker(const AlgorithmParams& params) : params_(params) {}
+  void run_round(int round, const Vector& received, LocalTrainer& trainer, Upload& upload) override;
+
+ private:
+  AlgorithmParams params_;
+};
+
+}  // namespace dmlsim

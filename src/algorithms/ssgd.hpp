@@ -1,0 +1,32 @@
+// SSGD (synchronous SGD). Each round: broadcast w; every worker computes g_k(w) on its batch;
+// w <- w - eta · (1/K) Σ_k g_k(w) (mean of the K batch means, the default), or, in the seed's
+// form, w <- w - eta · (Σ over the union of the K batches of per-sample gradients) / (union size).
+// An empty union (possible with Bernoulli batches) leaves w unchanged.
+#pragma once
+
+#include "algorithms/algorithm.hpp"
+
+namespace dmlsim {
+
+class SsgdServer final : public ServerRole {
+ public:
+  SsgdServer(const AlgorithmParams& params, Vector initial) : params_(params), w_(std::move(initial)) {}
+  const Vector& broadcast() override { return w_; }
+  void aggregate(const std::vector<Upload>& uploads) override;
+  const Vector& model() const override { return w_; }
+
+ private:
+  AlgorithmParams params_;
+  Vector w_;
+};
+
+class SsgdWorker final : public WorkerRole {
+ public:
+  explicit SsgdWorker(const AlgorithmParams& params) : params_(params) {}
+  void run_round(int round, const Vector& received, LocalTrainer& trainer, Upload& upload) override;
+
+ private:
+  AlgorithmParams params_;
+};
+
+}  // namespace dmlsim

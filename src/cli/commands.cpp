@@ -1,0 +1,105 @@
+#include "cli/commands.hpp"
+
+#include "report/outputs.hpp"
+#include "scenario/scenario.hpp"
+#include "sim/simulation.hpp"
+
+#include <fmt/format.h>
+#include <iostream>
+
+namespace dmlsim {
+
+namespace {
+
+struct Loaded {
+  Scenario scenario;
+  ConfigList cfg;
+};
+
+Loaded load(const RunOptions& options) {
+  std::vector<Override> overrides;
+  for (const auto& text : options.sets) {
+    try {
+      overrides.push_back(parse_override(text));
+    } catch (const std::invalid_argument& e) {
+      throw ScenarioError("command line", 0, e.what());
+    }
+  }
+  Loaded loaded{load_scenario(options.scenario, overrides), {}};
+  for (const auto& text : options.cfgs) {
+    const auto colon = text.find(':');
+    if (colon == std::string::npos || colon == 0)
+      throw ScenarioError("command line", 0, fmt::format("--cfg {}: expected KEY:VALUE, e.g. network/model:LV08", text));
+    loaded.cfg.emplace_back(text.substr(0, colon), text.substr(colon + 1));
+  }
+  if (!options.output_dir.empty()) loaded.scenario.output_dir = options.output_dir;
+  for (const auto& note : loaded.scenario.notes) std::cerr << note << '\n';
+  return loaded;
+}
+
+std::string target_text(const TargetHit& hit) {
+  if (!hit.first) return fmt::format("{:.4g}: not reached", hit.target);
+  return fmt::format("{:.4g}: {:.6g} s (round {}, {} bytes)", hit.target, hit.first->sim_time, hit.first->round,
+                     hit.first->bytes_sent);
+}
+
+void print_summary(const Scenario& s, const RunContext& c, const RunRecord& r) {
+  const auto algorithm = describe_algorithm(s.algorithm);
+  std::string params;
+  for (std::size_t i = 1; i < algorithm.size(); ++i)
+    params += fmt::format("{}{}={}", i > 1 ? ", " : "", algorithm[i].first, algorithm[i].second);
+  const auto& last = r.rows.back();
+  fmt::print("scenario     {} ({})\n", s.name, s.file.string());
+  fmt::print("algorithm    {} ({})\n", algorithm.front().second, params);
+  fmt::print("platform     {} (server {}, {} workers)\n", s.platform.file.string(), c.server_host, s.workers.count);
+  fmt::print("network      {}\n", c.network_description);
+  fmt::print("rounds       {} of {} (stopped by: {})\n", r.rounds_done, s.training.rounds, r.stop_reason);
+  fmt::print("sim time     {:.6f} s (wall {:.2f} s)\n", r.sim_time, c.wall_time);
+  fmt::print("final        test accuracy {:.6f}, test loss {:.6g}\n", last.test_accuracy, last.test_loss);
+  for (const auto& hit : time_to_accuracy(r.rows, s.report.targets)) fmt::print("target       {}\n", target_text(hit));
+  fmt::print("output       {}/\n", s.output_dir.string());
+}
+
+template <typename Body>
+int guarded(const RunOptions& options, Body body) {
+  try {
+    return body();
+  } catch (const ScenarioError& e) {
+    std::cerr << "dmlsim: " << e.what() << '\n';
+    return kExitBadInput;
+  } catch (const SimulationFailure& e) {
+    std::cerr << "dmlsim: " << options.scenario << ": " << e.what() << '\n';
+    return kExitRunFailed;
+  } catch (const std::exception& e) {
+    std::cerr << "dmlsim: " << options.scenario << ": " << e.what() << '\n';
+    return 1;
+  }
+}
+
+}  // namespace
+
+int run_command(const RunOptions& options) {
+  return guarded(options, [&] {
+    const auto loaded = load(options);
+    const auto& s = loaded.scenario;
+    Simulation simulation(s, loaded.cfg);
+    const auto& record = simulation.run();
+    write_outputs(s, simulation.context(), record, simulation.experiment().train.feature_names, options.save_weights);
+    if (!options.quiet) print_summary(s, simulation.context(), record);
+    return 0;
+  });
+}
+
+int validate_command(const RunOptions& options) {
+  return guarded(options, [&] {
+    const auto loaded = load(options);
+    Simulation simulation(loaded.scenario, loaded.cfg);
+    const auto& c = simulation.context();
+    fmt::print("{}: valid ({} workers on {} hosts, server {}, {} parameters, network {})\n", options.scenario,
+               loaded.scenario.workers.count, c.worker_hosts.size(), c.server_host, c.parameters,
+               loaded.cfg.empty() ? loaded.scenario.network.model : c.sim_config.front().second);
+    return 0;
+  });
+}
+
+}  // namespace dmlsim

@@ -1,0 +1,26 @@
+// The dmlsim subcommands. Each returns the process exit code:
+//   0 success, 2 bad input (scenario, data, platform, command line), 3 the run failed
+//   (divergence, deadlock), 1 anything unexpected.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace dmlsim {
+
+struct RunOptions {
+  std::string scenario;
+  std::vector<std::string> sets;  // ELEMENT.ATTRIBUTE=VALUE
+  std::vector<std::string> cfgs;  // SimGrid KEY:VALUE
+  std::string output_dir;         // overrides <output dir>
+  bool save_weights = false;
+  bool quiet = false;
+};
+
+constexpr int kExitBadInput = 2;
+constexpr int kExitRunFailed = 3;
+
+int run_command(const RunOptions& options);
+int validate_command(const RunOptions& options);
+
+}  // namespace dmlsim

@@ -1,0 +1,41 @@
+// dmlsim command line: run a scenario, validate one (sweeps and tables come with the studies).
+#include "cli/commands.hpp"
+
+#include <CLI/CLI.hpp>
+
+namespace {
+
+void add_scenario_options(CLI::App& command, dmlsim::RunOptions& options) {
+  command.add_option("scenario", options.scenario, "Scenario XML file")->required();
+  command.add_option("--set", options.sets, "Override an attribute: ELEMENT.ATTRIBUTE=VALUE (repeatable)")
+      ->type_name("E.A=V");
+  command.add_option("--cfg", options.cfgs, "SimGrid configuration KEY:VALUE, e.g. network/model:LV08 (repeatable)")
+      ->type_name("K:V");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"dmlsim: simulate distributed machine-learning training on SimGrid platforms"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "dmlsim 0.1.0");
+
+  dmlsim::RunOptions options;
+  auto* run = app.add_subcommand("run", "Run a scenario and write rounds.csv and summary.json");
+  add_scenario_options(*run, options);
+  run->add_option("-o,--out", options.output_dir, "Output directory (overrides <output dir>)");
+  run->add_flag("--save-weights", options.save_weights, "Also write the final parameters to weights.csv");
+  run->add_flag("-q,--quiet", options.quiet, "Print nothing on success");
+
+  auto* validate = app.add_subcommand("validate", "Check a scenario against its data and platform without running it");
+  add_scenario_options(*validate, options);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : dmlsim::kExitBadInput;
+  }
+  if (run->parsed()) return dmlsim::run_command(options);
+  return dmlsim::validate_command(options);
+}

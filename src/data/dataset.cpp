@@ -1,0 +1,156 @@
+#include "data/dataset.hpp"
+
+#include "util/rng.hpp"
+
+#include <cmath>
+#include <fmt/format.h>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+
+namespace dmlsim {
+namespace {
+
+std::vector<std::string> split_csv_line(const std::string& line) {
+  std::vector<std::string> cells;
+  std::string cell;
+  std::istringstream stream(line);
+  while (std::getline(stream, cell, ',')) {
+    // Trim spaces and a trailing carriage return (files written on Windows).
+    const auto first = cell.find_first_not_of(" \t\r");
+    const auto last = cell.find_last_not_of(" \t\r");
+    cells.push_back(first == std::string::npos ? std::string() : cell.substr(first, last - first + 1));
+  }
+  if (!line.empty() && line.back() == ',') cells.emplace_back();
+  return cells;
+}
+
+std::size_t label_column(const std::vector<std::string>& header, const std::string& label, const std::string& where) {
+  for (std::size_t i = 0; i < header.size(); ++i)
+    if (header[i] == label) return i;
+  if (label == "last") return header.size() - 1;
+  if (!label.empty() && label.find_first_not_of("0123456789") == std::string::npos) {
+    const auto position = std::stoul(label);
+    if (position >= 1 && position <= header.size()) return position - 1;
+    throw DataError(fmt::format("{}: label column {} is out of range (the file has {} columns)", where, position,
+                                header.size()));
+  }
+  throw DataError(fmt::format("{}: no column named '{}' in the header", where, label));
+}
+
+double parse_cell(const std::string& cell, const std::string& where, const std::string& column) {
+  const char* begin = cell.c_str();
+  char* end = nullptr;
+  const double value = std::strtod(begin, &end);
+  if (cell.empty() || end != begin + cell.size() || !std::isfinite(value))
+    throw DataError(fmt::format("{}: column '{}': '{}' is not a finite number", where, column, cell));
+  return value;
+}
+
+Dataset select_rows(const Dataset& all, const std::vector<int>& rows) {
+  Dataset out;
+  out.feature_names = all.feature_names;
+  out.features.resize(static_cast<Eigen::Index>(rows.size()), all.cols());
+  out.labels.resize(static_cast<Eigen::Index>(rows.size()));
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    out.features.row(static_cast<Eigen::Index>(i)) = all.features.row(rows[i]);
+    out.labels(static_cast<Eigen::Index>(i)) = all.labels(rows[i]);
+  }
+  return out;
+}
+
+std::vector<int> shuffled_indices(int n, std::uint64_t key) {
+  std::vector<int> order(static_cast<std::size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  Rng rng(key);
+  for (int i = n - 1; i > 0; --i) std::swap(order[i], order[rng.below(static_cast<std::uint64_t>(i) + 1)]);
+  return order;
+}
+
+}  // namespace
+
+Dataset load_csv(const std::filesystem::path& file, const std::string& label) {
+  std::ifstream in(file);
+  if (!in) throw DataError(fmt::format("{}: cannot open the data file", file.string()));
+  std::string line;
+  if (!std::getline(in, line)) throw DataError(fmt::format("{}:1: the file is empty (a header row is expected)", file.string()));
+  const auto header = split_csv_line(line);
+  const auto label_index = label_column(header, label, fmt::format("{}:1", file.string()));
+
+  std::vector<double> values;
+  std::vector<double> labels;
+  int line_number = 1;
+  while (std::getline(in, line)) {
+    ++line_number;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const auto where = fmt::format("{}:{}", file.string(), line_number);
+    const auto cells = split_csv_line(line);
+    if (cells.size() != header.size())
+      throw DataError(fmt::format("{}: {} columns, but the header has {}", where, cells.size(), header.size()));
+    for (std::size_t c = 0; c < cells.size(); ++c) {
+      const double value = parse_cell(cells[c], where, header[c]);
+      if (c != label_index) {
+        values.push_back(value);
+      } else {
+        if (value != 0.0 && value != 1.0)
+          throw DataError(fmt::format("{}: label '{}' is {}, but logistic regression needs 0 or 1", where,
+                                      header[c], cells[c]));
+        labels.push_back(value);
+      }
+    }
+  }
+  if (labels.empty()) throw DataError(fmt::format("{}: no data rows after the header", file.string()));
+
+  Dataset data;
+  const auto n = static_cast<Eigen::Index>(labels.size());
+  const auto d = static_cast<Eigen::Index>(header.size() - 1);
+  data.features = Eigen::Map<Matrix>(values.data(), n, d);
+  data.labels = Eigen::Map<Vector>(labels.data(), n);
+  for (std::size_t c = 0; c < header.size(); ++c)
+    if (c != label_index) data.feature_names.push_back(header[c]);
+  return data;
+}
+
+TrainTest split_random(const Dataset& all, double test_fraction, std::uint64_t key) {
+  const int n = static_cast<int>(all.rows());
+  const int n_test = static_cast<int>(std::ceil(test_fraction * n));
+  const auto order = shuffled_indices(n, key);
+  const std::vector<int> test_rows(order.begin(), order.begin() + n_test);
+  const std::vector<int> train_rows(order.begin() + n_test, order.end());
+  return {select_rows(all, train_rows), select_rows(all, test_rows)};
+}
+
+Standardizer Standardizer::fit(const Dataset& train) {
+  Standardizer s;
+  s.mean = train.features.colwise().mean().transpose();
+  const Matrix centred = train.features.rowwise() - s.mean.transpose();
+  s.scale = (centred.array().square().colwise().sum() / static_cast<double>(train.rows())).sqrt().transpose();
+  for (auto& v : s.scale) v = (v > 0.0) ? v : 1.0;
+  return s;
+}
+
+void Standardizer::apply(Dataset& data) const {
+  data.features = ((data.features.rowwise() - mean.transpose()).array().rowwise() / scale.transpose().array()).matrix();
+}
+
+void add_bias_column(Dataset& data) {
+  data.features.conservativeResize(Eigen::NoChange, data.cols() + 1);
+  data.features.col(data.cols() - 1).setOnes();
+  data.feature_names.emplace_back("bias");
+}
+
+std::vector<std::vector<int>> partition_rows(int n, int workers, PartitionScheme scheme, std::uint64_t key) {
+  std::vector<int> order(static_cast<std::size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  if (scheme == PartitionScheme::Shuffled) order = shuffled_indices(n, key);
+  std::vector<std::vector<int>> parts(static_cast<std::size_t>(workers));
+  for (int k = 0; k < workers; ++k) {
+    // 64-bit products: Spark computes (i * n) / K in Long.
+    const auto begin = static_cast<std::size_t>(static_cast<long long>(k) * n / workers);
+    const auto end = static_cast<std::size_t>(static_cast<long long>(k + 1) * n / workers);
+    parts[static_cast<std::size_t>(k)].assign(order.begin() + static_cast<long>(begin), order.begin() + static_cast<long>(end));
+  }
+  return parts;
+}
+
+}  // namespace dmlsim

@@ -1,0 +1,18 @@
+// Runs an experiment's rounds in a plain loop, without SimGrid: the same server and worker roles,
+// the same batches, no simulated time. The golden identity tests compare algorithms through it,
+// and the benchmarks use it as the "bare training loop" baseline.
+#pragma once
+
+#include "experiment/experiment.hpp"
+
+#include <functional>
+
+namespace dmlsim {
+
+// Called after each round with (round, global parameters). Return false to stop early.
+using RoundObserver = std::function<bool(int, const Vector&)>;
+
+// Returns the final global parameters.
+Vector run_sequential(const Experiment& experiment, const RoundObserver& observe = {});
+
+}  // namespace dmlsim

@@ -1,0 +1,163 @@
+#include "report/outputs.hpp"
+
+#include "util/atomic_file.hpp"
+
+#include <fmt/format.h>
+
+namespace dmlsim {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Json target_json(const std::vector<TargetHit>& hits) {
+  Json list = Json::array();
+  for (const auto& hit : hits) {
+    Json entry = {{"target", hit.target}};
+    if (hit.first) {
+      entry["time"] = hit.first->sim_time;
+      entry["round"] = hit.first->round;
+      entry["bytes"] = hit.first->bytes_sent;
+    } else {
+      entry["time"] = nullptr;
+      entry["round"] = nullptr;
+      entry["bytes"] = nullptr;
+    }
+    list.push_back(entry);
+  }
+  return list;
+}
+
+std::string batch_rule_name(BatchRule rule) {
+  switch (rule) {
+    case BatchRule::Bernoulli: return "bernoulli";
+    case BatchRule::Fixed: return "fixed";
+    case BatchRule::Full: return "full";
+  }
+  return "?";
+}
+
+std::string init_name(InitRule rule) {
+  switch (rule) {
+    case InitRule::Zeros: return "zeros";
+    case InitRule::Constant: return "constant";
+    case InitRule::Uniform: return "uniform";
+  }
+  return "?";
+}
+
+Json worker_json(const WorkerStats& w) {
+  const double busy = w.compute_time;
+  return {{"worker", w.worker},
+          {"host", w.host},
+          {"compute_time", w.compute_time},
+          {"comm_time", w.comm_time},
+          {"wait_time", w.wait_time},
+          {"comm_compute_ratio", busy > 0 ? Json(w.comm_time / busy) : Json(nullptr)},
+          {"flops", w.flops},
+          {"samples", w.samples}};
+}
+
+}  // namespace
+
+std::string rounds_csv(const std::vector<RoundRow>& rows) {
+  std::string out = "round,sim_time,test_accuracy,test_loss,train_loss,bytes_sent,messages_sent\n";
+  for (const auto& r : rows)
+    out += fmt::format("{},{},{},{},{},{},{}\n", r.round, r.sim_time, r.test_accuracy, r.test_loss, r.train_loss,
+                       r.bytes_sent, r.messages_sent);
+  return out;
+}
+
+Json summary_json(const Scenario& s, const RunContext& c, const RunRecord& record) {
+  Json algorithm = Json::object();
+  for (const auto& [key, value] : describe_algorithm(s.algorithm)) algorithm[key] = value;
+
+  Json config = Json::object();
+  for (const auto& [key, value] : c.sim_config) config[key] = value;
+
+  Json links = Json::array();
+  for (const auto& link : c.applied_link_overrides) links.push_back(link);
+
+  const RoundRow last = record.rows.empty() ? RoundRow{} : record.rows.back();
+  double compute = 0, comm = 0, wait = 0;
+  Json workers = Json::array();
+  for (const auto& w : record.workers) {
+    workers.push_back(worker_json(w));
+    compute += w.compute_time;
+    comm += w.comm_time;
+    wait += w.wait_time;
+  }
+
+  Json j;
+  j["dmlsim_version"] = "0.1.0";
+  j["scenario"] = s.file.string();
+  j["scenario_name"] = s.name;
+  j["seed"] = s.seed;
+  j["platform"] = {{"file", s.platform.file.string()}, {"link_overrides", links}};
+  j["network"] = {{"model", s.network.model}, {"description", c.network_description}, {"config", config}};
+  j["data"] = {{"source", s.data.file.empty() ? s.data.train_file.string() + " + " + s.data.test_file.string()
+                                               : s.data.file.string()},
+               {"split", s.data.file.empty() ? "files" : fmt::format("random, test-fraction {}", s.data.test_fraction)},
+               {"label", s.data.label},
+               {"standardize", s.data.standardize}};
+  j["model"] = {{"type", s.model.type},
+                {"parameters", c.parameters},
+                {"init", init_name(s.model.init.rule)},
+                {"init_value", s.model.init.value}};
+  j["workers"] = {{"count", s.workers.count},
+                  {"partition", s.workers.partition == PartitionScheme::Contiguous ? "contiguous" : "shuffled"},
+                  {"hosts", c.worker_hosts}};
+  j["server"] = {{"host", c.server_host}};
+  j["algorithm"] = algorithm;
+  j["batch"] = {{"rule", batch_rule_name(s.batch.rule)},
+                {"fraction", s.batch.fraction},
+                {"size", s.batch.size},
+                {"resample", s.batch.same_batch_within_round ? "round" : "step"}};
+  j["training"] = {{"rounds", s.training.rounds},
+                   {"bytes_per_param", s.training.bytes_per_param},
+                   {"header_bytes", s.training.header_bytes},
+                   {"message_bytes", c.message_bytes},
+                   {"eval_every", s.training.eval_every},
+                   {"charge_eval", s.training.charge_eval}};
+  j["stop"] = {{"target_accuracy", s.stop.target_accuracy ? Json(*s.stop.target_accuracy) : Json(nullptr)},
+               {"max_time", s.stop.max_time ? Json(*s.stop.max_time) : Json(nullptr)}};
+  j["result"] = {{"stop_reason", record.stop_reason},
+                 {"rounds", record.rounds_done},
+                 {"sim_time", record.sim_time},
+                 {"final_accuracy", last.test_accuracy},
+                 {"final_test_loss", last.test_loss},
+                 {"final_train_loss", last.train_loss},
+                 {"bytes_sent", last.bytes_sent},
+                 {"messages_sent", last.messages_sent},
+                 {"wall_time", c.wall_time}};
+  j["time_to_accuracy"] = {{"curve", "raw"}, {"targets", target_json(time_to_accuracy(record.rows, s.report.targets))}};
+  j["time_to_accuracy_ewma"] = {
+      {"curve", "ewma"},
+      {"alpha", s.report.ewma_alpha},
+      {"targets", target_json(time_to_accuracy(record.rows, s.report.targets, s.report.ewma_alpha))}};
+  const double n = record.workers.empty() ? 1.0 : static_cast<double>(record.workers.size());
+  j["time_breakdown"] = {{"mean_compute_time", compute / n},
+                         {"mean_comm_time", comm / n},
+                         {"mean_wait_time", wait / n},
+                         {"comm_compute_ratio", compute > 0 ? Json(comm / compute) : Json(nullptr)},
+                         {"workers", workers}};
+  return j;
+}
+
+std::string weights_csv(const Vector& w, const std::vector<std::string>& names) {
+  std::string out = "parameter,value\n";
+  for (Eigen::Index i = 0; i < w.size(); ++i) {
+    const auto index = static_cast<std::size_t>(i);
+    out += fmt::format("{},{}\n", index < names.size() ? names[index] : fmt::format("w{}", i), w(i));
+  }
+  return out;
+}
+
+void write_outputs(const Scenario& s, const RunContext& c, const RunRecord& record,
+                   const std::vector<std::string>& feature_names, bool save_weights) {
+  write_file_atomically(s.output_dir / "rounds.csv", rounds_csv(record.rows));
+  if (save_weights) write_file_atomically(s.output_dir / "weights.csv", weights_csv(record.final_model, feature_names));
+  write_file_atomically(s.output_dir / "summary.json", summary_json(s, c, record).dump(2) + "\n");
+}
+
+}  // namespace dmlsim

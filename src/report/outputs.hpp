@@ -1,0 +1,34 @@
+// The files a run writes into its output directory, each atomically:
+//   rounds.csv    one row per evaluation (byte-identical for the same scenario and seed)
+//   summary.json  every resolved parameter, the network model, final numbers, time to targets
+//   weights.csv   the final global parameters at full precision (on request)
+#pragma once
+
+#include "report/run_record.hpp"
+#include "scenario/scenario.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace dmlsim {
+
+// Facts about the simulated platform that only the simulator knows.
+struct RunContext {
+  std::string network_description;                              // e.g. "CM02 (TCP-gamma lifted)"
+  std::vector<std::pair<std::string, std::string>> sim_config;  // every --cfg applied, in order
+  std::string server_host;
+  std::vector<std::string> worker_hosts;
+  std::vector<std::string> applied_link_overrides;  // human-readable
+  Eigen::Index parameters = 0;
+  std::uint64_t message_bytes = 0;
+  double wall_time = 0;
+};
+
+std::string rounds_csv(const std::vector<RoundRow>& rows);
+nlohmann::ordered_json summary_json(const Scenario& scenario, const RunContext& context, const RunRecord& record);
+std::string weights_csv(const Vector& w, const std::vector<std::string>& names);
+
+// Writes rounds.csv, summary.json and (if asked) weights.csv into scenario.output_dir.
+void write_outputs(const Scenario& scenario, const RunContext& context, const RunRecord& record,
+                   const std::vector<std::string>& feature_names, bool save_weights);
+
+}  // namespace dmlsim

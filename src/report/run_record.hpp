@@ -1,0 +1,56 @@
+// What a run produced: one row per evaluation, per-worker time accounting, the final model; and
+// the time-to-accuracy computation (DAWNBench: the first evaluation at or above the target).
+#pragma once
+
+#include "data/dataset.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dmlsim {
+
+struct RoundRow {
+  int round = 0;            // 0 = the initial model
+  double sim_time = 0;      // simulated seconds (SimGrid's clock)
+  double test_accuracy = 0;
+  double test_loss = 0;
+  double train_loss = 0;
+  std::uint64_t bytes_sent = 0;     // cumulative, all messages of the run
+  std::uint64_t messages_sent = 0;  // cumulative
+};
+
+struct WorkerStats {
+  int worker = 0;
+  std::string host;
+  double compute_time = 0;  // in execute()
+  double comm_time = 0;     // own transfers in flight (upload, and the broadcast once it was sent)
+  double wait_time = 0;     // idle: waiting for the server's next broadcast to be sent
+  double flops = 0;
+  std::uint64_t samples = 0;  // rows processed
+};
+
+struct RunRecord {
+  std::vector<RoundRow> rows;
+  std::vector<WorkerStats> workers;
+  Vector final_model;
+  int rounds_done = 0;
+  double sim_time = 0;
+  std::string stop_reason;  // "rounds", "target-accuracy", "max-time"
+};
+
+struct TargetHit {
+  double target = 0;
+  std::optional<RoundRow> first;  // empty: never reached
+};
+
+// EWMA as the seed smooths accuracy curves: s0 = a0, s_i = alpha·s_{i-1} + (1-alpha)·a_i.
+std::vector<double> ewma(const std::vector<double>& values, double alpha);
+
+// For each target, the first row whose accuracy (raw, or EWMA-smoothed when alpha is given) is at
+// or above the target.
+std::vector<TargetHit> time_to_accuracy(const std::vector<RoundRow>& rows, const std::vector<double>& targets,
+                                        std::optional<double> ewma_alpha = std::nullopt);
+
+}  // namespace dmlsim

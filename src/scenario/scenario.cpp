@@ -1,0 +1,403 @@
+#include "scenario/scenario.hpp"
+
+#include "scenario/xml_reader.hpp"
+#include "util/atomic_file.hpp"
+
+#include <fmt/format.h>
+#include <limits>
+#include <map>
+#include <sstream>
+
+namespace dmlsim {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+namespace fs = std::filesystem;
+
+// The elements a scenario may contain, in the order the README documents them.
+const std::vector<std::string> kElements = {"platform", "network", "data",  "model", "workers", "server", "algorithm",
+                                            "batch",    "training", "stop", "report", "output"};
+const std::vector<std::string> kRequired = {"platform", "data", "workers", "server", "algorithm", "training"};
+
+// Attributes each algorithm reads; the others are reported as ignored.
+const std::map<AlgorithmKind, std::vector<std::string>> kAlgorithmAttributes = {
+    {AlgorithmKind::Ssgd, {"average"}},
+    {AlgorithmKind::Ma, {"local-steps"}},
+    {AlgorithmKind::Bmuf, {"local-steps", "mu", "zeta", "momentum", "filter", "delta-init"}},
+    {AlgorithmKind::Easgd, {"rho", "tau", "order", "worker-init"}},
+};
+
+class Parser {
+ public:
+  Parser(const fs::path& file, const std::vector<Override>& overrides) : file_(file), overrides_(overrides) {}
+
+  Scenario parse() {
+    const std::string text = read_text();
+    lines_ = std::make_unique<LineIndex>(text);
+    const auto result = doc_.load_buffer(text.data(), text.size());
+    if (!result)
+      throw ScenarioError(file_.string(), lines_->line_of(result.offset),
+                          fmt::format("malformed XML: {}", result.description()));
+    auto root = doc_.document_element();
+    if (std::string(root.name()) != "scenario")
+      throw ScenarioError(file_.string(), lines_->line_of(root.offset_debug()),
+                          fmt::format("the root element must be <scenario>, not <{}>", root.name()));
+    apply_overrides(root);
+    check_children(root);
+
+    Scenario s;
+    s.file = file_;
+    ElementReader top = reader(root);
+    s.name = top.text("name", file_.stem().string());
+    const int seed = top.integer("seed", 1, 0, std::numeric_limits<int>::max());
+    s.seed = static_cast<std::uint64_t>(seed);
+    top.finish();
+
+    read_platform(root.child("platform"), s);
+    read_network(root.child("network"), s);
+    read_data(root.child("data"), s);
+    read_model(root.child("model"), s);
+    read_workers(root.child("workers"), s);
+    read_server(root.child("server"), s);
+    read_algorithm(root.child("algorithm"), s);
+    read_batch(root.child("batch"), s);
+    read_training(root.child("training"), s);
+    read_stop(root.child("stop"), s);
+    read_report(root.child("report"), s);
+    read_output(root.child("output"), s);
+    return s;
+  }
+
+ private:
+  std::string read_text() {
+    try {
+      return read_file(file_);
+    } catch (const std::exception&) {
+      throw ScenarioError(file_.string(), 0, "cannot read the scenario file");
+    }
+  }
+
+  ElementReader reader(pugi::xml_node node) { return ElementReader(node, file_.string(), *lines_, overridden_); }
+  fs::path base_dir() const { return file_.has_parent_path() ? file_.parent_path() : fs::path("."); }
+  int line(pugi::xml_node node) const { return lines_->line_of(node.offset_debug()); }
+
+  void apply_overrides(pugi::xml_node root) {
+    for (const auto& o : overrides_) {
+      if (o.element != "scenario" && std::find(kElements.begin(), kElements.end(), o.element) == kElements.end())
+        throw ScenarioError(file_.string(), line(root),
+                            fmt::format("--set {}: there is no element <{}> in a scenario", o.text, o.element));
+      auto node = o.element == "scenario" ? root : root.child(o.element.c_str());
+      if (!node) node = root.append_child(o.element.c_str());  // line of <scenario> in messages
+      auto attribute = node.attribute(o.attribute.c_str());
+      if (!attribute) attribute = node.append_attribute(o.attribute.c_str());
+      attribute.set_value(o.value.c_str());
+      overridden_.insert(o.element + "." + o.attribute);
+    }
+  }
+
+  void check_children(pugi::xml_node root) {
+    std::set<std::string> seen;
+    for (auto child : root.children()) {
+      if (child.type() != pugi::node_element) continue;
+      const std::string name = child.name();
+      if (std::find(kElements.begin(), kElements.end(), name) == kElements.end())
+        throw ScenarioError(file_.string(), line(child),
+                            fmt::format("unknown element <{}> (known: {})", name, fmt::join(kElements, ", ")));
+      if (!seen.insert(name).second)
+        throw ScenarioError(file_.string(), line(child), fmt::format("<{}> appears more than once", name));
+    }
+    for (const auto& name : kRequired)
+      if (!seen.count(name))
+        throw ScenarioError(file_.string(), line(root), fmt::format("missing required element <{}>", name));
+  }
+
+  void reject_children(pugi::xml_node node) {
+    for (auto child : node.children())
+      if (child.type() == pugi::node_element)
+        throw ScenarioError(file_.string(), line(child),
+                            fmt::format("unknown element <{}> inside <{}>", child.name(), node.name()));
+  }
+
+  void read_platform(pugi::xml_node node, Scenario& s) {
+    auto r = reader(node);
+    s.platform.line = r.line();
+    s.platform.file = r.existing_file("file", base_dir());
+    r.finish();
+    for (auto child : node.children()) {
+      if (child.type() != pugi::node_element) continue;
+      if (std::string(child.name()) != "link")
+        throw ScenarioError(file_.string(), line(child),
+                            fmt::format("unknown element <{}> inside <platform> (expected <link>)", child.name()));
+      auto lr = reader(child);
+      LinkOverride link;
+      link.line = lr.line();
+      link.pattern = lr.required_text("pattern");
+      link.latency = lr.optional_time("latency");
+      link.bandwidth = lr.optional_bandwidth("bandwidth");
+      if (!link.latency && !link.bandwidth) lr.fail("give 'latency', 'bandwidth' or both");
+      lr.finish();
+      s.platform.links.push_back(link);
+    }
+  }
+
+  void read_network(pugi::xml_node node, Scenario& s) {
+    if (!node) return;
+    auto r = reader(node);
+    s.network.line = r.line();
+    s.network.model = r.choice("model", "CM02", {"CM02", "LV08", "SMPI", "IB", "Constant", "ns-3"});
+    r.finish();
+    for (auto child : node.children()) {
+      if (child.type() != pugi::node_element) continue;
+      if (std::string(child.name()) != "config")
+        throw ScenarioError(file_.string(), line(child),
+                            fmt::format("unknown element <{}> inside <network> (expected <config>)", child.name()));
+      auto cr = reader(child);
+      const auto name = cr.required_text("name");
+      if (name == "network/model") cr.fail("name", "set the model with <network model=\"...\">");
+      s.network.config.emplace_back(name, cr.text("value", ""));
+      if (!cr.has("value")) cr.fail("value", "is required");
+      cr.finish();
+    }
+  }
+
+  void read_data(pugi::xml_node node, Scenario& s) {
+    auto r = reader(node);
+    s.data.line = r.line();
+    const bool one_file = r.has("file");
+    if (one_file == (r.has("train") || r.has("test")))
+      r.fail("give either 'file' (split with the seed) or both 'train' and 'test'");
+    if (one_file) {
+      s.data.file = r.existing_file("file", base_dir());
+      s.data.test_fraction = r.number("test-fraction", 0.3, 0.0, 1.0);
+      if (s.data.test_fraction <= 0.0 || s.data.test_fraction >= 1.0)
+        r.fail("test-fraction", "must be strictly between 0 and 1");
+    } else {
+      s.data.train_file = r.existing_file("train", base_dir());
+      s.data.test_file = r.existing_file("test", base_dir());
+    }
+    s.data.label = r.text("label", "last");
+    s.data.standardize = r.boolean("standardize", false);
+    r.finish();
+    reject_children(node);
+  }
+
+  void read_model(pugi::xml_node node, Scenario& s) {
+    if (!node) return;
+    auto r = reader(node);
+    s.model.line = r.line();
+    s.model.type = r.choice("type", "logistic", {"logistic"});
+    const auto init = r.choice("init", "uniform", {"zeros", "constant", "uniform"});
+    s.model.init.rule = init == "zeros" ? InitRule::Zeros : init == "constant" ? InitRule::Constant : InitRule::Uniform;
+    if (s.model.init.rule == InitRule::Constant && !r.has("value")) r.fail("value", "is required with init=\"constant\"");
+    s.model.init.value = r.number("value", 0.0, -1e12, 1e12);
+    r.finish();
+    reject_children(node);
+  }
+
+  void read_workers(pugi::xml_node node, Scenario& s) {
+    auto r = reader(node);
+    auto& w = s.workers;
+    w.line = r.line();
+    const auto placement = r.choice("placement", r.has("hosts") ? "hosts" : r.has("pattern") ? "pattern" : "zones",
+                                    {"hosts", "pattern", "zones"});
+    w.placement = placement == "hosts" ? Placement::Hosts : placement == "pattern" ? Placement::Pattern : Placement::Zones;
+    // Both lists are read whatever the placement, so a typo is caught; the unused one is noted.
+    if (r.has("hosts")) {
+      std::stringstream list(r.required_text("hosts"));
+      for (std::string host; std::getline(list, host, ',');) {
+        const auto first = host.find_first_not_of(" \t\n");
+        const auto last = host.find_last_not_of(" \t\n");
+        if (first == std::string::npos) r.fail("hosts", "contains an empty host name");
+        w.hosts.push_back(host.substr(first, last - first + 1));
+      }
+    }
+    if (r.has("pattern")) w.pattern = r.required_text("pattern");
+    if (w.placement == Placement::Hosts && w.hosts.empty()) r.fail("hosts", "is required with placement=\"hosts\"");
+    if (w.placement == Placement::Pattern && w.pattern.empty())
+      r.fail("pattern", "is required with placement=\"pattern\"");
+    for (const char* unused : {"hosts", "pattern"})
+      if (r.has(unused) && placement != unused)
+        s.notes.push_back(fmt::format("{}:{}: note: <workers> attribute '{}' is ignored with placement=\"{}\"",
+                                      file_.string(), r.line(), unused, placement));
+    const int default_count = w.placement == Placement::Hosts ? static_cast<int>(w.hosts.size()) : 0;
+    w.count = r.integer("count", default_count, 1, 1 << 20);
+    if (w.count == 0) r.fail("count", "is required");
+    if (w.placement == Placement::Hosts && w.count != static_cast<int>(w.hosts.size()))
+      r.fail("count", fmt::format("is {} but 'hosts' lists {} hosts", w.count, w.hosts.size()));
+    const auto partition = r.choice("partition", "contiguous", {"contiguous", "shuffled"});
+    w.partition = partition == "contiguous" ? PartitionScheme::Contiguous : PartitionScheme::Shuffled;
+    r.finish();
+    reject_children(node);
+  }
+
+  void read_server(pugi::xml_node node, Scenario& s) {
+    auto r = reader(node);
+    s.server.line = r.line();
+    s.server.host = r.required_text("host");
+    r.finish();
+    reject_children(node);
+  }
+
+  void read_algorithm(pugi::xml_node node, Scenario& s) {
+    auto r = reader(node);
+    auto& a = s.algorithm;
+    if (!r.has("name")) r.fail("name", "is required");
+    const auto name = r.choice("name", "", {"ssgd", "ma", "bmuf", "easgd"});
+    a.kind = name == "ssgd" ? AlgorithmKind::Ssgd
+             : name == "ma" ? AlgorithmKind::Ma
+             : name == "bmuf" ? AlgorithmKind::Bmuf
+                              : AlgorithmKind::Easgd;
+    if (!r.has("eta")) r.fail("eta", "is required");
+    a.eta = r.number("eta", 0.1, 0.0, kInf);
+    // Parse everything an algorithm could use, so typos are caught whatever the algorithm;
+    // then note what this one ignores.
+    a.ssgd_average_samples = r.choice("average", "batch-means", {"batch-means", "samples"}) == "samples";
+    a.local_steps = r.integer("local-steps", 5, 1, 1 << 20);
+    a.mu = r.number("mu", 0.9, 0.0, 1.0);
+    if (a.mu >= 1.0) r.fail("mu", "must be below 1 (block momentum)");
+    a.zeta = r.number("zeta", 0.1, 0.0, 1e6);
+    a.nesterov = r.choice("momentum", "classical", {"classical", "nesterov"}) == "nesterov";
+    a.cntk_filter = r.choice("filter", "plain", {"plain", "cntk"}) == "cntk";
+    a.random_initial_delta = r.choice("delta-init", "zero", {"zero", "random"}) == "random";
+    a.rho = r.number("rho", 0.1, 0.0, 1e6);
+    a.tau = r.integer("tau", 1, 1, 1 << 20);
+    a.easgd_paper_order = r.choice("order", "seed", {"seed", "paper"}) == "paper";
+    a.easgd_independent_init = r.choice("worker-init", "centre", {"centre", "independent"}) == "independent";
+    r.finish();
+    reject_children(node);
+
+    const auto& used = kAlgorithmAttributes.at(a.kind);
+    for (const auto& attribute : node.attributes()) {
+      const std::string attr = attribute.name();
+      if (attr == "name" || attr == "eta") continue;
+      if (std::find(used.begin(), used.end(), attr) == used.end())
+        s.notes.push_back(fmt::format("{}:{}: note: <algorithm> attribute '{}' is ignored by {}", file_.string(),
+                                      r.line(), attr, name));
+    }
+  }
+
+  void read_batch(pugi::xml_node node, Scenario& s) {
+    if (!node) return;
+    auto r = reader(node);
+    auto& b = s.batch;
+    const auto rule = r.choice("rule", "bernoulli", {"bernoulli", "fixed", "full"});
+    b.rule = rule == "bernoulli" ? BatchRule::Bernoulli : rule == "fixed" ? BatchRule::Fixed : BatchRule::Full;
+    b.fraction = r.number("fraction", 0.1, 0.0, 1.0);
+    if (b.rule == BatchRule::Bernoulli && b.fraction <= 0.0) r.fail("fraction", "must be positive");
+    if (b.rule == BatchRule::Fixed && !r.has("size")) r.fail("size", "is required with rule=\"fixed\"");
+    b.size = r.integer("size", 32, 1, 1 << 30);
+    b.same_batch_within_round = r.choice("resample", "step", {"step", "round"}) == "round";
+    r.finish();
+    reject_children(node);
+  }
+
+  void read_training(pugi::xml_node node, Scenario& s) {
+    auto r = reader(node);
+    auto& t = s.training;
+    t.line = r.line();
+    if (!r.has("rounds")) r.fail("rounds", "is required");
+    t.rounds = r.integer("rounds", 1, 1, 1 << 30);
+    t.bytes_per_param = r.integer("bytes-per-param", 8, 1, 8);
+    if (t.bytes_per_param != 4 && t.bytes_per_param != 8) r.fail("bytes-per-param", "must be 4 or 8");
+    t.header_bytes = r.integer("header-bytes", 64, 0, 1 << 20);
+    t.eval_every = r.integer("eval-every", 1, 1, 1 << 30);
+    t.charge_eval = r.boolean("charge-eval", false);
+    r.finish();
+    reject_children(node);
+  }
+
+  void read_stop(pugi::xml_node node, Scenario& s) {
+    if (!node) return;
+    auto r = reader(node);
+    s.stop.line = r.line();
+    s.stop.target_accuracy = r.optional_number("target-accuracy", 0.0, 1.0);
+    s.stop.max_time = r.optional_time("max-time");
+    if (s.stop.max_time && *s.stop.max_time <= 0) r.fail("max-time", "must be positive");
+    r.finish();
+    reject_children(node);
+  }
+
+  void read_report(pugi::xml_node node, Scenario& s) {
+    if (!node) return;
+    auto r = reader(node);
+    s.report.line = r.line();
+    std::stringstream list(r.text("targets", ""));
+    for (std::string item; list >> item;) {
+      for (auto& c : item)
+        if (c == ',') c = ' ';
+      std::stringstream parts(item);
+      for (std::string part; parts >> part;) {
+        char* end = nullptr;
+        const double value = std::strtod(part.c_str(), &end);
+        if (end != part.c_str() + part.size() || !(value > 0.0 && value <= 1.0))
+          r.fail("targets", fmt::format("'{}' is not an accuracy in (0, 1]", part));
+        s.report.targets.push_back(value);
+      }
+    }
+    s.report.ewma_alpha = r.number("ewma-alpha", 0.9, 0.0, 1.0);
+    if (s.report.ewma_alpha >= 1.0) r.fail("ewma-alpha", "must be below 1");
+    r.finish();
+    reject_children(node);
+  }
+
+  void read_output(pugi::xml_node node, Scenario& s) {
+    s.output_dir = fs::path("results") / s.name;
+    if (!node) return;
+    auto r = reader(node);
+    s.output_dir = r.text("dir", s.output_dir.string());
+    if (s.output_dir.empty()) r.fail("dir", "must not be empty");
+    r.finish();
+    reject_children(node);
+  }
+
+  fs::path file_;
+  const std::vector<Override>& overrides_;
+  pugi::xml_document doc_;
+  std::unique_ptr<LineIndex> lines_;
+  std::set<std::string> overridden_;
+};
+
+}  // namespace
+
+Override parse_override(const std::string& text) {
+  const auto eq = text.find('=');
+  const auto dot = text.find('.');
+  if (eq == std::string::npos || dot == std::string::npos || dot > eq || dot == 0 || dot + 1 == eq)
+    throw std::invalid_argument(
+        fmt::format("--set {}: expected ELEMENT.ATTRIBUTE=VALUE, e.g. algorithm.local-steps=10", text));
+  return {text.substr(0, dot), text.substr(dot + 1, eq - dot - 1), text.substr(eq + 1), text};
+}
+
+Scenario load_scenario(const fs::path& file, const std::vector<Override>& overrides) {
+  return Parser(file, overrides).parse();
+}
+
+std::vector<std::pair<std::string, std::string>> describe_algorithm(const AlgorithmParams& a) {
+  std::vector<std::pair<std::string, std::string>> out = {{"name", algorithm_name(a.kind)},
+                                                          {"eta", fmt::format("{}", a.eta)}};
+  switch (a.kind) {
+    case AlgorithmKind::Ssgd:
+      out.emplace_back("average", a.ssgd_average_samples ? "samples" : "batch-means");
+      break;
+    case AlgorithmKind::Bmuf:
+      out.emplace_back("mu", fmt::format("{}", a.mu));
+      out.emplace_back("zeta", fmt::format("{}", a.zeta));
+      out.emplace_back("momentum", a.nesterov ? "nesterov" : "classical");
+      out.emplace_back("filter", a.cntk_filter ? "cntk" : "plain");
+      out.emplace_back("delta-init", a.random_initial_delta ? "random" : "zero");
+      [[fallthrough]];
+    case AlgorithmKind::Ma:
+      out.emplace_back("local-steps", fmt::format("{}", a.local_steps));
+      break;
+    case AlgorithmKind::Easgd:
+      out.emplace_back("rho", fmt::format("{}", a.rho));
+      out.emplace_back("tau", fmt::format("{}", a.tau));
+      out.emplace_back("order", a.easgd_paper_order ? "paper" : "seed");
+      out.emplace_back("worker-init", a.easgd_independent_init ? "independent" : "centre");
+      out.emplace_back("alpha", fmt::format("{:.6g}", a.eta * a.rho));
+      break;
+  }
+  return out;
+}
+
+}  // namespace dmlsim

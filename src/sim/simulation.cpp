@@ -1,0 +1,101 @@
+#include "sim/simulation.hpp"
+
+#include "scenario/xml_reader.hpp"
+#include "sim/placement.hpp"
+#include "util/atomic_file.hpp"
+
+#include <chrono>
+#include <fmt/format.h>
+#include <pugixml.hpp>
+#include <simgrid/s4u/Engine.hpp>
+
+namespace dmlsim {
+
+namespace sg4 = simgrid::s4u;
+
+namespace {
+
+// SimGrid reports platform syntax errors in its own way; check well-formedness first so the user
+// gets file:line like everywhere else.
+void check_platform_xml(const Scenario& s) {
+  const auto& file = s.platform.file;
+  std::string text;
+  try {
+    text = read_file(file);
+  } catch (const std::exception& e) {
+    throw ScenarioError(s.file.string(), s.platform.line, e.what());
+  }
+  pugi::xml_document doc;
+  const auto result = doc.load_buffer(text.data(), text.size());
+  if (!result)
+    throw ScenarioError(file.string(), LineIndex(text).line_of(result.offset),
+                        fmt::format("malformed platform XML: {}", result.description()));
+  if (std::string(doc.document_element().name()) != "platform")
+    throw ScenarioError(file.string(), 1, "not a SimGrid platform file (the root element must be <platform>)");
+}
+
+}  // namespace
+
+Simulation::Simulation(const Scenario& scenario, const ConfigList& command_line_config)
+    : scenario_(scenario), experiment_(build_experiment(scenario)) {
+  config_ = resolve_network_config(scenario.network, command_line_config);
+  int argc = 2;
+  // SimGrid announces every configuration change at INFO level; outputs state the model instead.
+  char arg0[] = "dmlsim";
+  char arg1[] = "--log=xbt_cfg.thres:warning";
+  char* argv[] = {arg0, arg1, nullptr};
+  engine_ = std::make_unique<sg4::Engine>(&argc, argv);
+  try {
+    apply_network_config(config_);
+  } catch (const std::exception& e) {
+    throw ScenarioError(scenario.file.string(), scenario.network.line, e.what());
+  }
+  load_platform();
+
+  context_.network_description = describe_network(config_);
+  context_.sim_config = config_;
+  context_.server_host = server_host_->get_name();
+  for (auto* host : worker_hosts_) context_.worker_hosts.push_back(host->get_name());
+  context_.parameters = experiment_.model->dim();
+  context_.message_bytes = static_cast<std::uint64_t>(experiment_.model->dim()) *
+                               static_cast<std::uint64_t>(scenario.training.bytes_per_param) +
+                           static_cast<std::uint64_t>(scenario.training.header_bytes);
+}
+
+Simulation::~Simulation() = default;
+
+void Simulation::load_platform() {
+  check_platform_xml(scenario_);
+  try {
+    engine_->load_platform(scenario_.platform.file.string());
+  } catch (const std::exception& e) {
+    throw ScenarioError(scenario_.file.string(), scenario_.platform.line,
+                        fmt::format("SimGrid could not load platform {}: {}", scenario_.platform.file.string(), e.what()));
+  }
+  context_.applied_link_overrides = apply_link_overrides(scenario_);
+  const auto placed = place_actors(scenario_);
+  server_host_ = placed.server;
+  worker_hosts_ = placed.workers;
+}
+
+const RunRecord& Simulation::run() {
+  sim_.experiment = &experiment_;
+  sim_.message_bytes = context_.message_bytes;
+  sim_.eval_every = scenario_.training.eval_every;
+  sim_.charge_eval = scenario_.training.charge_eval;
+  sim_.stop_accuracy = scenario_.stop.target_accuracy;
+  sim_.max_time = scenario_.stop.max_time;
+  create_actors(sim_, server_host_, worker_hosts_);
+
+  const auto start = std::chrono::steady_clock::now();
+  engine_->run();
+  context_.wall_time = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  if (!sim_.failure.empty()) throw SimulationFailure(sim_.failure);
+  if (!sim_.server_finished)
+    throw SimulationFailure(fmt::format("the simulation stopped at {} s before the server finished (deadlock)",
+                                        sg4::Engine::get_clock()));
+  return sim_.record;
+}
+
+}  // namespace dmlsim

@@ -1,0 +1,51 @@
+// The simulation facade (as WRENCH's): owns the SimGrid engine, the loaded platform and the
+// experiment; checks everything before the clock starts, then runs and returns the record.
+// One Simulation per process: SimGrid keeps global state across engines.
+#pragma once
+
+#include "experiment/experiment.hpp"
+#include "report/outputs.hpp"
+#include "scenario/scenario.hpp"
+#include "sim/actors.hpp"
+#include "sim/network.hpp"
+
+#include <memory>
+#include <stdexcept>
+
+#include <simgrid/s4u/Engine.hpp>
+
+namespace dmlsim {
+
+// The run started but could not finish (divergence, deadlock).
+struct SimulationFailure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class Simulation {
+ public:
+  // Loads data and platform and validates the scenario against them. Throws ScenarioError.
+  Simulation(const Scenario& scenario, const ConfigList& command_line_config);
+  ~Simulation();
+  Simulation(const Simulation&) = delete;
+  Simulation& operator=(const Simulation&) = delete;
+
+  // Runs to the end; throws SimulationFailure.
+  const RunRecord& run();
+
+  const Experiment& experiment() const { return experiment_; }
+  const RunContext& context() const { return context_; }
+
+ private:
+  void load_platform();
+
+  const Scenario& scenario_;
+  Experiment experiment_;
+  ConfigList config_;
+  RunContext context_;
+  std::unique_ptr<simgrid::s4u::Engine> engine_;
+  SimContext sim_;
+  simgrid::s4u::Host* server_host_ = nullptr;
+  std::vector<simgrid::s4u::Host*> worker_hosts_;
+};
+
+}  // namespace dmlsim

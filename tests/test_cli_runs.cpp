@@ -1,0 +1,195 @@
+// End-to-end: the dmlsim binary on shipped scenarios and on deliberately broken ones.
+#include "test_util.hpp"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+using namespace dmlsim::testutil;
+namespace fs = std::filesystem;
+
+namespace {
+
+nlohmann::json summary(const fs::path& dir) { return nlohmann::json::parse(read_text(dir / "summary.json")); }
+
+std::vector<double> weights(const fs::path& dir) {
+  std::istringstream in(read_text(dir / "weights.csv"));
+  std::string line;
+  std::getline(in, line);  // header
+  std::vector<double> values;
+  while (std::getline(in, line)) values.push_back(std::stod(line.substr(line.find(',') + 1)));
+  return values;
+}
+
+void expect_bad_input(const std::string& args, const std::string& message) {
+  TempDir out;
+  const auto result = run_dmlsim(args + " -q --out " + (out / "run").string());
+  EXPECT_EQ(result.exit_code, 2) << result.out;
+  EXPECT_NE(result.out.find(message), std::string::npos) << "expected '" << message << "' in:\n" << result.out;
+  EXPECT_FALSE(fs::exists(out / "run")) << "a failed run must write nothing";
+}
+
+// The shipped WAN SSGD scenario with absolute paths (so it can live in a temp dir) and `links`
+// inside its <platform> element.
+std::string relocated_wan_scenario(const std::string& links) {
+  std::string text = read_text(source_dir() / "scenarios/wan/ssgd.xml");
+  const auto replace = [&](const std::string& from, const std::string& to) { text.replace(text.find(from), from.size(), to); };
+  replace("../../platforms/wan-geo.xml\"/>", (source_dir() / "platforms/wan-geo.xml").string() + "\">" + links + "</platform>");
+  replace("../../data/breast_cancer_seed_train.csv", (source_dir() / "data/breast_cancer_seed_train.csv").string());
+  replace("../../data/breast_cancer_seed_test.csv", (source_dir() / "data/breast_cancer_seed_test.csv").string());
+  return text;
+}
+
+}  // namespace
+
+TEST(Run, SeedScenarioWritesItsFilesAndSummary) {
+  TempDir out;
+  const auto result = run_dmlsim("run scenarios/seed/ma.xml --save-weights --out " + (out / "ma").string());
+  ASSERT_EQ(result.exit_code, 0) << result.out;
+  for (const auto* needle : {"algorithm    ma", "network      CM02", "rounds       300 of 300", "final        test accuracy"})
+    EXPECT_NE(result.out.find(needle), std::string::npos) << needle;
+  const auto s = summary(out / "ma");
+  EXPECT_EQ(s["algorithm"]["name"], "ma");
+  EXPECT_EQ(s["network"]["model"], "CM02");
+  EXPECT_EQ(s["network"]["config"]["network/TCP-gamma"], "0");
+  EXPECT_EQ(s["result"]["rounds"], 300);
+  EXPECT_EQ(s["training"]["message_bytes"], 31 * 8 + 64);
+  EXPECT_GT(s["result"]["sim_time"].get<double>(), 0.0);
+  EXPECT_EQ(s["time_to_accuracy"]["targets"].size(), 4u);
+  EXPECT_EQ(weights(out / "ma").size(), 31u);
+  // 301 evaluations (round 0 and every round) plus the header.
+  const auto csv = read_text(out / "ma" / "rounds.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 302);
+  // 2 messages per worker per round.
+  EXPECT_EQ(s["result"]["messages_sent"], 300 * 4 * 2);
+}
+
+TEST(Run, SameScenarioAndSeedGiveByteIdenticalRounds) {
+  TempDir out;
+  for (const char* run : {"a", "b"})
+    ASSERT_EQ(run_dmlsim(fmt::format("run scenarios/seed/easgd.xml -q --out {}", (out / run).string())).exit_code, 0);
+  EXPECT_EQ(read_text(out / "a" / "rounds.csv"), read_text(out / "b" / "rounds.csv"));
+  ASSERT_EQ(run_dmlsim(fmt::format("run scenarios/seed/easgd.xml -q --set scenario.seed=2 --out {}", (out / "c").string())).exit_code, 0);
+  EXPECT_NE(read_text(out / "a" / "rounds.csv"), read_text(out / "c" / "rounds.csv"));
+}
+
+TEST(Run, MaWithOneLocalStepEqualsSsgdThroughTheSimulator) {
+  TempDir out;
+  ASSERT_EQ(run_dmlsim("run scenarios/seed/ssgd.xml -q --save-weights --set algorithm.average=batch-means "
+                       "--set batch.resample=step --out " + (out / "ssgd").string()).exit_code, 0);
+  ASSERT_EQ(run_dmlsim("run scenarios/seed/ma.xml -q --save-weights --set algorithm.local-steps=1 "
+                       "--set batch.resample=step --out " + (out / "ma").string()).exit_code, 0);
+  const auto a = weights(out / "ssgd");
+  const auto b = weights(out / "ma");
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-12 * std::max(std::abs(a[i]), 1e-300));
+}
+
+TEST(Run, WanTimeExceedsLanTimeByTheAddedLatency) {
+  TempDir out;
+  ASSERT_EQ(run_dmlsim("run scenarios/seed/ssgd.xml -q --set training.rounds=50 --out " + (out / "lan").string()).exit_code, 0);
+  ASSERT_EQ(run_dmlsim("run scenarios/seed/ssgd.xml -q --set training.rounds=50 --set platform.file=../../platforms/wan-geo.xml "
+                       "--set server.host=us-east-0 --set workers.placement=zones --out " + (out / "wan").string()).exit_code, 0);
+  const double lan = summary(out / "lan")["result"]["sim_time"];
+  const double wan = summary(out / "wan")["result"]["sim_time"];
+  // The slowest worker sits in ap-northeast: each round crosses the 72.5 ms link twice, instead
+  // of the LAN's 45 us route (20 + 5 + 20 us); transfer times of 312 bytes differ by microseconds.
+  const double expected = 50 * 2 * ((0.0725 + 0.000050) - 0.000045);
+  EXPECT_NEAR(wan - lan, expected, 0.001 * expected) << "lan " << lan << " wan " << wan;
+  const auto hosts = summary(out / "wan")["workers"]["hosts"];
+  EXPECT_EQ(hosts[0], "us-east-1");
+  EXPECT_EQ(hosts[1], "eu-west-0");
+  EXPECT_EQ(hosts[2], "ap-northeast-0");
+  EXPECT_EQ(hosts[3], "us-east-2");
+}
+
+TEST(Run, LinkOverridesChangeTheTime) {
+  TempDir out;
+  const std::string text = relocated_wan_scenario(R"(<link pattern="wan-*" latency="1ms"/>)");
+  write_text(out / "fast.xml", text);
+  ASSERT_EQ(run_dmlsim("run scenarios/wan/ssgd.xml -q --set training.rounds=20 --out " + (out / "base").string()).exit_code, 0);
+  const auto result = run_dmlsim("run " + (out / "fast.xml").string() + " -q --set training.rounds=20 --out " + (out / "fast").string());
+  ASSERT_EQ(result.exit_code, 0) << result.out;
+  const double base = summary(out / "base")["result"]["sim_time"];
+  const double fast = summary(out / "fast")["result"]["sim_time"];
+  EXPECT_NEAR(base - fast, 20 * 2 * (0.0725 - 0.001), 1e-4);
+  EXPECT_EQ(summary(out / "fast")["platform"]["link_overrides"][0], "wan-* (6 links): latency 0.001 s");
+}
+
+TEST(Run, StopRules) {
+  TempDir out;
+  ASSERT_EQ(run_dmlsim("run scenarios/seed/bmuf.xml -q --set stop.target-accuracy=0.9 --out " + (out / "t").string()).exit_code, 0);
+  const auto t = summary(out / "t");
+  EXPECT_EQ(t["result"]["stop_reason"], "target-accuracy");
+  EXPECT_GE(t["result"]["final_accuracy"].get<double>(), 0.9);
+  EXPECT_LT(t["result"]["rounds"].get<int>(), 300);
+  ASSERT_EQ(run_dmlsim("run scenarios/seed/ma.xml -q --set stop.max-time=5ms --out " + (out / "m").string()).exit_code, 0);
+  const auto m = summary(out / "m");
+  EXPECT_EQ(m["result"]["stop_reason"], "max-time");
+  EXPECT_GE(m["result"]["sim_time"].get<double>(), 0.005);
+  EXPECT_LT(m["result"]["sim_time"].get<double>(), 0.0052);
+}
+
+TEST(Run, EvaluationEveryNRoundsAndChargedEvaluation) {
+  TempDir out;
+  ASSERT_EQ(run_dmlsim("run scenarios/seed/ma.xml -q --set training.eval-every=10 --out " + (out / "e").string()).exit_code, 0);
+  const auto csv = read_text(out / "e" / "rounds.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 31);
+  ASSERT_EQ(run_dmlsim("run scenarios/seed/ma.xml -q --out " + (out / "free").string()).exit_code, 0);
+  ASSERT_EQ(run_dmlsim("run scenarios/seed/ma.xml -q --set training.charge-eval=true --out " + (out / "charged").string()).exit_code, 0);
+  const double free_time = summary(out / "free")["result"]["sim_time"];
+  const double charged = summary(out / "charged")["result"]["sim_time"];
+  // 301 evaluations of 569 rows at 2·31 FLOPs on a 20 GFLOP/s host.
+  EXPECT_NEAR(charged - free_time, 301 * 569 * 62 / 20e9, 1e-9);
+}
+
+TEST(Run, NetworkModelFromTheCommandLineIsRecorded) {
+  TempDir out;
+  const auto result = run_dmlsim("run scenarios/seed/ma.xml --set training.rounds=5 --cfg network/model:LV08 --out " + (out / "lv").string());
+  ASSERT_EQ(result.exit_code, 0) << result.out;
+  EXPECT_NE(result.out.find("network      LV08"), std::string::npos);
+  EXPECT_EQ(summary(out / "lv")["network"]["config"]["network/model"], "LV08");
+}
+
+TEST(Validate, ChecksWithoutRunning) {
+  const auto result = run_dmlsim("validate scenarios/wan/bmuf.xml");
+  EXPECT_EQ(result.exit_code, 0) << result.out;
+  EXPECT_NE(result.out.find("valid"), std::string::npos);
+  const auto bad = run_dmlsim("validate scenarios/seed/ma.xml --set server.host=nowhere");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.out.find("host 'nowhere' is not in platform"), std::string::npos) << bad.out;
+}
+
+TEST(BadInput, EachClassGivesOneMessageAndExitCodeTwo) {
+  expect_bad_input("run scenarios/seed/ma.xml --set server.host=node-999",
+                   "scenarios/seed/ma.xml:16: <server> attribute 'host': host 'node-999' is not in platform");
+  expect_bad_input("run scenarios/seed/ma.xml --set workers.pattern=gpu-*", "'gpu-*' matches no host");
+  expect_bad_input("run scenarios/seed/ma.xml --set algorithm.eta=abc", "'eta' (set on the command line: --set algorithm.eta): 'abc' does not start with a number");
+  expect_bad_input("run scenarios/seed/ma.xml --set algorithm.tau=2.5", "'2.5' is not a non-negative integer");
+  expect_bad_input("run scenarios/seed/ma.xml --set training.bytes-per-param=2", "must be 4 or 8");
+  expect_bad_input("run scenarios/seed/ma.xml --set workers.count=1000", "exceeds the 398 training rows");
+  expect_bad_input("run scenarios/seed/ma.xml --set data.label=nothing", "no column named 'nothing'");
+  expect_bad_input("run scenarios/seed/ma.xml --set network.model=LV09", "'LV09' is not one of");
+  expect_bad_input("run scenarios/seed/ma.xml --cfg network/no-such-option:1", "network/no-such-option");
+  expect_bad_input("run scenarios/seed/ma.xml --set bogus", "expected ELEMENT.ATTRIBUTE=VALUE");
+  expect_bad_input("run no/such/scenario.xml", "no/such/scenario.xml:0: cannot read the scenario file");
+  expect_bad_input("run scenarios/wan/ma.xml --set algorithm.eta=0.1 --set scenario.name=x --set platform.file=../../data/README.md",
+                   "malformed platform XML");
+  TempDir dir;
+  write_text(dir / "nolink.xml", relocated_wan_scenario(R"(<link pattern="gpu-*" latency="1ms"/>)"));
+  expect_bad_input("run " + (dir / "nolink.xml").string(), "nolink.xml:13: <link> attribute 'pattern': 'gpu-*' matches no link");
+  write_text(dir / "badlink.xml", relocated_wan_scenario(R"(<link pattern="wan-*" latency="fast"/>)"));
+  expect_bad_input("run " + (dir / "badlink.xml").string(), "<link> attribute 'latency': 'fast' does not start with a number");
+  const auto unknown = run_dmlsim("frobnicate");
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.out.find("A subcommand is required"), std::string::npos) << unknown.out;
+}
+
+TEST(BadInput, DivergingModelStopsWithAClearMessage) {
+  TempDir out;
+  const auto result = run_dmlsim("run scenarios/seed/ssgd.xml -q --set algorithm.eta=1e306 --out " + (out / "d").string());
+  EXPECT_EQ(result.exit_code, 3) << result.out;
+  EXPECT_NE(result.out.find("scenarios/seed/ssgd.xml: the model diverged at round"), std::string::npos) << result.out;
+  EXPECT_FALSE(fs::exists(out / "d"));
+}

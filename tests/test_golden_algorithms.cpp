@@ -1,0 +1,102 @@
+// Golden identities between algorithms, checked over whole runs with the sequential driver (the
+// same roles and batches the simulator uses; test_cli_runs checks the same through SimGrid).
+#include "experiment/sequential_driver.hpp"
+#include "test_util.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace dmlsim;
+
+namespace {
+
+Experiment seed_experiment(const std::string& algorithm, const std::vector<std::string>& sets, bool standardize) {
+  std::vector<Override> overrides;
+  for (const auto& s : sets) overrides.push_back(parse_override(s));
+  overrides.push_back(parse_override(std::string("data.standardize=") + (standardize ? "true" : "false")));
+  overrides.push_back(parse_override("batch.resample=step"));
+  return build_experiment(load_scenario(testutil::source_dir() / "scenarios/seed" / (algorithm + ".xml"), overrides));
+}
+
+std::vector<Vector> trajectory(const Experiment& e) {
+  std::vector<Vector> models;
+  run_sequential(e, [&](int, const Vector& w) {
+    models.push_back(w);
+    return true;
+  });
+  return models;
+}
+
+double max_relative_difference(const std::vector<Vector>& a, const std::vector<Vector>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double worst = 0;
+  for (std::size_t r = 0; r < std::min(a.size(), b.size()); ++r)
+    for (Eigen::Index i = 0; i < a[r].size(); ++i) {
+      const double scale = std::max({std::abs(a[r](i)), std::abs(b[r](i)), 1e-300});
+      worst = std::max(worst, std::abs(a[r](i) - b[r](i)) / scale);
+    }
+  return worst;
+}
+
+class Identity : public ::testing::TestWithParam<bool> {};
+
+}  // namespace
+
+TEST_P(Identity, MaWithOneLocalStepIsSsgdWithBatchMeans) {
+  const auto ssgd = trajectory(seed_experiment("ssgd", {"algorithm.average=batch-means"}, GetParam()));
+  const auto ma = trajectory(seed_experiment("ma", {"algorithm.local-steps=1"}, GetParam()));
+  ASSERT_EQ(ssgd.size(), 300u);
+  EXPECT_LT(max_relative_difference(ssgd, ma), 1e-12);
+}
+
+TEST_P(Identity, BmufWithoutMomentumAndUnitGainIsMa) {
+  const auto ma = trajectory(seed_experiment("ma", {}, GetParam()));
+  const auto bmuf = trajectory(
+      seed_experiment("bmuf", {"algorithm.mu=0", "algorithm.zeta=1", "algorithm.delta-init=zero"}, GetParam()));
+  EXPECT_LT(max_relative_difference(ma, bmuf), 1e-12);
+}
+
+INSTANTIATE_TEST_SUITE_P(RawAndStandardised, Identity, ::testing::Values(false, true));
+
+TEST(Identity, EasgdWithoutElasticityLeavesTheCentreUnchanged) {
+  const auto e = seed_experiment("easgd", {"algorithm.rho=0"}, true);
+  for (const auto& w : trajectory(e)) ASSERT_EQ(w, e.initial);
+}
+
+TEST(Variants, SeedAndPaperEasgdOrdersDiffer) {
+  const auto seed_order = trajectory(seed_experiment("easgd", {}, true));
+  const auto paper_order = trajectory(seed_experiment("easgd", {"algorithm.order=paper"}, true));
+  EXPECT_GT(max_relative_difference(seed_order, paper_order), 1e-6);
+}
+
+TEST(Variants, NesterovAndCntkFilterChangeBmuf) {
+  const auto plain = trajectory(seed_experiment("bmuf", {"algorithm.delta-init=zero"}, true));
+  const auto nesterov = trajectory(seed_experiment("bmuf", {"algorithm.delta-init=zero", "algorithm.momentum=nesterov"}, true));
+  const auto cntk = trajectory(seed_experiment("bmuf", {"algorithm.delta-init=zero", "algorithm.filter=cntk"}, true));
+  EXPECT_GT(max_relative_difference(plain, nesterov), 1e-6);
+  EXPECT_GT(max_relative_difference(plain, cntk), 1e-6);
+}
+
+TEST(Variants, FirstBmufBlockWithZeroDeltaMovesByZetaTowardsTheAverage) {
+  // One block: delta = zeta (w_avg - w0), w1 = w0 + delta; w_avg is MA's first round.
+  auto ma = seed_experiment("ma", {"training.rounds=1"}, true);
+  auto bmuf = seed_experiment("bmuf", {"training.rounds=1", "algorithm.delta-init=zero"}, true);
+  const Vector w_avg = run_sequential(ma);
+  const Vector w1 = run_sequential(bmuf);
+  const Vector expected = ma.initial + 0.1 * (w_avg - ma.initial);
+  EXPECT_LT((w1 - expected).norm(), 1e-12 * expected.norm());
+}
+
+TEST(Variants, SeedsPerRoundBatchReuseDiffersFromFreshBatches) {
+  const auto fresh = trajectory(seed_experiment("ma", {}, true));
+  auto reuse_experiment = seed_experiment("ma", {}, true);
+  reuse_experiment.batch.same_batch_within_round = true;
+  EXPECT_GT(max_relative_difference(fresh, trajectory(reuse_experiment)), 1e-6);
+}
+
+TEST(Determinism, SameSeedSameTrajectoryOtherSeedOther) {
+  const auto a = trajectory(seed_experiment("ma", {}, true));
+  const auto b = trajectory(seed_experiment("ma", {}, true));
+  const auto c = trajectory(seed_experiment("ma", {"scenario.seed=2"}, true));
+  EXPECT_EQ(max_relative_difference(a, b), 0.0);
+  EXPECT_GT(max_relative_difference(a, c), 1e-6);
+}

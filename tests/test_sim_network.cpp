@@ -1,0 +1,147 @@
+// Simulations on tiny platforms, each in a forked child (SimGrid allows one engine per process).
+#include "sim/network.hpp"
+#include "sim/simulation.hpp"
+#include "test_util.hpp"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <simgrid/s4u.hpp>
+
+using namespace dmlsim;
+using dmlsim::testutil::in_child;
+using dmlsim::testutil::TempDir;
+using dmlsim::testutil::write_text;
+
+namespace {
+
+namespace sg4 = simgrid::s4u;
+
+// Two hosts joined by one link: full duplex (SPLITDUPLEX, as every host link of the shipped
+// platforms) or half duplex (SHARED), where CM02 charges the flow's TCP ACKs (5 % of its rate,
+// network/crosstraffic) on the same link.
+std::string two_host_platform(const std::string& latency, const std::string& bandwidth, bool full_duplex = true) {
+  return fmt::format(R"(<?xml version="1.0"?>
+<!DOCTYPE platform SYSTEM "https://simgrid.org/simgrid.dtd">
+<platform version="4.1">
+  <zone id="z" routing="Full">
+    <host id="a" speed="1Gf"/>
+    <host id="b" speed="1Gf"/>
+    <link id="ab" bandwidth="{}" latency="{}" sharing_policy="{}"/>
+    <route src="a" dst="b"><link_ctn id="ab"{}/></route>
+  </zone>
+</platform>
+)", bandwidth, latency, full_duplex ? "SPLITDUPLEX" : "SHARED", full_duplex ? R"( direction="UP")" : "");
+}
+
+// Simulated duration of one message of `bytes` from a to b under the given configuration.
+double one_message_time(const std::filesystem::path& platform, const ConfigList& config, double bytes) {
+  const auto out = in_child([&] {
+    int argc = 1;
+    char name[] = "test";
+    char* argv[] = {name, nullptr};
+    sg4::Engine engine(&argc, argv);
+    apply_network_config(config);
+    engine.load_platform(platform.string());
+    double arrival = -1;
+    sg4::Actor::create("sender", engine.host_by_name("a"), [bytes] {
+      static int payload = 0;
+      sg4::Mailbox::by_name("box")->put(&payload, static_cast<std::uint64_t>(bytes));
+    });
+    sg4::Actor::create("receiver", engine.host_by_name("b"), [&arrival] {
+      sg4::Mailbox::by_name("box")->get<int>();
+      arrival = sg4::Engine::get_clock();
+    });
+    engine.run();
+    return fmt::format("{}", arrival);
+  });
+  EXPECT_EQ(out.find("EXCEPTION"), std::string::npos) << out;
+  return std::stod(out);
+}
+
+}  // namespace
+
+TEST(Network, Cm02WithoutGammaCapIsLatencyPlusSizeOverBandwidth) {
+  TempDir dir;
+  write_text(dir / "p.xml", two_host_platform("10ms", "100MBps"));
+  const auto config = resolve_network_config(NetworkSpec{}, {});
+  for (double bytes : {248.0, 65536.0, 1e6, 8e6}) {
+    const double expected = 0.010 + bytes / 100e6;
+    EXPECT_NEAR(one_message_time(dir / "p.xml", config, bytes), expected, 1e-9 * expected) << bytes << " bytes";
+  }
+}
+
+TEST(Network, Cm02OnAHalfDuplexLinkChargesAckCrossTraffic) {
+  TempDir dir;
+  write_text(dir / "p.xml", two_host_platform("10ms", "100MBps", false));
+  const double expected = 0.010 + 1e6 * 1.05 / 100e6;
+  EXPECT_NEAR(one_message_time(dir / "p.xml", resolve_network_config(NetworkSpec{}, {}), 1e6), expected, 1e-9);
+}
+
+TEST(Network, Lv08IsSlowerOnTheSameLink) {
+  TempDir dir;
+  write_text(dir / "p.xml", two_host_platform("10ms", "100MBps"));
+  NetworkSpec lv08;
+  lv08.model = "LV08";
+  const double cm02 = one_message_time(dir / "p.xml", resolve_network_config(NetworkSpec{}, {}), 1e6);
+  const double slow = one_message_time(dir / "p.xml", resolve_network_config(lv08, {}), 1e6);
+  EXPECT_GT(slow, 13.0 * 0.010);  // LV08 multiplies latency by 13.01
+  EXPECT_GT(slow, cm02 * 5);
+}
+
+TEST(Network, ResolvedConfigLiftsGammaOnlyForCm02AndCommandLineWins) {
+  const auto cm02 = resolve_network_config(NetworkSpec{}, {});
+  EXPECT_EQ(cm02, (ConfigList{{"network/model", "CM02"}, {"network/TCP-gamma", "0"}}));
+  const auto overridden = resolve_network_config(NetworkSpec{}, {{"network/model", "LV08"}});
+  EXPECT_EQ(overridden, (ConfigList{{"network/model", "LV08"}}));
+  NetworkSpec with_gamma;
+  with_gamma.config = {{"network/TCP-gamma", "4194304"}};
+  EXPECT_EQ(resolve_network_config(with_gamma, {})[1].second, "4194304");
+  EXPECT_NE(describe_network(cm02).find("CM02, TCP-gamma cap lifted"), std::string::npos);
+}
+
+namespace {
+
+// A star: the server and K workers, each worker behind its own 100 ms link. One round of SSGD.
+double one_round_time(int workers) {
+  TempDir dir;
+  std::string hosts = R"(<host id="server" speed="1Gf"/>)";
+  std::string links, routes, names;
+  for (int k = 0; k < workers; ++k) {
+    hosts += fmt::format(R"(<host id="w{}" speed="1Gf"/>)", k);
+    links += fmt::format(R"(<link id="l{}" bandwidth="1Gbps" latency="100ms"/>)", k);
+    routes += fmt::format(R"(<route src="server" dst="w{0}"><link_ctn id="l{0}"/></route>)", k);
+    names += fmt::format("{}w{}", k ? "," : "", k);
+  }
+  write_text(dir / "p.xml", "<?xml version=\"1.0\"?>\n<!DOCTYPE platform SYSTEM \"https://simgrid.org/simgrid.dtd\">\n<platform version=\"4.1\"><zone id=\"z\" routing=\"Full\">" +
+                                hosts + links + routes + "</zone></platform>\n");
+  const auto data = testutil::source_dir() / "data";
+  write_text(dir / "s.xml", fmt::format(R"(<?xml version="1.0"?>
+<scenario name="star">
+  <platform file="p.xml"/>
+  <data train="{}" test="{}" label="target" standardize="true"/>
+  <workers count="{}" hosts="{}"/>
+  <server host="server"/>
+  <algorithm name="ssgd" eta="0.1"/>
+  <batch rule="full"/>
+  <training rounds="1"/>
+</scenario>
+)", (data / "breast_cancer_seed_train.csv").string(), (data / "breast_cancer_seed_test.csv").string(), workers, names));
+  const auto out = in_child([&] {
+    const auto scenario = load_scenario(dir / "s.xml");
+    Simulation simulation(scenario, {});
+    return fmt::format("{}", simulation.run().sim_time);
+  });
+  EXPECT_EQ(out.find("EXCEPTION"), std::string::npos) << out;
+  return std::stod(out);
+}
+
+}  // namespace
+
+TEST(ParameterServer, UploadsOfKWorkersOverlap) {
+  // Serialised uploads would cost about K x 100 ms more; overlapped ones cost what one does.
+  const double one = one_round_time(1);
+  const double eight = one_round_time(8);
+  EXPECT_GT(one, 0.2);
+  EXPECT_LT(one, 0.21);
+  EXPECT_LT(eight - one, 0.005) << "one worker " << one << " s, eight workers " << eight << " s";
+}

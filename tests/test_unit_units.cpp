@@ -1,0 +1,71 @@
+#include "util/rng.hpp"
+#include "util/units.hpp"
+
+#include <gtest/gtest.h>
+#include <set>
+
+using namespace dmlsim;
+
+TEST(Units, TimesInSimGridNotation) {
+  EXPECT_DOUBLE_EQ(parse_time("50ms"), 0.05);
+  EXPECT_DOUBLE_EQ(parse_time("20us"), 20e-6);
+  EXPECT_DOUBLE_EQ(parse_time("72.5ms"), 0.0725);
+  EXPECT_DOUBLE_EQ(parse_time("2"), 2.0);
+  EXPECT_DOUBLE_EQ(parse_time("1h"), 3600.0);
+  EXPECT_THROW(parse_time("5 parsecs"), std::invalid_argument);
+  EXPECT_THROW(parse_time("ms"), std::invalid_argument);
+  EXPECT_THROW(parse_time(""), std::invalid_argument);
+}
+
+TEST(Units, BandwidthBitsAndBytes) {
+  EXPECT_DOUBLE_EQ(parse_bandwidth("1Gbps"), 125e6);
+  EXPECT_DOUBLE_EQ(parse_bandwidth("10Gbps"), 1.25e9);
+  EXPECT_DOUBLE_EQ(parse_bandwidth("125MBps"), 125e6);
+  EXPECT_DOUBLE_EQ(parse_bandwidth("1MiBps"), 1048576.0);
+  EXPECT_DOUBLE_EQ(parse_bandwidth("1000"), 1000.0);
+  EXPECT_THROW(parse_bandwidth("1Gbit"), std::invalid_argument);
+}
+
+TEST(Units, NumbersIntegersBooleans) {
+  EXPECT_DOUBLE_EQ(parse_number("0.1"), 0.1);
+  EXPECT_THROW(parse_number("0.1x"), std::invalid_argument);
+  EXPECT_THROW(parse_number("nan"), std::invalid_argument);
+  EXPECT_EQ(parse_integer("300"), 300);
+  EXPECT_THROW(parse_integer("-3"), std::invalid_argument);
+  EXPECT_THROW(parse_integer("3.5"), std::invalid_argument);
+  EXPECT_TRUE(parse_bool("true"));
+  EXPECT_FALSE(parse_bool("no"));
+  EXPECT_THROW(parse_bool("maybe"), std::invalid_argument);
+  EXPECT_DOUBLE_EQ(parse_speed("20Gf"), 20e9);
+}
+
+TEST(Rng, SameKeySameStreamDifferentKeysDiffer) {
+  Rng a(derive_key(7, Stream::Batch, {1, 2, 3}));
+  Rng b(derive_key(7, Stream::Batch, {1, 2, 3}));
+  Rng c(derive_key(7, Stream::Batch, {1, 2, 4}));
+  Rng d(derive_key(8, Stream::Batch, {1, 2, 3}));
+  const auto first = a.next();
+  EXPECT_EQ(first, b.next());
+  EXPECT_NE(first, c.next());
+  EXPECT_NE(first, d.next());
+}
+
+TEST(Rng, UniformIsInRangeAndCoversIt) {
+  Rng rng(42);
+  double lo = 1, hi = -1, sum = 0;
+  const int n = 100000;
+  for (int i = 0; i < n; ++i) {
+    const double u = rng.uniform(-1.0, 1.0);
+    ASSERT_GE(u, -1.0);
+    ASSERT_LT(u, 1.0);
+    lo = std::min(lo, u);
+    hi = std::max(hi, u);
+    sum += u;
+  }
+  EXPECT_LT(lo, -0.999);
+  EXPECT_GT(hi, 0.999);
+  EXPECT_NEAR(sum / n, 0.0, 0.01);
+  std::set<std::uint64_t> seen;
+  for (int i = 0; i < 1000; ++i) seen.insert(rng.below(10));
+  EXPECT_EQ(seen.size(), 10u);
+}
