@@ -115,6 +115,10 @@ TEST(Run, LinkOverridesChangeTheTime) {
   const double fast = summary(out / "fast")["result"]["sim_time"];
   EXPECT_NEAR(base - fast, 20 * 2 * (0.0725 - 0.001), 1e-4);
   EXPECT_EQ(summary(out / "fast")["platform"]["link_overrides"][0], "wan-* (6 links): latency 0.001 s");
+  // The same through the command line.
+  ASSERT_EQ(run_dmlsim("run scenarios/wan/ssgd.xml -q --set training.rounds=20 --link 'wan-*:latency=1ms' --out " +
+                       (out / "cli").string()).exit_code, 0);
+  EXPECT_EQ(read_text(out / "cli" / "rounds.csv"), read_text(out / "fast" / "rounds.csv"));
 }
 
 TEST(Run, StopRules) {
@@ -181,6 +185,9 @@ TEST(BadInput, EachClassGivesOneMessageAndExitCodeTwo) {
   expect_bad_input("run " + (dir / "nolink.xml").string(), "nolink.xml:13: <link> attribute 'pattern': 'gpu-*' matches no link");
   write_text(dir / "badlink.xml", relocated_wan_scenario(R"(<link pattern="wan-*" latency="fast"/>)"));
   expect_bad_input("run " + (dir / "badlink.xml").string(), "<link> attribute 'latency': 'fast' does not start with a number");
+  expect_bad_input("run scenarios/wan/ma.xml --link 'gpu-*:latency=1ms'", "command line:0: --link gpu-*:latency=1ms: 'gpu-*' matches no link");
+  expect_bad_input("run scenarios/wan/ma.xml --link 'wan-*:latency=soon'", "--link wan-*:latency=soon: 'soon' does not start with a number");
+  expect_bad_input("run scenarios/wan/ma.xml --link 'wan-*'", "expected PATTERN:latency=TIME");
   const auto unknown = run_dmlsim("frobnicate");
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_NE(unknown.out.find("A subcommand is required"), std::string::npos) << unknown.out;

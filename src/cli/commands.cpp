@@ -32,6 +32,13 @@ Loaded load(const RunOptions& options) {
       throw ScenarioError("command line", 0, fmt::format("--cfg {}: expected KEY:VALUE, e.g. network/model:LV08", text));
     loaded.cfg.emplace_back(text.substr(0, colon), text.substr(colon + 1));
   }
+  for (const auto& text : options.links) {
+    try {
+      loaded.scenario.platform.links.push_back(parse_link_option(text));
+    } catch (const std::invalid_argument& e) {
+      throw ScenarioError("command line", 0, e.what());
+    }
+  }
   if (!options.output_dir.empty()) loaded.scenario.output_dir = options.output_dir;
   for (const auto& note : loaded.scenario.notes) std::cerr << note << '\n';
   return loaded;

@@ -11,6 +11,9 @@ void add_scenario_options(CLI::App& command, dmlsim::RunOptions& options) {
       ->type_name("E.A=V");
   command.add_option("--cfg", options.cfgs, "SimGrid configuration KEY:VALUE, e.g. network/model:LV08 (repeatable)")
       ->type_name("K:V");
+  command.add_option("--link", options.links,
+                     "Override links matching a glob: PATTERN:latency=50ms,bandwidth=1Gbps (repeatable)")
+      ->type_name("P:K=V");
 }
 
 }  // namespace

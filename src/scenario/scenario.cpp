@@ -2,6 +2,7 @@
 
 #include "scenario/xml_reader.hpp"
 #include "util/atomic_file.hpp"
+#include "util/units.hpp"
 
 #include <fmt/format.h>
 #include <limits>
@@ -366,6 +367,34 @@ Override parse_override(const std::string& text) {
     throw std::invalid_argument(
         fmt::format("--set {}: expected ELEMENT.ATTRIBUTE=VALUE, e.g. algorithm.local-steps=10", text));
   return {text.substr(0, dot), text.substr(dot + 1, eq - dot - 1), text.substr(eq + 1), text};
+}
+
+LinkOverride parse_link_option(const std::string& text) {
+  const auto usage = fmt::format("--link {}: expected PATTERN:latency=TIME,bandwidth=RATE, e.g. 'wan-*:latency=50ms'", text);
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) throw std::invalid_argument(usage);
+  LinkOverride link;
+  link.pattern = text.substr(0, colon);
+  link.command_line = text;
+  std::stringstream items(text.substr(colon + 1));
+  for (std::string item; std::getline(items, item, ',');) {
+    const auto eq = item.find('=');
+    if (eq == std::string::npos) throw std::invalid_argument(usage);
+    const auto key = item.substr(0, eq);
+    const auto value = item.substr(eq + 1);
+    try {
+      if (key == "latency") link.latency = parse_time(value);
+      else if (key == "bandwidth") link.bandwidth = parse_bandwidth(value);
+      else throw std::invalid_argument(fmt::format("unknown property '{}'", key));
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(fmt::format("--link {}: {}", text, e.what()));
+    }
+  }
+  if (!link.latency && !link.bandwidth) throw std::invalid_argument(usage);
+  if (link.latency && *link.latency < 0) throw std::invalid_argument(fmt::format("--link {}: negative latency", text));
+  if (link.bandwidth && *link.bandwidth <= 0)
+    throw std::invalid_argument(fmt::format("--link {}: bandwidth must be positive", text));
+  return link;
 }
 
 Scenario load_scenario(const fs::path& file, const std::vector<Override>& overrides) {

@@ -33,7 +33,12 @@ struct LinkOverride : Located {
   std::string pattern;  // glob over link names (fnmatch)
   std::optional<double> latency;    // seconds
   std::optional<double> bandwidth;  // bytes per second
+  std::string command_line;  // the --link text when it came from the command line, else empty
 };
+
+// A command-line link override: "PATTERN:latency=50ms,bandwidth=1Gbps" (either or both).
+// Throws std::invalid_argument.
+LinkOverride parse_link_option(const std::string& text);
 
 struct PlatformSpec : Located {
   std::filesystem::path file;

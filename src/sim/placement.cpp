@@ -99,6 +99,9 @@ std::vector<std::string> apply_link_overrides(const Scenario& s) {
   for (const auto& o : s.platform.links) {
     const auto links =
         engine.get_filtered_links([&](sg4::Link* l) { return fnmatch(o.pattern.c_str(), l->get_cname(), 0) == 0; });
+    if (links.empty() && !o.command_line.empty())
+      throw ScenarioError("command line", 0, fmt::format("--link {}: '{}' matches no link in platform {}", o.command_line,
+                                                         o.pattern, s.platform.file.string()));
     if (links.empty())
       fail(s, o.line, fmt::format("<link> attribute 'pattern': '{}' matches no link in platform {}", o.pattern,
                                   s.platform.file.string()));
