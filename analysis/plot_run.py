@@ -105,11 +105,16 @@ def plot(runs, out_path, x="time", alpha=0.9, title=None):
     fig.text(0.99, 0.01, f"faint: raw; bold: EWMA (alpha={alpha})",
              ha="right", fontsize=8, color="grey")
 
+    save_png(fig, out_path)
+
+
+def save_png(fig, out_path, dpi=120):
+    """Write fig to out_path atomically (temp file + os.replace), then close it."""
     fd, tmp = tempfile.mkstemp(suffix=".png.tmp",
                                dir=os.path.dirname(os.path.abspath(out_path)))
     try:
         with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format="png", dpi=120)
+            fig.savefig(f, format="png", dpi=dpi)
         os.replace(tmp, out_path)
     except BaseException:
         os.unlink(tmp)

@@ -30,6 +30,21 @@ void expect_bad_input(const std::string& args, const std::string& message) {
   EXPECT_FALSE(fs::exists(out / "run")) << "a failed run must write nothing";
 }
 
+// Column `index` (0-based) of every data row of a CSV file.
+std::vector<std::string> csv_column(const fs::path& file, std::size_t index) {
+  std::istringstream in(read_text(file));
+  std::string line;
+  std::getline(in, line);
+  std::vector<std::string> values;
+  while (std::getline(in, line)) {
+    std::istringstream cells(line);
+    std::string cell;
+    for (std::size_t i = 0; i <= index; ++i) std::getline(cells, cell, ',');
+    values.push_back(cell);
+  }
+  return values;
+}
+
 // The shipped WAN SSGD scenario with absolute paths (so it can live in a temp dir) and `links`
 // inside its <platform> element.
 std::string relocated_wan_scenario(const std::string& links) {
@@ -88,8 +103,9 @@ TEST(Run, MaWithOneLocalStepEqualsSsgdThroughTheSimulator) {
 
 TEST(Run, WanTimeExceedsLanTimeByTheAddedLatency) {
   TempDir out;
-  ASSERT_EQ(run_dmlsim("run scenarios/seed/ssgd.xml -q --set training.rounds=50 --out " + (out / "lan").string()).exit_code, 0);
-  ASSERT_EQ(run_dmlsim("run scenarios/seed/ssgd.xml -q --set training.rounds=50 --set platform.file=../../platforms/wan-geo.xml "
+  // CM02 arithmetic (latency + size/bandwidth), pinned: whatever the shipped scenarios' default.
+  ASSERT_EQ(run_dmlsim("run scenarios/seed/ssgd.xml -q --network-profile cm02 --set training.rounds=50 --out " + (out / "lan").string()).exit_code, 0);
+  ASSERT_EQ(run_dmlsim("run scenarios/seed/ssgd.xml -q --network-profile cm02 --set training.rounds=50 --set platform.file=../../platforms/wan-geo.xml "
                        "--set server.host=us-east-0 --set workers.placement=zones --out " + (out / "wan").string()).exit_code, 0);
   const double lan = summary(out / "lan")["result"]["sim_time"];
   const double wan = summary(out / "wan")["result"]["sim_time"];
@@ -108,15 +124,16 @@ TEST(Run, LinkOverridesChangeTheTime) {
   TempDir out;
   const std::string text = relocated_wan_scenario(R"(<link pattern="wan-*" latency="1ms"/>)");
   write_text(out / "fast.xml", text);
-  ASSERT_EQ(run_dmlsim("run scenarios/wan/ssgd.xml -q --set training.rounds=20 --out " + (out / "base").string()).exit_code, 0);
-  const auto result = run_dmlsim("run " + (out / "fast.xml").string() + " -q --set training.rounds=20 --out " + (out / "fast").string());
+  // CM02 arithmetic, pinned: whatever the shipped scenarios' default.
+  ASSERT_EQ(run_dmlsim("run scenarios/wan/ssgd.xml -q --network-profile cm02 --set training.rounds=20 --out " + (out / "base").string()).exit_code, 0);
+  const auto result = run_dmlsim("run " + (out / "fast.xml").string() + " -q --network-profile cm02 --set training.rounds=20 --out " + (out / "fast").string());
   ASSERT_EQ(result.exit_code, 0) << result.out;
   const double base = summary(out / "base")["result"]["sim_time"];
   const double fast = summary(out / "fast")["result"]["sim_time"];
   EXPECT_NEAR(base - fast, 20 * 2 * (0.0725 - 0.001), 1e-4);
   EXPECT_EQ(summary(out / "fast")["platform"]["link_overrides"][0], "wan-* (6 links): latency 0.001 s");
   // The same through the command line.
-  ASSERT_EQ(run_dmlsim("run scenarios/wan/ssgd.xml -q --set training.rounds=20 --link 'wan-*:latency=1ms' --out " +
+  ASSERT_EQ(run_dmlsim("run scenarios/wan/ssgd.xml -q --network-profile cm02 --set training.rounds=20 --link 'wan-*:latency=1ms' --out " +
                        (out / "cli").string()).exit_code, 0);
   EXPECT_EQ(read_text(out / "cli" / "rounds.csv"), read_text(out / "fast" / "rounds.csv"));
 }
@@ -199,4 +216,43 @@ TEST(BadInput, DivergingModelStopsWithAClearMessage) {
   EXPECT_EQ(result.exit_code, 3) << result.out;
   EXPECT_NE(result.out.find("scenarios/seed/ssgd.xml: the model diverged at round"), std::string::npos) << result.out;
   EXPECT_FALSE(fs::exists(out / "d"));
+}
+
+TEST(Workloads, FashionMnistMlpRunsWithLabelSkewAndWritesTheHistogram) {
+  if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  TempDir out;
+  const auto result = run_dmlsim("run scenarios/fmnist/lan-ssgd.xml --set data.train-rows=4000 --set data.test-rows=500 "
+                                 "--set training.rounds=30 --set training.eval-every=10 --set workers.partition=dirichlet "
+                                 "--set workers.dirichlet-alpha=0.5 --out " + (out / "f").string());
+  ASSERT_EQ(result.exit_code, 0) << result.out;
+  const auto s = summary(out / "f");
+  EXPECT_EQ(s["model"]["type"], "mlp");
+  EXPECT_EQ(s["model"]["parameters"], 784 * 128 + 128 + 128 * 10 + 10);
+  EXPECT_EQ(s["workers"]["partition"], "dirichlet (alpha 0.5)");
+  EXPECT_GT(s["result"]["final_accuracy"].get<double>(), 0.3);  // 30 rounds: well above chance (0.1)
+  const auto histogram = read_text(out / "f" / "partitions.csv");
+  EXPECT_EQ(histogram.substr(0, histogram.find('\n')), "worker,rows,class_0,class_1,class_2,class_3,class_4,class_5,class_6,class_7,class_8,class_9");
+  EXPECT_EQ(std::count(histogram.begin(), histogram.end(), '\n'), 1 + s["workers"]["count"].get<int>());
+}
+
+TEST(Workloads, ModelProfileSetsMessageSizeAndComputeTime) {
+  TempDir out;
+  // The seed's logistic model trains; the simulated messages and FLOPs are ResNet-50's.
+  const auto result = run_dmlsim("run scenarios/seed/ma.xml --set training.rounds=3 --set model.sim-parameters=25.6e6 "
+                                 "--set model.sim-forward-flops=4.1e9 --set training.bytes-per-param=4 --out " + (out / "p").string());
+  ASSERT_EQ(result.exit_code, 0) << result.out;
+  EXPECT_NE(result.out.find("simulated as a profile: 2.56e+07 parameters"), std::string::npos) << result.out;
+  const auto s = summary(out / "p");
+  EXPECT_EQ(s["training"]["message_bytes"], 25600000 * 4 + 64);
+  EXPECT_EQ(s["model"]["profile"]["simulated_parameters"], 25.6e6);
+  EXPECT_EQ(s["model"]["gradient_flops_per_sample"], 3 * 4.1e9);
+  // Each round: MA's 5 local steps on ~10 samples at 12.3 GFLOP each on a 20 GFLOP/s host, and
+  // 102.4 MB down and up over 10 Gbit/s links (the server's link carries 4 copies down).
+  const double sim_time = s["result"]["sim_time"];
+  EXPECT_GT(sim_time, 3 * (5 * 5 * 12.3e9 / 20e9));
+  const auto plain = run_dmlsim("run scenarios/seed/ma.xml -q --set training.rounds=3 --out " + (out / "plain").string());
+  ASSERT_EQ(plain.exit_code, 0);
+  // Accuracy comes from the real model: the profile changes time, never the training.
+  EXPECT_EQ(csv_column(out / "p" / "rounds.csv", 2), csv_column(out / "plain" / "rounds.csv", 2));
+  EXPECT_NE(csv_column(out / "p" / "rounds.csv", 1), csv_column(out / "plain" / "rounds.csv", 1));
 }

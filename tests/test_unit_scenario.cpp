@@ -120,6 +120,27 @@ TEST_F(ScenarioTest, WorkerCountMustMatchHostList) {
   EXPECT_NE(error_of(text).find("'count': is 3 but 'hosts' lists 2 hosts"), std::string::npos);
 }
 
+TEST_F(ScenarioTest, ModelDataAndPartitionAttributes) {
+  const auto s = load(scenario_text(), {parse_override("model.type=mlp"), parse_override("model.hidden=64,32"),
+                                        parse_override("workers.partition=dirichlet"),
+                                        parse_override("workers.dirichlet-alpha=0.3"), parse_override("data.storage=float32"),
+                                        parse_override("training.eval-rows=100")});
+  EXPECT_EQ(s.model.hidden, (std::vector<long>{64, 32}));
+  EXPECT_EQ(s.model.init.rule, InitRule::Glorot);  // the MLP's default
+  EXPECT_EQ(s.workers.partition.scheme, PartitionScheme::Dirichlet);
+  EXPECT_DOUBLE_EQ(s.workers.partition.dirichlet_alpha, 0.3);
+  EXPECT_TRUE(s.data.float32);
+  EXPECT_EQ(s.training.eval_rows, 100);
+  EXPECT_NE(error_of(scenario_text(), {parse_override("model.type=mlp")}).find("'hidden': is required"), std::string::npos);
+  EXPECT_NE(error_of(scenario_text(), {parse_override("model.type=mlp"), parse_override("model.hidden=64,x")})
+                .find("'x' is not a layer size"),
+            std::string::npos);
+  EXPECT_NE(error_of(scenario_text(), {parse_override("model.sim-parameters=1e6")})
+                .find("a model profile needs both"),
+            std::string::npos);
+  EXPECT_NE(error_of(scenario_text(), {parse_override("data.format=idx")}).find("IDX data needs"), std::string::npos);
+}
+
 TEST_F(ScenarioTest, AttributesTheAlgorithmIgnoresAreNoted) {
   const auto s = load(scenario_text(R"(<algorithm name="ma" eta="0.1" mu="0.5"/>)"));
   ASSERT_EQ(s.notes.size(), 1u);

@@ -18,19 +18,40 @@ std::string algorithm_name(AlgorithmKind kind) {
 }
 
 LocalTrainer::LocalTrainer(const Model& model, const Dataset& train, const std::vector<int>& partition,
-                           BatchSpec batch, std::uint64_t seed, int worker)
+                           BatchSpec batch, std::uint64_t seed, int worker, double flops_per_sample)
     : model_(model), train_(train), sampler_(batch, partition), spec_(batch), seed_(seed), worker_(worker),
-      grad_(model.dim()) {}
+      flops_per_sample_(flops_per_sample) {
+  const auto chunk = std::min<Eigen::Index>(kChunkRows, std::max<Eigen::Index>(1, static_cast<Eigen::Index>(partition.size())));
+  rows_.resize(chunk, train.cols());
+  labels_.resize(chunk);
+  chunk_.reserve(static_cast<std::size_t>(chunk));
+  workspace_ = model.make_workspace(chunk);
+  grad_.resize(model.dim());
+  chunk_grad_.resize(model.dim());
+}
 
 int LocalTrainer::gradient(const Vector& w, int round, int step, Vector& grad) {
   const auto batch_step = static_cast<std::uint64_t>(spec_.same_batch_within_round ? 0 : step);
   Rng rng(derive_key(seed_, Stream::Batch,
                      {static_cast<std::uint64_t>(worker_), static_cast<std::uint64_t>(round), batch_step}));
-  const auto& rows = sampler_.draw(rng);
+  const auto& batch = sampler_.draw(rng);
+  const auto n = static_cast<Eigen::Index>(batch.size());
   grad.resize(model_.dim());
-  model_.gradient(train_, rows, w, grad);
-  flops_ += model_.gradient_flops_per_sample() * static_cast<double>(rows.size());
-  return static_cast<int>(rows.size());
+  if (n <= rows_.rows()) {  // the common case: one chunk, the model's mean is the answer
+    train_.gather(batch, rows_, labels_);
+    model_.gradient(rows_.topRows(n), labels_.head(n), w, grad, *workspace_);
+  } else {  // mean over the batch = Σ chunk means weighted by chunk sizes
+    grad.setZero();
+    for (Eigen::Index begin = 0; begin < n; begin += rows_.rows()) {
+      const Eigen::Index count = std::min(rows_.rows(), n - begin);
+      chunk_.assign(batch.begin() + begin, batch.begin() + begin + count);
+      train_.gather(chunk_, rows_, labels_);
+      model_.gradient(rows_.topRows(count), labels_.head(count), w, chunk_grad_, *workspace_);
+      grad.noalias() += (static_cast<double>(count) / static_cast<double>(n)) * chunk_grad_;
+    }
+  }
+  flops_ += flops_per_sample_ * static_cast<double>(n);
+  return static_cast<int>(n);
 }
 
 int LocalTrainer::sgd_step(Vector& w, double eta, int round, int step) {

@@ -49,12 +49,16 @@ struct Upload {
   double samples = 0;  // rows in the batches behind `values` (SSGD's per-sample average needs it)
 };
 
-// A worker's view of its data: its partition of the training set, its batch rule and its random
-// stream. Counts the FLOPs it spends so the simulator can charge them to the host.
+// A worker's view of its data: its partition of the training set (row indices into the shared
+// data set), its batch rule and its random stream. Batches are gathered into a buffer of at most
+// kChunkRows rows at a time, so memory per worker is bounded whatever the batch size, and nothing
+// is allocated per step. Counts the FLOPs it spends so the simulator can charge them to the host.
 class LocalTrainer {
  public:
+  static constexpr Eigen::Index kChunkRows = 512;
+
   LocalTrainer(const Model& model, const Dataset& train, const std::vector<int>& partition, BatchSpec batch,
-               std::uint64_t seed, int worker);
+               std::uint64_t seed, int worker, double flops_per_sample);
   // Mean gradient at `w` over a batch drawn for (round, step); returns the batch size.
   int gradient(const Vector& w, int round, int step, Vector& grad);
   // One plain SGD step in place: w <- w - eta·g(w). Returns the batch size.
@@ -69,7 +73,13 @@ class LocalTrainer {
   BatchSpec spec_;
   std::uint64_t seed_;
   int worker_;
+  double flops_per_sample_;
+  Matrix rows_;  // gathered batch chunk
+  Vector labels_;
+  std::vector<int> chunk_;
+  std::unique_ptr<Workspace> workspace_;
   Vector grad_;
+  Vector chunk_grad_;
   double flops_ = 0;
 };
 

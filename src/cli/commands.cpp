@@ -1,11 +1,15 @@
 #include "cli/commands.hpp"
 
+#include "experiment/sequential_driver.hpp"
 #include "report/outputs.hpp"
 #include "scenario/scenario.hpp"
 #include "sim/simulation.hpp"
 
+#include <chrono>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <iostream>
+#include <set>
 
 namespace dmlsim {
 
@@ -39,6 +43,15 @@ Loaded load(const RunOptions& options) {
       throw ScenarioError("command line", 0, e.what());
     }
   }
+  if (!options.network_profile.empty()) {
+    try {
+      auto& network = loaded.scenario.network;
+      network.profile = load_network_profile(find_network_profile(options.network_profile, "."));
+      network.model = network.profile->model;
+    } catch (const std::invalid_argument& e) {
+      throw ScenarioError("command line", 0, fmt::format("--network-profile: {}", e.what()));
+    }
+  }
   if (!options.output_dir.empty()) loaded.scenario.output_dir = options.output_dir;
   for (const auto& note : loaded.scenario.notes) std::cerr << note << '\n';
   return loaded;
@@ -58,6 +71,10 @@ void print_summary(const Scenario& s, const RunContext& c, const RunRecord& r) {
   const auto& last = r.rows.back();
   fmt::print("scenario     {} ({})\n", s.name, s.file.string());
   fmt::print("algorithm    {} ({})\n", algorithm.front().second, params);
+  fmt::print("model        {}{}\n", c.model_description,
+             c.profiled ? fmt::format(" (simulated as a profile: {:g} parameters, {:g} forward FLOPs per sample)",
+                                      c.simulated_parameters, c.prediction_flops_per_sample)
+                        : "");
   fmt::print("platform     {} (server {}, {} workers)\n", s.platform.file.string(), c.server_host, s.workers.count);
   fmt::print("network      {}\n", c.network_description);
   fmt::print("rounds       {} of {} (stopped by: {})\n", r.rounds_done, s.training.rounds, r.stop_reason);
@@ -90,10 +107,32 @@ int run_command(const RunOptions& options) {
     const auto loaded = load(options);
     const auto& s = loaded.scenario;
     Simulation simulation(s, loaded.cfg);
-    const auto& record = simulation.run();
+    const auto& record = simulation.run(options.bare);
     write_outputs(s, simulation.context(), record, simulation.experiment().train.feature_names, options.save_weights);
     if (!options.quiet) print_summary(s, simulation.context(), record);
     return 0;
+  });
+}
+
+int baseline_command(const RunOptions& options) {
+  return guarded(options, [&] {
+    const auto loaded = load(options);
+    const auto& s = loaded.scenario;
+    const auto experiment = build_experiment(s);
+    const auto start = std::chrono::steady_clock::now();
+    // Evaluate at the same rounds as the simulator does, so both do the same arithmetic.
+    Evaluation last = experiment.evaluate_test(experiment.initial);
+    experiment.train_loss(experiment.initial);
+    const Vector w = run_sequential(experiment, [&](int round, const Vector& model) {
+      if (round % s.training.eval_every == 0 || round == experiment.rounds) {
+        last = experiment.evaluate_test(model);
+        experiment.train_loss(model);
+      }
+      return true;
+    });
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    fmt::print("{}\n", nlohmann::json{{"wall_time", wall}, {"rounds", experiment.rounds}, {"final_accuracy", last.accuracy}}.dump());
+    return w.allFinite() ? 0 : kExitRunFailed;
   });
 }
 
@@ -102,8 +141,9 @@ int validate_command(const RunOptions& options) {
     const auto loaded = load(options);
     Simulation simulation(loaded.scenario, loaded.cfg);
     const auto& c = simulation.context();
+    const std::set<std::string> hosts(c.worker_hosts.begin(), c.worker_hosts.end());
     fmt::print("{}: valid ({} workers on {} hosts, server {}, {} parameters, network {})\n", options.scenario,
-               loaded.scenario.workers.count, c.worker_hosts.size(), c.server_host, c.parameters,
+               loaded.scenario.workers.count, hosts.size(), c.server_host, c.parameters,
                loaded.cfg.empty() ? loaded.scenario.network.model : c.sim_config.front().second);
     return 0;
   });

@@ -13,8 +13,10 @@ struct RunOptions {
   std::vector<std::string> sets;  // ELEMENT.ATTRIBUTE=VALUE
   std::vector<std::string> cfgs;  // SimGrid KEY:VALUE
   std::vector<std::string> links; // PATTERN:latency=..,bandwidth=.. (applied after the scenario's <link>s)
+  std::string network_profile;    // replaces the scenario's <network> model/profile (its <config> items stay)
   std::string output_dir;         // overrides <output dir>
   bool save_weights = false;
+  bool bare = false;  // benchmark baseline: same messages and FLOPs, no training
   bool quiet = false;
 };
 
@@ -23,5 +25,8 @@ constexpr int kExitRunFailed = 3;
 
 int run_command(const RunOptions& options);
 int validate_command(const RunOptions& options);
+// The scenario's training in a plain loop without SimGrid (the benchmarks' compute baseline);
+// prints {"wall_time": seconds, "rounds": n, "final_accuracy": a} as JSON.
+int baseline_command(const RunOptions& options);
 
 }  // namespace dmlsim

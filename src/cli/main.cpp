@@ -1,5 +1,7 @@
-// dmlsim command line: run a scenario, validate one (sweeps and tables come with the studies).
+// dmlsim command line: run a scenario, validate one, sweep a study, tabulate its results.
 #include "cli/commands.hpp"
+#include "cli/study_commands.hpp"
+#include "calibrate/calibrate.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -14,6 +16,9 @@ void add_scenario_options(CLI::App& command, dmlsim::RunOptions& options) {
   command.add_option("--link", options.links,
                      "Override links matching a glob: PATTERN:latency=50ms,bandwidth=1Gbps (repeatable)")
       ->type_name("P:K=V");
+  command.add_option("--network-profile", options.network_profile,
+                     "Network profile NAME (profiles/NAME.xml: linux-tcp, cm02, lv08) or FILE, replacing the scenario's")
+      ->type_name("NAME|FILE");
 }
 
 }  // namespace
@@ -29,9 +34,17 @@ int main(int argc, char** argv) {
   run->add_option("-o,--out", options.output_dir, "Output directory (overrides <output dir>)");
   run->add_flag("--save-weights", options.save_weights, "Also write the final parameters to weights.csv");
   run->add_flag("-q,--quiet", options.quiet, "Print nothing on success");
+  run->add_flag("--bare", options.bare,
+                "Benchmark baseline: send the same messages and execute the same FLOPs, but train nothing");
+
+  auto* baseline = app.add_subcommand("baseline", "Train the scenario in a plain loop without SimGrid (benchmark baseline)");
+  add_scenario_options(*baseline, options);
 
   auto* validate = app.add_subcommand("validate", "Check a scenario against its data and platform without running it");
   add_scenario_options(*validate, options);
+
+  const auto run_study_command = dmlsim::add_study_commands(app);
+  auto* calibrate = dmlsim::add_calibrate_command(app);
 
   try {
     app.parse(argc, argv);
@@ -40,5 +53,8 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : dmlsim::kExitBadInput;
   }
   if (run->parsed()) return dmlsim::run_command(options);
+  if (baseline->parsed()) return dmlsim::baseline_command(options);
+  if (calibrate->parsed()) return dmlsim::run_calibrate_command();
+  if (const int code = run_study_command(); code >= 0) return code;
   return dmlsim::validate_command(options);
 }

@@ -50,6 +50,7 @@ double parse_cell(const std::string& cell, const std::string& where, const std::
 Dataset select_rows(const Dataset& all, const std::vector<int>& rows) {
   Dataset out;
   out.feature_names = all.feature_names;
+  out.classes = all.classes;
   out.features.resize(static_cast<Eigen::Index>(rows.size()), all.cols());
   out.labels.resize(static_cast<Eigen::Index>(rows.size()));
   for (std::size_t i = 0; i < rows.size(); ++i) {
@@ -59,13 +60,6 @@ Dataset select_rows(const Dataset& all, const std::vector<int>& rows) {
   return out;
 }
 
-std::vector<int> shuffled_indices(int n, std::uint64_t key) {
-  std::vector<int> order(static_cast<std::size_t>(n));
-  std::iota(order.begin(), order.end(), 0);
-  Rng rng(key);
-  for (int i = n - 1; i > 0; --i) std::swap(order[i], order[rng.below(static_cast<std::uint64_t>(i) + 1)]);
-  return order;
-}
 
 }  // namespace
 
@@ -92,8 +86,8 @@ Dataset load_csv(const std::filesystem::path& file, const std::string& label) {
       if (c != label_index) {
         values.push_back(value);
       } else {
-        if (value != 0.0 && value != 1.0)
-          throw DataError(fmt::format("{}: label '{}' is {}, but logistic regression needs 0 or 1", where,
+        if (value < 0 || value != std::floor(value) || value > 1e6)
+          throw DataError(fmt::format("{}: label '{}' is {}, but labels must be class indices 0, 1, 2, …", where,
                                       header[c], cells[c]));
         labels.push_back(value);
       }
@@ -106,15 +100,50 @@ Dataset load_csv(const std::filesystem::path& file, const std::string& label) {
   const auto d = static_cast<Eigen::Index>(header.size() - 1);
   data.features = Eigen::Map<Matrix>(values.data(), n, d);
   data.labels = Eigen::Map<Vector>(labels.data(), n);
+  data.classes = static_cast<int>(data.labels.maxCoeff()) + 1;
+  data.classes = std::max(data.classes, 2);
   for (std::size_t c = 0; c < header.size(); ++c)
     if (c != label_index) data.feature_names.push_back(header[c]);
   return data;
 }
 
+void Dataset::use_float32() {
+  if (is_float32()) return;
+  features_f32 = features.cast<float>();
+  features = Matrix();  // release the float64 copy
+}
+
+void Dataset::gather(const std::vector<int>& rows, Matrix& X, Vector& y) const {
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const auto dst = static_cast<Eigen::Index>(i);
+    if (is_float32()) X.row(dst) = features_f32.row(rows[i]).cast<double>();
+    else X.row(dst) = features.row(rows[i]);
+    y(dst) = labels(rows[i]);
+  }
+}
+
+void Dataset::gather_range(Eigen::Index begin, Eigen::Index count, Matrix& X, Vector& y) const {
+  if (is_float32()) X.topRows(count) = features_f32.middleRows(begin, count).cast<double>();
+  else X.topRows(count) = features.middleRows(begin, count);
+  y.head(count) = labels.segment(begin, count);
+}
+
+std::vector<long> Dataset::class_counts() const {
+  std::vector<long> counts(static_cast<std::size_t>(classes), 0);
+  for (Eigen::Index i = 0; i < labels.size(); ++i) ++counts[static_cast<std::size_t>(labels(i))];
+  return counts;
+}
+
+void truncate_rows(Dataset& data, Eigen::Index count) {
+  if (count <= 0 || count >= data.rows()) return;
+  data.features.conservativeResize(count, Eigen::NoChange);
+  data.labels.conservativeResize(count);
+}
+
 TrainTest split_random(const Dataset& all, double test_fraction, std::uint64_t key) {
   const int n = static_cast<int>(all.rows());
   const int n_test = static_cast<int>(std::ceil(test_fraction * n));
-  const auto order = shuffled_indices(n, key);
+  const auto order = random_permutation(n, key);
   const std::vector<int> test_rows(order.begin(), order.begin() + n_test);
   const std::vector<int> train_rows(order.begin() + n_test, order.end());
   return {select_rows(all, train_rows), select_rows(all, test_rows)};
@@ -124,7 +153,7 @@ Standardizer Standardizer::fit(const Dataset& train) {
   Standardizer s;
   s.mean = train.features.colwise().mean().transpose();
   const Matrix centred = train.features.rowwise() - s.mean.transpose();
-  s.scale = (centred.array().square().colwise().sum() / static_cast<double>(train.rows())).sqrt().transpose();
+  s.scale = (centred.array().square().colwise().sum() / static_cast<double>(train.features.rows())).sqrt().transpose();
   for (auto& v : s.scale) v = (v > 0.0) ? v : 1.0;
   return s;
 }
@@ -137,20 +166,6 @@ void add_bias_column(Dataset& data) {
   data.features.conservativeResize(Eigen::NoChange, data.cols() + 1);
   data.features.col(data.cols() - 1).setOnes();
   data.feature_names.emplace_back("bias");
-}
-
-std::vector<std::vector<int>> partition_rows(int n, int workers, PartitionScheme scheme, std::uint64_t key) {
-  std::vector<int> order(static_cast<std::size_t>(n));
-  std::iota(order.begin(), order.end(), 0);
-  if (scheme == PartitionScheme::Shuffled) order = shuffled_indices(n, key);
-  std::vector<std::vector<int>> parts(static_cast<std::size_t>(workers));
-  for (int k = 0; k < workers; ++k) {
-    // 64-bit products: Spark computes (i * n) / K in Long.
-    const auto begin = static_cast<std::size_t>(static_cast<long long>(k) * n / workers);
-    const auto end = static_cast<std::size_t>(static_cast<long long>(k + 1) * n / workers);
-    parts[static_cast<std::size_t>(k)].assign(order.begin() + static_cast<long>(begin), order.begin() + static_cast<long>(end));
-  }
-  return parts;
 }
 
 }  // namespace dmlsim

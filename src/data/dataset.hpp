@@ -11,19 +11,35 @@
 namespace dmlsim {
 
 using Matrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using MatrixF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using Vector = Eigen::VectorXd;
 
+// A data set held once in memory. Features are float64 while loading and preprocessing, and can be
+// moved to float32 storage (`use_float32`) to halve the memory of large sets; models never touch
+// the storage directly but `gather` the rows of a batch into a float64 buffer they own.
 struct Dataset {
-  Matrix features;                         // n × d
-  Vector labels;                           // n, values 0 or 1
+  Matrix features;                         // n × d (empty once moved to float32)
+  MatrixF features_f32;                    // n × d when stored as float32
+  Vector labels;                           // n class indices 0 … classes-1
+  int classes = 2;
   std::vector<std::string> feature_names;  // d names (the bias column is named "bias")
 
-  Eigen::Index rows() const { return features.rows(); }
-  Eigen::Index cols() const { return features.cols(); }
+  Eigen::Index rows() const { return labels.size(); }
+  Eigen::Index cols() const { return is_float32() ? features_f32.cols() : features.cols(); }
+  bool is_float32() const { return features_f32.size() > 0; }
+  void use_float32();
+  // Copies rows[i] into row i of X and its label into y(i); X and y must have at least
+  // rows.size() rows (buffers are reused across calls: no allocation here).
+  void gather(const std::vector<int>& rows, Matrix& X, Vector& y) const;
+  // The same for the contiguous rows [begin, begin + count).
+  void gather_range(Eigen::Index begin, Eigen::Index count, Matrix& X, Vector& y) const;
+  // Rows per class.
+  std::vector<long> class_counts() const;
 };
 
 // Reads a CSV file with a header row. `label` selects the label column: a header name, a 1-based
-// column number, or "last". Labels must be 0 or 1. Throws DataError naming file and line.
+// column number, or "last". Labels must be non-negative integers (class indices); the number of
+// classes is the largest label + 1. Throws DataError naming file and line.
 Dataset load_csv(const std::filesystem::path& file, const std::string& label);
 
 struct DataError : std::runtime_error {
@@ -50,10 +66,7 @@ struct Standardizer {
 // Appends a constant-1 column (the model's bias term), as the seed does before training.
 void add_bias_column(Dataset& data);
 
-enum class PartitionScheme { Contiguous, Shuffled };
-
-// Row indices of each of `workers` partitions of `n` rows. Contiguous is Spark's parallelize:
-// worker k gets rows [k·n/K, (k+1)·n/K). Shuffled permutes the rows with `key` first.
-std::vector<std::vector<int>> partition_rows(int n, int workers, PartitionScheme scheme, std::uint64_t key);
+// Keeps the first `count` rows (all if count is 0 or larger than the set).
+void truncate_rows(Dataset& data, Eigen::Index count);
 
 }  // namespace dmlsim

@@ -1,6 +1,9 @@
 #include "experiment/experiment.hpp"
 
+#include "data/loaders.hpp"
 #include "model/logistic.hpp"
+#include "model/mlp.hpp"
+#include "model/softmax.hpp"
 #include "util/rng.hpp"
 
 #include <fmt/format.h>
@@ -9,46 +12,105 @@ namespace dmlsim {
 
 namespace {
 
+Dataset load_one(const DataSpec& spec, const std::filesystem::path& file, const std::filesystem::path& labels) {
+  switch (spec.format) {
+    case DataFormat::Csv: return load_csv(file, spec.label);
+    case DataFormat::Idx: return load_idx(file, labels, spec.scale);
+    case DataFormat::Libsvm: return load_libsvm(file, spec.features);
+  }
+  return {};
+}
+
 TrainTest load_data(const DataSpec& spec, std::uint64_t seed) {
-  if (!spec.file.empty()) return split_random(load_csv(spec.file, spec.label), spec.test_fraction,
-                                              derive_key(seed, Stream::Split));
-  TrainTest data{load_csv(spec.train_file, spec.label), load_csv(spec.test_file, spec.label)};
-  if (data.train.feature_names != data.test.feature_names)
-    throw DataError(fmt::format("{}: its columns differ from those of {}", spec.test_file.string(),
-                                spec.train_file.string()));
+  if (!spec.file.empty())
+    return split_random(load_one(spec, spec.file, {}), spec.test_fraction, derive_key(seed, Stream::Split));
+  TrainTest data{load_one(spec, spec.train_file, spec.train_labels), load_one(spec, spec.test_file, spec.test_labels)};
+  if (data.train.cols() != data.test.cols() ||
+      (spec.format == DataFormat::Csv && data.train.feature_names != data.test.feature_names))
+    throw DataError(fmt::format("{}: its columns differ from those of {}", spec.test_file.string(), spec.train_file.string()));
+  data.train.classes = data.test.classes = std::max(data.train.classes, data.test.classes);
   return data;
+}
+
+std::unique_ptr<Model> make_model(const ModelSpec& spec, const Dataset& train) {
+  if (spec.type == "logistic") return std::make_unique<LogisticRegression>(train.cols());
+  if (spec.type == "softmax") return std::make_unique<SoftmaxRegression>(train.cols(), train.classes);
+  std::vector<Eigen::Index> sizes{train.cols()};
+  for (long h : spec.hidden) sizes.push_back(h);
+  sizes.push_back(train.classes);
+  return std::make_unique<Mlp>(sizes);
 }
 
 }  // namespace
 
+double Experiment::evaluation_flops() const {
+  const auto test_rows = eval_rows > 0 ? std::min(eval_rows, test.rows()) : test.rows();
+  const auto train_rows = train_loss_rows > 0 ? std::min(train_loss_rows, train.rows()) : train.rows();
+  return prediction_flops_per_sample * static_cast<double>(test_rows + train_rows);
+}
+
+double Experiment::expected_round_flops() const {
+  const BatchSampler sampler(batch, partitions.front());
+  const double step = sampler.expected_size() * gradient_flops_per_sample;
+  const double update = 2.0 * static_cast<double>(model->dim());
+  const auto& p = algorithm.params;
+  switch (p.kind) {
+    case AlgorithmKind::Ssgd: return step;
+    case AlgorithmKind::Ma:
+    case AlgorithmKind::Bmuf: return p.local_steps * (step + update);
+    case AlgorithmKind::Easgd: return p.tau * step + (p.tau - 1) * update;
+  }
+  return step;
+}
+
 Experiment build_experiment(const Scenario& s) {
+  const auto fail = [&](int line, const std::string& message) { throw ScenarioError(s.file.string(), line, message); };
   Experiment e;
   try {
     auto data = load_data(s.data, s.seed);
     e.train = std::move(data.train);
     e.test = std::move(data.test);
   } catch (const DataError& error) {
-    throw ScenarioError(s.file.string(), s.data.line, fmt::format("<data>: {}", error.what()));
+    fail(s.data.line, fmt::format("<data>: {}", error.what()));
   }
-  if (e.train.rows() < s.workers.count)
-    throw ScenarioError(s.file.string(), s.workers.line,
-                        fmt::format("<workers> count {} exceeds the {} training rows: some workers would get no data",
-                                    s.workers.count, e.train.rows()));
+  truncate_rows(e.train, s.data.train_rows);
+  truncate_rows(e.test, s.data.test_rows);
+  if (s.model.type == "logistic" && e.train.classes > 2)
+    fail(s.model.line, fmt::format("<model> type 'logistic' needs labels 0 and 1, but the data has {} classes: use "
+                                   "type=\"softmax\" or \"mlp\"", e.train.classes));
+  if (e.train.rows() < s.workers.count && s.workers.partition.scheme != PartitionScheme::Dirichlet)
+    fail(s.workers.line, fmt::format("<workers> count {} exceeds the {} training rows: some workers would get no data",
+                                     s.workers.count, e.train.rows()));
+  if (s.workers.partition.scheme == PartitionScheme::Shards &&
+      e.train.rows() < static_cast<Eigen::Index>(s.workers.count) * s.workers.partition.shards_per_worker)
+    fail(s.workers.line, "<workers> more shards than training rows");
   if (s.data.standardize) {
     const auto scaler = Standardizer::fit(e.train);
     scaler.apply(e.train);
     scaler.apply(e.test);
   }
-  add_bias_column(e.train);
-  add_bias_column(e.test);
+  // Linear models carry their bias as a constant input column, as the seed does; the MLP has biases.
+  if (s.model.type != "mlp") {
+    add_bias_column(e.train);
+    add_bias_column(e.test);
+  }
+  if (s.data.float32) {
+    e.train.use_float32();
+    e.test.use_float32();
+  }
 
-  e.model = std::make_unique<LogisticRegression>(e.train.cols());
-  e.partitions = partition_rows(static_cast<int>(e.train.rows()), s.workers.count, s.workers.partition,
-                                derive_key(s.seed, Stream::Partition));
+  e.model = make_model(s.model, e.train);
+  e.partitions = partition_rows(e.train, s.workers.count, s.workers.partition, derive_key(s.seed, Stream::Partition));
   e.algorithm = {s.algorithm, s.workers.count, s.seed, s.model.init};
   e.batch = s.batch;
-  e.initial = initial_parameters(s.model.init, e.model->dim(), derive_key(s.seed, Stream::Init));
+  e.initial = e.model->initial_parameters(s.model.init, derive_key(s.seed, Stream::Init));
   e.rounds = s.training.rounds;
+  e.eval_rows = s.training.eval_rows;
+  e.train_loss_rows = s.training.train_loss_rows;
+  e.profiled = s.model.sim_parameters.has_value();
+  e.simulated_parameters = e.profiled ? *s.model.sim_parameters : static_cast<double>(e.model->dim());
+  e.prediction_flops_per_sample = e.profiled ? *s.model.sim_forward_flops : e.model->prediction_flops_per_sample();
+  e.gradient_flops_per_sample = e.profiled ? 3.0 * *s.model.sim_forward_flops : e.model->gradient_flops_per_sample();
   return e;
 }
 

@@ -7,7 +7,8 @@
 
 namespace dmlsim {
 
-enum class InitRule { Zeros, Constant, Uniform };
+// Glorot (Xavier) uniform is only meaningful per layer: models with layers implement it.
+enum class InitRule { Zeros, Constant, Uniform, Glorot };
 
 struct InitSpec {
   InitRule rule = InitRule::Uniform;
@@ -19,6 +20,7 @@ inline Vector initial_parameters(const InitSpec& spec, Eigen::Index dim, std::ui
   switch (spec.rule) {
     case InitRule::Zeros: w.setZero(); break;
     case InitRule::Constant: w.setConstant(spec.value); break;
+    case InitRule::Glorot:  // a model without layers treats it as uniform in [-1, 1)
     case InitRule::Uniform: {
       Rng rng(key);
       for (Eigen::Index i = 0; i < dim; ++i) w(i) = rng.uniform(-1.0, 1.0);

@@ -1,6 +1,7 @@
 #include "model/logistic.hpp"
 
 #include <cmath>
+#include <fmt/format.h>
 
 namespace dmlsim {
 
@@ -12,29 +13,26 @@ double sigmoid(double z) {
 
 double softplus(double z) { return std::max(z, 0.0) + std::log1p(std::exp(-std::abs(z))); }
 
-void LogisticRegression::gradient(const Dataset& data, const std::vector<int>& rows, const Vector& w,
-                                  Vector& grad) const {
+std::string LogisticRegression::describe() const { return fmt::format("logistic {} parameters", dim_); }
+
+void LogisticRegression::gradient(const ConstRows& X, const ConstLabels& y, const Vector& w, Vector& grad,
+                                  Workspace&) const {
   grad.setZero();
-  if (rows.empty()) return;
-  for (int r : rows) {
-    const auto x = data.features.row(r);
-    const double z = x.dot(w);
-    grad.noalias() += (sigmoid(z) - data.labels(r)) * x.transpose();
+  if (X.rows() == 0) return;
+  for (Eigen::Index r = 0; r < X.rows(); ++r) {
+    const auto x = X.row(r);
+    grad.noalias() += (sigmoid(x.dot(w)) - y(r)) * x.transpose();
   }
-  grad /= static_cast<double>(rows.size());
+  grad /= static_cast<double>(X.rows());
 }
 
-Evaluation LogisticRegression::evaluate(const Dataset& data, const Vector& w) const {
-  const Vector z = data.features * w;
-  double loss = 0;
-  int correct = 0;
-  for (Eigen::Index i = 0; i < z.size(); ++i) {
-    const double y = data.labels(i);
-    loss += softplus(z(i)) - y * z(i);
-    correct += ((z(i) >= 0) ? 1.0 : 0.0) == y;
+void LogisticRegression::score(const ConstRows& X, const ConstLabels& y, const Vector& w, double& correct,
+                               double& loss, Workspace&) const {
+  for (Eigen::Index i = 0; i < X.rows(); ++i) {
+    const double z = X.row(i).dot(w);
+    loss += softplus(z) - y(i) * z;
+    correct += ((z >= 0) ? 1.0 : 0.0) == y(i);
   }
-  const auto n = static_cast<double>(z.size());
-  return {correct / n, loss / n};
 }
 
 }  // namespace dmlsim

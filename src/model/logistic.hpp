@@ -21,9 +21,12 @@ class LogisticRegression final : public Model {
  public:
   explicit LogisticRegression(Eigen::Index dim) : dim_(dim) {}
   std::string name() const override { return "logistic"; }
+  std::string describe() const override;
   Eigen::Index dim() const override { return dim_; }
-  void gradient(const Dataset& data, const std::vector<int>& rows, const Vector& w, Vector& grad) const override;
-  Evaluation evaluate(const Dataset& data, const Vector& w) const override;
+  std::unique_ptr<Workspace> make_workspace(Eigen::Index) const override { return std::make_unique<Workspace>(); }
+  void gradient(const ConstRows& X, const ConstLabels& y, const Vector& w, Vector& grad, Workspace& ws) const override;
+  void score(const ConstRows& X, const ConstLabels& y, const Vector& w, double& correct, double& loss,
+             Workspace& ws) const override;
   double gradient_flops_per_sample() const override { return 4.0 * static_cast<double>(dim_); }
   double prediction_flops_per_sample() const override { return 2.0 * static_cast<double>(dim_); }
 

@@ -37,11 +37,22 @@ std::string batch_rule_name(BatchRule rule) {
   return "?";
 }
 
+Json partition_name(const PartitionSpec& p) {
+  switch (p.scheme) {
+    case PartitionScheme::Contiguous: return "contiguous";
+    case PartitionScheme::Shuffled: return "shuffled";
+    case PartitionScheme::Shards: return fmt::format("shards ({} per worker)", p.shards_per_worker);
+    case PartitionScheme::Dirichlet: return fmt::format("dirichlet (alpha {})", p.dirichlet_alpha);
+  }
+  return "?";
+}
+
 std::string init_name(InitRule rule) {
   switch (rule) {
     case InitRule::Zeros: return "zeros";
     case InitRule::Constant: return "constant";
     case InitRule::Uniform: return "uniform";
+    case InitRule::Glorot: return "glorot";
   }
   return "?";
 }
@@ -101,11 +112,19 @@ Json summary_json(const Scenario& s, const RunContext& c, const RunRecord& recor
                {"label", s.data.label},
                {"standardize", s.data.standardize}};
   j["model"] = {{"type", s.model.type},
+                {"description", c.model_description},
                 {"parameters", c.parameters},
                 {"init", init_name(s.model.init.rule)},
-                {"init_value", s.model.init.value}};
+                {"init_value", s.model.init.value},
+                {"profile", c.profiled ? Json({{"simulated_parameters", c.simulated_parameters},
+                                               {"forward_flops_per_sample", c.prediction_flops_per_sample},
+                                               {"note", "message size and compute time come from this profile; "
+                                                        "accuracy from the real model"}})
+                                       : Json(nullptr)},
+                {"gradient_flops_per_sample", c.gradient_flops_per_sample},
+                {"prediction_flops_per_sample", c.prediction_flops_per_sample}};
   j["workers"] = {{"count", s.workers.count},
-                  {"partition", s.workers.partition == PartitionScheme::Contiguous ? "contiguous" : "shuffled"},
+                  {"partition", partition_name(s.workers.partition)},
                   {"hosts", c.worker_hosts}};
   j["server"] = {{"host", c.server_host}};
   j["algorithm"] = algorithm;
@@ -156,6 +175,7 @@ std::string weights_csv(const Vector& w, const std::vector<std::string>& names) 
 void write_outputs(const Scenario& s, const RunContext& c, const RunRecord& record,
                    const std::vector<std::string>& feature_names, bool save_weights) {
   write_file_atomically(s.output_dir / "rounds.csv", rounds_csv(record.rows));
+  write_file_atomically(s.output_dir / "partitions.csv", c.class_histogram_csv);
   if (save_weights) write_file_atomically(s.output_dir / "weights.csv", weights_csv(record.final_model, feature_names));
   write_file_atomically(s.output_dir / "summary.json", summary_json(s, c, record).dump(2) + "\n");
 }

@@ -19,6 +19,12 @@ struct RunContext {
   std::vector<std::string> worker_hosts;
   std::vector<std::string> applied_link_overrides;  // human-readable
   Eigen::Index parameters = 0;
+  std::string model_description;
+  bool profiled = false;             // message size and FLOPs come from a declared model profile
+  double simulated_parameters = 0;
+  double gradient_flops_per_sample = 0;
+  double prediction_flops_per_sample = 0;
+  std::string class_histogram_csv;   // partitions.csv
   std::uint64_t message_bytes = 0;
   double wall_time = 0;
 };

@@ -145,7 +145,25 @@ class Parser {
     if (!node) return;
     auto r = reader(node);
     s.network.line = r.line();
-    s.network.model = r.choice("model", "CM02", {"CM02", "LV08", "SMPI", "IB", "Constant", "ns-3"});
+    // --set network.model=... on a scenario with a profile (or the reverse) replaces it.
+    bool use_profile = r.has("profile");
+    if (r.has("profile") && r.has("model")) {
+      const bool model_set = overridden_.count("network.model") > 0, profile_set = overridden_.count("network.profile") > 0;
+      if (model_set == profile_set) r.fail("give either 'model' or 'profile', not both");
+      use_profile = profile_set;
+      r.text(use_profile ? "model" : "profile", "");  // the replaced one
+    }
+    if (use_profile) {
+      const auto name = r.required_text("profile");
+      try {
+        s.network.profile = load_network_profile(find_network_profile(name, base_dir()));
+      } catch (const std::invalid_argument& e) {
+        r.fail("profile", e.what());
+      }
+      s.network.model = s.network.profile->model;
+    } else {
+      s.network.model = r.choice("model", "CM02", {"CM02", "LV08", "SMPI", "IB", "Constant", "ns-3"});
+    }
     r.finish();
     for (auto child : node.children()) {
       if (child.type() != pugi::node_element) continue;
@@ -163,21 +181,33 @@ class Parser {
 
   void read_data(pugi::xml_node node, Scenario& s) {
     auto r = reader(node);
-    s.data.line = r.line();
+    auto& d = s.data;
+    d.line = r.line();
+    const auto format = r.choice("format", "csv", {"csv", "idx", "libsvm"});
+    d.format = format == "csv" ? DataFormat::Csv : format == "idx" ? DataFormat::Idx : DataFormat::Libsvm;
     const bool one_file = r.has("file");
+    if (d.format == DataFormat::Idx && one_file) r.fail("file", "IDX data needs 'train', 'train-labels', 'test', 'test-labels'");
     if (one_file == (r.has("train") || r.has("test")))
       r.fail("give either 'file' (split with the seed) or both 'train' and 'test'");
     if (one_file) {
-      s.data.file = r.existing_file("file", base_dir());
-      s.data.test_fraction = r.number("test-fraction", 0.3, 0.0, 1.0);
-      if (s.data.test_fraction <= 0.0 || s.data.test_fraction >= 1.0)
-        r.fail("test-fraction", "must be strictly between 0 and 1");
+      d.file = r.existing_file("file", base_dir());
+      d.test_fraction = r.number("test-fraction", 0.3, 0.0, 1.0);
+      if (d.test_fraction <= 0.0 || d.test_fraction >= 1.0) r.fail("test-fraction", "must be strictly between 0 and 1");
     } else {
-      s.data.train_file = r.existing_file("train", base_dir());
-      s.data.test_file = r.existing_file("test", base_dir());
+      d.train_file = r.existing_file("train", base_dir());
+      d.test_file = r.existing_file("test", base_dir());
     }
-    s.data.label = r.text("label", "last");
-    s.data.standardize = r.boolean("standardize", false);
+    if (d.format == DataFormat::Idx) {
+      d.train_labels = r.existing_file("train-labels", base_dir());
+      d.test_labels = r.existing_file("test-labels", base_dir());
+      d.scale = r.number("scale", 255.0, 1e-300, 1e300);
+    }
+    if (d.format == DataFormat::Csv) d.label = r.text("label", "last");
+    if (d.format == DataFormat::Libsvm) d.features = r.integer("features", 0, 0, 1 << 30);
+    d.standardize = r.boolean("standardize", false);
+    d.train_rows = r.integer("train-rows", 0, 0, 1 << 30);
+    d.test_rows = r.integer("test-rows", 0, 0, 1 << 30);
+    d.float32 = r.choice("storage", "float64", {"float64", "float32"}) == "float32";
     r.finish();
     reject_children(node);
   }
@@ -185,12 +215,31 @@ class Parser {
   void read_model(pugi::xml_node node, Scenario& s) {
     if (!node) return;
     auto r = reader(node);
-    s.model.line = r.line();
-    s.model.type = r.choice("type", "logistic", {"logistic"});
-    const auto init = r.choice("init", "uniform", {"zeros", "constant", "uniform"});
-    s.model.init.rule = init == "zeros" ? InitRule::Zeros : init == "constant" ? InitRule::Constant : InitRule::Uniform;
-    if (s.model.init.rule == InitRule::Constant && !r.has("value")) r.fail("value", "is required with init=\"constant\"");
-    s.model.init.value = r.number("value", 0.0, -1e12, 1e12);
+    auto& m = s.model;
+    m.line = r.line();
+    m.type = r.choice("type", "logistic", {"logistic", "softmax", "mlp"});
+    if (m.type == "mlp") {
+      std::stringstream list(r.required_text("hidden"));
+      for (std::string item; std::getline(list, item, ',');) {
+        char* end = nullptr;
+        const long size = std::strtol(item.c_str(), &end, 10);
+        if (end == item.c_str() || *end != '\0' || size < 1 || size > 1 << 20)
+          r.fail("hidden", fmt::format("'{}' is not a layer size (comma-separated positive integers, e.g. 128,64)", item));
+        m.hidden.push_back(size);
+      }
+    }
+    const std::string default_init = m.type == "logistic" ? "uniform" : m.type == "softmax" ? "zeros" : "glorot";
+    const auto init = r.choice("init", default_init, {"zeros", "constant", "uniform", "glorot"});
+    m.init.rule = init == "zeros"      ? InitRule::Zeros
+                  : init == "constant" ? InitRule::Constant
+                  : init == "uniform"  ? InitRule::Uniform
+                                       : InitRule::Glorot;
+    if (m.init.rule == InitRule::Constant && !r.has("value")) r.fail("value", "is required with init=\"constant\"");
+    m.init.value = r.number("value", 0.0, -1e12, 1e12);
+    m.sim_parameters = r.optional_number("sim-parameters", 1, 1e13);
+    m.sim_forward_flops = r.optional_number("sim-forward-flops", 0, 1e18);
+    if (m.sim_parameters.has_value() != m.sim_forward_flops.has_value())
+      r.fail(m.sim_parameters ? "sim-forward-flops" : "sim-parameters", "a model profile needs both 'sim-parameters' and 'sim-forward-flops'");
     r.finish();
     reject_children(node);
   }
@@ -225,8 +274,14 @@ class Parser {
     if (w.count == 0) r.fail("count", "is required");
     if (w.placement == Placement::Hosts && w.count != static_cast<int>(w.hosts.size()))
       r.fail("count", fmt::format("is {} but 'hosts' lists {} hosts", w.count, w.hosts.size()));
-    const auto partition = r.choice("partition", "contiguous", {"contiguous", "shuffled"});
-    w.partition = partition == "contiguous" ? PartitionScheme::Contiguous : PartitionScheme::Shuffled;
+    const auto partition = r.choice("partition", "contiguous", {"contiguous", "shuffled", "shards", "dirichlet"});
+    w.partition.scheme = partition == "contiguous" ? PartitionScheme::Contiguous
+                         : partition == "shuffled" ? PartitionScheme::Shuffled
+                         : partition == "shards"   ? PartitionScheme::Shards
+                                                   : PartitionScheme::Dirichlet;
+    w.partition.shards_per_worker = r.integer("shards-per-worker", 2, 1, 1 << 20);
+    w.partition.dirichlet_alpha = r.number("dirichlet-alpha", 0.5, 0.0, 1e6);
+    if (w.partition.dirichlet_alpha <= 0) r.fail("dirichlet-alpha", "must be positive");
     r.finish();
     reject_children(node);
   }
@@ -303,6 +358,8 @@ class Parser {
     t.header_bytes = r.integer("header-bytes", 64, 0, 1 << 20);
     t.eval_every = r.integer("eval-every", 1, 1, 1 << 30);
     t.charge_eval = r.boolean("charge-eval", false);
+    t.eval_rows = r.integer("eval-rows", 0, 0, 1 << 30);
+    t.train_loss_rows = r.integer("train-loss-rows", 0, 0, 1 << 30);
     r.finish();
     reject_children(node);
   }

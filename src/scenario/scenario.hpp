@@ -5,8 +5,10 @@
 
 #include "algorithms/algorithm.hpp"
 #include "data/dataset.hpp"
+#include "data/partition.hpp"
 #include "model/batch.hpp"
 #include "model/init.hpp"
+#include "scenario/network_profile.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -45,23 +47,41 @@ struct PlatformSpec : Located {
   std::vector<LinkOverride> links;
 };
 
+// <network model="..."/> or <network profile="NAME|FILE"/> (the profile sets the model and its
+// options), plus <config> items applied after the profile's.
 struct NetworkSpec : Located {
   std::string model = "CM02";
+  std::optional<NetworkProfile> profile;
   std::vector<std::pair<std::string, std::string>> config;  // SimGrid --cfg items, in order
 };
 
+enum class DataFormat { Csv, Idx, Libsvm };
+
 struct DataSpec : Located {
+  DataFormat format = DataFormat::Csv;
   std::filesystem::path file;        // one file split by the seed, or…
   std::filesystem::path train_file;  // …explicit train and test files
   std::filesystem::path test_file;
-  std::string label = "last";
+  std::filesystem::path train_labels;  // IDX only
+  std::filesystem::path test_labels;
+  std::string label = "last";          // CSV only
   double test_fraction = 0.3;
   bool standardize = false;
+  double scale = 255.0;       // IDX: pixels are divided by it
+  long features = 0;          // LIBSVM: dimension (0 = largest index)
+  long train_rows = 0;        // keep only the first N rows (0 = all)
+  long test_rows = 0;
+  bool float32 = false;       // storage precision of the features
 };
 
 struct ModelSpec : Located {
-  std::string type = "logistic";
+  std::string type = "logistic";  // logistic | softmax | mlp
+  std::vector<long> hidden;       // MLP hidden layer sizes
   InitSpec init;
+  // A model profile: simulate the message size and compute of a larger model while this one
+  // trains for accuracy. Gradient FLOPs are taken as 3 × the forward FLOPs.
+  std::optional<double> sim_parameters;
+  std::optional<double> sim_forward_flops;
 };
 
 enum class Placement { Hosts, Pattern, Zones };
@@ -71,7 +91,7 @@ struct WorkersSpec : Located {
   Placement placement = Placement::Zones;
   std::vector<std::string> hosts;  // Placement::Hosts
   std::string pattern;             // Placement::Pattern
-  PartitionScheme partition = PartitionScheme::Contiguous;
+  PartitionSpec partition;
 };
 
 struct ServerSpec : Located {
@@ -84,6 +104,8 @@ struct TrainingSpec : Located {
   int header_bytes = 64;
   int eval_every = 1;
   bool charge_eval = false;
+  long eval_rows = 0;        // test rows evaluated (0 = all)
+  long train_loss_rows = 0;  // training rows behind the train_loss column (0 = all)
 };
 
 struct StopSpec : Located {

@@ -43,7 +43,7 @@ class ServerActor {
     for (int round = 1; round <= exp_.rounds; ++round) {
       broadcast(round, role->broadcast());
       gather(inbox);
-      role->aggregate(uploads_);
+      if (!ctx_.bare) role->aggregate(uploads_);
       ctx_.record.rounds_done = round;
       if (!role->model().allFinite()) {
         ctx_.failure = fmt::format("the model diverged at round {}: the global parameters contain NaN or Inf "
@@ -95,14 +95,14 @@ class ServerActor {
   }
 
   void record_evaluation(int round, const Vector& w) {
-    const auto& model = *exp_.model;
-    if (ctx_.charge_eval)
-      sg4::this_actor::execute(model.prediction_flops_per_sample() *
-                               static_cast<double>(exp_.test.rows() + exp_.train.rows()));
-    const auto test = model.evaluate(exp_.test, w);
-    const auto train = model.evaluate(exp_.train, w);
-    ctx_.record.rows.push_back(
-        {round, sg4::Engine::get_clock(), test.accuracy, test.loss, train.loss, ctx_.bytes_sent, ctx_.messages_sent});
+    if (ctx_.charge_eval) sg4::this_actor::execute(exp_.evaluation_flops());
+    if (ctx_.bare) {
+      ctx_.record.rows.push_back({round, sg4::Engine::get_clock(), 0, 0, 0, ctx_.bytes_sent, ctx_.messages_sent});
+      return;
+    }
+    const auto test = exp_.evaluate_test(w);
+    ctx_.record.rows.push_back({round, sg4::Engine::get_clock(), test.accuracy, test.loss, exp_.train_loss(w),
+                                ctx_.bytes_sent, ctx_.messages_sent});
     XBT_DEBUG("round %d: accuracy %.6f", round, test.accuracy);
   }
 
@@ -136,8 +136,8 @@ class WorkerActor {
 
       auto upload = std::make_unique<Upload>();
       upload->worker = worker_;
-      role->run_round(message->round, *message->values, trainer, *upload);
-      const double flops = trainer.take_flops();
+      if (!ctx_.bare) role->run_round(message->round, *message->values, trainer, *upload);
+      const double flops = ctx_.bare ? ctx_.bare_round_flops : trainer.take_flops();
       sg4::this_actor::execute(flops);
       stats.compute_time += sg4::Engine::get_clock() - now;
       stats.flops += flops;

@@ -24,6 +24,10 @@ struct SimContext {
   bool charge_eval = false;
   std::optional<double> stop_accuracy;
   std::optional<double> max_time;
+  // Benchmark baseline: the same messages and FLOPs (bare_round_flops per worker and round), but
+  // no training, aggregation or evaluation — what SimGrid alone costs for this run.
+  bool bare = false;
+  double bare_round_flops = 0;
 
   RunRecord record;        // filled by the actors
   std::uint64_t bytes_sent = 0;     // every message, both directions, counted when sent

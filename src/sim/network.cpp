@@ -18,6 +18,8 @@ const std::string* find(const ConfigList& config, const std::string& key) {
 
 ConfigList resolve_network_config(const NetworkSpec& spec, const ConfigList& command_line) {
   ConfigList config = {{"network/model", spec.model}};
+  if (spec.profile)
+    for (const auto& item : spec.profile->config) config.push_back(item);
   for (const auto& item : spec.config) config.push_back(item);
   for (const auto& item : command_line) config.push_back(item);
   const std::string model = *find(config, "network/model");
@@ -38,10 +40,24 @@ std::string describe_network(const ConfigList& config) {
   std::string text = model;
   if (gamma) text += (*gamma == "0") ? ", TCP-gamma cap lifted" : fmt::format(", TCP-gamma {}", *gamma);
   if (model == "CM02")
-    text += " (dmlsim's default: latency + size/bandwidth per message; within 4 % of Linux TCP for 248 B and 8 MB "
-            "on a 100 ms link, 15-45 % fast for 64 KiB-1 MB: no slow start)";
+    text += " (dmlsim's built-in default: latency + size/bandwidth per message, no slow start; within 5 % of Linux "
+            "TCP up to 64 KiB and on short links, up to 56 % fast for 1-8 MB on 100 ms links)";
   else if (model == "LV08")
-    text += " (SimGrid's default: latency x13.01, bandwidth x0.97; 2.6-12x slower than Linux TCP on long links)";
+    text += " (SimGrid's default: latency x13.01, bandwidth x0.97; up to 12x slower than Linux TCP on long links)";
+  return text;
+}
+
+std::string describe_network(const NetworkSpec& spec, const ConfigList& config) {
+  const std::string model = *find(config, "network/model");
+  if (!spec.profile) return describe_network(config);
+  const auto& p = *spec.profile;
+  if (model != p.model)
+    return describe_network(config) + fmt::format(" (the command line replaced the model {} of profile {})", p.model, p.name);
+  const std::string* gamma = find(config, "network/TCP-gamma");
+  std::string text = model;
+  if (gamma) text += (*gamma == "0") ? ", TCP-gamma cap lifted" : fmt::format(", TCP-gamma {}", *gamma);
+  text += fmt::format(": profile {} ({})", p.name, p.file.string());
+  if (!p.description.empty()) text += ": " + p.description;
   return text;
 }
 

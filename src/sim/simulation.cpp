@@ -52,12 +52,18 @@ Simulation::Simulation(const Scenario& scenario, const ConfigList& command_line_
   }
   load_platform();
 
-  context_.network_description = describe_network(config_);
+  context_.network_description = describe_network(scenario.network, config_);
   context_.sim_config = config_;
   context_.server_host = server_host_->get_name();
   for (auto* host : worker_hosts_) context_.worker_hosts.push_back(host->get_name());
   context_.parameters = experiment_.model->dim();
-  context_.message_bytes = static_cast<std::uint64_t>(experiment_.model->dim()) *
+  context_.model_description = experiment_.model->describe();
+  context_.profiled = experiment_.profiled;
+  context_.simulated_parameters = experiment_.simulated_parameters;
+  context_.gradient_flops_per_sample = experiment_.gradient_flops_per_sample;
+  context_.prediction_flops_per_sample = experiment_.prediction_flops_per_sample;
+  context_.class_histogram_csv = class_histogram_csv(experiment_.train, experiment_.partitions);
+  context_.message_bytes = static_cast<std::uint64_t>(experiment_.simulated_parameters) *
                                static_cast<std::uint64_t>(scenario.training.bytes_per_param) +
                            static_cast<std::uint64_t>(scenario.training.header_bytes);
 }
@@ -78,7 +84,9 @@ void Simulation::load_platform() {
   worker_hosts_ = placed.workers;
 }
 
-const RunRecord& Simulation::run() {
+const RunRecord& Simulation::run(bool bare) {
+  sim_.bare = bare;
+  sim_.bare_round_flops = experiment_.expected_round_flops();
   sim_.experiment = &experiment_;
   sim_.message_bytes = context_.message_bytes;
   sim_.eval_every = scenario_.training.eval_every;

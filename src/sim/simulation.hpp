@@ -29,8 +29,8 @@ class Simulation {
   Simulation(const Simulation&) = delete;
   Simulation& operator=(const Simulation&) = delete;
 
-  // Runs to the end; throws SimulationFailure.
-  const RunRecord& run();
+  // Runs to the end; throws SimulationFailure. `bare`: the benchmark baseline (see SimContext).
+  const RunRecord& run(bool bare = false);
 
   const Experiment& experiment() const { return experiment_; }
   const RunContext& context() const { return context_; }

@@ -5,7 +5,10 @@
 #pragma once
 
 #include <cstdint>
+#include <cmath>
 #include <initializer_list>
+#include <numeric>
+#include <vector>
 
 namespace dmlsim {
 
@@ -64,5 +67,38 @@ class Rng {
   static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
   std::uint64_t s_[4]{};
 };
+
+// A uniformly random permutation of 0 … n-1 (Fisher–Yates).
+inline std::vector<int> random_permutation(int n, std::uint64_t key) {
+  std::vector<int> order(static_cast<std::size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  Rng rng(key);
+  for (int i = n - 1; i > 0; --i) std::swap(order[static_cast<std::size_t>(i)], order[rng.below(static_cast<std::uint64_t>(i) + 1)]);
+  return order;
+}
+
+// Standard normal (Box–Muller; one of the pair is dropped to keep the draw a pure function of state).
+inline double standard_normal(Rng& rng) {
+  const double u1 = 1.0 - rng.uniform();  // (0, 1]
+  const double u2 = rng.uniform();
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+}
+
+// Gamma(shape, 1) by Marsaglia & Tsang (2000); shape < 1 through the boost Gamma(shape+1)·U^(1/shape).
+inline double gamma_variate(Rng& rng, double shape) {
+  if (shape < 1.0) return gamma_variate(rng, shape + 1.0) * std::pow(1.0 - rng.uniform(), 1.0 / shape);
+  const double d = shape - 1.0 / 3.0;
+  const double c = 1.0 / std::sqrt(9.0 * d);
+  for (;;) {
+    double x = 0, v = 0;
+    do {
+      x = standard_normal(rng);
+      v = 1.0 + c * x;
+    } while (v <= 0);
+    v = v * v * v;
+    const double u = 1.0 - rng.uniform();
+    if (std::log(u) < 0.5 * x * x + d - d * v + d * std::log(v)) return d * v;
+  }
+}
 
 }  // namespace dmlsim

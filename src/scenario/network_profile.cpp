@@ -1,0 +1,189 @@
+#include "scenario/network_profile.hpp"
+
+#include "scenario/scenario.hpp"
+#include "scenario/xml_reader.hpp"
+#include "util/atomic_file.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <pugixml.hpp>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <unistd.h>
+
+#ifndef DMLSIM_PROFILE_DIR
+#define DMLSIM_PROFILE_DIR ""
+#endif
+
+namespace dmlsim {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::vector<std::string> kModels = {"CM02", "LV08", "SMPI", "IB", "Constant", "ns-3"};
+
+fs::path executable_dir() {
+  std::error_code ec;
+  const auto exe = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::path() : exe.parent_path();
+}
+
+bool looks_like_file(const std::string& text) {
+  return text.find('/') != std::string::npos || (text.size() > 4 && text.substr(text.size() - 4) == ".xml");
+}
+
+// Reads one <config>, <description> or <measurements> child of <network-profile>.
+class ProfileParser {
+ public:
+  explicit ProfileParser(const fs::path& file) : file_(file) {}
+
+  NetworkProfile parse() {
+    std::string text;
+    try {
+      text = read_file(file_);
+    } catch (const std::exception&) {
+      throw ScenarioError(file_.string(), 0, "cannot read the network profile");
+    }
+    lines_ = std::make_unique<LineIndex>(text);
+    const auto result = doc_.load_buffer(text.data(), text.size());
+    if (!result)
+      throw ScenarioError(file_.string(), lines_->line_of(result.offset),
+                          fmt::format("malformed network profile XML: {}", result.description()));
+    const auto root = doc_.document_element();
+    if (std::string(root.name()) != "network-profile")
+      throw ScenarioError(file_.string(), lines_->line_of(root.offset_debug()),
+                          fmt::format("the root element must be <network-profile>, not <{}>", root.name()));
+    NetworkProfile p;
+    p.file = file_;
+    auto r = reader(root);
+    p.name = r.text("name", file_.stem().string());
+    p.model = r.choice("model", "CM02", kModels);
+    r.finish();
+    for (auto child : root.children()) {
+      if (child.type() != pugi::node_element) continue;
+      const std::string name = child.name();
+      if (name == "config") read_config(child, p);
+      else if (name == "description") read_description(child, p);
+      else if (name == "measurements") read_measurements(child, p);
+      else
+        throw ScenarioError(file_.string(), line(child),
+                            fmt::format("unknown element <{}> inside <network-profile> (expected <description>, "
+                                        "<config> or <measurements>)",
+                                        name));
+    }
+    return p;
+  }
+
+ private:
+  ElementReader reader(pugi::xml_node node) { return ElementReader(node, file_.string(), *lines_, no_overrides_); }
+  int line(pugi::xml_node node) const { return lines_->line_of(node.offset_debug()); }
+
+  void no_children(pugi::xml_node node) {
+    for (auto child : node.children())
+      if (child.type() == pugi::node_element)
+        throw ScenarioError(file_.string(), line(child),
+                            fmt::format("unknown element <{}> inside <{}>", child.name(), node.name()));
+  }
+
+  void read_config(pugi::xml_node node, NetworkProfile& p) {
+    auto r = reader(node);
+    const auto name = r.required_text("name");
+    if (name == "network/model") r.fail("name", "set the model with <network-profile model=\"...\">");
+    if (!r.has("value")) r.fail("value", "is required");
+    p.config.emplace_back(name, r.text("value", ""));
+    r.finish();
+    no_children(node);
+  }
+
+  void read_description(pugi::xml_node node, NetworkProfile& p) {
+    reader(node).finish();
+    no_children(node);
+    // One line in outputs: collapse the XML text's line breaks and indentation.
+    std::istringstream words(node.text().get());
+    std::string word;
+    p.description.clear();
+    while (words >> word) p.description += (p.description.empty() ? "" : " ") + word;
+  }
+
+  void read_measurements(pugi::xml_node node, NetworkProfile& p) {
+    auto r = reader(node);
+    r.text("date", "");
+    r.text("machine", "");
+    r.text("method", "");
+    p.gap = r.optional_time("gap").value_or(p.gap);
+    r.finish();
+    for (auto child : node.children()) {
+      if (child.type() != pugi::node_element) continue;
+      if (std::string(child.name()) != "round")
+        throw ScenarioError(file_.string(), line(child),
+                            fmt::format("unknown element <{}> inside <measurements> (expected <round>)", child.name()));
+      auto rr = reader(child);
+      ProfileRound round;
+      if (!rr.has("latency")) rr.fail("latency", "is required");
+      if (!rr.has("bandwidth")) rr.fail("bandwidth", "is required");
+      round.latency = *rr.optional_time("latency");
+      round.bandwidth = *rr.optional_bandwidth("bandwidth");
+      round.bytes = rr.number("bytes", 0, 1, 1e12);
+      round.real = rr.number("real", 0, 0, 1e6);
+      rr.optional_number("simulated", 0, 1e6);  // informative: what the fitted profile gives
+      rr.finish();
+      no_children(child);
+      p.rounds.push_back(round);
+    }
+  }
+
+  fs::path file_;
+  pugi::xml_document doc_;
+  std::unique_ptr<LineIndex> lines_;
+  const std::set<std::string> no_overrides_;
+};
+
+}  // namespace
+
+std::vector<fs::path> profile_search_dirs() {
+  std::vector<fs::path> dirs;
+  if (const char* env = std::getenv("DMLSIM_PROFILE_PATH")) {
+    std::istringstream parts(env);
+    std::string part;
+    while (std::getline(parts, part, ':'))
+      if (!part.empty()) dirs.emplace_back(part);
+  }
+  const auto exe = executable_dir();
+  if (!exe.empty()) dirs.push_back((exe / ".." / "profiles").lexically_normal());
+  if (*DMLSIM_PROFILE_DIR) dirs.emplace_back(DMLSIM_PROFILE_DIR);
+  return dirs;
+}
+
+std::vector<std::string> known_network_profiles() {
+  std::set<std::string> names;
+  for (const auto& dir : profile_search_dirs()) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec))
+      if (entry.path().extension() == ".xml") names.insert(entry.path().stem().string());
+  }
+  return {names.begin(), names.end()};
+}
+
+fs::path find_network_profile(const std::string& name_or_file, const fs::path& base_dir) {
+  std::error_code ec;
+  if (looks_like_file(name_or_file)) {
+    const fs::path relative = name_or_file;
+    const auto path = relative.is_absolute() ? relative : (base_dir / relative).lexically_normal();
+    if (!fs::is_regular_file(path, ec)) throw std::invalid_argument(fmt::format("file '{}' does not exist", path.string()));
+    return path;
+  }
+  for (const auto& dir : profile_search_dirs()) {
+    const auto path = dir / (name_or_file + ".xml");
+    if (fs::is_regular_file(path, ec)) return path;
+  }
+  const auto known = known_network_profiles();
+  throw std::invalid_argument(fmt::format("unknown network profile '{}' (known: {}; or give a file path)", name_or_file,
+                                          known.empty() ? "none found" : fmt::format("{}", fmt::join(known, ", "))));
+}
+
+NetworkProfile load_network_profile(const fs::path& file) { return ProfileParser(file).parse(); }
+
+}  // namespace dmlsim

@@ -1,0 +1,51 @@
+// Network profiles: small XML files naming a SimGrid network model and its options, so that a
+// scenario can say <network profile="linux-tcp"/> instead of spelling out piecewise factors.
+// Format (profiles/*.xml):
+//   <network-profile name="linux-tcp" model="SMPI">
+//     <description>one line shown in run outputs</description>
+//     <config name="smpi/lat-factor" value="0:1.9;..."/>     (any number, applied in order)
+//     <measurements ...> <round .../> </measurements>        (optional: what the factors were fitted to)
+//   </network-profile>
+// Pure code (no SimGrid): profiles are resolved while the scenario is read, so errors carry file:line.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace dmlsim {
+
+struct ProfileRound {
+  double latency = 0;    // one-way, seconds
+  double bandwidth = 0;  // bytes per second
+  double bytes = 0;      // message size of the round (each way)
+  double real = 0;       // measured round time, seconds
+};
+
+struct NetworkProfile {
+  std::string name;
+  std::filesystem::path file;
+  std::string model;  // SimGrid network/model
+  std::vector<std::pair<std::string, std::string>> config;  // SimGrid configuration items, in order
+  std::string description;
+  double gap = 0.010;  // compute gap of the measured rounds, seconds
+  std::vector<ProfileRound> rounds;  // measurements the profile was fitted to (may be empty)
+};
+
+// Where profiles named on the command line or in scenarios are looked up: $DMLSIM_PROFILE_PATH
+// (colon-separated), then <executable dir>/../profiles, then the source tree's profiles/.
+std::vector<std::filesystem::path> profile_search_dirs();
+
+// A name ("linux-tcp") resolves to NAME.xml in the search directories; anything with a '/' or
+// ending in ".xml" is a file, relative to `base_dir`. Throws std::invalid_argument (unknown name,
+// missing file) listing the known profiles.
+std::filesystem::path find_network_profile(const std::string& name_or_file, const std::filesystem::path& base_dir);
+
+// Reads and validates a profile; throws ScenarioError ("profile.xml:line: message").
+NetworkProfile load_network_profile(const std::filesystem::path& file);
+
+// Names of the profiles in the search directories, sorted.
+std::vector<std::string> known_network_profiles();
+
+}  // namespace dmlsim

@@ -1,0 +1,171 @@
+// IDX and LIBSVM loaders (including malformed files) and the label-skew partitioners.
+#include "data/loaders.hpp"
+#include "data/partition.hpp"
+#include "test_util.hpp"
+
+#include <fstream>
+#include <gtest/gtest.h>
+#include <numeric>
+#include <zlib.h>
+
+using namespace dmlsim;
+using dmlsim::testutil::TempDir;
+using dmlsim::testutil::write_text;
+
+namespace {
+
+std::string be32(std::uint32_t v) {
+  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
+}
+
+void write_bytes(const std::filesystem::path& file, const std::string& bytes, bool gzip) {
+  if (!gzip) {
+    std::ofstream(file, std::ios::binary) << bytes;
+    return;
+  }
+  gzFile out = gzopen(file.c_str(), "wb");
+  gzwrite(out, bytes.data(), static_cast<unsigned>(bytes.size()));
+  gzclose(out);
+}
+
+// Two 2×2 images and their labels.
+void write_tiny_idx(const TempDir& dir, bool gzip) {
+  write_bytes(dir / "img", be32(0x803) + be32(2) + be32(2) + be32(2) + std::string("\x00\xff\x80\x01\x02\x03\x04\x05", 8), gzip);
+  write_bytes(dir / "lab", be32(0x801) + be32(2) + std::string("\x07\x02", 2), gzip);
+}
+
+std::string load_error(const std::function<void()>& load) {
+  try {
+    load();
+  } catch (const DataError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(Idx, ReadsPlainAndGzipped) {
+  for (bool gzip : {false, true}) {
+    TempDir dir;
+    write_tiny_idx(dir, gzip);
+    const auto data = load_idx(dir / "img", dir / "lab", 255.0);
+    ASSERT_EQ(data.rows(), 2);
+    ASSERT_EQ(data.cols(), 4);
+    EXPECT_DOUBLE_EQ(data.features(0, 1), 1.0);
+    EXPECT_DOUBLE_EQ(data.features(0, 2), 128.0 / 255.0);
+    EXPECT_EQ(data.labels(0), 7);
+    EXPECT_EQ(data.classes, 8);
+  }
+}
+
+TEST(Idx, MalformedFiles) {
+  TempDir dir;
+  write_tiny_idx(dir, false);
+  write_bytes(dir / "short", be32(0x803) + be32(2) + be32(2) + be32(2) + "abc", false);
+  EXPECT_NE(load_error([&] { load_idx(dir / "short", dir / "lab", 255); }).find("truncated or oversized IDX data"), std::string::npos);
+  EXPECT_NE(load_error([&] { load_idx(dir / "lab", dir / "lab", 255); }).find("not an IDX file of 3 dimension(s)"), std::string::npos);
+  write_bytes(dir / "lab3", be32(0x801) + be32(3) + std::string("\x01\x02\x03", 3), false);
+  EXPECT_NE(load_error([&] { load_idx(dir / "img", dir / "lab3", 255); }).find("3 labels for the 2 images"), std::string::npos);
+  write_bytes(dir / "bad.gz", std::string("\x1f\x8b\x08\x00garbage", 11), false);
+  EXPECT_NE(load_error([&] { load_idx(dir / "bad.gz", dir / "lab", 255); }).find("bad.gz"), std::string::npos);
+  EXPECT_NE(load_error([&] { load_idx(dir / "missing", dir / "lab", 255); }).find("cannot open"), std::string::npos);
+}
+
+TEST(FashionMnist, DebianPackageLoadsWhenInstalled) {
+  const std::filesystem::path dir = "/usr/share/datasets/fashion-mnist";
+  if (!std::filesystem::exists(dir / "t10k-images-idx3-ubyte.gz")) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  const auto test = load_idx(dir / "t10k-images-idx3-ubyte.gz", dir / "t10k-labels-idx1-ubyte.gz", 255.0);
+  EXPECT_EQ(test.rows(), 10000);
+  EXPECT_EQ(test.cols(), 784);
+  EXPECT_EQ(test.classes, 10);
+  EXPECT_LE(test.features.maxCoeff(), 1.0);
+  for (long count : test.class_counts()) EXPECT_EQ(count, 1000);
+}
+
+TEST(Libsvm, ReadsSparseLinesAndMapsLabels) {
+  TempDir dir;
+  write_text(dir / "d.svm", "+1 1:0.5 3:2\n-1 2:1 # comment\n\n+1 3:-1\n");
+  const auto data = load_libsvm(dir / "d.svm", 0);
+  ASSERT_EQ(data.rows(), 3);
+  ASSERT_EQ(data.cols(), 3);
+  EXPECT_EQ(data.features(0, 2), 2.0);
+  EXPECT_EQ(data.features(1, 0), 0.0);
+  EXPECT_EQ(data.labels(0), 1);  // +1 → 1
+  EXPECT_EQ(data.labels(1), 0);  // -1 → 0
+  EXPECT_EQ(load_libsvm(dir / "d.svm", 5).cols(), 5);
+  write_text(dir / "m.svm", "3 1:1\n1 1:2\n2 1:3\n");
+  const auto multi = load_libsvm(dir / "m.svm", 0);
+  EXPECT_EQ(multi.classes, 3);
+  EXPECT_EQ(multi.labels(0), 2);
+}
+
+TEST(Libsvm, MalformedLinesNameFileAndLine) {
+  TempDir dir;
+  const auto error_for = [&](const std::string& content, Eigen::Index features = 0) {
+    write_text(dir / "bad.svm", content);
+    return load_error([&] { load_libsvm(dir / "bad.svm", features); });
+  };
+  EXPECT_NE(error_for("1 1:1\nx 1:2\n").find("bad.svm:2: label 'x' is not an integer"), std::string::npos);
+  EXPECT_NE(error_for("1 1:1 0:2\n").find("bad.svm:1: '0:2' is not INDEX:VALUE"), std::string::npos);
+  EXPECT_NE(error_for("1 3:1 2:2\n").find("index 2 is not increasing"), std::string::npos);
+  EXPECT_NE(error_for("1 1:abc\n").find("'1:abc' has no finite value"), std::string::npos);
+  EXPECT_NE(error_for("1 4:1\n", 3).find("index 4 exceeds the declared 3 features"), std::string::npos);
+  EXPECT_NE(error_for("# only a comment\n").find("no data lines"), std::string::npos);
+}
+
+namespace {
+Dataset labelled(int n, int classes) {
+  Dataset d;
+  d.features = Matrix::Zero(n, 1);
+  d.labels = Vector(n);
+  d.classes = classes;
+  for (int i = 0; i < n; ++i) d.labels(i) = i % classes;
+  return d;
+}
+
+void expect_exact_cover(const std::vector<std::vector<int>>& parts, int n) {
+  std::vector<int> all;
+  for (const auto& p : parts) all.insert(all.end(), p.begin(), p.end());
+  std::sort(all.begin(), all.end());
+  std::vector<int> expected(static_cast<std::size_t>(n));
+  std::iota(expected.begin(), expected.end(), 0);
+  EXPECT_EQ(all, expected);
+}
+
+int classes_seen(const Dataset& d, const std::vector<int>& part) {
+  std::set<int> seen;
+  for (int r : part) seen.insert(static_cast<int>(d.labels(r)));
+  return static_cast<int>(seen.size());
+}
+}  // namespace
+
+TEST(Partition, ShardsGiveEachWorkerFewClasses) {
+  const auto data = labelled(1000, 10);
+  const auto parts = partition_rows(data, 10, {PartitionScheme::Shards, 2, 0}, 3);
+  expect_exact_cover(parts, 1000);
+  for (const auto& part : parts) {
+    EXPECT_EQ(part.size(), 100u);
+    EXPECT_LE(classes_seen(data, part), 2);
+  }
+}
+
+TEST(Partition, DirichletSkewGrowsAsAlphaShrinks) {
+  const auto data = labelled(5000, 10);
+  const auto skewed = partition_rows(data, 10, {PartitionScheme::Dirichlet, 2, 0.1}, 4);
+  const auto mild = partition_rows(data, 10, {PartitionScheme::Dirichlet, 2, 100.0}, 4);
+  expect_exact_cover(skewed, 5000);
+  expect_exact_cover(mild, 5000);
+  double skewed_classes = 0, mild_classes = 0;
+  for (const auto& p : skewed) skewed_classes += classes_seen(data, p);
+  for (const auto& p : mild) mild_classes += classes_seen(data, p);
+  EXPECT_LT(skewed_classes / 10, 6.0);
+  EXPECT_EQ(mild_classes / 10, 10.0);
+  EXPECT_EQ(skewed, partition_rows(data, 10, {PartitionScheme::Dirichlet, 2, 0.1}, 4));  // deterministic
+}
+
+TEST(Partition, ClassHistogramCsv) {
+  const auto data = labelled(6, 3);
+  const auto csv = class_histogram_csv(data, {{0, 1, 2, 3}, {4, 5}});
+  EXPECT_EQ(csv, "worker,rows,class_0,class_1,class_2\n0,4,2,1,1\n1,2,0,1,1\n");
+}
