@@ -256,3 +256,11 @@ TEST(Workloads, ModelProfileSetsMessageSizeAndComputeTime) {
   EXPECT_EQ(csv_column(out / "p" / "rounds.csv", 2), csv_column(out / "plain" / "rounds.csv", 2));
   EXPECT_NE(csv_column(out / "p" / "rounds.csv", 1), csv_column(out / "plain" / "rounds.csv", 1));
 }
+
+TEST(Workloads, FashionMnistMlpWithSsgdOnTheLanReaches085) {
+  if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  TempDir out;
+  const auto result = run_dmlsim("run scenarios/fmnist/lan-ssgd.xml -q --out " + (out / "f").string());
+  ASSERT_EQ(result.exit_code, 0) << result.out;
+  EXPECT_GE(summary(out / "f")["result"]["final_accuracy"].get<double>(), 0.85);
+}
