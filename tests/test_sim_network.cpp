@@ -54,7 +54,6 @@ double one_message_time(const std::filesystem::path& platform, const ConfigList&
     engine.run();
     return fmt::format("{}", arrival);
   });
-  EXPECT_EQ(out.find("EXCEPTION"), std::string::npos) << out;
   return std::stod(out);
 }
 

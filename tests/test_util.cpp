@@ -1,5 +1,7 @@
 #include "test_util.hpp"
 
+#include "util/child_process.hpp"
+
 #include <array>
 #include <cstdio>
 #include <cstdlib>
@@ -38,40 +40,7 @@ CommandResult run_dmlsim(const std::string& args) {
   return result;
 }
 
-std::string in_child(const std::function<std::string()>& body) {
-  int fds[2];
-  if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::close(fds[0]);
-    std::string out;
-    try {
-      out = body();
-    } catch (const std::exception& e) {
-      out = std::string("EXCEPTION: ") + e.what();
-    }
-    const char* data = out.data();
-    std::size_t left = out.size();
-    while (left > 0) {
-      const auto n = ::write(fds[1], data, left);
-      if (n <= 0) break;
-      data += n;
-      left -= static_cast<std::size_t>(n);
-    }
-    ::close(fds[1]);
-    ::_exit(0);
-  }
-  ::close(fds[1]);
-  std::string out;
-  std::array<char, 4096> buffer{};
-  ssize_t n = 0;
-  while ((n = ::read(fds[0], buffer.data(), buffer.size())) > 0) out.append(buffer.data(), static_cast<std::size_t>(n));
-  ::close(fds[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw std::runtime_error("child crashed: " + out);
-  return out;
-}
+std::string in_child(const std::function<std::string()>& body) { return run_in_child(body); }
 
 void write_text(const fs::path& file, const std::string& text) {
   fs::create_directories(file.parent_path());

@@ -30,8 +30,8 @@ struct CommandResult {
 // Runs `build/dmlsim ARGS` from the source directory (so scenario paths are the shipped ones).
 CommandResult run_dmlsim(const std::string& args);
 
-// Runs `body` in a forked child and returns what it returned (a string), or throws if the child
-// crashed. The child exits without running the parent's destructors.
+// Runs `body` in a forked child (dmlsim::run_in_child) and returns what it returned, or throws with
+// what the child reported if it threw or crashed.
 std::string in_child(const std::function<std::string()>& body);
 
 void write_text(const std::filesystem::path& file, const std::string& text);

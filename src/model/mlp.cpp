@@ -85,14 +85,7 @@ void Mlp::gradient(const ConstRows& X, const ConstLabels& y, const Vector& w, Ve
 void Mlp::score(const ConstRows& X, const ConstLabels& y, const Vector& w, double& correct, double& loss,
                 Workspace& workspace) const {
   forward(X, w, workspace);
-  const auto logits = static_cast<MlpWorkspace&>(workspace).activations.back().topRows(X.rows());
-  for (Eigen::Index i = 0; i < X.rows(); ++i) {
-    const int label = static_cast<int>(y(i));
-    Eigen::Index predicted = 0;
-    logits.row(i).maxCoeff(&predicted);
-    correct += predicted == label;
-    loss += cross_entropy(logits.row(i), label);
-  }
+  score_logits(static_cast<MlpWorkspace&>(workspace).activations.back().topRows(X.rows()), y, correct, loss);
 }
 
 double Mlp::prediction_flops_per_sample() const {

@@ -28,6 +28,16 @@ double cross_entropy(const Eigen::Ref<const Eigen::RowVectorXd>& logits, int lab
   return top + std::log((logits.array() - top).exp().sum()) - logits(label);
 }
 
+void score_logits(const Eigen::Ref<const Matrix>& logits, const ConstLabels& y, double& correct, double& loss) {
+  for (Eigen::Index i = 0; i < logits.rows(); ++i) {
+    const int label = static_cast<int>(y(i));
+    Eigen::Index predicted = 0;
+    logits.row(i).maxCoeff(&predicted);
+    correct += predicted == label;
+    loss += cross_entropy(logits.row(i), label);
+  }
+}
+
 std::string SoftmaxRegression::describe() const {
   return fmt::format("softmax {} inputs x {} classes", inputs_, classes_);
 }
@@ -60,13 +70,7 @@ void SoftmaxRegression::score(const ConstRows& X, const ConstLabels& y, const Ve
   const RowMajorMap W(w.data(), classes_, inputs_);
   auto Z = logits.topRows(X.rows());
   Z.noalias() = X * W.transpose();
-  for (Eigen::Index i = 0; i < X.rows(); ++i) {
-    const int label = static_cast<int>(y(i));
-    Eigen::Index predicted = 0;
-    Z.row(i).maxCoeff(&predicted);
-    correct += predicted == label;
-    loss += cross_entropy(Z.row(i), label);
-  }
+  score_logits(Z, y, correct, loss);
 }
 
 }  // namespace dmlsim

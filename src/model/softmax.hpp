@@ -30,7 +30,9 @@ class SoftmaxRegression final : public Model {
 
 // Row-wise softmax of logits in place; returns nothing. Shared with the MLP.
 void softmax_rows(Eigen::Ref<Matrix> logits);
-// Cross-entropy of row i of probabilities for label y, computed from the logits for stability.
+// Cross-entropy of softmax(logits) for `label`, computed from the logits for stability.
 double cross_entropy(const Eigen::Ref<const Eigen::RowVectorXd>& logits, int label);
+// Adds the correct arg-max predictions and the summed cross-entropy of a block of logits.
+void score_logits(const Eigen::Ref<const Matrix>& logits, const ConstLabels& y, double& correct, double& loss);
 
 }  // namespace dmlsim

@@ -1,0 +1,15 @@
+// Runs a function in a forked child and returns the text it produced. SimGrid allows one simulation
+// per process (a second engine keeps the old clock), so whatever simulates more than once — tests,
+// calibration — simulates each time in a child, as WRENCH's tests do.
+#pragma once
+
+#include <functional>
+#include <string>
+
+namespace dmlsim {
+
+// The child's returned text; if the child threw, crashed or exited non-zero, a std::runtime_error
+// carrying what it reported. The child leaves with _exit, running none of the parent's destructors.
+std::string run_in_child(const std::function<std::string()>& body);
+
+}  // namespace dmlsim
