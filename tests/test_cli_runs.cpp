@@ -194,7 +194,7 @@ TEST(BadInput, EachClassGivesOneMessageAndExitCodeTwo) {
   expect_bad_input("run scenarios/seed/ma.xml --set network.model=LV09", "'LV09' is not one of");
   expect_bad_input("run scenarios/seed/ma.xml --cfg network/no-such-option:1", "network/no-such-option");
   expect_bad_input("run scenarios/seed/ma.xml --set bogus", "expected ELEMENT.ATTRIBUTE=VALUE");
-  expect_bad_input("run no/such/scenario.xml", "no/such/scenario.xml:0: cannot read the scenario file");
+  expect_bad_input("run no/such/scenario.xml", "no/such/scenario.xml: cannot read the scenario file");
   expect_bad_input("run scenarios/wan/ma.xml --set algorithm.eta=0.1 --set scenario.name=x --set platform.file=../../data/README.md",
                    "malformed platform XML");
   TempDir dir;
@@ -202,7 +202,7 @@ TEST(BadInput, EachClassGivesOneMessageAndExitCodeTwo) {
   expect_bad_input("run " + (dir / "nolink.xml").string(), "nolink.xml:13: <link> attribute 'pattern': 'gpu-*' matches no link");
   write_text(dir / "badlink.xml", relocated_wan_scenario(R"(<link pattern="wan-*" latency="fast"/>)"));
   expect_bad_input("run " + (dir / "badlink.xml").string(), "<link> attribute 'latency': 'fast' does not start with a number");
-  expect_bad_input("run scenarios/wan/ma.xml --link 'gpu-*:latency=1ms'", "command line:0: --link gpu-*:latency=1ms: 'gpu-*' matches no link");
+  expect_bad_input("run scenarios/wan/ma.xml --link 'gpu-*:latency=1ms'", "command line: --link gpu-*:latency=1ms: 'gpu-*' matches no link");
   expect_bad_input("run scenarios/wan/ma.xml --link 'wan-*:latency=soon'", "--link wan-*:latency=soon: 'soon' does not start with a number");
   expect_bad_input("run scenarios/wan/ma.xml --link 'wan-*'", "expected PATTERN:latency=TIME");
   const auto unknown = run_dmlsim("frobnicate");

@@ -110,7 +110,7 @@ TEST_F(ScenarioTest, MissingFilesAreReportedWithTheirPath) {
     load_scenario(dir_ / "nope.xml");
     FAIL();
   } catch (const ScenarioError& e) {
-    EXPECT_EQ(std::string(e.what()), (dir_ / "nope.xml").string() + ":0: cannot read the scenario file");
+    EXPECT_EQ(std::string(e.what()), (dir_ / "nope.xml").string() + ": cannot read the scenario file");
   }
 }
 

@@ -20,11 +20,12 @@
 
 namespace dmlsim {
 
-// "file:line: message" — the one error format for bad input.
+// "file:line: message" — the one error format for bad input ("file: message" when no line applies,
+// e.g. an unreadable file or a command-line option).
 class ScenarioError : public std::runtime_error {
  public:
   ScenarioError(const std::string& file, int line, const std::string& message)
-      : std::runtime_error(file + ":" + std::to_string(line) + ": " + message) {}
+      : std::runtime_error(file + (line > 0 ? ":" + std::to_string(line) : std::string()) + ": " + message) {}
 };
 
 struct Located {
