@@ -173,6 +173,15 @@ TEST(Run, NetworkModelFromTheCommandLineIsRecorded) {
   EXPECT_EQ(summary(out / "lv")["network"]["config"]["network/model"], "LV08");
 }
 
+TEST(Run, Ns3NetworkModelIsSelectableAndSlowerOnTheWan) {
+  TempDir out;
+  ASSERT_EQ(run_dmlsim("run scenarios/wan/ma.xml -q --set training.rounds=3 --set network.model=ns-3 --out " + (out / "ns3").string()).exit_code, 0);
+  ASSERT_EQ(run_dmlsim("run scenarios/wan/ma.xml -q --set training.rounds=3 --out " + (out / "cm02").string()).exit_code, 0);
+  EXPECT_EQ(summary(out / "ns3")["network"]["model"], "ns-3");
+  // ns-3 simulates TCP packet by packet (handshake, slow start): slower than CM02's latency + size/bandwidth.
+  EXPECT_GT(summary(out / "ns3")["result"]["sim_time"].get<double>(), summary(out / "cm02")["result"]["sim_time"].get<double>());
+}
+
 TEST(Validate, ChecksWithoutRunning) {
   const auto result = run_dmlsim("validate scenarios/wan/bmuf.xml");
   EXPECT_EQ(result.exit_code, 0) << result.out;
