@@ -45,6 +45,18 @@ def ewma(values, alpha=0.9):
     return out
 
 
+def read_json_object(path, error=RunError):
+    """The JSON object in `path`; `error` (naming the file) if it is unreadable or not an object."""
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except (OSError, ValueError) as e:
+        raise error(f"{path}: cannot read JSON ({e})") from None
+    if not isinstance(data, dict):
+        raise error(f"{path}: expected a JSON object")
+    return data
+
+
 def load_run(run_dir):
     """Return (label, rounds DataFrame, network model or None) for a run dir."""
     if not os.path.isdir(run_dir):
@@ -70,13 +82,7 @@ def load_run(run_dir):
     label, network = os.path.basename(os.path.normpath(run_dir)), None
     summary_path = os.path.join(run_dir, "summary.json")
     if os.path.isfile(summary_path):
-        try:
-            with open(summary_path) as f:
-                summary = json.load(f)
-        except (OSError, ValueError) as e:
-            raise RunError(f"{summary_path}: cannot read JSON ({e})") from None
-        if not isinstance(summary, dict):
-            raise RunError(f"{summary_path}: expected a JSON object")
+        summary = read_json_object(summary_path)
         algo = (summary.get("algorithm") or {}).get("name")
         parts = [p for p in (summary.get("scenario_name"), algo) if p]
         label = " / ".join(parts) or label

@@ -21,7 +21,7 @@ import sys
 import pandas as pd
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from plot_run import RunError, ewma, load_run  # noqa: E402
+from plot_run import RunError, ewma, load_run, read_json_object  # noqa: E402
 
 # Column name -> path in summary.json.
 SUMMARY_FIELDS = {
@@ -43,14 +43,7 @@ class StudyError(Exception):
 
 
 def _read_json(path):
-    try:
-        with open(path) as f:
-            data = json.load(f)
-    except (OSError, ValueError) as e:
-        raise StudyError(f"{path}: cannot read JSON ({e})") from None
-    if not isinstance(data, dict):
-        raise StudyError(f"{path}: expected a JSON object")
-    return data
+    return read_json_object(path, StudyError)
 
 
 def _dig(data, path):

@@ -81,12 +81,7 @@ class ProfileParser {
   ElementReader reader(pugi::xml_node node) { return ElementReader(node, file_.string(), *lines_, no_overrides_); }
   int line(pugi::xml_node node) const { return lines_->line_of(node.offset_debug()); }
 
-  void no_children(pugi::xml_node node) {
-    for (auto child : node.children())
-      if (child.type() == pugi::node_element)
-        throw ScenarioError(file_.string(), line(child),
-                            fmt::format("unknown element <{}> inside <{}>", child.name(), node.name()));
-  }
+  void no_children(pugi::xml_node node) { reject_child_elements(node, file_.string(), *lines_); }
 
   void read_config(pugi::xml_node node, NetworkProfile& p) {
     auto r = reader(node);

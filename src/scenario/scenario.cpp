@@ -112,12 +112,7 @@ class Parser {
         throw ScenarioError(file_.string(), line(root), fmt::format("missing required element <{}>", name));
   }
 
-  void reject_children(pugi::xml_node node) {
-    for (auto child : node.children())
-      if (child.type() == pugi::node_element)
-        throw ScenarioError(file_.string(), line(child),
-                            fmt::format("unknown element <{}> inside <{}>", child.name(), node.name()));
-  }
+  void reject_children(pugi::xml_node node) { reject_child_elements(node, file_.string(), *lines_); }
 
   void read_platform(pugi::xml_node node, Scenario& s) {
     auto r = reader(node);

@@ -18,6 +18,13 @@ int LineIndex::line_of(std::ptrdiff_t offset) const {
   return static_cast<int>(it - line_starts_.begin());
 }
 
+void reject_child_elements(pugi::xml_node node, const std::string& file, const LineIndex& lines) {
+  for (auto child : node.children())
+    if (child.type() == pugi::node_element)
+      throw ScenarioError(file, lines.line_of(child.offset_debug()),
+                          fmt::format("unknown element <{}> inside <{}>", child.name(), node.name()));
+}
+
 ElementReader::ElementReader(pugi::xml_node node, const std::string& file, const LineIndex& lines,
                              const std::set<std::string>& overridden)
     : node_(node), file_(file), line_(lines.line_of(node.offset_debug())), overridden_(overridden) {}

@@ -22,6 +22,9 @@ class LineIndex {
   std::vector<std::ptrdiff_t> line_starts_;
 };
 
+// Throws ScenarioError at the first child element of `node` (elements that take none).
+void reject_child_elements(pugi::xml_node node, const std::string& file, const LineIndex& lines);
+
 class ElementReader {
  public:
   // `overridden` holds "element.attribute" keys whose values came from the command line.
