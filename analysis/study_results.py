@@ -14,7 +14,6 @@ evaluation whose test accuracy -- raw, or EWMA-smoothed with plot_run.ewma -- is
 the target. Groups count their manifest runs (total), the runs with a summary.json (finished)
 and the finished runs that reached the target (reached); median/min/max are over reached runs.
 """
-import json
 import os
 import sys
 
