@@ -86,8 +86,18 @@ def load_run(run_dir):
         algo = (summary.get("algorithm") or {}).get("name")
         parts = [p for p in (summary.get("scenario_name"), algo) if p]
         label = " / ".join(parts) or label
-        network = (summary.get("network") or {}).get("model")
+        network = network_label(summary.get("network"))
     return label, df, network
+
+
+def network_label(network):
+    """'profile linux-tcp (CM02)' for a run on a network profile, the bare model otherwise."""
+    if not isinstance(network, dict) or not network.get("model"):
+        return None
+    profile = network.get("profile")
+    if isinstance(profile, dict) and profile.get("name"):
+        return f"profile {profile['name']} ({network['model']})"
+    return network["model"]
 
 
 def plot(runs, out_path, x="time", alpha=0.9, title=None):
@@ -107,7 +117,7 @@ def plot(runs, out_path, x="time", alpha=0.9, title=None):
     fig.suptitle(title or f"Test accuracy vs {x_label.lower()}")
     networks = {n for _, _, n in runs}
     if len(networks) == 1 and None not in networks:
-        ax.set_title(f"network model: {networks.pop()}", fontsize=10)
+        ax.set_title(f"network: {networks.pop()}", fontsize=10)
     fig.text(0.99, 0.01, f"faint: raw; bold: EWMA (alpha={alpha})",
              ha="right", fontsize=8, color="grey")
 

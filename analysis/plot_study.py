@@ -371,9 +371,11 @@ def main(argv=None):
         print(f"plot_study: warning: {len(missing)} of {len(runs)} runs have no summary.json "
               f"(not run, unfinished or failed), left out: {shown}", file=sys.stderr)
         caption = f"{len(missing)} of {len(runs)} runs missing or failed, left out ({shown})."
-    models = sorted(set(runs.loc[runs["finished"], "network.model"].dropna()))
+    done = runs.loc[runs["finished"]]
+    models = sorted({f"profile {p} ({m})" if isinstance(p, str) else m
+                     for m, p in zip(done["network.model"], done["network.profile"]) if isinstance(m, str)})
     if models:
-        caption += f" Network model: {', '.join(models)}."
+        caption += f" Network: {', '.join(models)}."
     alpha = 0.9 if tta_alpha is None else tta_alpha
     curve = "raw curve" if tta_alpha is None else f"EWMA-smoothed curve, \u03b1={tta_alpha:g}"
 

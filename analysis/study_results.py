@@ -27,6 +27,7 @@ SUMMARY_FIELDS = {
     "algorithm.name": ("algorithm", "name"),
     "scenario_name": ("scenario_name",),
     "network.model": ("network", "model"),
+    "network.profile": ("network", "profile", "name"),
     "result.final_accuracy": ("result", "final_accuracy"),
     "result.sim_time": ("result", "sim_time"),
     "result.rounds": ("result", "rounds"),
@@ -119,7 +120,7 @@ def load_study(results_dir):
             fields[col].append(_dig(summary, key) if summary else None)
     runs["finished"] = finished
     for col, values in fields.items():
-        runs[col] = values if col in ("algorithm.name", "scenario_name", "network.model") \
+        runs[col] = values if col in ("algorithm.name", "scenario_name", "network.model", "network.profile") \
             else pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
     return Study(results_dir, meta, runs)
 

@@ -62,12 +62,15 @@ TEST(Run, SeedScenarioWritesItsFilesAndSummary) {
   TempDir out;
   const auto result = run_dmlsim("run scenarios/seed/ma.xml --save-weights --out " + (out / "ma").string());
   ASSERT_EQ(result.exit_code, 0) << result.out;
-  for (const auto* needle : {"algorithm    ma", "network      CM02", "rounds       300 of 300", "final        test accuracy"})
+  for (const auto* needle : {"algorithm    ma", "network      CM02", "profile linux-tcp", "rounds       300 of 300",
+                             "final        test accuracy"})
     EXPECT_NE(result.out.find(needle), std::string::npos) << needle;
   const auto s = summary(out / "ma");
   EXPECT_EQ(s["algorithm"]["name"], "ma");
+  // The shipped scenarios run on the TCP-calibrated profile, and say so.
   EXPECT_EQ(s["network"]["model"], "CM02");
-  EXPECT_EQ(s["network"]["config"]["network/TCP-gamma"], "0");
+  EXPECT_NE(s["network"]["description"].get<std::string>().find("factors by message size and route latency"), std::string::npos);
+  EXPECT_NE(s["network"]["description"].get<std::string>().find("profile linux-tcp"), std::string::npos);
   EXPECT_EQ(s["result"]["rounds"], 300);
   EXPECT_EQ(s["training"]["message_bytes"], 31 * 8 + 64);
   EXPECT_GT(s["result"]["sim_time"].get<double>(), 0.0);
@@ -176,10 +179,23 @@ TEST(Run, NetworkModelFromTheCommandLineIsRecorded) {
 TEST(Run, Ns3NetworkModelIsSelectableAndSlowerOnTheWan) {
   TempDir out;
   ASSERT_EQ(run_dmlsim("run scenarios/wan/ma.xml -q --set training.rounds=3 --set network.model=ns-3 --out " + (out / "ns3").string()).exit_code, 0);
-  ASSERT_EQ(run_dmlsim("run scenarios/wan/ma.xml -q --set training.rounds=3 --out " + (out / "cm02").string()).exit_code, 0);
+  ASSERT_EQ(run_dmlsim("run scenarios/wan/ma.xml -q --set training.rounds=3 --network-profile cm02 --out " + (out / "cm02").string()).exit_code, 0);
   EXPECT_EQ(summary(out / "ns3")["network"]["model"], "ns-3");
   // ns-3 simulates TCP packet by packet (handshake, slow start): slower than CM02's latency + size/bandwidth.
   EXPECT_GT(summary(out / "ns3")["result"]["sim_time"].get<double>(), summary(out / "cm02")["result"]["sim_time"].get<double>());
+}
+
+TEST(Run, LinuxTcpProfileChargesSlowStartOnTheWan) {
+  // 1 MB messages (125,000 float64 parameters) across 40-110 ms links: Linux TCP needs several
+  // round trips to open its window, which CM02's latency + size/bandwidth leaves out.
+  TempDir out;
+  const std::string base = "run scenarios/wan/ma.xml -q --set training.rounds=3 --set model.sim-parameters=125000 --set model.sim-forward-flops=250000 ";
+  ASSERT_EQ(run_dmlsim(base + "--out " + (out / "tcp").string()).exit_code, 0);
+  ASSERT_EQ(run_dmlsim(base + "--network-profile cm02 --out " + (out / "cm02").string()).exit_code, 0);
+  const double tcp = summary(out / "tcp")["result"]["sim_time"];
+  const double cm02 = summary(out / "cm02")["result"]["sim_time"];
+  EXPECT_GT(tcp, 1.3 * cm02) << "linux-tcp " << tcp << " s, cm02 " << cm02 << " s";
+  EXPECT_NE(summary(out / "tcp")["network"]["description"].get<std::string>().find("profile linux-tcp"), std::string::npos);
 }
 
 TEST(Validate, ChecksWithoutRunning) {
@@ -193,7 +209,7 @@ TEST(Validate, ChecksWithoutRunning) {
 
 TEST(BadInput, EachClassGivesOneMessageAndExitCodeTwo) {
   expect_bad_input("run scenarios/seed/ma.xml --set server.host=node-999",
-                   "scenarios/seed/ma.xml:16: <server> attribute 'host': host 'node-999' is not in platform");
+                   "scenarios/seed/ma.xml:17: <server> attribute 'host': host 'node-999' is not in platform");
   expect_bad_input("run scenarios/seed/ma.xml --set workers.pattern=gpu-*", "'gpu-*' matches no host");
   expect_bad_input("run scenarios/seed/ma.xml --set algorithm.eta=abc", "'eta' (set on the command line: --set algorithm.eta): 'abc' does not start with a number");
   expect_bad_input("run scenarios/seed/ma.xml --set algorithm.tau=2.5", "'2.5' is not a non-negative integer");

@@ -47,7 +47,8 @@ TEST(NetworkProfiles, ShippedProfilesLoad) {
     EXPECT_FALSE(p.description.empty()) << name;
   }
   const auto tcp = load_network_profile(find_network_profile("linux-tcp", "."));
-  EXPECT_EQ(tcp.model, "SMPI");
+  EXPECT_EQ(tcp.model, "CM02");
+  EXPECT_GE(tcp.factors.rows.size(), 3u) << "linux-tcp has one factor row per fitted latency";
   EXPECT_FALSE(tcp.rounds.empty()) << "linux-tcp must carry the measurements it was fitted to";
   EXPECT_EQ(load_network_profile(find_network_profile("lv08", ".")).model, "LV08");
 }
@@ -64,6 +65,22 @@ TEST(NetworkProfiles, ErrorsNameFileAndLine) {
   EXPECT_NE(profile_error("<network-profile>\n\n<tuning/></network-profile>").find(":3: unknown element <tuning>"),
             std::string::npos);
   EXPECT_NE(profile_error("<platform/>").find("must be <network-profile>"), std::string::npos);
+  const auto factors = [](const std::string& model, const std::string& rows) {
+    return profile_error("<network-profile model=\"" + model + "\">\n" + rows + "</network-profile>");
+  };
+  const std::string row = "<factors latency=\"1ms\" lat-factor=\"0:1\" bw-factor=\"0:1\"/>\n";
+  EXPECT_NE(factors("SMPI", row).find(":1: <factors> need model=\"CM02\""), std::string::npos) << factors("SMPI", row);
+  EXPECT_NE(factors("CM02", row + row).find(":3: <factors> attribute 'latency': rows must be given in ascending"),
+            std::string::npos) << factors("CM02", row + row);
+  EXPECT_NE(factors("CM02", "\n<factors latency=\"1ms\" lat-factor=\"0:1;0:2\" bw-factor=\"0:1\"/>")
+                .find(":3: <factors> attribute 'lat-factor': sizes must start at 0 and ascend"),
+            std::string::npos);
+  EXPECT_NE(factors("CM02", "<factors latency=\"1ms\" lat-factor=\"0:1\"/>").find("'bw-factor': is required"),
+            std::string::npos);
+  EXPECT_NE(factors("CM02", "<factors latency=\"1ms\" lat-factor=\"0:0\" bw-factor=\"0:1;10:0\"/>").find("'bw-factor': bandwidth factors must be positive"),
+            std::string::npos);
+  EXPECT_NE(factors("CM02", row + "<config name=\"smpi/lat-factor\" value=\"0:2\"/>").find("cannot be combined with <factors>"),
+            std::string::npos);
   try {
     find_network_profile("no-such-profile", ".");
     ADD_FAILURE();
@@ -131,40 +148,119 @@ TEST(NetworkProfiles, ScenarioNamesAProfileOrAFile) {
             std::string::npos);
 }
 
-TEST(Calibration, FitRecoversFactorsAndWindowFromSeveralLatencies) {
-  calibrate::Factors truth{{0, 4000, 200000, 3000000}, {1.0, 1.5, 2.0, 4.0}, {1.0, 0.9, 0.95, 0.97}, 800000};
+TEST(FactorTable, PiecewiseFactorsApplyAboveTheirThreshold) {
+  const auto f = parse_piecewise("0:1.5;16000:2;1000000:3");
+  EXPECT_EQ(f.at(0), 1.5);
+  EXPECT_EQ(f.at(16000), 1.5);  // SimGrid's convention: an entry applies to sizes above its threshold
+  EXPECT_EQ(f.at(16001), 2);
+  EXPECT_EQ(f.at(5e6), 3);
+  EXPECT_EQ(to_string(f), "0:1.5;16000:2;1000000:3");
+  EXPECT_EQ(parse_piecewise("0:0").at(5), 0);  // a latency factor may be 0
+  for (const char* bad : {"", "1:2", "0:1;0:2", "0:1;100:x", "0:-1", "0=1", "0:1;50:2;20:3", "0:1.5x", "0:nan"})
+    EXPECT_THROW(parse_piecewise(bad), std::invalid_argument) << bad;
+}
+
+TEST(FactorTable, RowsInterpolateTheMessageTimeAndClampOutside) {
+  FactorTable t;
+  EXPECT_EQ(t.latency_factor(100, 0.05), 1.0);  // no rows: no correction
+  t.rows = {{0.010, parse_piecewise("0:1;1000:2"), parse_piecewise("0:1;1000:0.5")},
+            {0.100, parse_piecewise("0:1;1000:4"), parse_piecewise("0:1;1000:1")}};
+  EXPECT_DOUBLE_EQ(t.latency_factor(5000, 0.001), 2);  // below the first row: its factors
+  EXPECT_DOUBLE_EQ(t.latency_factor(5000, 0.5), 4);    // above the last row: its factors
+  EXPECT_DOUBLE_EQ(t.bandwidth_factor(5000, 0.5, 1e6), 1);
+  EXPECT_DOUBLE_EQ(t.latency_factor(10, 0.055), 1);
+  // Halfway: the mean of the effective latencies (10 ms x 2, 100 ms x 4) ...
+  EXPECT_DOUBLE_EQ(t.latency_factor(5000, 0.055) * 0.055, (0.010 * 2 + 0.100 * 4) / 2);
+  // ... and of the times per byte (1 / (0.5 B), 1 / B).
+  EXPECT_DOUBLE_EQ(1 / (t.bandwidth_factor(5000, 0.055, 1e6) * 1e6), (2e-6 + 1e-6) / 2);
+  // Under a window cap of 100 kB both rows run at the window's rate: so does every latency between.
+  t.window = 1e5;
+  t.rows[0].bandwidth_factor = parse_piecewise("0:1");
+  EXPECT_NEAR(t.bandwidth_factor(5000, 0.055, 1e7), 1.0, 1e-12);
+}
+
+TEST(Calibration, FitRecoversTheWindowAndReproducesEveryRound) {
+  // Rounds of plain CM02 with a 800 kB window: the fit finds the window and needs no correction.
+  const auto window = calibrate::size_only_factors({0}, {1}, {1}, 800000);
   std::vector<calibrate::Observation> obs;
   for (double latency : {0.0005, 0.025, 0.1})
     for (double bytes : {248.0, 65536.0, 1e6, 8e6})
-      obs.push_back({latency, 12.5e6, bytes, calibrate::round_time(truth, latency, 12.5e6, bytes, 0.01)});
+      obs.push_back({latency, 12.5e6, bytes, calibrate::round_time(window, latency, 12.5e6, bytes, 0.01)});
+  auto fit = calibrate::fit_factors(obs, 0.01);
+  EXPECT_NEAR(fit.window, 800000, 0.03 * 800000);  // gamma is searched on a 2 % grid
+  EXPECT_LT(calibrate::worst_relative_error(fit, obs, 0.01), 1e-9);
+  ASSERT_EQ(fit.rows.size(), 3u);
+  EXPECT_EQ(fit.rows[2].latency, 0.1);
+  EXPECT_EQ(fit.rows[0].latency_factor.threshold, (std::vector<long>{0, 4031, 256000, 2828427}));
+  // With latency and size factors on top, every round is still reproduced and no flow outruns its link.
+  const auto truth = calibrate::size_only_factors({0, 4000, 200000, 3000000}, {1.0, 1.5, 2.0, 4.0},
+                                                  {1.0, 0.9, 0.95, 0.97}, 800000);
+  for (auto& o : obs) o.time = calibrate::round_time(truth, o.latency, 12.5e6, o.bytes, 0.01);
+  fit = calibrate::fit_factors(obs, 0.01);
+  EXPECT_LT(calibrate::worst_relative_error(fit, obs, 0.01), 1e-9);
+  for (const auto& row : fit.rows)
+    for (double bw : row.bandwidth_factor.value) EXPECT_LE(bw, 1.0);
+}
+
+TEST(Calibration, FitFollowsLatencyDependentRoundTrips) {
+  // Round trips lost at 60 ms but not at 30 or 100 ms: neither a size-only row nor the window cap
+  // (which grows monotonically with latency) fits that; one row per latency does.
+  std::vector<calibrate::Observation> obs;
+  for (auto [latency, extra] : {std::pair{0.001, 1.0}, {0.03, 1.0}, {0.06, 3.0}, {0.1, 1.0}})
+    obs.push_back({latency, 12.5e6, 1e6, 0.01 + 2 * (latency * extra + 0.08)});
   const auto fit = calibrate::fit_factors(obs, 0.01);
-  EXPECT_LT(calibrate::worst_relative_error(fit, obs, 0.01), 0.01);  // gamma is searched on a 2 % grid
-  EXPECT_NEAR(fit.gamma, truth.gamma, 0.03 * truth.gamma);
-  EXPECT_EQ(fit.threshold, (std::vector<long>{0, 4031, 256000, 2828427}));
+  EXPECT_LT(calibrate::worst_relative_error(fit, obs, 0.01), 1e-3);
+  ASSERT_EQ(fit.rows.size(), 4u);
+  // The 60 ms row alone carries the extra round trips; halfway to it from 30 ms the round lies
+  // between its neighbours'.
+  const auto factors_at = [&](std::size_t row) {
+    return std::pair{fit.rows[row].latency_factor.at(1e6), fit.rows[row].bandwidth_factor.at(1e6)};
+  };
+  EXPECT_NE(factors_at(2), factors_at(1));
+  const double halfway = calibrate::round_time(fit, 0.045, 12.5e6, 1e6, 0.01);
+  EXPECT_GT(halfway, 0.23 + 0.01);
+  EXPECT_LT(halfway, 0.53 - 0.01);
 }
 
 TEST(Calibration, OneLatencyFitsExactlyWithBandwidthFactorOne) {
   std::vector<calibrate::Observation> obs = {{0.05, 1e7, 256, 0.12}, {0.05, 1e7, 1e6, 0.5}};
   const auto fit = calibrate::fit_factors(obs, 0.01);
-  EXPECT_EQ(fit.gamma, 0);
-  EXPECT_EQ(fit.bandwidth, (std::vector<double>{1, 1}));
+  EXPECT_EQ(fit.window, 0);
+  ASSERT_EQ(fit.rows.size(), 1u);
+  EXPECT_EQ(fit.rows[0].latency, 0.05);
+  EXPECT_EQ(fit.rows[0].bandwidth_factor.value, (std::vector<double>{1, 1}));
+  EXPECT_EQ(fit.rows[0].latency_factor.threshold, (std::vector<long>{0, 16000}));
   EXPECT_LT(calibrate::worst_relative_error(fit, obs, 0.01), 1e-9);
-  EXPECT_EQ(calibrate::factor_string(fit.threshold, {1.5, 2}), "0:1.5;16000:2");
 }
 
-TEST(Calibration, SimGridSmpiModelMatchesTheFittedFormula) {
-  // What the fit assumes about SimGrid must be what SimGrid does (factors, buckets, window cap).
-  calibrate::Factors f{{0, 4031, 256000}, {1.2, 1.8, 3.0}, {1.0, 0.8, 0.95}, 700000};
-  const ConfigList config = {{"network/model", "SMPI"},
-                             {"smpi/lat-factor", calibrate::factor_string(f.threshold, f.latency)},
-                             {"smpi/bw-factor", calibrate::factor_string(f.threshold, f.bandwidth)},
-                             {"network/TCP-gamma", "700000"}};
+TEST(Calibration, SimGridWithProfileFactorsMatchesTheFittedFormula) {
+  // What the fit assumes about SimGrid must be what SimGrid does (factors, buckets, interpolation
+  // between latency rows, window cap).
+  calibrate::Factors f;
+  f.window = 700000;
+  f.rows = {{0.001, parse_piecewise("0:1.2;4031:1.8;256000:3"), parse_piecewise("0:1;4031:0.8;256000:0.95")},
+                  {0.05, parse_piecewise("0:1.1;4031:2.5;256000:4"), parse_piecewise("0:1;4031:0.8;256000:0.9")}};
+  const NetworkSetup network{{{"network/model", "CM02"}, {"network/TCP-gamma", "700000"}}, f};
   const std::vector<double> sizes = {248, 65536, 1e6, 8e6};
-  for (double latency : {0.0005, 0.1}) {
-    const auto times = calibrate::simulate_rounds(config, {latency, 12.5e6, 0.01}, sizes);
+  for (double latency : {0.0005, 0.02, 0.1}) {
+    const auto times = calibrate::simulate_rounds(network, {latency, 12.5e6, 0.01}, sizes);
     for (std::size_t i = 0; i < sizes.size(); ++i)
       EXPECT_NEAR(times[i], calibrate::round_time(f, latency, 12.5e6, sizes[i], 0.01), 1e-6) << sizes[i] << " B";
   }
+}
+
+TEST(Calibration, SimGridSmpiModelStillTakesSizeOnlyFactors) {
+  // User-written profiles may keep SimGrid's own SMPI factors; they equal a one-row table.
+  const auto f = calibrate::size_only_factors({0, 4031, 256000}, {1.2, 1.8, 3.0}, {1.0, 0.8, 0.95}, 700000);
+  const NetworkSetup network{{{"network/model", "SMPI"},
+                              {"smpi/lat-factor", to_string(f.rows[0].latency_factor)},
+                              {"smpi/bw-factor", to_string(f.rows[0].bandwidth_factor)},
+                              {"network/TCP-gamma", "700000"}},
+                             {}};
+  const std::vector<double> sizes = {248, 65536, 1e6, 8e6};
+  const auto times = calibrate::simulate_rounds(network, {0.1, 12.5e6, 0.01}, sizes);
+  for (std::size_t i = 0; i < sizes.size(); ++i)
+    EXPECT_NEAR(times[i], calibrate::round_time(f, 0.1, 12.5e6, sizes[i], 0.01), 1e-6) << sizes[i] << " B";
 }
 
 TEST(Calibration, SizesParse) {

@@ -33,21 +33,23 @@ std::string two_host_platform(const std::string& latency, const std::string& ban
 )", bandwidth, latency, full_duplex ? "SPLITDUPLEX" : "SHARED", full_duplex ? R"( direction="UP")" : "");
 }
 
-// Simulated duration of one message of `bytes` from a to b under the given configuration.
-double one_message_time(const std::filesystem::path& platform, const ConfigList& config, double bytes) {
+// Simulated duration of one message of `bytes` from a to `to` under the given network.
+double one_message_time(const std::filesystem::path& platform, const NetworkSetup& network, double bytes,
+                        const std::string& to = "b") {
   const auto out = in_child([&] {
     int argc = 1;
     char name[] = "test";
     char* argv[] = {name, nullptr};
     sg4::Engine engine(&argc, argv);
-    apply_network_config(config);
+    apply_network_config(network.config);
     engine.load_platform(platform.string());
+    install_network_factors(network.factors);
     double arrival = -1;
     sg4::Actor::create("sender", engine.host_by_name("a"), [bytes] {
       static int payload = 0;
       sg4::Mailbox::by_name("box")->put(&payload, static_cast<std::uint64_t>(bytes));
     });
-    sg4::Actor::create("receiver", engine.host_by_name("b"), [&arrival] {
+    sg4::Actor::create("receiver", engine.host_by_name(to), [&arrival] {
       sg4::Mailbox::by_name("box")->get<int>();
       arrival = sg4::Engine::get_clock();
     });
@@ -55,6 +57,10 @@ double one_message_time(const std::filesystem::path& platform, const ConfigList&
     return fmt::format("{}", arrival);
   });
   return std::stod(out);
+}
+
+double one_message_time(const std::filesystem::path& platform, const ConfigList& config, double bytes) {
+  return one_message_time(platform, NetworkSetup{config, {}}, bytes);
 }
 
 }  // namespace
@@ -117,6 +123,7 @@ double one_round_time(int workers) {
   write_text(dir / "s.xml", fmt::format(R"(<?xml version="1.0"?>
 <scenario name="star">
   <platform file="p.xml"/>
+  <network model="CM02"/>
   <data train="{}" test="{}" label="target" standardize="true"/>
   <workers count="{}" hosts="{}"/>
   <server host="server"/>
@@ -143,4 +150,33 @@ TEST(ParameterServer, UploadsOfKWorkersOverlap) {
   EXPECT_GT(one, 0.2);
   EXPECT_LT(one, 0.21);
   EXPECT_LT(eight - one, 0.005) << "one worker " << one << " s, eight workers " << eight << " s";
+}
+
+TEST(Network, ProfileFactorsFollowTheRouteLatencySummedOverItsLinks) {
+  // a -> c crosses two links (10 ms + 30 ms): the table is read at 40 ms, halfway between its
+  // rows at 20 ms and 60 ms, so the effective latency and the time per byte are the rows' means.
+  TempDir dir;
+  write_text(dir / "p.xml", R"(<?xml version="1.0"?>
+<!DOCTYPE platform SYSTEM "https://simgrid.org/simgrid.dtd">
+<platform version="4.1">
+  <zone id="z" routing="Full">
+    <host id="a" speed="1Gf"/>
+    <host id="b" speed="1Gf"/>
+    <host id="c" speed="1Gf"/>
+    <link id="ab" bandwidth="100MBps" latency="10ms" sharing_policy="SPLITDUPLEX"/>
+    <link id="bc" bandwidth="100MBps" latency="30ms" sharing_policy="SPLITDUPLEX"/>
+    <route src="a" dst="b"><link_ctn id="ab" direction="UP"/></route>
+    <route src="a" dst="c"><link_ctn id="ab" direction="UP"/><link_ctn id="bc" direction="UP"/></route>
+  </zone>
+</platform>
+)");
+  FactorTable table;
+  table.rows = {{0.020, parse_piecewise("0:2;1000:5"), parse_piecewise("0:1;1000:0.5")},
+                {0.060, parse_piecewise("0:4;1000:7"), parse_piecewise("0:1;1000:0.25")}};
+  const NetworkSetup network{resolve_network_config(NetworkSpec{}, {}), table};
+  EXPECT_NEAR(one_message_time(dir / "p.xml", network, 500, "c"), (0.020 * 2 + 0.060 * 4) / 2 + 500 / 100e6, 1e-9);
+  EXPECT_NEAR(one_message_time(dir / "p.xml", network, 1e6, "c"),
+              (0.020 * 5 + 0.060 * 7) / 2 + 1e6 * (1 / (0.5 * 100e6) + 1 / (0.25 * 100e6)) / 2, 1e-9);
+  // 10 ms is below the first row: its factors apply.
+  EXPECT_NEAR(one_message_time(dir / "p.xml", network, 1e6, "b"), 0.010 * 5 + 1e6 / (0.5 * 100e6), 1e-9);
 }

@@ -146,7 +146,7 @@ TEST(StudyTable, MediansReachedCountsAndSpeedups) {
 
   const auto md = format_table(t, "md");
   EXPECT_NE(md.find("on the raw test-accuracy curve"), std::string::npos) << md;
-  EXPECT_NE(md.find("network model: CM02 (network/TCP-gamma=0)"), std::string::npos) << md;
+  EXPECT_NE(md.find("network: CM02 (network/TCP-gamma=0)"), std::string::npos) << md;
   EXPECT_NE(md.find("| algorithm | lat | runs | time to 0.9 (s) | rounds to 0.9 | bytes to 0.9 | reached 0.9 | speedup at 0.9 |"),
             std::string::npos) << md;
   EXPECT_NE(md.find("| a | fast | 3 | 4.000 (2.000–6.000) | 4 | 400 B | 3/3 | 1.00× |"), std::string::npos) << md;

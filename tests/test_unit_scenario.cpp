@@ -55,6 +55,8 @@ TEST_F(ScenarioTest, ReadsAValidScenarioWithDefaults) {
   EXPECT_EQ(s.algorithm.local_steps, 3);
   EXPECT_EQ(s.workers.hosts, (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(s.network.model, "CM02");
+  ASSERT_TRUE(s.network.profile) << "a scenario without <network> runs on the TCP-calibrated profile";
+  EXPECT_EQ(s.network.profile->name, "linux-tcp");
   EXPECT_EQ(s.training.bytes_per_param, 8);
   EXPECT_EQ(s.batch.rule, BatchRule::Bernoulli);
   EXPECT_EQ(s.platform.file, (dir_ / "p.xml").lexically_normal());

@@ -72,16 +72,16 @@ double bandwidth_option(const std::string& name, const std::string& text) {
   }
 }
 
-// The profile's configuration as a run would apply it (model first).
-ConfigList profile_config(const NetworkProfile& p) {
+// The profile's network as a run would install it.
+NetworkSetup profile_network(const NetworkProfile& p) {
   NetworkSpec spec;
   spec.model = p.model;
   spec.profile = p;
-  return resolve_network_config(spec, {});
+  return resolve_network(spec, {});
 }
 
 // Simulated round time of every observation under `config`, one simulation per distinct path.
-std::vector<double> simulate_observations(const ConfigList& config, const Measurements& m) {
+std::vector<double> simulate_observations(const NetworkSetup& network, const Measurements& m) {
   std::map<std::pair<double, double>, std::vector<std::size_t>> by_path;
   for (std::size_t i = 0; i < m.observations.size(); ++i)
     by_path[{m.observations[i].latency, m.observations[i].bandwidth}].push_back(i);
@@ -89,7 +89,7 @@ std::vector<double> simulate_observations(const ConfigList& config, const Measur
   for (const auto& [path, indices] : by_path) {
     std::vector<double> sizes;
     for (auto i : indices) sizes.push_back(m.observations[i].bytes);
-    const auto times = simulate_rounds(config, {path.first, path.second, m.gap}, sizes);
+    const auto times = simulate_rounds(network, {path.first, path.second, m.gap}, sizes);
     for (std::size_t k = 0; k < indices.size(); ++k) simulated[indices[k]] = times[k];
   }
   return simulated;
@@ -109,16 +109,32 @@ std::vector<double> fit_and_write(const Measurements& m, const ProfileText& text
   const auto factors = fit_factors(m.observations, m.gap);
   NetworkProfile fitted;
   fitted.name = text.name;
-  fitted.model = "SMPI";
-  fitted.config = {{"smpi/lat-factor", factor_string(factors.threshold, factors.latency)},
-                   {"smpi/bw-factor", factor_string(factors.threshold, factors.bandwidth)},
-                   {"network/TCP-gamma", fmt::format("{:.0f}", factors.gamma)}};
-  const auto simulated = simulate_observations(profile_config(fitted), m);
+  fitted.model = "CM02";
+  fitted.config = {{"network/TCP-gamma", fmt::format("{:.0f}", factors.window)}};
+  fitted.factors = factors;
+  const auto simulated = simulate_observations(profile_network(fitted), m);
   if (!out.empty()) {
     write_file_atomically(out, profile_xml(text, factors, m, simulated));
     load_network_profile(out);  // what we wrote must read back
   }
   return simulated;
+}
+
+// The measurements a profile carries (its <measurements>), to refit it.
+Measurements measurements_of_profile(const fs::path& file) {
+  const auto profile = load_network_profile(file);
+  if (profile.rounds.empty()) throw std::invalid_argument(fmt::format("{}: the profile has no <measurements> to fit", file.string()));
+  Measurements m;
+  m.date = profile.measured_date;
+  m.machine = profile.measured_machine;
+  m.method = profile.measured_method;
+  m.gap = profile.gap;
+  for (const auto& r : profile.rounds) {
+    if (!(r.real > m.gap))
+      throw std::invalid_argument(fmt::format("{}: a <round> of {:g} bytes is not longer than the gap", file.string(), r.bytes));
+    m.observations.push_back({r.latency, r.bandwidth, r.bytes, r.real});
+  }
+  return m;
 }
 
 int serve_command() {
@@ -209,7 +225,7 @@ int simulate_command() {
   const auto sizes = parse_sizes(o.sizes);
   const SimulatedPath path{time_option("--latency", o.latency), bandwidth_option("--bandwidth", o.bandwidth),
                            time_option("--gap", o.gap)};
-  const auto times = simulate_rounds(profile_config(profile), path, sizes);
+  const auto times = simulate_rounds(profile_network(profile), path, sizes);
   if (!o.json.empty()) {
     nlohmann::json j = {{"profile", profile.name}, {"file", profile.file.string()}, {"latency", path.latency},
                         {"bandwidth", path.bandwidth}, {"gap", path.gap}, {"bytes", sizes}, {"time", times}};
@@ -223,7 +239,7 @@ int fit_command() {
   auto& o = options();
   Measurements all;
   for (const auto& file : o.inputs) {
-    auto m = read_measurements_json(file);
+    auto m = fs::path(file).extension() == ".xml" ? measurements_of_profile(file) : read_measurements_json(file);
     if (!all.observations.empty() && std::abs(m.gap - all.gap) > 1e-9)
       throw std::invalid_argument(fmt::format("{}: its gap differs from the first file's", file));
     all.gap = m.gap;
@@ -282,7 +298,9 @@ CLI::App* add_calibrate_command(CLI::App& app) {
   o.simulate_cmd->add_option("--json", o.json, "Also write the times as JSON");
 
   o.fit_cmd = cal->add_subcommand("fit", "Fit one profile to the measurements of one or more probes (--json files)");
-  o.fit_cmd->add_option("measurements", o.inputs, "Measurement files written by `calibrate probe --json`")->required();
+  o.fit_cmd->add_option("measurements", o.inputs,
+                        "Measurement files written by `calibrate probe --json`, or profiles (*.xml) to refit from the "
+                        "measurements they carry")->required();
   o.fit_cmd->add_option("--out", o.out, "Write the fitted network profile here")->required();
   o.fit_cmd->add_option("--name", o.name, "Profile name")->capture_default_str();
   o.fit_cmd->add_option("--description", o.description, "One line shown in run outputs");

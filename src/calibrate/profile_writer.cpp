@@ -31,23 +31,29 @@ std::string comment_safe(std::string text) {
   return text;
 }
 
+const char* const kFitMethod =
+    "one size bucket per measured size. One latency: bw-factor 1 and least-squares lat-factors, no window cap. "
+    "Several latencies: plain CM02 with the TCP-gamma (window cap) that fits all rounds best (least squares of log "
+    "ratios), then one row per latency reproducing its rounds, the factor of each round's larger term (latency or "
+    "transfer) absorbing the difference; no bw-factor above 1. Between rows the factors are interpolated linearly in "
+    "the route latency; outside, the nearest row applies. "
+    "Round = gap + 2 (L lat-factor(S, L) + S / (bw-factor(S, L) min(B, TCP-gamma / 2L))).";
+
 }  // namespace
 
 std::string profile_xml(const ProfileText& text, const Factors& factors, const Measurements& m,
                         const std::vector<double>& simulated) {
   std::string out = "<?xml version=\"1.0\"?>\n";
   out += fmt::format("<!-- {}\n     Measured {} on {}.\n     Method: {}\n     Fit: {} -->\n", comment_safe(text.comment),
-                     m.date, comment_safe(m.machine), comment_safe(m.method),
-                     "per message-size bucket, (lat-factor, 1/bw-factor) minimising the relative error of the round "
-                     "times (largest error with several latencies, least squares with one), TCP-gamma (window cap, 0 = none) searched for the smallest worst error; "
-                     "round = gap + 2 (L lat-factor(S) + S / (bw-factor(S) min(B, TCP-gamma / 2L))).");
-  out += fmt::format("<network-profile name=\"{}\" model=\"SMPI\">\n", xml_escape(text.name));
+                     m.date, comment_safe(m.machine), comment_safe(m.method), comment_safe(kFitMethod));
+  out += fmt::format("<network-profile name=\"{}\" model=\"CM02\">\n", xml_escape(text.name));
   out += fmt::format("  <description>{}</description>\n", xml_escape(text.description));
-  out += fmt::format("  <config name=\"smpi/lat-factor\" value=\"{}\"/>\n", factor_string(factors.threshold, factors.latency));
-  out += fmt::format("  <config name=\"smpi/bw-factor\" value=\"{}\"/>\n", factor_string(factors.threshold, factors.bandwidth));
-  out += fmt::format("  <config name=\"network/TCP-gamma\" value=\"{:.0f}\"/>\n", factors.gamma);
-  out += fmt::format("  <measurements date=\"{}\" machine=\"{}\" gap=\"{:g}ms\">\n", xml_escape(m.date),
-                     xml_escape(m.machine), m.gap * 1e3);
+  out += fmt::format("  <config name=\"network/TCP-gamma\" value=\"{:.0f}\"/>\n", factors.window);
+  for (const auto& row : factors.rows)
+    out += fmt::format("  <factors latency=\"{:.6g}ms\" lat-factor=\"{}\" bw-factor=\"{}\"/>\n", row.latency * 1e3,
+                       to_string(row.latency_factor), to_string(row.bandwidth_factor));
+  out += fmt::format("  <measurements date=\"{}\" machine=\"{}\" gap=\"{:g}ms\"\n                method=\"{}\">\n",
+                     xml_escape(m.date), xml_escape(m.machine), m.gap * 1e3, xml_escape(m.method));
   for (std::size_t i = 0; i < m.observations.size(); ++i) {
     const auto& o = m.observations[i];
     const double sim = i < simulated.size() ? simulated[i] : 0;

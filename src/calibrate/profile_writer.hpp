@@ -25,7 +25,7 @@ struct ProfileText {
   std::string comment;  // free text for the XML comment at the top
 };
 
-// The profile: SMPI model, the fitted factors, TCP-gamma lifted, the measurements with their
+// The profile: CM02 model, TCP-gamma, the fitted <factors> rows, the measurements with their
 // simulated times (`simulated` parallel to `m.observations`).
 std::string profile_xml(const ProfileText& text, const Factors& factors, const Measurements& m,
                         const std::vector<double>& simulated);

@@ -5,16 +5,11 @@
 #include <fmt/format.h>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 namespace dmlsim::calibrate {
 
 namespace {
-
-std::size_t bucket_of(const Factors& f, double bytes) {
-  std::size_t i = 0;
-  while (i + 1 < f.threshold.size() && bytes > static_cast<double>(f.threshold[i + 1])) ++i;
-  return i;
-}
 
 struct Fit {
   double lat = 1;
@@ -39,9 +34,10 @@ Fit fit_bucket(const std::vector<Observation>& obs, double gap, double gamma) {
   if (det > 1e-9 * uu * vv) {
     fit.lat = (uy * vv - vy * uv) / det;
     fit.inverse_bw = (vy * uu - uy * uv) / det;
-    if (fit.lat >= 0 && fit.inverse_bw > 0) return fit;
+    if (fit.lat >= 0 && fit.inverse_bw >= 1) return fit;
   }
-  // Not separable, or a factor came out negative: keep bw-factor 1 and fit the latency factor.
+  // Not separable, a factor came out negative, or faster than the link: keep bw-factor 1 and fit
+  // the latency factor.
   fit.inverse_bw = 1;
   fit.lat = uu > 0 ? (uy - uv * fit.inverse_bw) / uu : 0;
   if (fit.lat >= 0) return fit;
@@ -57,63 +53,122 @@ bool several_latencies(const std::vector<Observation>& observations) {
   return false;
 }
 
-// Minimises f over [lo, hi]; f must be convex.
-template <typename F>
-double ternary_min(F f, double lo, double hi) {
-  for (int i = 0; i < 100; ++i) {
-    const double m1 = lo + (hi - lo) / 3, m2 = hi - (hi - lo) / 3;
-    if (f(m1) < f(m2)) hi = m2;
-    else lo = m1;
+std::vector<Observation> with_bytes(const std::vector<Observation>& observations, double bytes) {
+  std::vector<Observation> out;
+  for (const auto& o : observations)
+    if (o.bytes == bytes) out.push_back(o);
+  return out;
+}
+
+// One bucket per distinct size, split at the geometric mean of neighbouring sizes.
+std::vector<long> bucket_thresholds(const std::vector<double>& sizes) {
+  std::vector<long> threshold;
+  for (std::size_t i = 0; i < sizes.size(); ++i)
+    threshold.push_back(i == 0 ? 0 : static_cast<long>(std::floor(std::sqrt(sizes[i - 1] * sizes[i]))));
+  return threshold;
+}
+
+// One path (a single probe): one row, least squares per bucket, no window cap.
+Factors fit_one_path(const std::vector<Observation>& observations, const std::vector<double>& sizes, double gap) {
+  std::vector<double> latency, bandwidth;
+  for (double size : sizes) {
+    const auto fit = fit_bucket(with_bytes(observations, size), gap, 0);
+    latency.push_back(fit.lat);
+    bandwidth.push_back(1 / fit.inverse_bw);
   }
-  return (lo + hi) / 2;
+  auto f = size_only_factors(bucket_thresholds(sizes), latency, bandwidth, 0);
+  f.rows.front().latency = observations.front().latency;
+  return f;
 }
 
-// With several latencies: the (a, x) that minimise the largest relative error of the bucket's
-// rounds (the fidelity target is a bound on every cell). The error is convex in (a, x), so nested
-// ternary searches find the optimum.
-Fit fit_bucket_minimax(const std::vector<Observation>& obs, double gap, double gamma) {
-  struct Row {
-    double u, v, y;
+// The TCP window (TCP-gamma: 0 = none, or 16 KiB-64 MiB) under which plain CM02 (every factor 1)
+// is closest to the rounds (least squares of the log ratios), among those large enough that no
+// round is shorter than its two transfers at the window's rate.
+double best_window(const std::vector<Observation>& observations, double gap) {
+  double needed = 0;
+  for (const auto& o : observations) needed = std::max(needed, 4 * o.latency * o.bytes / (o.time - gap));
+  const auto cost = [&](double gamma) {
+    const auto plain = size_only_factors({0}, {1}, {1}, gamma);
+    double sum = 0;
+    for (const auto& o : observations) sum += std::pow(std::log(round_time(plain, o.latency, o.bandwidth, o.bytes, gap) / o.time), 2);
+    return sum;
   };
-  std::vector<Row> rows;
-  for (const auto& o : obs)
-    rows.push_back({2 * o.latency / o.time, 2 * o.bytes / (capped_rate(o.latency, o.bandwidth, gamma) * o.time),
-                    (o.time - gap) / o.time});
-  const auto worst = [&](double a, double x) {
-    double w = 0;
-    for (const auto& r : rows) w = std::max(w, std::abs(r.u * a + r.v * x - r.y));
-    return w;
-  };
-  const auto best_x = [&](double a) { return ternary_min([&](double x) { return worst(a, x); }, 1e-3, 100); };
-  Fit fit;
-  fit.lat = ternary_min([&](double a) { return worst(a, best_x(a)); }, 0, 100);
-  fit.inverse_bw = best_x(fit.lat);
-  return fit;
+  double best = 0, best_cost = cost(0);
+  for (double log2_gamma = 14; log2_gamma <= 26; log2_gamma += 1.0 / 32) {
+    const double gamma = std::round(std::exp2(log2_gamma));
+    if (gamma < needed) continue;
+    const double c = cost(gamma);
+    if (c < best_cost) best = gamma, best_cost = c;
+  }
+  return best;
 }
 
-// Factors for one gamma: one bucket per distinct size.
-Factors fit_with_gamma(const std::vector<Observation>& observations, const std::vector<double>& sizes, double gap,
-                       double gamma) {
+// The cell's (latency factor, bandwidth factor) that reproduce its round `o` exactly, starting from
+// (lat, bw): the factor of the larger term (latency or transfer) absorbs the difference, the
+// smaller relative correction, so slow start shows up as extra round trips where latency
+// dominates and as lost throughput where the transfer does.
+std::pair<double, double> refit_cell(const Observation& o, double gap, double gamma, double lat, double bw) {
+  const double rate = capped_rate(o.latency, o.bandwidth, gamma);
+  const double latency_term = 2 * o.latency * lat, transfer_term = 2 * o.bytes / (bw * rate);
+  const double y = o.time - gap;
+  const double new_lat = o.latency > 0 ? (y - transfer_term) / (2 * o.latency) : -1;
+  const double new_bw = y > latency_term ? 2 * o.bytes / (rate * (y - latency_term)) : -1;
+  const auto change = [](double from, double to) { return std::abs(std::log(to / from)); };
+  const bool lat_ok = new_lat > 0 && lat > 0, bw_ok = new_bw > 0 && new_bw <= 1;  // no flow outruns its link
+  if (lat_ok && (!bw_ok || change(lat, new_lat) <= change(bw, new_bw))) return {new_lat, bw};
+  if (bw_ok) return {lat, new_bw};
+  // Faster than the shared factors allow on both counts: the link's full rate, and what remains
+  // of the round as latency.
+  const double full_rate_transfer = 2 * o.bytes / rate;
+  return {o.latency > 0 ? std::max(y - full_rate_transfer, 0.0) / (2 * o.latency) : lat, 1.0};
+}
+
+// One row per distinct latency: `base`, each cell refitted to that latency's round.
+Factors rows_per_latency(const Factors& base_factors, const std::vector<Observation>& observations,
+                         const std::vector<double>& sizes, double gap) {
+  std::vector<double> latencies;
+  for (const auto& o : observations) latencies.push_back(o.latency);
+  std::sort(latencies.begin(), latencies.end());
+  latencies.erase(std::unique(latencies.begin(), latencies.end()), latencies.end());
   Factors f;
-  f.gamma = gamma;
-  for (std::size_t i = 0; i < sizes.size(); ++i) {
-    f.threshold.push_back(i == 0 ? 0 : static_cast<long>(std::floor(std::sqrt(sizes[i - 1] * sizes[i]))));
-    std::vector<Observation> bucket;
-    for (const auto& o : observations)
-      if (o.bytes == sizes[i]) bucket.push_back(o);
-    const auto fit = several_latencies(bucket) ? fit_bucket_minimax(bucket, gap, gamma) : fit_bucket(bucket, gap, gamma);
-    f.latency.push_back(fit.lat);
-    f.bandwidth.push_back(1 / fit.inverse_bw);
+  f.window = base_factors.window;
+  const auto& base = base_factors.rows.front();
+  for (double latency : latencies) {
+    FactorRow row = base;
+    row.latency = latency;
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+      std::vector<Observation> cell;
+      for (const auto& o : with_bytes(observations, sizes[i]))
+        if (o.latency == latency) cell.push_back(o);
+      if (cell.empty()) continue;
+      // Several rounds of one size on one latency (several probes): fit their median.
+      std::sort(cell.begin(), cell.end(), [](const auto& x, const auto& y) { return x.time < y.time; });
+      const auto [lat, bw] = refit_cell(cell[cell.size() / 2], gap, base_factors.window, base.latency_factor.value[i],
+                                        base.bandwidth_factor.value[i]);
+      row.latency_factor.value[i] = lat;
+      row.bandwidth_factor.value[i] = bw;
+    }
+    f.rows.push_back(row);
   }
   return f;
 }
 
-
 }  // namespace
 
+Factors size_only_factors(const std::vector<long>& threshold, const std::vector<double>& latency,
+                          const std::vector<double>& bandwidth, double gamma) {
+  FactorRow row;
+  row.latency_factor = {threshold, latency};
+  row.bandwidth_factor = {threshold, bandwidth};
+  Factors f;
+  f.rows = {row};
+  f.window = gamma;
+  return f;
+}
+
 double round_time(const Factors& f, double latency, double bandwidth, double bytes, double gap) {
-  const auto i = bucket_of(f, bytes);
-  return gap + 2 * (latency * f.latency[i] + bytes / (f.bandwidth[i] * capped_rate(latency, bandwidth, f.gamma)));
+  const double lat = f.latency_factor(bytes, latency), bw = f.bandwidth_factor(bytes, latency, bandwidth);
+  return gap + 2 * (latency * lat + bytes / (bw * capped_rate(latency, bandwidth, f.window)));
 }
 
 double worst_relative_error(const Factors& f, const std::vector<Observation>& observations, double gap) {
@@ -129,22 +184,10 @@ Factors fit_factors(const std::vector<Observation>& observations, double gap) {
   std::sort(sizes.begin(), sizes.end());
   sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
   if (sizes.empty()) throw std::invalid_argument("no measurements to fit");
-  Factors best = fit_with_gamma(observations, sizes, gap, 0);
-  if (!several_latencies(observations)) return best;
-  double best_error = worst_relative_error(best, observations, gap);
-  for (double log2_gamma = 14; log2_gamma <= 26; log2_gamma += 1.0 / 32) {
-    const auto f = fit_with_gamma(observations, sizes, gap, std::round(std::exp2(log2_gamma)));
-    const double error = worst_relative_error(f, observations, gap);
-    if (error < best_error) best = f, best_error = error;
-  }
-  return best;
-}
-
-std::string factor_string(const std::vector<long>& threshold, const std::vector<double>& values) {
-  std::string text;
-  for (std::size_t i = 0; i < threshold.size(); ++i)
-    text += fmt::format("{}{}:{:.6g}", i ? ";" : "", threshold[i], values[i]);
-  return text;
+  if (!several_latencies(observations)) return fit_one_path(observations, sizes, gap);
+  const std::vector<double> ones(sizes.size(), 1.0);
+  const auto plain = size_only_factors(bucket_thresholds(sizes), ones, ones, best_window(observations, gap));
+  return rows_per_latency(plain, observations, sizes, gap);
 }
 
 std::vector<double> parse_sizes(const std::string& text) {

@@ -39,14 +39,15 @@ std::string platform_xml(const SimulatedPath& path) {
 }
 
 // Runs in the child: one engine, the rounds one after the other, times written as text.
-std::string run_rounds(const ConfigList& config, const fs::path& platform, double gap, const std::vector<double>& sizes) {
+std::string run_rounds(const NetworkSetup& network, const fs::path& platform, double gap, const std::vector<double>& sizes) {
   int argc = 2;
   char arg0[] = "dmlsim-calibrate";
   char arg1[] = "--log=xbt_cfg.thres:warning";
   char* argv[] = {arg0, arg1, nullptr};
   sg4::Engine engine(&argc, argv);
-  apply_network_config(config);
+  apply_network_config(network.config);
   engine.load_platform(platform.string());
+  install_network_factors(network.factors);
   std::vector<double> times;
   static int token = 0;
   // Receives are posted before the matching sends, so each transfer starts when it is sent.
@@ -74,14 +75,14 @@ std::string run_rounds(const ConfigList& config, const fs::path& platform, doubl
 
 }  // namespace
 
-std::vector<double> simulate_rounds(const ConfigList& config, const SimulatedPath& path, const std::vector<double>& sizes) {
+std::vector<double> simulate_rounds(const NetworkSetup& network, const SimulatedPath& path, const std::vector<double>& sizes) {
   const auto dir = fs::temp_directory_path() / fmt::format("dmlsim-calibrate-{}", ::getpid());
   fs::create_directories(dir);
   const auto platform = dir / "two-hosts.xml";
   std::ofstream(platform) << platform_xml(path);
   std::string out;
   try {
-    out = run_in_child([&] { return run_rounds(config, platform, path.gap, sizes); });
+    out = run_in_child([&] { return run_rounds(network, platform, path.gap, sizes); });
   } catch (...) {
     fs::remove_all(dir);
     throw;

@@ -17,6 +17,6 @@ struct SimulatedPath {
 
 // Round time per size: S bytes client -> server, gap, S bytes back. Throws std::runtime_error if
 // SimGrid rejects the configuration or the child fails.
-std::vector<double> simulate_rounds(const ConfigList& config, const SimulatedPath& path, const std::vector<double>& sizes);
+std::vector<double> simulate_rounds(const NetworkSetup& network, const SimulatedPath& path, const std::vector<double>& sizes);
 
 }  // namespace dmlsim::calibrate

@@ -106,6 +106,11 @@ Json summary_json(const Scenario& s, const RunContext& c, const RunRecord& recor
   j["seed"] = s.seed;
   j["platform"] = {{"file", s.platform.file.string()}, {"link_overrides", links}};
   j["network"] = {{"model", s.network.model}, {"description", c.network_description}, {"config", config}};
+  // The profile, unless the command line replaced its model.
+  if (s.network.profile && config.value("network/model", std::string()) == s.network.profile->model)
+    j["network"]["profile"] = {{"name", s.network.profile->name},
+                               {"file", s.network.profile->file.string()},
+                               {"factor_rows", s.network.profile->factors.rows.size()}};
   j["data"] = {{"source", s.data.file.empty() ? s.data.train_file.string() + " + " + s.data.test_file.string()
                                                : s.data.file.string()},
                {"split", s.data.file.empty() ? "files" : fmt::format("random, test-fraction {}", s.data.test_fraction)},

@@ -68,12 +68,14 @@ class ProfileParser {
       if (name == "config") read_config(child, p);
       else if (name == "description") read_description(child, p);
       else if (name == "measurements") read_measurements(child, p);
+      else if (name == "factors") read_factors(child, p);
       else
         throw ScenarioError(file_.string(), line(child),
                             fmt::format("unknown element <{}> inside <network-profile> (expected <description>, "
-                                        "<config> or <measurements>)",
+                                        "<config>, <factors> or <measurements>)",
                                         name));
     }
+    check_factors(root, p);
     return p;
   }
 
@@ -93,6 +95,46 @@ class ProfileParser {
     no_children(node);
   }
 
+  // <factors latency="25ms" lat-factor="0:1;4031:1.3" bw-factor="0:0.9;4031:0.95"/>
+  void read_factors(pugi::xml_node node, NetworkProfile& p) {
+    auto r = reader(node);
+    if (!r.has("latency")) r.fail("latency", "is required");
+    FactorRow row;
+    row.latency = *r.optional_time("latency");
+    row.latency_factor = piecewise(r, "lat-factor");
+    row.bandwidth_factor = piecewise(r, "bw-factor");
+    for (double value : row.bandwidth_factor.value)
+      if (!(value > 0)) r.fail("bw-factor", "bandwidth factors must be positive");
+    r.finish();
+    no_children(node);
+    if (!p.factors.rows.empty() && row.latency <= p.factors.rows.back().latency)
+      r.fail("latency", "rows must be given in ascending latency, each latency once");
+    p.factors.rows.push_back(row);
+  }
+
+  static PiecewiseFactor piecewise(ElementReader& r, const char* name) {
+    if (!r.has(name)) r.fail(name, "is required");
+    try {
+      return parse_piecewise(r.text(name, ""));
+    } catch (const std::invalid_argument& e) {
+      r.fail(name, e.what());
+    }
+    return {};
+  }
+
+  // The factors are installed as SimGrid callbacks, which CM02 supports and which replace (and may
+  // not be mixed with) SimGrid's own factor options.
+  void check_factors(pugi::xml_node root, const NetworkProfile& p) {
+    if (p.factors.empty()) return;
+    if (p.model != "CM02")
+      throw ScenarioError(file_.string(), line(root),
+                          fmt::format("<factors> need model=\"CM02\" (the profile says \"{}\")", p.model));
+    for (const auto& [key, value] : p.config)
+      if (key == "network/latency-factor" || key == "network/bandwidth-factor" || key.rfind("smpi/", 0) == 0)
+        throw ScenarioError(file_.string(), line(root),
+                            fmt::format("<config name=\"{}\"> cannot be combined with <factors>", key));
+  }
+
   void read_description(pugi::xml_node node, NetworkProfile& p) {
     reader(node).finish();
     no_children(node);
@@ -105,9 +147,9 @@ class ProfileParser {
 
   void read_measurements(pugi::xml_node node, NetworkProfile& p) {
     auto r = reader(node);
-    r.text("date", "");
-    r.text("machine", "");
-    r.text("method", "");
+    p.measured_date = r.text("date", "");
+    p.measured_machine = r.text("machine", "");
+    p.measured_method = r.text("method", "");
     p.gap = r.optional_time("gap").value_or(p.gap);
     r.finish();
     for (auto child : node.children()) {

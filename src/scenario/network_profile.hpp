@@ -4,10 +4,15 @@
 //   <network-profile name="linux-tcp" model="SMPI">
 //     <description>one line shown in run outputs</description>
 //     <config name="smpi/lat-factor" value="0:1.9;..."/>     (any number, applied in order)
+//     <factors latency="25ms" lat-factor="0:1.0;4031:1.3" bw-factor="0:0.9;4031:0.95"/>
+//                       (CM02 only, one per fitted latency: factors by size and route latency,
+//                        see scenario/factor_table.hpp)
 //     <measurements ...> <round .../> </measurements>        (optional: what the factors were fitted to)
 //   </network-profile>
 // Pure code (no SimGrid): profiles are resolved while the scenario is read, so errors carry file:line.
 #pragma once
+
+#include "scenario/factor_table.hpp"
 
 #include <filesystem>
 #include <string>
@@ -28,9 +33,11 @@ struct NetworkProfile {
   std::filesystem::path file;
   std::string model;  // SimGrid network/model
   std::vector<std::pair<std::string, std::string>> config;  // SimGrid configuration items, in order
+  FactorTable factors;  // per-size, per-route-latency factors (<factors> rows); empty: none
   std::string description;
   double gap = 0.010;  // compute gap of the measured rounds, seconds
   std::vector<ProfileRound> rounds;  // measurements the profile was fitted to (may be empty)
+  std::string measured_date, measured_machine, measured_method;  // <measurements> attributes
 };
 
 // Where profiles named on the command line or in scenarios are looked up: $DMLSIM_PROFILE_PATH

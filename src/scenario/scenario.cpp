@@ -136,8 +136,21 @@ class Parser {
     }
   }
 
+  // Without <network>, or with neither 'model' nor 'profile': the TCP-calibrated profile.
+  void use_default_network(Scenario& s, int line) {
+    try {
+      s.network.profile = load_network_profile(find_network_profile(kDefaultNetworkProfile, base_dir()));
+    } catch (const std::invalid_argument& e) {
+      throw ScenarioError(file_.string(), line,
+                          fmt::format("the default network profile cannot be loaded ({}); name a network with <network "
+                                      "model=\"CM02\"/> or <network profile=\"FILE\"/>",
+                                      e.what()));
+    }
+    s.network.model = s.network.profile->model;
+  }
+
   void read_network(pugi::xml_node node, Scenario& s) {
-    if (!node) return;
+    if (!node) return use_default_network(s, 0);
     auto r = reader(node);
     s.network.line = r.line();
     // --set network.model=... on a scenario with a profile (or the reverse) replaces it.
@@ -156,8 +169,10 @@ class Parser {
         r.fail("profile", e.what());
       }
       s.network.model = s.network.profile->model;
-    } else {
+    } else if (r.has("model")) {
       s.network.model = r.choice("model", "CM02", {"CM02", "LV08", "SMPI", "IB", "Constant", "ns-3"});
+    } else {
+      use_default_network(s, s.network.line);
     }
     r.finish();
     for (auto child : node.children()) {

@@ -50,6 +50,9 @@ struct PlatformSpec : Located {
 
 // <network model="..."/> or <network profile="NAME|FILE"/> (the profile sets the model and its
 // options), plus <config> items applied after the profile's.
+// The network of a scenario that names none: profiles/linux-tcp.xml.
+inline constexpr const char* kDefaultNetworkProfile = "linux-tcp";
+
 struct NetworkSpec : Located {
   std::string model = "CM02";
   std::optional<NetworkProfile> profile;

@@ -2,7 +2,12 @@
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <limits>
+#include <memory>
+#include <simgrid/kernel/resource/NetworkModelIntf.hpp>
 #include <simgrid/s4u/Engine.hpp>
+#include <simgrid/s4u/Link.hpp>
+#include <simgrid/s4u/NetZone.hpp>
 #include <stdexcept>
 
 namespace dmlsim {
@@ -34,14 +39,29 @@ ConfigList resolve_network_config(const NetworkSpec& spec, const ConfigList& com
   return unique;
 }
 
+NetworkSetup resolve_network(const NetworkSpec& spec, const ConfigList& command_line) {
+  NetworkSetup setup{resolve_network_config(spec, command_line), {}};
+  if (spec.profile && *find(setup.config, "network/model") == spec.profile->model) {
+    setup.factors = spec.profile->factors;
+    // Interpolating between rows needs the window cap SimGrid will apply.
+    const std::string* gamma = find(setup.config, "network/TCP-gamma");
+    try {
+      setup.factors.window = gamma ? std::stod(*gamma) : 0;
+    } catch (const std::exception&) {
+      setup.factors.window = 0;  // SimGrid rejects the value when it is applied
+    }
+  }
+  return setup;
+}
+
 std::string describe_network(const ConfigList& config) {
   const std::string model = *find(config, "network/model");
   const std::string* gamma = find(config, "network/TCP-gamma");
   std::string text = model;
   if (gamma) text += (*gamma == "0") ? ", TCP-gamma cap lifted" : fmt::format(", TCP-gamma {}", *gamma);
   if (model == "CM02")
-    text += " (dmlsim's built-in default: latency + size/bandwidth per message, no slow start; within 5 % of Linux "
-            "TCP up to 64 KiB and on short links, up to 56 % fast for 1-8 MB on 100 ms links)";
+    text += " (latency + size/bandwidth per message, no slow start: within 5 % of Linux TCP up to 64 KiB and on "
+            "short links, up to 56 % fast for 1-8 MB on 100 ms links; profile linux-tcp, the default, is calibrated)";
   else if (model == "LV08")
     text += " (SimGrid's default: latency x13.01, bandwidth x0.97; up to 12x slower than Linux TCP on long links)";
   return text;
@@ -56,6 +76,8 @@ std::string describe_network(const NetworkSpec& spec, const ConfigList& config) 
   const std::string* gamma = find(config, "network/TCP-gamma");
   std::string text = model;
   if (gamma) text += (*gamma == "0") ? ", TCP-gamma cap lifted" : fmt::format(", TCP-gamma {}", *gamma);
+  if (!p.factors.empty())
+    text += fmt::format(", latency/bandwidth factors by message size and route latency ({} latencies)", p.factors.rows.size());
   text += fmt::format(": profile {} ({})", p.name, p.file.string());
   if (!p.description.empty()) text += ": " + p.description;
   return text;
@@ -68,6 +90,42 @@ void apply_network_config(const ConfigList& config) {
     } catch (const std::exception& e) {
       throw std::runtime_error(fmt::format("SimGrid rejected the configuration '{}:{}': {}", key, value, e.what()));
     }
+  }
+}
+
+namespace {
+double route_latency(const std::vector<simgrid::s4u::Link*>& links) {
+  double latency = 0;
+  for (const auto* link : links) latency += link->get_latency();
+  return latency;
+}
+
+double route_bandwidth(const std::vector<simgrid::s4u::Link*>& links) {
+  double bandwidth = std::numeric_limits<double>::infinity();
+  for (const auto* link : links) bandwidth = std::min(bandwidth, link->get_bandwidth());
+  return bandwidth;
+}
+}  // namespace
+
+void install_network_factors(const FactorTable& factors) {
+  if (factors.empty()) return;
+  auto* model = simgrid::s4u::Engine::get_instance()->get_netzone_root()->get_network_model();
+  if (model == nullptr) throw std::runtime_error("the network model does not accept factor callbacks");
+  // The callbacks outlive this call: they own a copy of the table.
+  const auto table = std::make_shared<const FactorTable>(factors);
+  try {
+    model->set_lat_factor_cb([table](double size, const simgrid::s4u::Host*, const simgrid::s4u::Host*,
+                                     const std::vector<simgrid::s4u::Link*>& links,
+                                     const std::unordered_set<simgrid::s4u::NetZone*>&) {
+      return table->latency_factor(size, route_latency(links));
+    });
+    model->set_bw_factor_cb([table](double size, const simgrid::s4u::Host*, const simgrid::s4u::Host*,
+                                    const std::vector<simgrid::s4u::Link*>& links,
+                                    const std::unordered_set<simgrid::s4u::NetZone*>&) {
+      return table->bandwidth_factor(size, route_latency(links), route_bandwidth(links));
+    });
+  } catch (const std::exception& e) {
+    throw std::runtime_error(fmt::format("SimGrid refused the profile's <factors>: {}", e.what()));
   }
 }
 

@@ -38,7 +38,8 @@ void check_platform_xml(const Scenario& s) {
 
 Simulation::Simulation(const Scenario& scenario, const ConfigList& command_line_config)
     : scenario_(scenario), experiment_(build_experiment(scenario)) {
-  config_ = resolve_network_config(scenario.network, command_line_config);
+  const auto network = resolve_network(scenario.network, command_line_config);
+  config_ = network.config;
   int argc = 2;
   // SimGrid announces every configuration change at INFO level; outputs state the model instead.
   char arg0[] = "dmlsim";
@@ -51,6 +52,11 @@ Simulation::Simulation(const Scenario& scenario, const ConfigList& command_line_
     throw ScenarioError(scenario.file.string(), scenario.network.line, e.what());
   }
   load_platform();
+  try {
+    install_network_factors(network.factors);
+  } catch (const std::exception& e) {
+    throw ScenarioError(scenario.file.string(), scenario.network.line, e.what());
+  }
 
   context_.network_description = describe_network(scenario.network, config_);
   context_.sim_config = config_;

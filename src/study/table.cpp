@@ -49,6 +49,8 @@ std::string network_of(const Json& summary) {
     for (const auto& [key, value] : n["config"].items())
       if (key != "network/model") items.push_back(key + "=" + (value.is_string() ? value.get<std::string>() : value.dump()));
   if (!items.empty()) text += " (" + fmt::format("{}", fmt::join(items, ", ")) + ")";
+  if (n.contains("profile") && n["profile"].is_object())
+    text = fmt::format("profile {}: {}", n["profile"].value("name", std::string("?")), text);
   return text;
 }
 
@@ -95,7 +97,7 @@ std::string caption(const Table& t) {
       "median (min-max) over the seeds that reached it; 'reached' k/n: k of the n finished or failed runs reached it",
       t.study, curve);
   if (!t.baseline.empty()) text += fmt::format("; speedup = median time of the {} row / median time of the row", t.baseline);
-  text += fmt::format("; final accuracy mean ± sample std; network model: {}.", fmt::join(t.networks, "; "));
+  text += fmt::format("; final accuracy mean ± sample std; network: {}.", fmt::join(t.networks, "; "));
   return text;
 }
 

@@ -24,7 +24,11 @@ import tempfile
 import time
 
 SKIP = 77
-LATENCIES_MS = [0.5, 25, 100]
+LATENCIES_MS = [0.5, 25, 100]  # the validation grid: linux-tcp must match it within --max-error
+UNFITTED_MS = [60]  # validated too, never fitted: linux-tcp interpolates between its 50 and 72.5 ms rows
+# linux-tcp's rows (--fit-linux-tcp): the validation grid, the shipped WAN's links (40, 72.5, 110 ms)
+# and latencies between and beyond them (the latency sweep goes to 200 ms).
+FIT_LATENCIES_MS = [0.5, 10, 25, 40, 50, 72.5, 100, 110, 150, 200]
 SIZES = [248, 65536, 1000000, 8000000]
 RATE_MBIT = 100
 QUEUE_PACKETS = int(os.environ.get("DMLSIM_NF_QUEUE", "1000"))
@@ -33,10 +37,8 @@ PORT = 5201
 WARMUP = 3  # unmeasured rounds per size: TCP settles after a size change
 CONGESTION = "cubic"  # Linux's default (this host is tuned to bbr)
 LINUX_TCP_DESCRIPTION = (
-    'the default of the shipped scenarios: per-size latency/bandwidth factors and a TCP window cap fitted'
-    ' to Linux TCP (cubic, defaults) rounds on 100 Mbit/s links of 0.5-100 ms, slow start included; withi'
-    'n 5 % of real TCP for 248 B-8 MB except 8 MB at 100 ms (+6.5 %, where real rounds themselves vary by'
-    ' 11 %), while CM02 is up to 56 % fast; see docs/network-fidelity.md')
+    "dmlsim's default network: fitted to Linux TCP (cubic, default buffers) rounds on 100 Mbit/s links of"
+    " 0.5-200 ms one-way, slow start and window growth included; validated in docs/network-fidelity.md")
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(os.path.dirname(HERE))
 
@@ -159,8 +161,9 @@ def fit_linux_tcp(args, ladders, workdir):
               "machine": ladders[0][1]["machine"],
               "method": "tests/netfidelity/run_fidelity.py (fit mode): two network namespaces joined by a user-space "
                         f"delay line (TUN, {RATE_MBIT} Mbit/s, drop-tail 1000 packets, one-way "
-                        f"{'/'.join(str(l) for l in LATENCIES_MS)} ms), Linux defaults (cubic, 6 MB/4 MB buffer caps), "
-                        "TCP_NODELAY, dmlsim calibrate probe rounds (median); link values as configured"}
+                        f"{'/'.join(f'{l:g}' for l in FIT_LATENCIES_MS)} ms), Linux defaults (cubic, 6 MB/4 MB buffer caps), "
+                        f"TCP_NODELAY, dmlsim calibrate probe rounds ({WARMUP} warm-up, median of {args.fit_rounds}); "
+                        "link values as configured"}
     for latency_ms, data in ladders:
         merged["observations"] += nominal(data["observations"], latency_ms)
     path = os.path.join(workdir, "linux-tcp-input.json")
@@ -185,7 +188,8 @@ def table(real, sims, profiles, max_error):
     head = "| one-way latency | message | real Linux TCP (IQR) | " + " | ".join(profiles) + " |"
     rule = "|---|---|---|" + "---|" * len(profiles)
     rows = [head, rule]
-    worst = {p: 0.0 for p in profiles}
+    worst = {p: 0.0 for p in profiles}  # on the validation grid
+    worst_unfitted = {p: 0.0 for p in profiles}  # at the latencies linux-tcp was not fitted to
     misses = []
     for (latency_ms, size), (t, samples) in sorted(real.items()):
         cells = []
@@ -193,20 +197,23 @@ def table(real, sims, profiles, max_error):
         for p in profiles:
             s = sims[p][(latency_ms, size)]
             err = 100 * (s - t) / t
-            worst[p] = max(worst[p], abs(err))
+            bound = worst_unfitted if latency_ms in UNFITTED_MS else worst
+            bound[p] = max(bound[p], abs(err))
             mark = "" if abs(err) <= max_error else " ⚠" if abs(err) <= max(max_error, iqr) else " ✗"
             cells.append(f"{s:.4f} s ({err:+.1f} %){mark if p == 'linux-tcp' else ''}")
-            if p == "linux-tcp" and abs(err) > max(max_error, iqr):
+            if p == "linux-tcp" and abs(err) > max(max_error, iqr) and latency_ms not in UNFITTED_MS:
                 misses.append(f"{latency_ms:g} ms, {size} B: {err:+.1f} % (real IQR {iqr:.1f} %)")
-        rows.append(f"| {latency_ms:g} ms | {size} B | {t:.4f} s ({iqr:.1f} %) | " + " | ".join(cells) + " |")
-    return "\n".join(rows), worst, misses
+        label = f"{latency_ms:g} ms" + (" (not fitted)" if latency_ms in UNFITTED_MS else "")
+        rows.append(f"| {label} | {size} B | {t:.4f} s ({iqr:.1f} %) | " + " | ".join(cells) + " |")
+    return "\n".join(rows), worst, worst_unfitted, misses
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dmlsim", required=True)
     parser.add_argument("--delay-line", required=True)
-    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--rounds", type=int, default=9, help="measured rounds per size and latency (median)")
+    parser.add_argument("--fit-rounds", type=int, default=15, help="the same for --fit-linux-tcp")
     parser.add_argument("--max-error", type=float, default=5.0, help="percent allowed for linux-tcp and probe profiles")
     parser.add_argument("--write-doc", help="write the markdown report here (e.g. docs/network-fidelity.md)")
     parser.add_argument("--require-linux-tcp", action="store_true",
@@ -224,17 +231,17 @@ def main():
     with tempfile.TemporaryDirectory(prefix="dmlsim-netfidelity-") as workdir:
         if args.fit_linux_tcp:
             ladders = []
-            for i, latency_ms in enumerate(LATENCIES_MS):
+            for i, latency_ms in enumerate(FIT_LATENCIES_MS):
                 # The validation grid itself, measured the same way: TCP's state depends on the sizes
                 # sent before (a 4 MiB ladder step leaves 8 MB rounds ~25 % faster at 100 ms).
-                path, _ = measure(args, latency_ms, i, SIZES, args.rounds, workdir)
+                path, _ = measure(args, latency_ms, i, SIZES, args.fit_rounds, workdir)
                 with open(path) as f:
                     ladders.append((latency_ms, json.load(f)))
             fit_linux_tcp(args, ladders, workdir)
 
         real, probe_checks = {}, []
-        for i, latency_ms in enumerate(LATENCIES_MS):
-            path, probe_profile = measure(args, latency_ms, i + 3, SIZES, args.rounds, workdir)
+        for i, latency_ms in enumerate(LATENCIES_MS + UNFITTED_MS):
+            path, probe_profile = measure(args, latency_ms, i + len(FIT_LATENCIES_MS), SIZES, args.rounds, workdir)
             with open(path) as f:
                 data = json.load(f)
             for o in data["observations"]:
@@ -249,12 +256,12 @@ def main():
         profiles.sort(key=lambda p: (p != "linux-tcp", p))
         sims = {p: {} for p in profiles}
         for p in profiles:
-            for latency_ms in LATENCIES_MS:
+            for latency_ms in LATENCIES_MS + UNFITTED_MS:
                 times = simulate(args, p, latency_ms / 1e3, RATE_MBIT * 1e6 / 8, SIZES, workdir)
                 for size, t in zip(SIZES, times):
                     sims[p][(latency_ms, size)] = t
 
-    text, worst, misses = table(real, sims, profiles, args.max_error)
+    text, worst, worst_unfitted, misses = table(real, sims, profiles, args.max_error)
     probe_rows = ["| one-way latency | measured path | message | real | probe's profile |", "|---|---|---|---|---|"]
     probe_worst = 0.0
     for latency_ms, lat, bw, size, t, s in probe_checks:
@@ -273,18 +280,25 @@ Generated {when} on {machine} by
 (also run by CTest as `netfidelity`, which prints the same tables). Real: two network namespaces
 joined by a user-space emulated link (two TUN devices; per direction serialise at {RATE_MBIT} Mbit/s
 behind a 1000-packet drop-tail queue, then delay by the one-way latency), Linux TCP defaults inside
-the namespaces (cubic, buffer caps 6 MB/4 MB), one persistent connection with TCP_NODELAY.
-The round: S bytes out, 10 ms compute, S bytes back; median of {args.rounds} rounds after {WARMUP} warm-up
-rounds (`dmlsim calibrate probe`); IQR: interquartile range of those rounds relative to the median,
-i.e. how steady real TCP itself was. Simulated: the same round on a two-host SimGrid platform whose
-link has the configured latency and bandwidth, under each network profile (`dmlsim calibrate
-simulate`). Cells: simulated time (relative error vs real); for linux-tcp, ⚠ marks an error above
-{args.max_error:g} % but within real TCP's own IQR, ✗ one outside both.
+the namespaces (cubic, buffer caps 6 MB/4 MB, slow start after idle), one persistent connection
+with TCP_NODELAY. The round: S bytes out, 10 ms compute, S bytes back; median of {args.rounds} rounds after
+{WARMUP} warm-up rounds (`dmlsim calibrate probe`); IQR: interquartile range of those rounds relative to
+the median, i.e. how steady real TCP itself was. Simulated: the same round on a two-host SimGrid
+platform whose link has the configured latency and bandwidth, under each network profile (`dmlsim
+calibrate simulate`). Cells: simulated time (relative error vs real); for linux-tcp, ⚠ marks an
+error above {args.max_error:g} % but within real TCP's own IQR, ✗ one outside both.
+
+`linux-tcp` was fitted (`--fit-linux-tcp`, an earlier run of the same harness; the measurements
+are inside `profiles/linux-tcp.xml`) at one-way latencies of {", ".join(f"{l:g}" for l in FIT_LATENCIES_MS)} ms, which
+include the validation grid {", ".join(f"{l:g}" for l in LATENCIES_MS)} ms: on the grid, the table compares it with
+fresh measurements, so its errors are how much real TCP differs from one run to the next. The
+rows marked "not fitted" ({", ".join(f"{l:g}" for l in UNFITTED_MS)} ms) test the interpolation between fitted latencies.
 
 {text}
 
-Largest |error|: {", ".join(f"{p} {w:.1f} %" for p, w in worst.items())}.
-linux-tcp cells outside both {args.max_error:g} % and the real IQR: {"; ".join(misses) if misses else "none"}.
+Largest |error| on the grid: {", ".join(f"{p} {w:.1f} %" for p, w in worst.items())}.
+linux-tcp cells of the grid outside both {args.max_error:g} % and the real IQR: {"; ".join(misses) if misses else "none"}.
+Not fitted ({", ".join(f"{l:g}" for l in UNFITTED_MS)} ms): largest |error| {", ".join(f"{p} {w:.1f} %" for p, w in worst_unfitted.items())}.
 
 ## `calibrate probe` profiles reproduce their own link
 
@@ -299,19 +313,26 @@ Largest |error|: {probe_worst:.1f} %.
 
 A network profile (`profiles/NAME.xml`) names a SimGrid network model and its options:
 
-    <network-profile name="linux-tcp" model="SMPI">
+    <network-profile name="linux-tcp" model="CM02">
       <description>one line, shown in run outputs</description>
-      <config name="smpi/lat-factor" value="0:1.0;4031:1.2;..."/>   <!-- factor for sizes > threshold -->
-      <config name="smpi/bw-factor" value="0:0.9;..."/>
-      <config name="network/TCP-gamma" value="1400000"/>           <!-- window cap: rate <= gamma / RTT -->
+      <config name="network/TCP-gamma" value="1095000"/>     <!-- window cap: rate <= gamma / RTT -->
+      <factors latency="25ms" lat-factor="0:1.0;4031:0.99;..." bw-factor="0:0.08;4031:0.88;..."/>
+      <factors latency="100ms" .../>                          <!-- one row per fitted latency -->
       <measurements date="..." machine="..." gap="10ms"> <round latency=".." bandwidth=".." bytes=".." real=".." simulated=".."/> </measurements>
     </network-profile>
+
+A message of S bytes over a route of latency L (the sum of its links' latencies) and bottleneck
+bandwidth B takes L·lat-factor(S, L) + S / (bw-factor(S, L)·min(B, TCP-gamma / 2L)). In a row, a
+factor applies to sizes above its threshold (SimGrid's SMPI convention); between rows, factors are
+interpolated linearly in L; below the first row and above the last, the nearest row applies.
+The factors are installed as SimGrid's per-communication factor callbacks of the CM02 model.
+Profiles may instead keep SimGrid's own options, e.g. `model="SMPI"` with `smpi/lat-factor`.
 
 A scenario selects one with `<network profile="linux-tcp"/>` (a name from `profiles/`, or a file
 relative to the scenario) or keeps `<network model="CM02"/>`; `dmlsim run --network-profile
 NAME|FILE` replaces it from the command line. The scenario's `<config>` items and `--cfg` still
-override the profile's. Shipped: `linux-tcp` (fitted here), `cm02` (dmlsim's built-in default),
-`lv08` (SimGrid's default).
+override the profile's. Shipped: `linux-tcp` (fitted here; the default: every shipped scenario,
+and any scenario without `<network>`), `cm02` (latency + size/bandwidth), `lv08` (SimGrid's default).
 
 To simulate your own network, e.g. two VMs in two regions:
 
@@ -334,8 +355,7 @@ Unreachable peers, refused connections and silent peers give one message and exi
     log(f"network fidelity: {time.time() - started:.0f} s")
     failures = []
     if misses:
-        # Reported always; fatal only on request: real TCP's mid-size behaviour on long links (restart
-        # after idle) is not a function of message size alone, which is all SMPI's factors can express.
+        # Fatal with --require-linux-tcp (as CTest runs it); reported otherwise, e.g. while refitting.
         message = f"linux-tcp misses {args.max_error:g} % and the real rounds' IQR on: " + "; ".join(misses)
         if args.require_linux_tcp:
             failures.append(message)
