@@ -222,6 +222,15 @@ TEST(Calibration, FitFollowsLatencyDependentRoundTrips) {
   EXPECT_LT(halfway, 0.53 - 0.01);
 }
 
+TEST(Calibration, RepeatedRunsOfACellFitTheirMedian) {
+  // Three runs measured the 1 MB round at 25 ms (plus a second latency, so rows are per latency).
+  std::vector<calibrate::Observation> obs = {{0.025, 12.5e6, 1e6, 0.25}, {0.025, 12.5e6, 1e6, 0.23},
+                                             {0.025, 12.5e6, 1e6, 0.30}, {0.1, 12.5e6, 1e6, 0.7}};
+  const auto fit = calibrate::fit_factors(obs, 0.01);
+  EXPECT_NEAR(calibrate::round_time(fit, 0.025, 12.5e6, 1e6, 0.01), 0.25, 1e-9);
+  EXPECT_NEAR(calibrate::round_time(fit, 0.1, 12.5e6, 1e6, 0.01), 0.7, 1e-9);
+}
+
 TEST(Calibration, OneLatencyFitsExactlyWithBandwidthFactorOne) {
   std::vector<calibrate::Observation> obs = {{0.05, 1e7, 256, 0.12}, {0.05, 1e7, 1e6, 0.5}};
   const auto fit = calibrate::fit_factors(obs, 0.01);

@@ -243,9 +243,13 @@ int fit_command() {
     if (!all.observations.empty() && std::abs(m.gap - all.gap) > 1e-9)
       throw std::invalid_argument(fmt::format("{}: its gap differs from the first file's", file));
     all.gap = m.gap;
-    all.date = m.date;
-    all.machine = m.machine;
-    all.method = m.method;
+    // Pooled files keep every distinct date, machine and method.
+    const auto add = [](std::string& to, const std::string& value, const char* separator) {
+      if (!value.empty() && to.find(value) == std::string::npos) to += (to.empty() ? "" : separator) + value;
+    };
+    add(all.date, m.date, ", ");
+    add(all.machine, m.machine, ", ");
+    add(all.method, m.method, " + ");
     all.observations.insert(all.observations.end(), m.observations.begin(), m.observations.end());
   }
   const ProfileText text{o.name, o.description.empty() ? fmt::format("fitted by dmlsim calibrate fit on {}", all.date) : o.description,
