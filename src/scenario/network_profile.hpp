@@ -1,14 +1,15 @@
 // Network profiles: small XML files naming a SimGrid network model and its options, so that a
-// scenario can say <network profile="linux-tcp"/> instead of spelling out piecewise factors.
+// scenario can say <network profile="linux-tcp"/> instead of spelling out factors.
 // Format (profiles/*.xml):
-//   <network-profile name="linux-tcp" model="SMPI">
+//   <network-profile name="linux-tcp" model="CM02">
 //     <description>one line shown in run outputs</description>
-//     <config name="smpi/lat-factor" value="0:1.9;..."/>     (any number, applied in order)
+//     <config name="network/TCP-gamma" value="1004120"/>     (any number, applied in order)
 //     <factors latency="25ms" lat-factor="0:1.0;4031:1.3" bw-factor="0:0.9;4031:0.95"/>
 //                       (CM02 only, one per fitted latency: factors by size and route latency,
 //                        see scenario/factor_table.hpp)
 //     <measurements ...> <round .../> </measurements>        (optional: what the factors were fitted to)
 //   </network-profile>
+// Profiles may also keep SimGrid's own options instead (model="SMPI" with smpi/lat-factor, ...).
 // Pure code (no SimGrid): profiles are resolved while the scenario is read, so errors carry file:line.
 #pragma once
 

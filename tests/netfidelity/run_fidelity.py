@@ -332,8 +332,10 @@ A network profile (`profiles/NAME.xml`) names a SimGrid network model and its op
 
 A message of S bytes over a route of latency L (the sum of its links' latencies) and bottleneck
 bandwidth B takes L·lat-factor(S, L) + S / (bw-factor(S, L)·min(B, TCP-gamma / 2L)). In a row, a
-factor applies to sizes above its threshold (SimGrid's SMPI convention); between rows, factors are
-interpolated linearly in L; below the first row and above the last, the nearest row applies.
+factor applies to sizes above its threshold (SimGrid's SMPI convention); between two rows, the
+message's effective latency (L·lat-factor) and time per byte are interpolated linearly in L, so its
+time lies between the rows' measured ones; below the first row and above the last, the nearest
+row's factors apply.
 The factors are installed as SimGrid's per-communication factor callbacks of the CM02 model.
 Profiles may instead keep SimGrid's own options, e.g. `model="SMPI"` with `smpi/lat-factor`.
 
