@@ -126,6 +126,20 @@ TEST(StudyExpand, FileValuedSetsAreRelativeToTheStudy) {
   const auto runs = expand(load_study(file));
   EXPECT_EQ(runs[0].sets[0], "platform.file=" + (fs::absolute(dir.path()) / "p.xml").lexically_normal().string());
   EXPECT_EQ(runs[0].id, "platform-p.xml_seed-1");
+  // Labels name the values in ids and tables; the runs still get the values.
+  const auto labelled = write_study(dir, "  <axis name=\"platform\" set=\"platform.file\" values=\"p.xml q.xml\" labels=\"lan wan\"/>\n"
+                                         "  <axis name=\"rtt\" link=\"wan-*\" property=\"latency\" values=\"1ms 100ms\" labels=\"near far\"/>\n"
+                                         "  <seeds values=\"1\"/>\n");
+  const auto labelled_study = load_study(labelled);
+  const auto named = expand(labelled_study);
+  ASSERT_EQ(named.size(), 4u);
+  EXPECT_EQ(named[3].id, "platform-wan_rtt-far_seed-1");
+  EXPECT_EQ(named[3].sets[0], "platform.file=" + (fs::absolute(dir.path()) / "q.xml").lexically_normal().string());
+  EXPECT_EQ(named[3].links[0], "wan-*:latency=100ms");
+  EXPECT_EQ(named[3].labels, (std::vector<std::string>{"wan", "far"}));
+  EXPECT_EQ(*labelled_study.axes[1].numeric, (std::vector<double>{0.001, 0.1}));
+  const auto json = nlohmann::json::parse(study_json(labelled_study));
+  EXPECT_EQ(json["axes"][0]["values"], (std::vector<std::string>{"lan", "wan"}));
 }
 
 TEST(StudyExpand, ShippedStudies) {
@@ -145,6 +159,9 @@ TEST(StudyExpand, ErrorsNameTheFileAndLine) {
                "s.xml:3: <axis> attribute 'colour': unknown attribute");
   expect_error("  <axis name=\"a\" set=\"algorithm.eta\" values=\"  \"/>\n" + seeds, "s.xml:3: <axis> attribute 'values': lists no value");
   expect_error("  <axis name=\"a\" set=\"algorithm.eta\" values=\"0.1 0.1\"/>\n" + seeds, "duplicate value '0.1'");
+  expect_error("  <axis name=\"a\" set=\"algorithm.eta\" values=\"0.1 0.2\" labels=\"low\"/>\n" + seeds,
+               "s.xml:3: <axis> attribute 'labels': gives 1 labels for 2 values");
+  expect_error("  <axis name=\"a\" set=\"algorithm.eta\" values=\"0.1 0.2\" labels=\"x x\"/>\n" + seeds, "duplicate value 'x'");
   expect_error("  <axis name=\"a\" set=\"algorithm.eta\" values=\"0.1\"/>\n  <axis name=\"a\" set=\"algorithm.mu\" values=\"0.1\"/>\n" + seeds,
                "s.xml:4: duplicate axis name 'a'");
   expect_error("  <zip>\n    <axis name=\"a\" set=\"algorithm.eta\" values=\"0.1 0.2\"/>\n"

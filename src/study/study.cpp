@@ -197,8 +197,15 @@ class Parser {
     check_name(r, "name", axis.name);
     const bool has_set = r.has("set"), has_link = r.has("link");
     if (has_set == has_link) r.fail("give exactly one of 'set' (a scenario attribute) or 'link' (a link pattern)");
-    axis.labels = split_words(r.required_text("values"));
-    if (axis.labels.empty()) r.fail("values", "lists no value");
+    const auto values = split_words(r.required_text("values"));
+    if (values.empty()) r.fail("values", "lists no value");
+    // Optional names for the values in ids, tables and figures (e.g. "lan wan" for two file paths).
+    axis.labels = values;
+    if (r.has("labels")) {
+      axis.labels = split_words(r.text("labels", ""));
+      if (axis.labels.size() != values.size())
+        r.fail("labels", fmt::format("gives {} labels for {} values", axis.labels.size(), values.size()));
+    }
     // Inside a <zip>, values may repeat (the tuples must differ, which expand() checks).
     for (std::size_t i = 0; i < axis.labels.size() && !in_zip; ++i)
       for (std::size_t j = 0; j < i; ++j)
@@ -209,10 +216,10 @@ class Parser {
       axis.attribute = r.required_text("set");
       check_set_attribute(r, axis.attribute);
       bool numeric = true;
-      for (const auto& label : axis.labels) {
-        axis.values.push_back(resolve_set_value(axis.attribute, label));
+      for (const auto& value : values) {
+        axis.values.push_back(resolve_set_value(axis.attribute, value));
         try {
-          numbers.push_back(parse_number(label));
+          numbers.push_back(parse_number(value));
         } catch (const std::invalid_argument&) {
           numeric = false;
         }
@@ -222,9 +229,9 @@ class Parser {
       axis.kind = AxisKind::Link;
       axis.pattern = r.required_text("link");
       axis.property = r.choice("property", "", {"latency", "bandwidth"});
-      for (const auto& label : axis.labels) {
-        numbers.push_back(link_value(r, "values", axis.property, label));
-        axis.values.push_back(label);
+      for (const auto& value : values) {
+        numbers.push_back(link_value(r, "values", axis.property, value));
+        axis.values.push_back(value);
       }
       axis.numeric = numbers;
     }
@@ -407,6 +414,7 @@ std::string study_json(const Study& study) {
         a["kind"] = "set";
         a["attribute"] = axis.attribute;
         a["values"] = axis.labels;
+        a["set_values"] = axis.values;
         a["numeric_values"] = axis.numeric ? Json(*axis.numeric) : Json(nullptr);
         break;
       case AxisKind::Link:

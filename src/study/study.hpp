@@ -9,6 +9,8 @@
 //     </scenarios>
 //     <axis name="wan-latency" link="wan-*" property="latency" values="1ms 50ms"/>
 //     <axis name="eta" set="algorithm.eta" values="0.05 0.1"/>
+//     <axis name="platform" set="platform.file" values="lan.xml wan.xml" labels="lan wan"/>
+//                                                        (labels: names in ids, tables and figures)
 //     <zip> <axis …/> <axis …/> </zip>                   (same length; advance together)
 //     <fixed set="training.rounds" value="20"/>          (applied to every run)
 //     <fixed link="wan-*" property="bandwidth" value="10Gbps"/>
@@ -32,7 +34,7 @@ struct Axis {
   std::string attribute;               // Set: "element.attribute"
   std::string pattern;                 // Link: glob over link names
   std::string property;                // Link: "latency" or "bandwidth"
-  std::vector<std::string> labels;     // as written in the study
+  std::vector<std::string> labels;     // as written in the study ('labels', else 'values')
   std::vector<std::string> values;     // what is passed to the run (Scenario: absolute file; file paths resolved)
   std::optional<std::vector<double>> numeric;  // seconds, bytes/s, or the number; empty if not all numeric
   int group = 0;                       // axes with the same group advance together (zip)
