@@ -16,17 +16,12 @@ struct Fit {
   double inverse_bw = 1;
 };
 
-// The rate SimGrid gives a lone flow before the bandwidth factor: the link's, or the window cap's.
-double capped_rate(double latency, double bandwidth, double gamma) {
-  return gamma > 0 && latency > 0 ? std::min(bandwidth, gamma / (2 * latency)) : bandwidth;
-}
-
 // Rows r_j: (2L/T, 2S/(R T)) . (a, x) = (T - gap)/T, i.e. relative residuals.
-Fit fit_bucket(const std::vector<Observation>& obs, double gap, double gamma) {
+// One path, no window cap: the rate is the path's bandwidth.
+Fit fit_bucket(const std::vector<Observation>& obs, double gap) {
   double uu = 0, uv = 0, vv = 0, uy = 0, vy = 0;
   for (const auto& o : obs) {
-    const double rate = capped_rate(o.latency, o.bandwidth, gamma);
-    const double u = 2 * o.latency / o.time, v = 2 * o.bytes / (rate * o.time), y = (o.time - gap) / o.time;
+    const double u = 2 * o.latency / o.time, v = 2 * o.bytes / (o.bandwidth * o.time), y = (o.time - gap) / o.time;
     uu += u * u, uv += u * v, vv += v * v, uy += u * y, vy += v * y;
   }
   const double det = uu * vv - uv * uv;
@@ -72,7 +67,7 @@ std::vector<long> bucket_thresholds(const std::vector<double>& sizes) {
 Factors fit_one_path(const std::vector<Observation>& observations, const std::vector<double>& sizes, double gap) {
   std::vector<double> latency, bandwidth;
   for (double size : sizes) {
-    const auto fit = fit_bucket(with_bytes(observations, size), gap, 0);
+    const auto fit = fit_bucket(with_bytes(observations, size), gap);
     latency.push_back(fit.lat);
     bandwidth.push_back(1 / fit.inverse_bw);
   }
@@ -108,7 +103,7 @@ double best_window(const std::vector<Observation>& observations, double gap) {
 // smaller relative correction, so slow start shows up as extra round trips where latency
 // dominates and as lost throughput where the transfer does.
 std::pair<double, double> refit_cell(const Observation& o, double gap, double gamma, double lat, double bw) {
-  const double rate = capped_rate(o.latency, o.bandwidth, gamma);
+  const double rate = lone_flow_rate(o.latency, o.bandwidth, gamma);
   const double latency_term = 2 * o.latency * lat, transfer_term = 2 * o.bytes / (bw * rate);
   const double y = o.time - gap;
   const double new_lat = o.latency > 0 ? (y - transfer_term) / (2 * o.latency) : -1;
@@ -168,7 +163,7 @@ Factors size_only_factors(const std::vector<long>& threshold, const std::vector<
 
 double round_time(const Factors& f, double latency, double bandwidth, double bytes, double gap) {
   const double lat = f.latency_factor(bytes, latency), bw = f.bandwidth_factor(bytes, latency, bandwidth);
-  return gap + 2 * (latency * lat + bytes / (bw * capped_rate(latency, bandwidth, f.window)));
+  return gap + 2 * (latency * lat + bytes / (bw * lone_flow_rate(latency, bandwidth, f.window)));
 }
 
 double worst_relative_error(const Factors& f, const std::vector<Observation>& observations, double gap) {

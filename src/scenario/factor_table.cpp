@@ -26,12 +26,11 @@ Bracket bracket(const std::vector<FactorRow>& rows, double latency) {
   return {&rows.back(), &rows.back(), 0};
 }
 
-// The rate SimGrid gives a lone flow before the bandwidth factor.
+}  // namespace
+
 double lone_flow_rate(double latency, double bandwidth, double window) {
   return window > 0 && latency > 0 ? std::min(bandwidth, window / (2 * latency)) : bandwidth;
 }
-
-}  // namespace
 
 std::size_t PiecewiseFactor::bucket(double bytes) const {
   std::size_t i = 0;

@@ -48,4 +48,8 @@ struct FactorTable {
   double bandwidth_factor(double bytes, double route_latency, double route_bandwidth) const;
 };
 
+// The rate SimGrid's CM02 gives a lone flow before its bandwidth factor: the link's, or the TCP
+// window cap's (window / RTT; window 0: no cap).
+double lone_flow_rate(double latency, double bandwidth, double window);
+
 }  // namespace dmlsim
