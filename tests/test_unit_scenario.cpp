@@ -51,8 +51,8 @@ TEST_F(ScenarioTest, ReadsAValidScenarioWithDefaults) {
   const auto s = load(scenario_text());
   EXPECT_EQ(s.name, "t");
   EXPECT_EQ(s.seed, 5u);
-  EXPECT_EQ(s.algorithm.kind, AlgorithmKind::Ma);
-  EXPECT_EQ(s.algorithm.local_steps, 3);
+  EXPECT_EQ(s.algorithm.name(), "ma");
+  EXPECT_EQ(s.algorithm.integer("local-steps"), 3);
   EXPECT_EQ(s.workers.hosts, (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(s.network.model, "CM02");
   ASSERT_TRUE(s.network.profile) << "a scenario without <network> runs on the TCP-calibrated profile";
@@ -66,7 +66,7 @@ TEST_F(ScenarioTest, ReadsAValidScenarioWithDefaults) {
 TEST_F(ScenarioTest, CommandLineOverridesWinAndCreateElements) {
   const auto s = load(scenario_text(), {parse_override("algorithm.local-steps=10"), parse_override("stop.max-time=2s"),
                                         parse_override("scenario.seed=9")});
-  EXPECT_EQ(s.algorithm.local_steps, 10);
+  EXPECT_EQ(s.algorithm.integer("local-steps"), 10);
   EXPECT_EQ(s.stop.max_time.value(), 2.0);
   EXPECT_EQ(s.seed, 9u);
   EXPECT_THROW(parse_override("algorithm=3"), std::invalid_argument);
@@ -78,7 +78,7 @@ TEST_F(ScenarioTest, EachClassOfBadInputNamesFileLineAndAttribute) {
   EXPECT_EQ(error_of("<scenario><platform></scenario>"),
             file + ":1: malformed XML: Start-end tags mismatch");
   EXPECT_EQ(error_of(scenario_text(R"(<algorithm name="ma" eta="0.1" bogus="1"/>)")),
-            file + ":7: <algorithm> attribute 'bogus': unknown attribute");
+            file + ":7: <algorithm> attribute 'bogus': unknown attribute (ma takes: eta, local-steps)");
   EXPECT_EQ(error_of(scenario_text(R"(<algorithm name="ma"/>)")), file + ":7: <algorithm> attribute 'eta': is required");
   EXPECT_EQ(error_of(scenario_text(R"(<algorithm name="ma" eta="fast"/>)")),
             file + ":7: <algorithm> attribute 'eta': 'fast' does not start with a number");
@@ -96,7 +96,7 @@ TEST_F(ScenarioTest, EachClassOfBadInputNamesFileLineAndAttribute) {
                    "h, d, w)");
   EXPECT_EQ(error_of(scenario_text(R"(<algorithm name="ma" eta="0.1"/>)"), {parse_override("algorithm.mu=-1")}),
             file + ":7: <algorithm> attribute 'mu' (set on the command line: --set algorithm.mu): -1 is out of "
-                   "range [0, 1]");
+                   "range [0, 1)");
   EXPECT_EQ(error_of(scenario_text(), {parse_override("nothing.x=1")}),
             file + ":2: --set nothing.x=1: there is no element <nothing> in a scenario");
 }

@@ -1,21 +1,8 @@
 #include "algorithms/algorithm.hpp"
 
-#include "algorithms/bmuf.hpp"
-#include "algorithms/easgd.hpp"
-#include "algorithms/ma.hpp"
-#include "algorithms/ssgd.hpp"
+#include "algorithms/registry.hpp"
 
 namespace dmlsim {
-
-std::string algorithm_name(AlgorithmKind kind) {
-  switch (kind) {
-    case AlgorithmKind::Ssgd: return "ssgd";
-    case AlgorithmKind::Ma: return "ma";
-    case AlgorithmKind::Bmuf: return "bmuf";
-    case AlgorithmKind::Easgd: return "easgd";
-  }
-  return "?";
-}
 
 LocalTrainer::LocalTrainer(const Model& model, const Dataset& train, const std::vector<int>& partition,
                            BatchSpec batch, std::uint64_t seed, int worker, double flops_per_sample)
@@ -74,30 +61,11 @@ Vector mean_of_uploads(const std::vector<Upload>& uploads) {
 }
 
 std::unique_ptr<ServerRole> make_server(const AlgorithmSetup& setup, const Vector& initial) {
-  switch (setup.params.kind) {
-    case AlgorithmKind::Ssgd: return std::make_unique<SsgdServer>(setup.params, initial);
-    case AlgorithmKind::Ma: return std::make_unique<MaServer>(initial);
-    case AlgorithmKind::Bmuf: return std::make_unique<BmufServer>(setup, initial);
-    case AlgorithmKind::Easgd: return std::make_unique<EasgdServer>(setup.params, setup.workers, initial);
-  }
-  return nullptr;
+  return setup.params.algorithm().make_server(setup, initial);
 }
 
 std::unique_ptr<WorkerRole> make_worker(const AlgorithmSetup& setup, int worker, const Vector& initial) {
-  switch (setup.params.kind) {
-    case AlgorithmKind::Ssgd: return std::make_unique<SsgdWorker>(setup.params);
-    case AlgorithmKind::Ma:
-    case AlgorithmKind::Bmuf: return std::make_unique<MaWorker>(setup.params);
-    case AlgorithmKind::Easgd: {
-      const Vector start = setup.params.easgd_independent_init
-                               ? initial_parameters(setup.init, initial.size(),
-                                                    derive_key(setup.seed, Stream::WorkerInit,
-                                                               {static_cast<std::uint64_t>(worker)}))
-                               : initial;
-      return std::make_unique<EasgdWorker>(setup.params, start);
-    }
-  }
-  return nullptr;
+  return setup.params.algorithm().make_worker(setup, worker, initial);
 }
 
 }  // namespace dmlsim

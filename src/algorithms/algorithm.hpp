@@ -5,6 +5,7 @@
 // (src/sim/) and in the plain sequential driver used by the golden tests and benchmarks.
 #pragma once
 
+#include "algorithms/attributes.hpp"
 #include "data/dataset.hpp"
 #include "model/batch.hpp"
 #include "model/init.hpp"
@@ -16,31 +17,6 @@
 #include <vector>
 
 namespace dmlsim {
-
-enum class AlgorithmKind { Ssgd, Ma, Bmuf, Easgd };
-
-struct AlgorithmParams {
-  AlgorithmKind kind = AlgorithmKind::Ssgd;
-  double eta = 0.1;  // learning rate
-  // SSGD: average the K batch means (default, the common form) or the per-sample gradients over
-  // the union of the K batches (the seed's form).
-  bool ssgd_average_samples = false;
-  int local_steps = 5;  // MA, BMUF: M local steps per round (block)
-  // BMUF: delta <- mu·delta + gain·(w_avg - w_start), gain = zeta, or (1 - mu)·zeta in the
-  // CNTK/fairseq form; w <- w + delta; next block starts at w (classical) or w + mu·delta (Nesterov).
-  double mu = 0.9;
-  double zeta = 0.1;
-  bool nesterov = false;
-  bool cntk_filter = false;
-  bool random_initial_delta = false;  // the seed's oddity: delta uniform in [-1, 1)
-  // EASGD: alpha = eta·rho, beta = K·alpha; tau local steps per round, the last one elastic.
-  double rho = 0.1;
-  int tau = 1;
-  bool easgd_paper_order = false;     // centre uses the workers' models from before their step
-  bool easgd_independent_init = false;  // workers start from their own random draw (the seed)
-};
-
-std::string algorithm_name(AlgorithmKind kind);
 
 // What a worker sends back at the end of a round.
 struct Upload {
@@ -108,6 +84,7 @@ struct AlgorithmSetup {
   InitSpec init;
 };
 
+// The roles of setup.params.algorithm() (see algorithms/registry.hpp).
 std::unique_ptr<ServerRole> make_server(const AlgorithmSetup& setup, const Vector& initial);
 std::unique_ptr<WorkerRole> make_worker(const AlgorithmSetup& setup, int worker, const Vector& initial);
 

@@ -1,6 +1,13 @@
 #include "algorithms/bmuf.hpp"
 
+#include "algorithms/ma.hpp"
+#include "algorithms/registry.hpp"
+
 namespace dmlsim {
+
+BmufParams::BmufParams(const AlgorithmParams& params)
+    : mu(params.real("mu")), zeta(params.real("zeta")), nesterov(params.choice("momentum") == "nesterov"),
+      cntk_filter(params.choice("filter") == "cntk"), random_initial_delta(params.choice("delta-init") == "random") {}
 
 BmufServer::BmufServer(const AlgorithmSetup& setup, Vector initial) : params_(setup.params), w_(std::move(initial)) {
   delta_ = params_.random_initial_delta
@@ -23,6 +30,25 @@ void BmufServer::aggregate(const std::vector<Upload>& uploads) {
   w_ = std::move(next);
   start_ = w_;
   if (params_.nesterov) start_ += params_.mu * delta_;
+}
+
+const AlgorithmInfo& bmuf_algorithm() {
+  static const AlgorithmInfo info{
+      "bmuf",
+      "block-wise model-update filtering: an MA block, then block momentum on the averaged update",
+      {learning_rate_attribute(), local_steps_attribute(),
+       real_attribute("mu", 0.9, {0.0, 1.0, true}, "block momentum"),
+       real_attribute("zeta", 0.1, {0.0, 1e6}, "block learning rate"),
+       choice_attribute("momentum", "classical", {"classical", "nesterov"},
+                        "next block starts from w (classical) or w + mu·delta (nesterov)"),
+       choice_attribute("filter", "plain", {"plain", "cntk"}, "filter gain zeta (plain) or (1 - mu)·zeta (cntk)"),
+       choice_attribute("delta-init", "zero", {"zero", "random"},
+                        "initial delta: zero (the paper) or uniform in [-1, 1) (the seed)")},
+      [](const AlgorithmSetup& setup, const Vector& initial) { return std::make_unique<BmufServer>(setup, initial); },
+      [](const AlgorithmSetup& setup, int, const Vector&) { return std::make_unique<MaWorker>(MaParams(setup.params)); },
+      local_steps_flops,
+      {}};
+  return info;
 }
 
 }  // namespace dmlsim

@@ -13,6 +13,15 @@
 
 namespace dmlsim {
 
+struct BmufParams {
+  explicit BmufParams(const AlgorithmParams& params);
+  double mu;
+  double zeta;
+  bool nesterov;
+  bool cntk_filter;
+  bool random_initial_delta;  // the seed's oddity: delta uniform in [-1, 1)
+};
+
 class BmufServer final : public ServerRole {
  public:
   BmufServer(const AlgorithmSetup& setup, Vector initial);
@@ -21,7 +30,7 @@ class BmufServer final : public ServerRole {
   const Vector& model() const override { return w_; }
 
  private:
-  AlgorithmParams params_;
+  BmufParams params_;
   Vector w_;
   Vector delta_;
   Vector start_;  // where the current block started

@@ -12,9 +12,18 @@
 
 namespace dmlsim {
 
+struct EasgdParams {
+  explicit EasgdParams(const AlgorithmParams& params);
+  double eta;
+  double rho;
+  int tau;
+  bool paper_order;        // the centre uses the workers' models from before their step
+  bool independent_init;  // workers start from their own random draw (the seed)
+};
+
 class EasgdServer final : public ServerRole {
  public:
-  EasgdServer(const AlgorithmParams& params, int workers, Vector initial)
+  EasgdServer(const EasgdParams& params, int workers, Vector initial)
       : beta_(workers * params.eta * params.rho), w_(std::move(initial)) {}
   const Vector& broadcast() override { return w_; }
   void aggregate(const std::vector<Upload>& uploads) override;
@@ -27,12 +36,12 @@ class EasgdServer final : public ServerRole {
 
 class EasgdWorker final : public WorkerRole {
  public:
-  EasgdWorker(const AlgorithmParams& params, Vector initial) : params_(params), local_(std::move(initial)) {}
+  EasgdWorker(const EasgdParams& params, Vector initial) : params_(params), local_(std::move(initial)) {}
   void run_round(int round, const Vector& centre, LocalTrainer& trainer, Upload& upload) override;
   const Vector& local_model() const { return local_; }
 
  private:
-  AlgorithmParams params_;
+  EasgdParams params_;
   Vector local_;
   Vector grad_;
 };

@@ -7,6 +7,18 @@
 
 namespace dmlsim {
 
+struct RoundCost;
+
+struct MaParams {
+  explicit MaParams(const AlgorithmParams& params);
+  double eta;
+  int local_steps;  // M
+};
+
+// The local-steps attribute MA and BMUF share, and the FLOPs of M local SGD steps.
+AttributeSpec local_steps_attribute();
+double local_steps_flops(const AlgorithmParams& params, const RoundCost& cost);
+
 class MaServer final : public ServerRole {
  public:
   explicit MaServer(Vector initial) : w_(std::move(initial)) {}
@@ -20,11 +32,11 @@ class MaServer final : public ServerRole {
 
 class MaWorker final : public WorkerRole {
  public:
-  explicit MaWorker(const AlgorithmParams& params) : params_(params) {}
+  explicit MaWorker(const MaParams& params) : params_(params) {}
   void run_round(int round, const Vector& received, LocalTrainer& trainer, Upload& upload) override;
 
  private:
-  AlgorithmParams params_;
+  MaParams params_;
 };
 
 }  // namespace dmlsim

@@ -8,25 +8,33 @@
 
 namespace dmlsim {
 
+struct SsgdParams {
+  explicit SsgdParams(const AlgorithmParams& params);
+  double eta;
+  // Average the K batch means (default, the common form) or the per-sample gradients over the
+  // union of the K batches (the seed's form).
+  bool average_samples;
+};
+
 class SsgdServer final : public ServerRole {
  public:
-  SsgdServer(const AlgorithmParams& params, Vector initial) : params_(params), w_(std::move(initial)) {}
+  SsgdServer(const SsgdParams& params, Vector initial) : params_(params), w_(std::move(initial)) {}
   const Vector& broadcast() override { return w_; }
   void aggregate(const std::vector<Upload>& uploads) override;
   const Vector& model() const override { return w_; }
 
  private:
-  AlgorithmParams params_;
+  SsgdParams params_;
   Vector w_;
 };
 
 class SsgdWorker final : public WorkerRole {
  public:
-  explicit SsgdWorker(const AlgorithmParams& params) : params_(params) {}
+  explicit SsgdWorker(const SsgdParams& params) : params_(params) {}
   void run_round(int round, const Vector& received, LocalTrainer& trainer, Upload& upload) override;
 
  private:
-  AlgorithmParams params_;
+  SsgdParams params_;
 };
 
 }  // namespace dmlsim

@@ -67,10 +67,10 @@ void print_summary(const Scenario& s, const RunContext& c, const RunRecord& r) {
   const auto algorithm = describe_algorithm(s.algorithm);
   std::string params;
   for (std::size_t i = 1; i < algorithm.size(); ++i)
-    params += fmt::format("{}{}={}", i > 1 ? ", " : "", algorithm[i].first, algorithm[i].second);
+    params += fmt::format("{}{}={}", i > 1 ? ", " : "", algorithm[i].first, attribute_text(algorithm[i].second));
   const auto& last = r.rows.back();
   fmt::print("scenario     {} ({})\n", s.name, s.file.string());
-  fmt::print("algorithm    {} ({})\n", algorithm.front().second, params);
+  fmt::print("algorithm    {} ({})\n", attribute_text(algorithm.front().second), params);
   fmt::print("model        {}{}\n", c.model_description,
              c.profiled ? fmt::format(" (simulated as a profile: {:g} parameters, {:g} forward FLOPs per sample)",
                                       c.simulated_parameters, c.prediction_flops_per_sample)

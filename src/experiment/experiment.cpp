@@ -1,5 +1,6 @@
 #include "experiment/experiment.hpp"
 
+#include "algorithms/registry.hpp"
 #include "data/loaders.hpp"
 #include "model/logistic.hpp"
 #include "model/mlp.hpp"
@@ -51,16 +52,8 @@ double Experiment::evaluation_flops() const {
 
 double Experiment::expected_round_flops() const {
   const BatchSampler sampler(batch, partitions.front());
-  const double step = sampler.expected_size() * gradient_flops_per_sample;
-  const double update = 2.0 * static_cast<double>(model->dim());
-  const auto& p = algorithm.params;
-  switch (p.kind) {
-    case AlgorithmKind::Ssgd: return step;
-    case AlgorithmKind::Ma:
-    case AlgorithmKind::Bmuf: return p.local_steps * (step + update);
-    case AlgorithmKind::Easgd: return p.tau * step + (p.tau - 1) * update;
-  }
-  return step;
+  const RoundCost cost{sampler.expected_size() * gradient_flops_per_sample, 2.0 * static_cast<double>(model->dim())};
+  return algorithm.params.algorithm().round_flops(algorithm.params, cost);
 }
 
 Experiment build_experiment(const Scenario& s) {

@@ -3,6 +3,7 @@
 #include "util/atomic_file.hpp"
 
 #include <fmt/format.h>
+#include <variant>
 
 namespace dmlsim {
 
@@ -81,7 +82,8 @@ std::string rounds_csv(const std::vector<RoundRow>& rows) {
 
 Json summary_json(const Scenario& s, const RunContext& c, const RunRecord& record) {
   Json algorithm = Json::object();
-  for (const auto& [key, value] : describe_algorithm(s.algorithm)) algorithm[key] = value;
+  for (const auto& [key, value] : describe_algorithm(s.algorithm))
+    std::visit([&algorithm, key = key](const auto& typed) { algorithm[key] = typed; }, value);
 
   Json config = Json::object();
   for (const auto& [key, value] : c.sim_config) config[key] = value;

@@ -1,5 +1,6 @@
 #include "scenario/scenario.hpp"
 
+#include "algorithms/registry.hpp"
 #include "scenario/xml_reader.hpp"
 #include "util/atomic_file.hpp"
 #include "util/units.hpp"
@@ -19,14 +20,6 @@ namespace fs = std::filesystem;
 const std::vector<std::string> kElements = {"platform", "network", "data",  "model", "workers", "server", "algorithm",
                                             "batch",    "training", "stop", "report", "output"};
 const std::vector<std::string> kRequired = {"platform", "data", "workers", "server", "algorithm", "training"};
-
-// Attributes each algorithm reads; the others are reported as ignored.
-const std::map<AlgorithmKind, std::vector<std::string>> kAlgorithmAttributes = {
-    {AlgorithmKind::Ssgd, {"average"}},
-    {AlgorithmKind::Ma, {"local-steps"}},
-    {AlgorithmKind::Bmuf, {"local-steps", "mu", "zeta", "momentum", "filter", "delta-init"}},
-    {AlgorithmKind::Easgd, {"rho", "tau", "order", "worker-init"}},
-};
 
 class Parser {
  public:
@@ -304,42 +297,45 @@ class Parser {
     reject_children(node);
   }
 
+  // Attributes, types and ranges come from the algorithm registry. An attribute that another
+  // algorithm declares is checked against that declaration and noted as ignored (so one base
+  // scenario can serve a study over several algorithms, and its typos are still caught); an
+  // attribute no algorithm declares is an error.
   void read_algorithm(pugi::xml_node node, Scenario& s) {
     auto r = reader(node);
-    auto& a = s.algorithm;
     if (!r.has("name")) r.fail("name", "is required");
-    const auto name = r.choice("name", "", {"ssgd", "ma", "bmuf", "easgd"});
-    a.kind = name == "ssgd" ? AlgorithmKind::Ssgd
-             : name == "ma" ? AlgorithmKind::Ma
-             : name == "bmuf" ? AlgorithmKind::Bmuf
-                              : AlgorithmKind::Easgd;
-    if (!r.has("eta")) r.fail("eta", "is required");
-    a.eta = r.number("eta", 0.1, 0.0, kInf);
-    // Parse everything an algorithm could use, so typos are caught whatever the algorithm;
-    // then note what this one ignores.
-    a.ssgd_average_samples = r.choice("average", "batch-means", {"batch-means", "samples"}) == "samples";
-    a.local_steps = r.integer("local-steps", 5, 1, 1 << 20);
-    a.mu = r.number("mu", 0.9, 0.0, 1.0);
-    if (a.mu >= 1.0) r.fail("mu", "must be below 1 (block momentum)");
-    a.zeta = r.number("zeta", 0.1, 0.0, 1e6);
-    a.nesterov = r.choice("momentum", "classical", {"classical", "nesterov"}) == "nesterov";
-    a.cntk_filter = r.choice("filter", "plain", {"plain", "cntk"}) == "cntk";
-    a.random_initial_delta = r.choice("delta-init", "zero", {"zero", "random"}) == "random";
-    a.rho = r.number("rho", 0.1, 0.0, 1e6);
-    a.tau = r.integer("tau", 1, 1, 1 << 20);
-    a.easgd_paper_order = r.choice("order", "seed", {"seed", "paper"}) == "paper";
-    a.easgd_independent_init = r.choice("worker-init", "centre", {"centre", "independent"}) == "independent";
-    r.finish();
-    reject_children(node);
-
-    const auto& used = kAlgorithmAttributes.at(a.kind);
+    const auto name = r.choice("name", "", algorithm_names());
+    const AlgorithmInfo& algorithm = *find_algorithm(name);
+    s.algorithm = AlgorithmParams(algorithm);
+    for (const auto& spec : algorithm.attributes)
+      if (spec.required && !r.has(spec.name.c_str())) r.fail(spec.name.c_str(), "is required");
     for (const auto& attribute : node.attributes()) {
       const std::string attr = attribute.name();
-      if (attr == "name" || attr == "eta") continue;
-      if (std::find(used.begin(), used.end(), attr) == used.end())
+      if (attr == "name") continue;
+      const AttributeSpec* spec = algorithm.find_attribute(attr);
+      const bool own = spec != nullptr;
+      if (!own) spec = find_any_attribute(attr);
+      if (!spec)
+        r.fail(attr.c_str(), fmt::format("unknown attribute ({} takes: {})", name, attribute_names(algorithm)));
+      AttributeValue value;
+      try {
+        value = parse_attribute(*spec, attribute.value());
+      } catch (const std::invalid_argument& e) {
+        r.fail(attr.c_str(), e.what());
+      }
+      if (own)
+        s.algorithm.set(attr, std::move(value));
+      else
         s.notes.push_back(fmt::format("{}:{}: note: <algorithm> attribute '{}' is ignored by {}", file_.string(),
                                       r.line(), attr, name));
     }
+    reject_children(node);
+  }
+
+  static std::string attribute_names(const AlgorithmInfo& algorithm) {
+    std::vector<std::string> names;
+    for (const auto& spec : algorithm.attributes) names.push_back(spec.name);
+    return fmt::format("{}", fmt::join(names, ", "));
   }
 
   void read_batch(pugi::xml_node node, Scenario& s) {
@@ -468,30 +464,12 @@ Scenario load_scenario(const fs::path& file, const std::vector<Override>& overri
   return Parser(file, overrides).parse();
 }
 
-std::vector<std::pair<std::string, std::string>> describe_algorithm(const AlgorithmParams& a) {
-  std::vector<std::pair<std::string, std::string>> out = {{"name", algorithm_name(a.kind)},
-                                                          {"eta", fmt::format("{}", a.eta)}};
-  switch (a.kind) {
-    case AlgorithmKind::Ssgd:
-      out.emplace_back("average", a.ssgd_average_samples ? "samples" : "batch-means");
-      break;
-    case AlgorithmKind::Bmuf:
-      out.emplace_back("mu", fmt::format("{}", a.mu));
-      out.emplace_back("zeta", fmt::format("{}", a.zeta));
-      out.emplace_back("momentum", a.nesterov ? "nesterov" : "classical");
-      out.emplace_back("filter", a.cntk_filter ? "cntk" : "plain");
-      out.emplace_back("delta-init", a.random_initial_delta ? "random" : "zero");
-      [[fallthrough]];
-    case AlgorithmKind::Ma:
-      out.emplace_back("local-steps", fmt::format("{}", a.local_steps));
-      break;
-    case AlgorithmKind::Easgd:
-      out.emplace_back("rho", fmt::format("{}", a.rho));
-      out.emplace_back("tau", fmt::format("{}", a.tau));
-      out.emplace_back("order", a.easgd_paper_order ? "paper" : "seed");
-      out.emplace_back("worker-init", a.easgd_independent_init ? "independent" : "centre");
-      out.emplace_back("alpha", fmt::format("{:.6g}", a.eta * a.rho));
-      break;
+std::vector<std::pair<std::string, AttributeValue>> describe_algorithm(const AlgorithmParams& params) {
+  std::vector<std::pair<std::string, AttributeValue>> out = {{"name", params.name()}};
+  out.insert(out.end(), params.values().begin(), params.values().end());
+  if (const auto& derived = params.algorithm().derived) {
+    const auto extra = derived(params);
+    out.insert(out.end(), extra.begin(), extra.end());
   }
   return out;
 }

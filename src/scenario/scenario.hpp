@@ -154,7 +154,8 @@ Override parse_override(const std::string& text);  // throws std::invalid_argume
 // the output directory is relative to the current directory. Throws ScenarioError.
 Scenario load_scenario(const std::filesystem::path& file, const std::vector<Override>& overrides = {});
 
-// "name=value" pairs of every resolved parameter, for summaries and manifests.
-std::vector<std::pair<std::string, std::string>> describe_algorithm(const AlgorithmParams& params);
+// The algorithm's name, then every attribute with its typed value, then derived values, for
+// summaries and run headers.
+std::vector<std::pair<std::string, AttributeValue>> describe_algorithm(const AlgorithmParams& params);
 
 }  // namespace dmlsim

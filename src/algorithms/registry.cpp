@@ -1,0 +1,79 @@
+#include "algorithms/registry.hpp"
+
+#include <fmt/format.h>
+#include <stdexcept>
+
+// The registry table: one line per algorithm, in the order `dmlsim algorithms` lists them.
+// ALGORITHM(x) stands for x_algorithm(), defined in src/algorithms/x.cpp.
+#define DMLSIM_ALGORITHM_TABLE(ALGORITHM) \
+  ALGORITHM(ssgd)                         \
+  ALGORITHM(ma)                           \
+  ALGORITHM(bmuf)                         \
+  ALGORITHM(easgd)
+
+namespace dmlsim {
+
+#define DMLSIM_DECLARE_ALGORITHM(id) const AlgorithmInfo& id##_algorithm();
+DMLSIM_ALGORITHM_TABLE(DMLSIM_DECLARE_ALGORITHM)
+#undef DMLSIM_DECLARE_ALGORITHM
+
+namespace {
+
+std::vector<const AlgorithmInfo*>& table() {
+#define DMLSIM_LIST_ALGORITHM(id) &id##_algorithm(),
+  static std::vector<const AlgorithmInfo*> algorithms = {DMLSIM_ALGORITHM_TABLE(DMLSIM_LIST_ALGORITHM)};
+#undef DMLSIM_LIST_ALGORITHM
+  return algorithms;
+}
+
+}  // namespace
+
+const AttributeSpec* AlgorithmInfo::find_attribute(const std::string& attribute) const {
+  for (const auto& spec : attributes)
+    if (spec.name == attribute) return &spec;
+  return nullptr;
+}
+
+const std::vector<const AlgorithmInfo*>& registered_algorithms() { return table(); }
+
+const AlgorithmInfo* find_algorithm(const std::string& name) {
+  for (const auto* algorithm : table())
+    if (algorithm->name == name) return algorithm;
+  return nullptr;
+}
+
+std::vector<std::string> algorithm_names() {
+  std::vector<std::string> names;
+  for (const auto* algorithm : table()) names.push_back(algorithm->name);
+  return names;
+}
+
+const AttributeSpec* find_any_attribute(const std::string& attribute) {
+  for (const auto* algorithm : table())
+    if (const auto* spec = algorithm->find_attribute(attribute)) return spec;
+  return nullptr;
+}
+
+void register_algorithm(const AlgorithmInfo& algorithm) {
+  if (find_algorithm(algorithm.name))
+    throw std::invalid_argument(fmt::format("an algorithm named '{}' is already registered", algorithm.name));
+  table().push_back(&algorithm);
+}
+
+AttributeSpec learning_rate_attribute() {
+  return required(real_attribute("eta", 0.1, {0.0}, "learning rate of the workers' SGD steps"));
+}
+
+std::string describe_registry() {
+  std::string out;
+  for (const auto* algorithm : table()) {
+    out += fmt::format("{}: {}\n", algorithm->name, algorithm->summary);
+    for (const auto& spec : algorithm->attributes)
+      out += fmt::format("  {:<12} {:<8} {:<14} {:<22} {}\n", spec.name, type_name(spec.type),
+                         spec.required ? "required" : "default " + attribute_text(spec.default_value),
+                         spec.allowed_text(), spec.doc);
+  }
+  return out;
+}
+
+}  // namespace dmlsim

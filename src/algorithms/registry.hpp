@@ -1,0 +1,55 @@
+// The algorithm registry: every algorithm is one AlgorithmInfo, defined in the algorithm's own
+// file, and listed by one line of the table in registry.cpp. Everything that depends on the
+// algorithm (scenario attributes and their validation, role factories, FLOPs per round, the
+// `dmlsim algorithms` listing, run summaries) goes through this record.
+#pragma once
+
+#include "algorithms/algorithm.hpp"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace dmlsim {
+
+// What one round's local work costs, in the units the algorithms' FLOPs formulas combine.
+struct RoundCost {
+  double gradient_flops = 0;  // one mini-batch gradient (expected batch size × FLOPs per sample)
+  double update_flops = 0;    // one vector update w <- w - eta·g (2 FLOPs per parameter)
+};
+
+struct AlgorithmInfo {
+  std::string name;     // as written in <algorithm name="…">
+  std::string summary;  // one line for `dmlsim algorithms`
+  std::vector<AttributeSpec> attributes;
+  std::function<std::unique_ptr<ServerRole>(const AlgorithmSetup& setup, const Vector& initial)> make_server;
+  std::function<std::unique_ptr<WorkerRole>(const AlgorithmSetup& setup, int worker, const Vector& initial)>
+      make_worker;
+  // Expected FLOPs one worker spends in one round (the bare baseline executes exactly this).
+  std::function<double(const AlgorithmParams& params, const RoundCost& cost)> round_flops;
+  // Optional values derived from the attributes, shown after them in summaries (e.g. EASGD's alpha).
+  std::function<std::vector<std::pair<std::string, AttributeValue>>(const AlgorithmParams& params)> derived;
+
+  const AttributeSpec* find_attribute(const std::string& attribute) const;
+};
+
+// The registered algorithms, in table order.
+const std::vector<const AlgorithmInfo*>& registered_algorithms();
+const AlgorithmInfo* find_algorithm(const std::string& name);  // nullptr if unknown
+std::vector<std::string> algorithm_names();
+// The first algorithm that declares `attribute` (attributes shared by several algorithms, such as
+// eta or local-steps, are declared alike), or nullptr.
+const AttributeSpec* find_any_attribute(const std::string& attribute);
+
+// Adds an algorithm outside the table (tests, experiments). Throws std::invalid_argument if the
+// name is taken. The record must outlive every use of the registry.
+void register_algorithm(const AlgorithmInfo& algorithm);
+
+// The learning rate every SGD-based algorithm declares: required, real, >= 0.
+AttributeSpec learning_rate_attribute();
+
+// The rows of `dmlsim algorithms`: each algorithm, then one line per attribute.
+std::string describe_registry();
+
+}  // namespace dmlsim
