@@ -207,7 +207,30 @@ TEST(Validate, ChecksWithoutRunning) {
   EXPECT_NE(bad.out.find("host 'nowhere' is not in platform"), std::string::npos) << bad.out;
 }
 
+TEST(Run, HyperParametersKeepTheirTypesInHeaderAndSummary) {
+  TempDir out;
+  const auto result = run_dmlsim("run scenarios/seed/bmuf.xml --set algorithm.eta=0.05 --set algorithm.local-steps=2 --out " +
+                                 (out / "b").string());
+  ASSERT_EQ(result.exit_code, 0) << result.out;
+  EXPECT_NE(result.out.find("algorithm    bmuf (eta=0.05, local-steps=2, mu=0.9, zeta=0.1, momentum=classical"),
+            std::string::npos) << result.out;
+  const auto a = summary(out / "b")["algorithm"];
+  EXPECT_EQ(a["name"], "bmuf");
+  EXPECT_TRUE(a["eta"].is_number_float());
+  EXPECT_EQ(a["eta"].get<double>(), 0.05);
+  EXPECT_TRUE(a["local-steps"].is_number_integer());
+  EXPECT_EQ(a["local-steps"].get<int>(), 2);
+  EXPECT_EQ(a["momentum"], "classical");
+  const auto validate = run_dmlsim("validate scenarios/wan/easgd.xml --set algorithm.tau=3");
+  EXPECT_EQ(validate.exit_code, 0) << validate.out;
+  EXPECT_NE(validate.out.find("algorithm    easgd (eta=0.1, rho=0.1, tau=3, "), std::string::npos) << validate.out;
+}
+
 TEST(BadInput, EachClassGivesOneMessageAndExitCodeTwo) {
+  expect_bad_input("run scenarios/seed/ma.xml --set algorithm.bogus=1",
+                   "scenarios/seed/ma.xml:18: <algorithm> attribute 'bogus' (set on the command line: --set algorithm.bogus): "
+                   "unknown attribute (ma takes: eta, local-steps)");
+  expect_bad_input("run scenarios/seed/bmuf.xml --set algorithm.mu=1", "'mu' (set on the command line: --set algorithm.mu): 1 is out of range [0, 1)");
   expect_bad_input("run scenarios/seed/ma.xml --set server.host=node-999",
                    "scenarios/seed/ma.xml:17: <server> attribute 'host': host 'node-999' is not in platform");
   expect_bad_input("run scenarios/seed/ma.xml --set workers.pattern=gpu-*", "'gpu-*' matches no host");

@@ -180,13 +180,23 @@ TEST(StudyExpand, ErrorsNameTheFileAndLine) {
   expect_error("  <scenarios><scenario file=\"nowhere.xml\"/></scenarios>\n" + seeds, "s.xml:3: <scenario> attribute 'file': file");
   expect_error("  <fixed set=\"training.rounds\" value=\"20\"/>\n  <axis name=\"r\" set=\"training.rounds\" values=\"1 2\"/>\n" + seeds,
                "s.xml:3: 'training.rounds' is both fixed and an axis");
-  // Checked against the base scenario before anything runs.
+  // Algorithm attributes are checked against the registry where the study gives them.
   expect_error("  <axis name=\"eta\" set=\"algorithm.eta\" values=\"0.1 abc\"/>\n" + seeds,
-               "s.xml:2: run eta-abc_seed-1: " + scenario("wan/ssgd.xml") + ":");
-  expect_error("  <axis name=\"eta\" set=\"algorithm.eta\" values=\"0.1 abc\"/>\n" + seeds,
-               "<algorithm> attribute 'eta' (set on the command line: --set algorithm.eta): 'abc' does not start with a number");
+               "s.xml:3: <axis> attribute 'values': algorithm.eta: 'abc' does not start with a number");
+  expect_error("  <axis name=\"mu\" set=\"algorithm.mu\" values=\"0.5 1\"/>\n" + seeds,
+               "s.xml:3: <axis> attribute 'values': algorithm.mu: 1 is out of range [0, 1)");
+  expect_error("  <axis name=\"a\" set=\"algorithm.name\" values=\"ma sgd\"/>\n" + seeds,
+               "s.xml:3: <axis> attribute 'values': algorithm.name: 'sgd' is not one of: ssgd, ma, bmuf, easgd");
+  expect_error("  <axis name=\"a\" set=\"algorithm.etta\" values=\"1\"/>\n" + seeds,
+               "s.xml:3: <axis> attribute 'values': algorithm.etta: no algorithm has an attribute 'etta' (known: name, eta");
+  expect_error("  <fixed set=\"algorithm.tau\" value=\"0\"/>\n" + seeds,
+               "s.xml:3: <fixed> attribute 'value': algorithm.tau: 0 is out of range [1, 1048576]");
+  // The rest is checked against the base scenario before anything runs.
+  expect_error("  <axis name=\"r\" set=\"training.rounds\" values=\"1 abc\"/>\n" + seeds,
+               "s.xml:2: run r-abc_seed-1: " + scenario("wan/ssgd.xml") + ":");
   expect_error("  <axis name=\"x\" set=\"nothing.here\" values=\"1\"/>\n" + seeds, "there is no element <nothing>");
-  expect_error("  <axis name=\"v\" set=\"algorithm.eta\" values=\"a/b a:b\"/>\n" + seeds, "two runs would share the id 'v-a-b_seed-1'");
+  expect_error("  <axis name=\"v\" set=\"algorithm.eta\" values=\"0.1 0.2\" labels=\"a/b a:b\"/>\n" + seeds,
+               "two runs would share the id 'v-a-b_seed-1'");
   TempDir dir;
   write_text(dir / "bad.xml", "<study><seeds values=\"1\"/>");
   EXPECT_THROW(load_study(dir / "bad.xml"), dmlsim::ScenarioError);

@@ -1,5 +1,6 @@
 #include "algorithms/registry.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <stdexcept>
 
@@ -52,6 +53,24 @@ const AttributeSpec* find_any_attribute(const std::string& attribute) {
   for (const auto* algorithm : table())
     if (const auto* spec = algorithm->find_attribute(attribute)) return spec;
   return nullptr;
+}
+
+void check_algorithm_setting(const std::string& attribute, const std::string& value) {
+  if (attribute == "name") {
+    if (!find_algorithm(value))
+      throw std::invalid_argument(fmt::format("'{}' is not one of: {}", value, fmt::join(algorithm_names(), ", ")));
+    return;
+  }
+  if (const auto* spec = find_any_attribute(attribute)) {
+    parse_attribute(*spec, value);
+    return;
+  }
+  std::vector<std::string> known{"name"};
+  for (const auto* algorithm : table())
+    for (const auto& spec : algorithm->attributes)
+      if (std::find(known.begin(), known.end(), spec.name) == known.end()) known.push_back(spec.name);
+  throw std::invalid_argument(
+      fmt::format("no algorithm has an attribute '{}' (known: {})", attribute, fmt::join(known, ", ")));
 }
 
 void register_algorithm(const AlgorithmInfo& algorithm) {

@@ -42,6 +42,11 @@ std::vector<std::string> algorithm_names();
 // eta or local-steps, are declared alike), or nullptr.
 const AttributeSpec* find_any_attribute(const std::string& attribute);
 
+// Checks one value of "algorithm.<attribute>" (a study axis or fixed value) against the registry:
+// a known algorithm name, or a value some algorithm accepts for that attribute. Throws
+// std::invalid_argument naming what is allowed.
+void check_algorithm_setting(const std::string& attribute, const std::string& value);
+
 // Adds an algorithm outside the table (tests, experiments). Throws std::invalid_argument if the
 // name is taken. The record must outlive every use of the registry.
 void register_algorithm(const AlgorithmInfo& algorithm);

@@ -63,14 +63,19 @@ std::string target_text(const TargetHit& hit) {
                      hit.first->bytes_sent);
 }
 
-void print_summary(const Scenario& s, const RunContext& c, const RunRecord& r) {
-  const auto algorithm = describe_algorithm(s.algorithm);
-  std::string params;
+// "ma (eta=0.1, local-steps=5)": every resolved hyper-parameter, defaults included.
+std::string algorithm_text(const AlgorithmParams& params) {
+  const auto algorithm = describe_algorithm(params);
+  std::string values;
   for (std::size_t i = 1; i < algorithm.size(); ++i)
-    params += fmt::format("{}{}={}", i > 1 ? ", " : "", algorithm[i].first, attribute_text(algorithm[i].second));
+    values += fmt::format("{}{}={}", i > 1 ? ", " : "", algorithm[i].first, attribute_text(algorithm[i].second));
+  return fmt::format("{} ({})", attribute_text(algorithm.front().second), values);
+}
+
+void print_summary(const Scenario& s, const RunContext& c, const RunRecord& r) {
   const auto& last = r.rows.back();
   fmt::print("scenario     {} ({})\n", s.name, s.file.string());
-  fmt::print("algorithm    {} ({})\n", attribute_text(algorithm.front().second), params);
+  fmt::print("algorithm    {}\n", algorithm_text(s.algorithm));
   fmt::print("model        {}{}\n", c.model_description,
              c.profiled ? fmt::format(" (simulated as a profile: {:g} parameters, {:g} forward FLOPs per sample)",
                                       c.simulated_parameters, c.prediction_flops_per_sample)
@@ -145,6 +150,7 @@ int validate_command(const RunOptions& options) {
     fmt::print("{}: valid ({} workers on {} hosts, server {}, {} parameters, network {})\n", options.scenario,
                loaded.scenario.workers.count, hosts.size(), c.server_host, c.parameters,
                loaded.cfg.empty() ? loaded.scenario.network.model : c.sim_config.front().second);
+    fmt::print("algorithm    {}\n", algorithm_text(loaded.scenario.algorithm));
     return 0;
   });
 }

@@ -1,5 +1,6 @@
 #include "study/study.hpp"
 
+#include "algorithms/registry.hpp"
 #include "scenario/scenario.hpp"
 #include "scenario/xml_reader.hpp"
 #include "util/atomic_file.hpp"
@@ -153,6 +154,17 @@ class Parser {
     if (attribute == "scenario.seed") r.fail("set", "the seed is set by <seeds>");
   }
 
+  // Values of algorithm.X are checked against the algorithm registry where the study gives them.
+  void check_algorithm_value(ElementReader& r, const char* attribute, const std::string& target, const std::string& value) {
+    const std::string prefix = "algorithm.";
+    if (target.compare(0, prefix.size(), prefix) != 0) return;
+    try {
+      check_algorithm_setting(target.substr(prefix.size()), value);
+    } catch (const std::invalid_argument& e) {
+      r.fail(attribute, fmt::format("{}: {}", target, e.what()));
+    }
+  }
+
   // Parses one link value; returns seconds or bytes per second.
   double link_value(ElementReader& r, const char* attribute, const std::string& property, const std::string& value) {
     try {
@@ -217,6 +229,7 @@ class Parser {
       check_set_attribute(r, axis.attribute);
       bool numeric = true;
       for (const auto& value : values) {
+        check_algorithm_value(r, "values", axis.attribute, value);
         axis.values.push_back(resolve_set_value(axis.attribute, value));
         try {
           numbers.push_back(parse_number(value));
@@ -253,6 +266,7 @@ class Parser {
       f.kind = AxisKind::Set;
       f.attribute = r.required_text("set");
       check_set_attribute(r, f.attribute);
+      check_algorithm_value(r, "value", f.attribute, value);
       f.value = resolve_set_value(f.attribute, value);
     } else {
       f.kind = AxisKind::Link;
