@@ -226,6 +226,19 @@ TEST(Run, HyperParametersKeepTheirTypesInHeaderAndSummary) {
   EXPECT_NE(validate.out.find("algorithm    easgd (eta=0.1, rho=0.1, tau=3, "), std::string::npos) << validate.out;
 }
 
+TEST(Algorithms, ListsEveryAttributeAndTheReadmeShowsTheRegistry) {
+  const auto text = run_dmlsim("algorithms");
+  ASSERT_EQ(text.exit_code, 0) << text.out;
+  for (const auto* needle : {"ssgd: synchronous SGD", "ma: model averaging", "bmuf: ", "easgd: ", "local-steps  integer",
+                             "default 5", "[1, 1048576]", "mu           real", "[0, 1)", "nesterov", "required"})
+    EXPECT_NE(text.out.find(needle), std::string::npos) << needle << " in\n" << text.out;
+  const auto markdown = run_dmlsim("algorithms --markdown");
+  ASSERT_EQ(markdown.exit_code, 0) << markdown.out;
+  EXPECT_NE(markdown.out.find("| | `mu` | real | `0.9` | `[0, 1)` | block momentum |"), std::string::npos) << markdown.out;
+  EXPECT_NE(read_text(source_dir() / "README.md").find(markdown.out), std::string::npos)
+      << "README's algorithm attribute table differs from `dmlsim algorithms --markdown`";
+}
+
 TEST(BadInput, EachClassGivesOneMessageAndExitCodeTwo) {
   expect_bad_input("run scenarios/seed/ma.xml --set algorithm.bogus=1",
                    "scenarios/seed/ma.xml:18: <algorithm> attribute 'bogus' (set on the command line: --set algorithm.bogus): "

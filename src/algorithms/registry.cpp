@@ -83,16 +83,4 @@ AttributeSpec learning_rate_attribute() {
   return required(real_attribute("eta", 0.1, {0.0}, "learning rate of the workers' SGD steps"));
 }
 
-std::string describe_registry() {
-  std::string out;
-  for (const auto* algorithm : table()) {
-    out += fmt::format("{}: {}\n", algorithm->name, algorithm->summary);
-    for (const auto& spec : algorithm->attributes)
-      out += fmt::format("  {:<12} {:<8} {:<14} {:<22} {}\n", spec.name, type_name(spec.type),
-                         spec.required ? "required" : "default " + attribute_text(spec.default_value),
-                         spec.allowed_text(), spec.doc);
-  }
-  return out;
-}
-
 }  // namespace dmlsim

@@ -54,7 +54,4 @@ void register_algorithm(const AlgorithmInfo& algorithm);
 // The learning rate every SGD-based algorithm declares: required, real, >= 0.
 AttributeSpec learning_rate_attribute();
 
-// The rows of `dmlsim algorithms`: each algorithm, then one line per attribute.
-std::string describe_registry();
-
 }  // namespace dmlsim

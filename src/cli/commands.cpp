@@ -1,5 +1,7 @@
 #include "cli/commands.hpp"
 
+#include "algorithms/registry.hpp"
+
 #include "experiment/sequential_driver.hpp"
 #include "report/outputs.hpp"
 #include "scenario/scenario.hpp"
@@ -139,6 +141,45 @@ int baseline_command(const RunOptions& options) {
     fmt::print("{}\n", nlohmann::json{{"wall_time", wall}, {"rounds", experiment.rounds}, {"final_accuracy", last.accuracy}}.dump());
     return w.allFinite() ? 0 : kExitRunFailed;
   });
+}
+
+// A '|' inside a Markdown table cell (even in code) must be escaped.
+std::string escape_pipes(const std::string& text) {
+  std::string out;
+  for (const char c : text) out += c == '|' ? std::string("\\|") : std::string(1, c);
+  return out;
+}
+
+// Every registered algorithm with its attributes: plain text, or the Markdown table of the README.
+int algorithms_command(bool markdown) {
+  if (markdown) {
+    fmt::print("| algorithm | attribute | type | default | allowed | meaning |\n|---|---|---|---|---|---|\n");
+    for (const auto* algorithm : registered_algorithms()) {
+      fmt::print("| `{}` | | | | | {} |\n", algorithm->name, algorithm->summary);
+      for (const auto& spec : algorithm->attributes)
+        fmt::print("| | `{}` | {} | {} | `{}` | {} |\n", spec.name, type_name(spec.type),
+                   spec.required ? "required" : fmt::format("`{}`", attribute_text(spec.default_value)),
+                   escape_pipes(spec.allowed_text()), spec.doc);
+    }
+    return 0;
+  }
+  const auto default_text = [](const AttributeSpec& spec) {
+    return spec.required ? std::string("required") : "default " + attribute_text(spec.default_value);
+  };
+  std::size_t name_width = 0, default_width = 0, allowed_width = 0;
+  for (const auto* algorithm : registered_algorithms())
+    for (const auto& spec : algorithm->attributes) {
+      name_width = std::max(name_width, spec.name.size());
+      default_width = std::max(default_width, default_text(spec).size());
+      allowed_width = std::max(allowed_width, spec.allowed_text().size());
+    }
+  for (const auto* algorithm : registered_algorithms()) {
+    fmt::print("{}: {}\n", algorithm->name, algorithm->summary);
+    for (const auto& spec : algorithm->attributes)
+      fmt::print("  {:<{}}  {:<7}  {:<{}}  {:<{}}  {}\n", spec.name, name_width, type_name(spec.type), default_text(spec),
+                 default_width, spec.allowed_text(), allowed_width, spec.doc);
+  }
+  return 0;
 }
 
 int validate_command(const RunOptions& options) {

@@ -25,6 +25,7 @@ constexpr int kExitRunFailed = 3;
 
 int run_command(const RunOptions& options);
 int validate_command(const RunOptions& options);
+int algorithms_command(bool markdown);
 // The scenario's training in a plain loop without SimGrid (the benchmarks' compute baseline);
 // prints {"wall_time": seconds, "rounds": n, "final_accuracy": a} as JSON.
 int baseline_command(const RunOptions& options);

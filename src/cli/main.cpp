@@ -1,4 +1,4 @@
-// dmlsim command line: run a scenario, validate one, sweep a study, tabulate its results.
+// dmlsim command line: run a scenario, validate one, sweep a study, tabulate its results, list the algorithms.
 #include "cli/commands.hpp"
 #include "cli/study_commands.hpp"
 #include "calibrate/calibrate.hpp"
@@ -43,6 +43,10 @@ int main(int argc, char** argv) {
   auto* validate = app.add_subcommand("validate", "Check a scenario against its data and platform without running it");
   add_scenario_options(*validate, options);
 
+  bool markdown = false;
+  auto* algorithms = app.add_subcommand("algorithms", "List the algorithms with their attributes, types, defaults and ranges");
+  algorithms->add_flag("--markdown", markdown, "Print the table of the README's algorithm reference");
+
   const auto run_study_command = dmlsim::add_study_commands(app);
   auto* calibrate = dmlsim::add_calibrate_command(app);
 
@@ -55,6 +59,7 @@ int main(int argc, char** argv) {
   if (run->parsed()) return dmlsim::run_command(options);
   if (baseline->parsed()) return dmlsim::baseline_command(options);
   if (calibrate->parsed()) return dmlsim::run_calibrate_command();
+  if (algorithms->parsed()) return dmlsim::algorithms_command(markdown);
   if (const int code = run_study_command(); code >= 0) return code;
   return dmlsim::validate_command(options);
 }
