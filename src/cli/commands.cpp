@@ -120,19 +120,13 @@ int baseline_command(const RunOptions& options) {
     const auto& s = loaded.scenario;
     const auto experiment = build_experiment(s);
     const auto start = std::chrono::steady_clock::now();
-    // Evaluate at the same rounds as the simulator does, so both do the same arithmetic.
-    Evaluation last = experiment.evaluate_test(experiment.initial);
-    experiment.train_loss(experiment.initial);
-    const Vector w = run_sequential(experiment, [&](int round, const Vector& model) {
-      if (round % s.training.eval_every == 0 || round == experiment.rounds) {
-        last = experiment.evaluate_test(model);
-        experiment.train_loss(model);
-      }
-      return true;
-    });
+    // Under the run monitor: evaluates at the same rounds and stops as the simulator does.
+    std::string failure;
+    const auto record = run_sequential(experiment, monitor_rules(s), failure);
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    fmt::print("{}\n", nlohmann::json{{"wall_time", wall}, {"rounds", experiment.rounds}, {"final_accuracy", last.accuracy}}.dump());
-    return w.allFinite() ? 0 : kExitRunFailed;
+    fmt::print("{}\n", nlohmann::json{{"wall_time", wall}, {"rounds", record.rounds_done},
+                                      {"final_accuracy", record.rows.back().test_accuracy}}.dump());
+    return failure.empty() ? 0 : kExitRunFailed;
   });
 }
 

@@ -11,6 +11,12 @@
 
 namespace dmlsim {
 
+// Messages sent so far in a run, counted when each is sent.
+struct Traffic {
+  std::uint64_t bytes = 0;
+  std::uint64_t messages = 0;
+};
+
 struct RoundRow {
   int round = 0;            // 0 = the initial model
   double sim_time = 0;      // simulated seconds (SimGrid's clock)
