@@ -58,6 +58,8 @@ void RunMonitor::record_evaluation(int round, const Vector& w, RunProbe& probe) 
   const Traffic traffic = probe.traffic();
   row.bytes_sent = traffic.bytes;
   row.messages_sent = traffic.messages;
+  row.bytes_intra_zone = traffic.intra_zone_bytes;
+  row.bytes_inter_zone = traffic.inter_zone_bytes;
   if (evaluate_) {
     const auto test = experiment_.evaluate_test(w);
     row.test_accuracy = test.accuracy;

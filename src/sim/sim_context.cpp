@@ -15,9 +15,10 @@ std::unique_ptr<WorkerRole> SimContext::make_worker_role(int worker) const {
   return make_worker(experiment->algorithm, worker, experiment->initial);
 }
 
-void SimContext::count(const Message& message, int /*from_zone*/, int /*to_zone*/) {
+void SimContext::count(const Message& message, int from_zone, int to_zone) {
   traffic.bytes += message.bytes;
   ++traffic.messages;
+  (from_zone == to_zone ? traffic.intra_zone_bytes : traffic.inter_zone_bytes) += message.bytes;
 }
 
 double SimProbe::now() { return sg4::Engine::get_clock(); }
