@@ -1,8 +1,10 @@
 // Pins the parameter-server outputs of the shipped scenarios: rounds.csv and summary.json (less
 // wall time and machine paths) are fingerprinted and compared with tests/golden/parameter_server.txt.
 // The seam left these outputs byte-identical to the code before it; the fingerprints were renewed
-// once, when rounds.csv and summary.json gained the intra/inter-zone byte split (every earlier
-// column and field unchanged). Any other change to what a shipped scenario produces fails here. Regenerate (after checking the change is meant) with
+// twice since, each time with every other column and field unchanged: when rounds.csv and
+// summary.json gained the intra/inter-zone byte split, and when a worker's idle time after its
+// last upload (until the run ends) became waiting, so that per worker compute + communication +
+// waiting = simulated time. Any other change to what a shipped scenario produces fails here. Regenerate (after checking the change is meant) with
 //   DMLSIM_UPDATE_GOLDEN=1 build/tests/test_topology_golden
 #include "test_util.hpp"
 

@@ -25,7 +25,10 @@ double SimProbe::now() { return sg4::Engine::get_clock(); }
 
 void SimProbe::charge_evaluation(double flops) { sg4::this_actor::execute(flops); }
 
-TimeLedger::TimeLedger(WorkerStats& stats) : stats_(stats), since_(sg4::Engine::get_clock()) {}
+TimeLedger::TimeLedger(SimContext& context, int worker)
+    : stats_(context.stats(worker)), since_(context.accounted_until[static_cast<std::size_t>(worker)]) {
+  since_ = sg4::Engine::get_clock();
+}
 
 void TimeLedger::received(double sent_at) {
   const double now = sg4::Engine::get_clock();
@@ -55,7 +58,7 @@ void TimeLedger::waited() {
 std::string worker_mailbox(int worker) { return "worker-" + std::to_string(worker); }
 
 Peer::Peer(SimContext& context, int worker)
-    : ctx_(context), worker_(worker), inbox_(sg4::Mailbox::by_name(worker_mailbox(worker))), ledger_(context.stats(worker)) {
+    : ctx_(context), worker_(worker), inbox_(sg4::Mailbox::by_name(worker_mailbox(worker))), ledger_(context, worker) {
   inbox_->set_receiver(sg4::Actor::self());
 }
 

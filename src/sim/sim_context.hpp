@@ -35,6 +35,8 @@ struct SimContext {
   std::vector<int> worker_zone;
   int server_zone = 0;
   Traffic traffic;
+  // Per worker: the simulated time up to which its ledger has classified its time.
+  std::vector<double> accounted_until;
 
   std::unique_ptr<WorkerRole> make_worker_role(int worker) const;
   void count(const Message& message, int from_zone, int to_zone);
@@ -54,10 +56,11 @@ class SimProbe final : public RunProbe {
 };
 
 // Splits a worker's time into compute, communication and waiting, interval by interval, so the
-// three add up to the time the worker has lived.
+// three add up to the time the worker has lived (the facade books what is left of the run after a
+// worker's last entry as waiting).
 class TimeLedger {
  public:
-  explicit TimeLedger(WorkerStats& stats);
+  TimeLedger(SimContext& context, int worker);
   // A message sent at `sent_at` has arrived: idle until it was sent, in transfer since.
   void received(double sent_at);
   void computed();      // since the last entry: compute
@@ -67,7 +70,7 @@ class TimeLedger {
 
  private:
   WorkerStats& stats_;
-  double since_;
+  double& since_;
 };
 
 std::string worker_mailbox(int worker);

@@ -109,6 +109,7 @@ const RunRecord& Simulation::run(bool bare) {
   const auto workers = placed_.workers.size();
   sim_.uploads.resize(workers);
   sim_.record.workers.resize(workers);
+  sim_.accounted_until.assign(workers, 0.0);
   for (std::size_t k = 0; k < workers; ++k) {
     sim_.uploads[k].worker = static_cast<int>(k);
     sim_.record.workers[k].worker = static_cast<int>(k);
@@ -121,6 +122,9 @@ const RunRecord& Simulation::run(bool bare) {
   context_.wall_time = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   if (!sim_.monitor->failure().empty()) throw SimulationFailure(sim_.monitor->failure());
+  // A worker done before the run ended (its last upload arrived first) idled until the end.
+  for (std::size_t k = 0; k < workers; ++k)
+    sim_.record.workers[k].wait_time += std::max(0.0, sim_.record.sim_time - sim_.accounted_until[k]);
   if (!sim_.finished)
     throw SimulationFailure(fmt::format("the simulation stopped at {} s before the run finished (deadlock)",
                                         sg4::Engine::get_clock()));

@@ -71,7 +71,7 @@ class WorkerActor {
     auto trainer = ctx_.experiment->make_trainer(worker_);
     auto role = ctx_.make_worker_role(worker_);
     auto& upload = ctx_.uploads[static_cast<std::size_t>(worker_)];
-    TimeLedger ledger(ctx_.stats(worker_));
+    TimeLedger ledger(ctx_, worker_);
 
     // Daemon: the simulation ends when the server does, with the workers waiting for a broadcast.
     for (;;) {
