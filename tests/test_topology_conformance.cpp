@@ -278,3 +278,19 @@ TEST(TopologyBadInput, ServerOptionalForTopologiesWithoutOne) {
   EXPECT_TRUE(r.summary["server"]["host"].is_null());
   EXPECT_EQ(r.summary["topology"]["kind"], "ring-allreduce");
 }
+
+TEST(RunMonitorShared, BaselineStopsAndEvaluatesAsTheSimulatorDoes) {
+  // The sequential driver (dmlsim baseline) runs under the same run monitor: with a target it
+  // stops at the same round with the same accuracy, on any topology.
+  TempDir dir;
+  const std::string sets = " --set stop.target-accuracy=0.95 --set training.eval-every=2";
+  const auto baseline = run_dmlsim("baseline scenarios/wan/ma.xml" + sets);
+  ASSERT_EQ(baseline.exit_code, 0) << baseline.out;
+  const auto line = nlohmann::json::parse(baseline.out.substr(baseline.out.find('{')));
+  for (const char* topology : {"parameter-server", "tree"}) {
+    const auto sim = run(source_dir() / "scenarios/wan/ma.xml", dir / topology, sets + " --set topology.kind=" + topology);
+    EXPECT_EQ(sim.summary["result"]["stop_reason"], "target-accuracy");
+    EXPECT_EQ(line["rounds"], sim.summary["result"]["rounds"]) << topology;
+    EXPECT_EQ(line["final_accuracy"], sim.summary["result"]["final_accuracy"]) << topology;
+  }
+}

@@ -63,6 +63,10 @@ std::string target_text(const TargetHit& hit) {
                      hit.first->bytes_sent);
 }
 
+std::string server_text(const RunContext& c) {
+  return c.server_host.empty() ? "no server" : "server " + c.server_host;
+}
+
 void print_summary(const Scenario& s, const RunContext& c, const RunRecord& r) {
   const auto algorithm = describe_algorithm(s.algorithm);
   std::string params;
@@ -75,7 +79,8 @@ void print_summary(const Scenario& s, const RunContext& c, const RunRecord& r) {
              c.profiled ? fmt::format(" (simulated as a profile: {:g} parameters, {:g} forward FLOPs per sample)",
                                       c.simulated_parameters, c.prediction_flops_per_sample)
                         : "");
-  fmt::print("platform     {} (server {}, {} workers)\n", s.platform.file.string(), c.server_host, s.workers.count);
+  fmt::print("platform     {} ({}, {} workers, topology {})\n", s.platform.file.string(), server_text(c),
+             s.workers.count, s.topology.kind);
   fmt::print("network      {}\n", c.network_description);
   fmt::print("rounds       {} of {} (stopped by: {})\n", r.rounds_done, s.training.rounds, r.stop_reason);
   fmt::print("sim time     {:.6f} s (wall {:.2f} s)\n", r.sim_time, c.wall_time);
@@ -136,8 +141,8 @@ int validate_command(const RunOptions& options) {
     Simulation simulation(loaded.scenario, loaded.cfg);
     const auto& c = simulation.context();
     const std::set<std::string> hosts(c.worker_hosts.begin(), c.worker_hosts.end());
-    fmt::print("{}: valid ({} workers on {} hosts, server {}, {} parameters, network {})\n", options.scenario,
-               loaded.scenario.workers.count, hosts.size(), c.server_host, c.parameters,
+    fmt::print("{}: valid ({} workers on {} hosts, {}, topology {}, {} parameters, network {})\n", options.scenario,
+               loaded.scenario.workers.count, hosts.size(), server_text(c), loaded.scenario.topology.kind, c.parameters,
                loaded.cfg.empty() ? loaded.scenario.network.model : c.sim_config.front().second);
     return 0;
   });
