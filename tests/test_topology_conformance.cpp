@@ -2,7 +2,9 @@
 // full mesh: every pair of hosts has its own full-duplex link, latency L, bandwidth B) under bare
 // CM02 (TCP-gamma 0), with no compute (a model profile of 0 FLOPs) and no headers, one round takes
 // exactly the formula of ALGORITHMS.md: star 2(L + S/B), ring 2(K-1)(L + S/(KB)), tree
-// 2·depth·(L + S/B). On those and on the shipped geo platform: the exact message count and byte
+// 2·depth·(L + S/B); hierarchical, on zones joined by WAN links between their leaders, 2 in-zone
+// hops + the leaders' ring (2(Z-1) chunk steps) or star (2 WAN hops). On those and on the shipped
+// geo platform: the exact message count and byte
 // split per round; per worker compute + communication + waiting = simulated time; byte-identical
 // reruns; and the same weights, bit for bit, on every topology for SSGD, MA, BMUF and EASGD.
 #include "test_util.hpp"
@@ -21,6 +23,17 @@ constexpr double kLatency = 0.010;      // s
 constexpr double kBandwidth = 100e6;    // B/s
 constexpr std::uint64_t kParameters = 120000;  // simulated; divisible by every K used here
 
+// One full-duplex link used UP from a to b and DOWN back: a <route> between hosts, or a <zoneRoute>
+// between zones through their first hosts ("<zone>h0").
+std::string both_ways(const std::string& element, const std::string& a, const std::string& b, const std::string& link) {
+  const auto gateways = [&](const std::string& from, const std::string& to) {
+    return element == "zoneRoute" ? fmt::format(R"( gw_src="{}h0" gw_dst="{}h0")", from, to) : std::string();
+  };
+  return fmt::format(R"(<{0} src="{1}" dst="{2}"{4} symmetrical="NO"><link_ctn id="{3}" direction="UP"/></{0}>
+<{0} src="{2}" dst="{1}"{5} symmetrical="NO"><link_ctn id="{3}" direction="DOWN"/></{0}>
+)", element, a, b, link, gateways(a, b), gateways(b, a));
+}
+
 // The server "s" and workers "w0".."w{K-1}", every pair joined by its own link.
 std::string mesh_platform(int workers) {
   std::vector<std::string> hosts = {"s"};
@@ -32,9 +45,7 @@ std::string mesh_platform(int workers) {
     for (std::size_t b = a + 1; b < hosts.size(); ++b) {
       const auto link = hosts[a] + "-" + hosts[b];
       body += fmt::format(R"(<link id="{}" bandwidth="100MBps" latency="10ms" sharing_policy="SPLITDUPLEX"/>)", link) + "\n";
-      routes += fmt::format(R"(<route src="{0}" dst="{1}" symmetrical="NO"><link_ctn id="{2}" direction="UP"/></route>
-<route src="{1}" dst="{0}" symmetrical="NO"><link_ctn id="{2}" direction="DOWN"/></route>
-)", hosts[a], hosts[b], link);
+      routes += both_ways("route", hosts[a], hosts[b], link);
     }
   return "<?xml version=\"1.0\"?>\n<!DOCTYPE platform SYSTEM \"https://simgrid.org/simgrid.dtd\">\n"
          "<platform version=\"4.1\"><zone id=\"mesh\" routing=\"Full\">\n" + body + routes + "</zone></platform>\n";
@@ -161,6 +172,69 @@ TEST_F(Conformance, TreeRoundIsTwiceTheDepthInHops) {
     expect_rounds(r, 2 * c.depth * (kLatency + S / kBandwidth), 2 * (c.workers - 1), 2 * (c.workers - 1) * S);
     expect_time_accounted(r.summary);
   }
+}
+
+namespace {
+
+// Z zones of M hosts "z<z>h<i>", each zone a full mesh (L_in = 1 ms, 100 MB/s); zone z's first
+// host is its gateway, joined to every other zone's by its own WAN link (50 ms, 10 MB/s). The
+// zones' first workers are the hierarchy's leaders, so leader-to-leader messages take one WAN link.
+std::string zoned_mesh_platform(int zones, int per_zone) {
+  std::string out = "<?xml version=\"1.0\"?>\n<!DOCTYPE platform SYSTEM \"https://simgrid.org/simgrid.dtd\">\n"
+                    "<platform version=\"4.1\"><zone id=\"world\" routing=\"Full\">\n";
+  for (int z = 0; z < zones; ++z) {
+    std::string links, routes;
+    out += fmt::format("<zone id=\"z{}\" routing=\"Full\">\n", z);
+    for (int i = 0; i < per_zone; ++i) out += fmt::format(R"(<host id="z{}h{}" speed="1Ef"/>)", z, i) + "\n";
+    for (int a = 0; a < per_zone; ++a)
+      for (int b = a + 1; b < per_zone; ++b) {
+        const auto link = fmt::format("z{}-{}-{}", z, a, b);
+        links += fmt::format(R"(<link id="{}" bandwidth="100MBps" latency="1ms" sharing_policy="SPLITDUPLEX"/>)", link) + "\n";
+        routes += both_ways("route", fmt::format("z{}h{}", z, a), fmt::format("z{}h{}", z, b), link);
+      }
+    out += links + routes + "</zone>\n";
+  }
+  std::string links, routes;
+  for (int a = 0; a < zones; ++a)
+    for (int b = a + 1; b < zones; ++b) {
+      const auto link = fmt::format("wan-{}-{}", a, b);
+      links += fmt::format(R"(<link id="{}" bandwidth="10MBps" latency="50ms" sharing_policy="SPLITDUPLEX"/>)", link) + "\n";
+      routes += both_ways("zoneRoute", fmt::format("z{}", a), fmt::format("z{}", b), link);
+    }
+  return out + links + routes + "</zone></platform>\n";
+}
+
+}  // namespace
+
+TEST_F(Conformance, HierarchicalRoundIsZoneHopsPlusTheLeadersExchange) {
+  const int zones = 3, per_zone = 3, k = zones * per_zone;
+  write_text(dir_ / "mesh.xml", zoned_mesh_platform(zones, per_zone));
+  std::string hosts;
+  for (int z = 0; z < zones; ++z)
+    for (int i = 0; i < per_zone; ++i) hosts += fmt::format("{}z{}h{}", hosts.empty() ? "" : ",", z, i);
+  auto text = mesh_scenario(k, R"(<topology kind="hierarchical"/>)");
+  text.replace(text.find(R"(<server host="s"/>)"), 18, "");
+  const auto from = text.find("hosts=\"") + 7;
+  text.replace(from, text.find('"', from) - from, hosts);
+  write_text(dir_ / "s.xml", text);
+  const double in_zone = 2 * (0.001 + S / 100e6), wan_hop = 0.050 + S / 10e6;
+  const double chunk_hop = 0.050 + S / (zones * 10e6);
+  const auto ring = run(dir_ / "s.xml", dir_ / "ring");
+  expect_time_accounted(ring.summary);
+  const auto star = run(dir_ / "s.xml", dir_ / "star", "--set topology.across=star");
+  expect_time_accounted(star.summary);
+  for (std::size_t round = 1; round <= 3; ++round) {
+    const double ring_round = in_zone + 2 * (zones - 1) * chunk_hop, star_round = in_zone + 2 * wan_hop;
+    EXPECT_NEAR(cell(ring, round, "sim_time") - cell(ring, round - 1, "sim_time"), ring_round, 1e-9 * ring_round);
+    EXPECT_NEAR(cell(star, round, "sim_time") - cell(star, round - 1, "sim_time"), star_round, 1e-9 * star_round);
+  }
+  // Inside the zones 2(K - Z) whole vectors; across, the leaders' ring moves the vector 2(Z-1) times
+  // in chunks, the star 2(Z-1) whole vectors.
+  EXPECT_EQ(cell(ring, 1, "messages_sent"), 2 * (k - zones) + 2 * (zones - 1) * zones);
+  EXPECT_EQ(cell(ring, 1, "bytes_intra_zone"), 2 * (k - zones) * S);
+  EXPECT_EQ(cell(ring, 1, "bytes_inter_zone"), 2 * (zones - 1) * S);
+  EXPECT_EQ(cell(star, 1, "messages_sent"), 2 * (k - 1));
+  EXPECT_EQ(cell(star, 1, "bytes_inter_zone"), 2 * (zones - 1) * S);
 }
 
 TEST_F(Conformance, ChunksOfAnIndivisibleVectorDifferByOneParameter) {
