@@ -12,13 +12,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// rounds.csv with rounds 0..8 at 1 s per round (times `scale`), 100 bytes per round; accuracy 0.5
+// rounds.csv with rounds 0..8 at 1 s per round (times `scale`), 100 bytes per round of which 30
+// between zones; accuracy 0.5
 // before `hit` (never if hit < 0), 0.9 from `hit` on, `final` at round 8.
 std::string rounds_csv(int hit, double final, double scale) {
-  std::string out = "round,sim_time,test_accuracy,test_loss,train_loss,bytes_sent,messages_sent\n";
+  std::string out =
+      "round,sim_time,test_accuracy,test_loss,train_loss,bytes_sent,messages_sent,bytes_intra_zone,bytes_inter_zone\n";
   for (int r = 0; r <= 8; ++r) {
     const double accuracy = r == 8 ? final : (hit >= 0 && r >= hit ? 0.9 : 0.5);
-    out += fmt::format("{},{},{},0.5,0.5,{},{}\n", r, r * scale, accuracy, 100 * r, 2 * r);
+    out += fmt::format("{},{},{},0.5,0.5,{},{},{},{}\n", r, r * scale, accuracy, 100 * r, 2 * r, 70 * r, 30 * r);
   }
   return out;
 }
@@ -116,6 +118,7 @@ TEST(StudyTable, MediansReachedCountsAndSpeedups) {
   EXPECT_DOUBLE_EQ(*a_fast.max_time, 6);
   EXPECT_DOUBLE_EQ(*a_fast.median_rounds, 4);
   EXPECT_DOUBLE_EQ(*a_fast.median_bytes, 400);
+  EXPECT_DOUBLE_EQ(*a_fast.median_wan_bytes, 120);
   EXPECT_DOUBLE_EQ(*a_fast.speedup, 1);
   EXPECT_NEAR(t.rows[0].final_accuracy->mean, 0.93, 1e-12);
   EXPECT_NEAR(*t.rows[0].final_accuracy->std, std::sqrt(7e-4), 1e-12);
@@ -217,4 +220,16 @@ TEST(StudyTable, BadOptionsAndDirectories) {
   TempDir empty;
   EXPECT_THROW(read_results(empty.path()), std::runtime_error);
   EXPECT_THROW(parse_rounds_csv("round,sim_time\n", "r.csv"), std::runtime_error);
+}
+
+TEST(StudyTable, WanBytesColumnOnRequest) {
+  Fixture f;
+  TableOptions options;
+  options.targets = {0.9};
+  EXPECT_EQ(format_table(table(f, options), "md").find("WAN bytes"), std::string::npos);
+  options.wan_bytes = true;
+  const auto md = format_table(table(f, options), "md");
+  EXPECT_NE(md.find("| bytes to 0.9 | WAN bytes to 0.9 | reached 0.9 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 400 B | 120 B |"), std::string::npos) << md;
+  EXPECT_NE(format_table(table(f, options), "csv").find("t0.9_bytes_median,t0.9_wan_bytes_median"), std::string::npos);
 }

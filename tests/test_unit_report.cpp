@@ -46,10 +46,10 @@ TEST(TimeToAccuracy, SmoothedCurveIsLater) {
 }
 
 TEST(Outputs, RoundsCsvHasHeaderAndRoundTripPrecision) {
-  const auto csv = rounds_csv({{3, 0.1 + 0.2, 1.0 / 3.0, 0.25, 0.5, 1234, 8}});
+  const auto csv = rounds_csv({{3, 0.1 + 0.2, 1.0 / 3.0, 0.25, 0.5, 1234, 8, 1000, 234}});
   EXPECT_EQ(csv,
-            "round,sim_time,test_accuracy,test_loss,train_loss,bytes_sent,messages_sent\n"
-            "3,0.30000000000000004,0.3333333333333333,0.25,0.5,1234,8\n");
+            "round,sim_time,test_accuracy,test_loss,train_loss,bytes_sent,messages_sent,bytes_intra_zone,bytes_inter_zone\n"
+            "3,0.30000000000000004,0.3333333333333333,0.25,0.5,1234,8,1000,234\n");
 }
 
 TEST(AtomicFile, WritesWholeFileAndLeavesNoTemporary) {

@@ -40,6 +40,7 @@ class LocalTrainer {
   // One plain SGD step in place: w <- w - eta·g(w). Returns the batch size.
   int sgd_step(Vector& w, double eta, int round, int step);
   double take_flops();  // FLOPs spent since the last call
+  void charge_flops(double flops) { flops_ += flops; }  // work done outside the trainer (bare roles)
   Eigen::Index dim() const { return model_.dim(); }
 
  private:

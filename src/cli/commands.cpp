@@ -65,6 +65,10 @@ std::string target_text(const TargetHit& hit) {
                      hit.first->bytes_sent);
 }
 
+std::string server_text(const RunContext& c) {
+  return c.server_host.empty() ? "no server" : "server " + c.server_host;
+}
+
 // "ma (eta=0.1, local-steps=5)": every resolved hyper-parameter, defaults included.
 std::string algorithm_text(const AlgorithmParams& params) {
   const auto algorithm = describe_algorithm(params);
@@ -82,7 +86,8 @@ void print_summary(const Scenario& s, const RunContext& c, const RunRecord& r) {
              c.profiled ? fmt::format(" (simulated as a profile: {:g} parameters, {:g} forward FLOPs per sample)",
                                       c.simulated_parameters, c.prediction_flops_per_sample)
                         : "");
-  fmt::print("platform     {} (server {}, {} workers)\n", s.platform.file.string(), c.server_host, s.workers.count);
+  fmt::print("platform     {} ({}, {} workers, topology {})\n", s.platform.file.string(), server_text(c),
+             s.workers.count, s.topology.kind);
   fmt::print("network      {}\n", c.network_description);
   fmt::print("rounds       {} of {} (stopped by: {})\n", r.rounds_done, s.training.rounds, r.stop_reason);
   fmt::print("sim time     {:.6f} s (wall {:.2f} s)\n", r.sim_time, c.wall_time);
@@ -127,19 +132,13 @@ int baseline_command(const RunOptions& options) {
     const auto& s = loaded.scenario;
     const auto experiment = build_experiment(s);
     const auto start = std::chrono::steady_clock::now();
-    // Evaluate at the same rounds as the simulator does, so both do the same arithmetic.
-    Evaluation last = experiment.evaluate_test(experiment.initial);
-    experiment.train_loss(experiment.initial);
-    const Vector w = run_sequential(experiment, [&](int round, const Vector& model) {
-      if (round % s.training.eval_every == 0 || round == experiment.rounds) {
-        last = experiment.evaluate_test(model);
-        experiment.train_loss(model);
-      }
-      return true;
-    });
+    // Under the run monitor: evaluates at the same rounds and stops as the simulator does.
+    std::string failure;
+    const auto record = run_sequential(experiment, monitor_rules(s), failure);
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    fmt::print("{}\n", nlohmann::json{{"wall_time", wall}, {"rounds", experiment.rounds}, {"final_accuracy", last.accuracy}}.dump());
-    return w.allFinite() ? 0 : kExitRunFailed;
+    fmt::print("{}\n", nlohmann::json{{"wall_time", wall}, {"rounds", record.rounds_done},
+                                      {"final_accuracy", record.rows.back().test_accuracy}}.dump());
+    return failure.empty() ? 0 : kExitRunFailed;
   });
 }
 
@@ -188,8 +187,8 @@ int validate_command(const RunOptions& options) {
     Simulation simulation(loaded.scenario, loaded.cfg);
     const auto& c = simulation.context();
     const std::set<std::string> hosts(c.worker_hosts.begin(), c.worker_hosts.end());
-    fmt::print("{}: valid ({} workers on {} hosts, server {}, {} parameters, network {})\n", options.scenario,
-               loaded.scenario.workers.count, hosts.size(), c.server_host, c.parameters,
+    fmt::print("{}: valid ({} workers on {} hosts, {}, topology {}, {} parameters, network {})\n", options.scenario,
+               loaded.scenario.workers.count, hosts.size(), server_text(c), loaded.scenario.topology.kind, c.parameters,
                loaded.cfg.empty() ? loaded.scenario.network.model : c.sim_config.front().second);
     fmt::print("algorithm    {}\n", algorithm_text(loaded.scenario.algorithm));
     return 0;

@@ -18,6 +18,7 @@ struct TableCliOptions {
   std::string smooth = "raw";
   std::string format = "md";
   bool breakdown = false;
+  bool wan_bytes = false;
 };
 
 int table_command(const TableCliOptions& o, bool by_given) {
@@ -35,6 +36,7 @@ int table_command(const TableCliOptions& o, bool by_given) {
     options.baseline = o.baseline;
     options.ewma_alpha = study::parse_smoothing(o.smooth);
     options.breakdown = o.breakdown;
+    options.wan_bytes = o.wan_bytes;
     std::cout << study::format_table(study::build_table(results, options), o.format);
     return 0;
   } catch (const std::invalid_argument& e) {
@@ -64,6 +66,7 @@ std::function<int()> add_study_commands(CLI::App& app) {
   table->add_option("--smooth", table_options->smooth, "Curve for time to accuracy: raw (default) or ewma:ALPHA");
   table->add_option("--format", table_options->format, "md (default), csv or tex")->check(CLI::IsMember({"md", "csv", "tex"}));
   table->add_flag("--breakdown", table_options->breakdown, "Also show mean compute / comm / wait time and comm/compute ratio");
+  table->add_flag("--wan-bytes", table_options->wan_bytes, "Also show the bytes sent between platform zones (WAN) to each target");
 
   return [=]() -> int {
     if (sweep->parsed()) return study::sweep_command(*sweep_options);

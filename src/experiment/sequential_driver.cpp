@@ -2,6 +2,18 @@
 
 namespace dmlsim {
 
+namespace {
+
+// No simulated time and no messages: the sequential driver's view for the run monitor.
+class NoClock final : public RunProbe {
+ public:
+  double now() override { return 0; }
+  void charge_evaluation(double) override {}
+  Traffic traffic() override { return {}; }
+};
+
+}  // namespace
+
 Vector run_sequential(const Experiment& e, const RoundObserver& observe) {
   const int workers = e.algorithm.workers;
   auto server = make_server(e.algorithm, e.initial);
@@ -23,6 +35,17 @@ Vector run_sequential(const Experiment& e, const RoundObserver& observe) {
     if (observe && !observe(round, server->model())) break;
   }
   return server->model();
+}
+
+RunRecord run_sequential(const Experiment& e, const MonitorRules& rules, std::string& failure) {
+  RunRecord record;
+  RunMonitor monitor(e, rules, record);
+  NoClock clock;
+  monitor.start(e.initial, clock);
+  const Vector w = run_sequential(e, [&](int round, const Vector& model) { return monitor.after_round(round, model, clock); });
+  monitor.finish(w, 0);
+  failure = monitor.failure();
+  return record;
 }
 
 }  // namespace dmlsim

@@ -19,10 +19,12 @@ Json target_json(const std::vector<TargetHit>& hits) {
       entry["time"] = hit.first->sim_time;
       entry["round"] = hit.first->round;
       entry["bytes"] = hit.first->bytes_sent;
+      entry["wan_bytes"] = hit.first->bytes_inter_zone;
     } else {
       entry["time"] = nullptr;
       entry["round"] = nullptr;
       entry["bytes"] = nullptr;
+      entry["wan_bytes"] = nullptr;
     }
     list.push_back(entry);
   }
@@ -73,10 +75,11 @@ Json worker_json(const WorkerStats& w) {
 }  // namespace
 
 std::string rounds_csv(const std::vector<RoundRow>& rows) {
-  std::string out = "round,sim_time,test_accuracy,test_loss,train_loss,bytes_sent,messages_sent\n";
+  std::string out =
+      "round,sim_time,test_accuracy,test_loss,train_loss,bytes_sent,messages_sent,bytes_intra_zone,bytes_inter_zone\n";
   for (const auto& r : rows)
-    out += fmt::format("{},{},{},{},{},{},{}\n", r.round, r.sim_time, r.test_accuracy, r.test_loss, r.train_loss,
-                       r.bytes_sent, r.messages_sent);
+    out += fmt::format("{},{},{},{},{},{},{},{},{}\n", r.round, r.sim_time, r.test_accuracy, r.test_loss, r.train_loss,
+                       r.bytes_sent, r.messages_sent, r.bytes_intra_zone, r.bytes_inter_zone);
   return out;
 }
 
@@ -133,7 +136,13 @@ Json summary_json(const Scenario& s, const RunContext& c, const RunRecord& recor
   j["workers"] = {{"count", s.workers.count},
                   {"partition", partition_name(s.workers.partition)},
                   {"hosts", c.worker_hosts}};
-  j["server"] = {{"host", c.server_host}};
+  j["server"] = {{"host", c.server_host.empty() ? Json(nullptr) : Json(c.server_host)}};
+  j["topology"] = {{"kind", s.topology.kind}};
+  if (s.topology.kind == "tree") {
+    j["topology"]["shape"] = s.topology.binomial ? "binomial" : "k-ary";
+    if (!s.topology.binomial) j["topology"]["arity"] = s.topology.arity;
+  }
+  if (s.topology.kind == "hierarchical") j["topology"]["across"] = s.topology.across_ring ? "ring" : "star";
   j["algorithm"] = algorithm;
   j["batch"] = {{"rule", batch_rule_name(s.batch.rule)},
                 {"fraction", s.batch.fraction},
@@ -155,6 +164,8 @@ Json summary_json(const Scenario& s, const RunContext& c, const RunRecord& recor
                  {"final_train_loss", last.train_loss},
                  {"bytes_sent", last.bytes_sent},
                  {"messages_sent", last.messages_sent},
+                 {"bytes_intra_zone", last.bytes_intra_zone},
+                 {"bytes_inter_zone", last.bytes_inter_zone},
                  {"wall_time", c.wall_time}};
   j["time_to_accuracy"] = {{"curve", "raw"}, {"targets", target_json(time_to_accuracy(record.rows, s.report.targets))}};
   j["time_to_accuracy_ewma"] = {

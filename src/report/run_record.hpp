@@ -11,6 +11,16 @@
 
 namespace dmlsim {
 
+// Messages sent so far in a run, counted when each is sent.
+// Bytes are also split by where they travel: between hosts of one platform zone (datacenter), or
+// between zones (over the WAN, what a geo-distributed run pays for).
+struct Traffic {
+  std::uint64_t bytes = 0;
+  std::uint64_t messages = 0;
+  std::uint64_t intra_zone_bytes = 0;
+  std::uint64_t inter_zone_bytes = 0;
+};
+
 struct RoundRow {
   int round = 0;            // 0 = the initial model
   double sim_time = 0;      // simulated seconds (SimGrid's clock)
@@ -19,6 +29,8 @@ struct RoundRow {
   double train_loss = 0;
   std::uint64_t bytes_sent = 0;     // cumulative, all messages of the run
   std::uint64_t messages_sent = 0;  // cumulative
+  std::uint64_t bytes_intra_zone = 0;  // cumulative, of bytes_sent: inside one platform zone
+  std::uint64_t bytes_inter_zone = 0;  // cumulative, of bytes_sent: between zones (WAN)
 };
 
 struct WorkerStats {

@@ -17,9 +17,10 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 namespace fs = std::filesystem;
 
 // The elements a scenario may contain, in the order the README documents them.
-const std::vector<std::string> kElements = {"platform", "network", "data",  "model", "workers", "server", "algorithm",
-                                            "batch",    "training", "stop", "report", "output"};
-const std::vector<std::string> kRequired = {"platform", "data", "workers", "server", "algorithm", "training"};
+const std::vector<std::string> kElements = {"platform",  "network", "data",     "model", "workers", "server", "topology",
+                                            "algorithm", "batch",   "training", "stop",  "report",  "output"};
+// <server> is required by the topologies that have one (checked with the platform).
+const std::vector<std::string> kRequired = {"platform", "data", "workers", "algorithm", "training"};
 
 class Parser {
  public:
@@ -53,6 +54,8 @@ class Parser {
     read_model(root.child("model"), s);
     read_workers(root.child("workers"), s);
     read_server(root.child("server"), s);
+    s.topology.line = line(root);  // without <topology>, errors point at <scenario>
+    read_topology(root.child("topology"), s);
     read_algorithm(root.child("algorithm"), s);
     read_batch(root.child("batch"), s);
     read_training(root.child("training"), s);
@@ -290,11 +293,33 @@ class Parser {
   }
 
   void read_server(pugi::xml_node node, Scenario& s) {
+    if (!node) return;
     auto r = reader(node);
     s.server.line = r.line();
     s.server.host = r.required_text("host");
     r.finish();
     reject_children(node);
+  }
+
+  void read_topology(pugi::xml_node node, Scenario& s) {
+    auto& t = s.topology;
+    if (!node) return;
+    auto r = reader(node);
+    t.line = r.line();
+    t.kind = r.text("kind", t.kind);
+    t.arity = r.integer("arity", 2, 2, 1 << 20);
+    t.binomial = r.choice("shape", "k-ary", {"k-ary", "binomial"}) == "binomial";
+    t.across_ring = r.choice("across", "ring", {"ring", "star"}) == "ring";
+    r.finish();
+    reject_children(node);
+    const std::map<std::string, std::vector<std::string>> used = {{"tree", {"arity", "shape"}}, {"hierarchical", {"across"}}};
+    for (const auto& attribute : node.attributes()) {
+      const std::string attr = attribute.name();
+      const auto it = used.find(t.kind);
+      if (attr != "kind" && (it == used.end() || std::find(it->second.begin(), it->second.end(), attr) == it->second.end()))
+        s.notes.push_back(fmt::format("{}:{}: note: <topology> attribute '{}' is ignored by {}", file_.string(), t.line,
+                                      attr, t.kind));
+    }
   }
 
   // Attributes, types and ranges come from the algorithm registry. An attribute that another

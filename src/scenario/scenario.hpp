@@ -99,7 +99,16 @@ struct WorkersSpec : Located {
 };
 
 struct ServerSpec : Located {
-  std::string host;
+  std::string host;  // empty: no <server> (topologies without one)
+};
+
+// <topology kind="..." .../>: how bytes move in a round (src/sim/topology/). The kind is checked
+// against the simulator's table of topologies when the platform is loaded.
+struct TopologySpec : Located {
+  std::string kind = "parameter-server";
+  int arity = 2;            // tree: children per node (k-ary)
+  bool binomial = false;    // tree: binomial instead of k-ary
+  bool across_ring = true;  // hierarchical: ring (else star) among the zone leaders
 };
 
 struct TrainingSpec : Located {
@@ -132,6 +141,7 @@ struct Scenario {
   ModelSpec model;
   WorkersSpec workers;
   ServerSpec server;
+  TopologySpec topology;
   AlgorithmParams algorithm;
   BatchSpec batch;
   TrainingSpec training;

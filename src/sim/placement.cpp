@@ -32,6 +32,16 @@ std::vector<std::vector<sg4::Host*>> hosts_by_zone(const sg4::Host* server) {
   return zones;
 }
 
+// Index of the root zone's child that holds `host` (0 on a platform without child zones).
+int zone_index(const sg4::Host* host) {
+  const auto* root = sg4::Engine::get_instance()->get_netzone_root();
+  const auto children = root->get_children();
+  const auto* zone = host->get_englobing_zone();
+  while (zone && zone != root && zone->get_parent() != root) zone = zone->get_parent();  // the root has no parent
+  const auto it = std::find(children.begin(), children.end(), zone);
+  return it == children.end() ? 0 : static_cast<int>(it - children.begin());
+}
+
 [[noreturn]] void fail(const Scenario& s, int line, const std::string& message) {
   throw ScenarioError(s.file.string(), line, message);
 }
@@ -56,8 +66,8 @@ Placed place_actors(const Scenario& s) {
   const auto& engine = *sg4::Engine::get_instance();
   const auto platform = s.platform.file.string();
   Placed placed;
-  placed.server = engine.host_by_name_or_null(s.server.host);
-  if (!placed.server)
+  if (!s.server.host.empty()) placed.server = engine.host_by_name_or_null(s.server.host);
+  if (!s.server.host.empty() && !placed.server)
     fail(s, s.server.line, fmt::format("<server> attribute 'host': host '{}' is not in platform {}", s.server.host, platform));
 
   const auto& w = s.workers;
@@ -90,6 +100,9 @@ Placed place_actors(const Scenario& s) {
       break;
     }
   }
+  placed.platform_has_zones = !engine.get_netzone_root()->get_children().empty();
+  if (placed.server) placed.server_zone = zone_index(placed.server);
+  for (const auto* host : placed.workers) placed.worker_zones.push_back(zone_index(host));
   return placed;
 }
 

@@ -11,11 +11,17 @@
 namespace dmlsim {
 
 struct Placed {
-  simgrid::s4u::Host* server = nullptr;
+  simgrid::s4u::Host* server = nullptr;      // null without <server>
   std::vector<simgrid::s4u::Host*> workers;  // worker k runs on workers[k]
+  // Zone of each host: the index of the root zone's child (datacenter) that holds it; 0 for every
+  // host of a platform without child zones.
+  int server_zone = 0;
+  std::vector<int> worker_zones;
+  bool platform_has_zones = false;
 };
 
-// Throws ScenarioError at the <server>/<workers> line when a host is unknown.
+// Throws ScenarioError at the <server>/<workers> line when a host is unknown. Without a <server>,
+// every host may run workers.
 Placed place_actors(const Scenario& scenario);
 
 // Sets latency / bandwidth of every link whose name matches each override's pattern, in file

@@ -1,7 +1,7 @@
 #include "sim/simulation.hpp"
 
 #include "scenario/xml_reader.hpp"
-#include "sim/placement.hpp"
+#include "sim/bare_roles.hpp"
 #include "util/atomic_file.hpp"
 
 #include <chrono>
@@ -60,8 +60,8 @@ Simulation::Simulation(const Scenario& scenario, const ConfigList& command_line_
 
   context_.network_description = describe_network(scenario.network, config_);
   context_.sim_config = config_;
-  context_.server_host = server_host_->get_name();
-  for (auto* host : worker_hosts_) context_.worker_hosts.push_back(host->get_name());
+  context_.server_host = placed_.server ? placed_.server->get_name() : "";
+  for (auto* host : placed_.workers) context_.worker_hosts.push_back(host->get_name());
   context_.parameters = experiment_.model->dim();
   context_.model_description = experiment_.model->describe();
   context_.profiled = experiment_.profiled;
@@ -85,29 +85,48 @@ void Simulation::load_platform() {
                         fmt::format("SimGrid could not load platform {}: {}", scenario_.platform.file.string(), e.what()));
   }
   context_.applied_link_overrides = apply_link_overrides(scenario_);
-  const auto placed = place_actors(scenario_);
-  server_host_ = placed.server;
-  worker_hosts_ = placed.workers;
+  const auto& kind = find_topology_kind(scenario_);
+  placed_ = place_actors(scenario_);
+  if (kind.needs_zones && !placed_.platform_has_zones)
+    throw ScenarioError(scenario_.file.string(), scenario_.topology.line,
+                        fmt::format("<topology> attribute 'kind': {} groups workers by zone, but platform {} has no zones "
+                                    "(allowed on it: the kinds without zones, e.g. parameter-server, ring-allreduce, tree)",
+                                    kind.name, scenario_.platform.file.string()));
+  topology_ = kind.make(scenario_.topology);
 }
 
 const RunRecord& Simulation::run(bool bare) {
   sim_.bare = bare;
   sim_.bare_round_flops = experiment_.expected_round_flops();
   sim_.experiment = &experiment_;
-  sim_.message_bytes = context_.message_bytes;
-  sim_.eval_every = scenario_.training.eval_every;
-  sim_.charge_eval = scenario_.training.charge_eval;
-  sim_.stop_accuracy = scenario_.stop.target_accuracy;
-  sim_.max_time = scenario_.stop.max_time;
-  create_actors(sim_, server_host_, worker_hosts_);
+  sim_.sizes = {static_cast<std::uint64_t>(experiment_.simulated_parameters),
+                static_cast<std::uint64_t>(scenario_.training.bytes_per_param),
+                static_cast<std::uint64_t>(scenario_.training.header_bytes)};
+  sim_.server = bare ? make_bare_server(experiment_.initial) : make_server(experiment_.algorithm, experiment_.initial);
+  sim_.monitor = std::make_unique<RunMonitor>(experiment_, monitor_rules(scenario_), sim_.record, !bare);
+  sim_.server_zone = placed_.server_zone;
+  sim_.worker_zone = placed_.worker_zones;
+  const auto workers = placed_.workers.size();
+  sim_.uploads.resize(workers);
+  sim_.record.workers.resize(workers);
+  sim_.accounted_until.assign(workers, 0.0);
+  for (std::size_t k = 0; k < workers; ++k) {
+    sim_.uploads[k].worker = static_cast<int>(k);
+    sim_.record.workers[k].worker = static_cast<int>(k);
+    sim_.record.workers[k].host = placed_.workers[k]->get_name();
+  }
+  topology_->create_actors(sim_, placed_);
 
   const auto start = std::chrono::steady_clock::now();
   engine_->run();
   context_.wall_time = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-  if (!sim_.failure.empty()) throw SimulationFailure(sim_.failure);
-  if (!sim_.server_finished)
-    throw SimulationFailure(fmt::format("the simulation stopped at {} s before the server finished (deadlock)",
+  if (!sim_.monitor->failure().empty()) throw SimulationFailure(sim_.monitor->failure());
+  // A worker done before the run ended (its last upload arrived first) idled until the end.
+  for (std::size_t k = 0; k < workers; ++k)
+    sim_.record.workers[k].wait_time += std::max(0.0, sim_.record.sim_time - sim_.accounted_until[k]);
+  if (!sim_.finished)
+    throw SimulationFailure(fmt::format("the simulation stopped at {} s before the run finished (deadlock)",
                                         sg4::Engine::get_clock()));
   return sim_.record;
 }

@@ -6,8 +6,10 @@
 #include "experiment/experiment.hpp"
 #include "report/outputs.hpp"
 #include "scenario/scenario.hpp"
-#include "sim/actors.hpp"
 #include "sim/network.hpp"
+#include "sim/placement.hpp"
+#include "sim/sim_context.hpp"
+#include "sim/topology/topology.hpp"
 
 #include <memory>
 #include <stdexcept>
@@ -29,7 +31,7 @@ class Simulation {
   Simulation(const Simulation&) = delete;
   Simulation& operator=(const Simulation&) = delete;
 
-  // Runs to the end; throws SimulationFailure. `bare`: the benchmark baseline (see SimContext).
+  // Runs to the end; throws SimulationFailure. `bare`: the benchmark baseline (sim/bare_roles.hpp).
   const RunRecord& run(bool bare = false);
 
   const Experiment& experiment() const { return experiment_; }
@@ -44,8 +46,8 @@ class Simulation {
   RunContext context_;
   std::unique_ptr<simgrid::s4u::Engine> engine_;
   SimContext sim_;
-  simgrid::s4u::Host* server_host_ = nullptr;
-  std::vector<simgrid::s4u::Host*> worker_hosts_;
+  Placed placed_;
+  std::unique_ptr<Topology> topology_;
 };
 
 }  // namespace dmlsim

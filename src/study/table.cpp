@@ -153,6 +153,7 @@ std::vector<RoundRow> parse_rounds_csv(const std::string& text, const std::strin
       row.train_loss = parse_number(get(fields, "train_loss"));
       row.bytes_sent = static_cast<std::uint64_t>(parse_integer(get(fields, "bytes_sent")));
       row.messages_sent = static_cast<std::uint64_t>(parse_integer(get(fields, "messages_sent")));
+      row.bytes_inter_zone = static_cast<std::uint64_t>(parse_integer(get(fields, "bytes_inter_zone")));
       rows.push_back(row);
     } catch (const std::invalid_argument& e) {
       throw std::runtime_error(fmt::format("{}:{}: {}", name, i + 1, e.what()));
@@ -248,6 +249,7 @@ Table build_table(const StudyResults& results, const TableOptions& options) {
   table.study = results.name;
   table.ewma_alpha = options.ewma_alpha;
   table.breakdown = options.breakdown;
+  table.wan_bytes = options.wan_bytes;
   table.baseline = options.baseline;
 
   // Grouping axes, as indices into results.axes.
@@ -330,12 +332,13 @@ Table build_table(const StudyResults& results, const TableOptions& options) {
     for (std::size_t t = 0; t < table.targets.size(); ++t) {
       TargetStats stats;
       stats.runs = present.size() + row.failed;
-      std::vector<double> times, rounds, bytes;
+      std::vector<double> times, rounds, bytes, wan_bytes;
       for (const auto& run_hits : hits)
         if (run_hits[t].first) {
           times.push_back(run_hits[t].first->sim_time);
           rounds.push_back(run_hits[t].first->round);
           bytes.push_back(static_cast<double>(run_hits[t].first->bytes_sent));
+          wan_bytes.push_back(static_cast<double>(run_hits[t].first->bytes_inter_zone));
         }
       stats.reached = times.size();
       if (!times.empty()) {
@@ -344,6 +347,7 @@ Table build_table(const StudyResults& results, const TableOptions& options) {
         stats.max_time = *std::max_element(times.begin(), times.end());
         stats.median_rounds = median(rounds);
         stats.median_bytes = median(bytes);
+        stats.median_wan_bytes = median(wan_bytes);
       }
       row.targets.push_back(stats);
     }
@@ -398,6 +402,7 @@ std::string format_table(const Table& t, const std::string& format) {
       const auto n = target_name(target);
       for (const char* column : {"reached", "time_median", "time_min", "time_max", "rounds_median", "bytes_median"})
         header.push_back(fmt::format("t{}_{}", n, column));
+      if (t.wan_bytes) header.push_back(fmt::format("t{}_wan_bytes_median", n));
       if (speedup) header.push_back(fmt::format("t{}_speedup", n));
     }
     header.insert(header.end(), {"final_accuracy_mean", "final_accuracy_std", "sim_time_median"});
@@ -414,6 +419,7 @@ std::string format_table(const Table& t, const std::string& format) {
       for (const auto& s : row.targets) {
         fields.push_back(std::to_string(s.reached));
         for (const auto* v : {&s.median_time, &s.min_time, &s.max_time, &s.median_rounds, &s.median_bytes}) fields.push_back(opt(*v));
+        if (t.wan_bytes) fields.push_back(opt(s.median_wan_bytes));
         if (speedup) fields.push_back(opt(s.speedup));
       }
       fields.push_back(row.final_accuracy ? fmt::format("{}", row.final_accuracy->mean) : "");
@@ -438,6 +444,7 @@ std::string format_table(const Table& t, const std::string& format) {
     header.push_back({fmt::format("time to {} (s)", n), fmt::format("$t_{{{}}}$ (s)", n)});
     header.push_back({fmt::format("rounds to {}", n), "rounds"});
     header.push_back({fmt::format("bytes to {}", n), "bytes"});
+    if (t.wan_bytes) header.push_back({fmt::format("WAN bytes to {}", n), "WAN bytes"});
     header.push_back({fmt::format("reached {}", n), "reached"});
     if (speedup) header.push_back({fmt::format("speedup at {}", n), "speedup"});
   }
@@ -461,8 +468,9 @@ std::string format_table(const Table& t, const std::string& format) {
         const auto rounds = fmt::format("{:g}", *s.median_rounds);
         cells.push_back({rounds, rounds});
         cells.push_back({human_bytes(*s.median_bytes), human_bytes(*s.median_bytes)});
+        if (t.wan_bytes) cells.push_back({human_bytes(*s.median_wan_bytes), human_bytes(*s.median_wan_bytes)});
       } else {
-        for (int i = 0; i < 3; ++i) cells.push_back({"—", "--"});
+        for (int i = 0; i < (t.wan_bytes ? 4 : 3); ++i) cells.push_back({"—", "--"});
       }
       const auto reached = fmt::format("{}/{}", s.reached, s.runs);
       cells.push_back({reached, reached});

@@ -62,6 +62,7 @@ struct TableOptions {
   std::string baseline;                        // AXIS=VALUE, or empty
   std::optional<double> ewma_alpha;            // smoothed curve; empty: raw
   bool breakdown = false;
+  bool wan_bytes = false;  // also the inter-zone (WAN) bytes to each target
 };
 
 // "raw", "ewma" (alpha 0.9) or "ewma:ALPHA". Throws std::invalid_argument.
@@ -70,6 +71,7 @@ std::optional<double> parse_smoothing(const std::string& text);
 struct TargetStats {
   std::size_t reached = 0, runs = 0;  // runs: with results plus failed ones
   std::optional<double> median_time, min_time, max_time, median_rounds, median_bytes, speedup;
+  std::optional<double> median_wan_bytes;
 };
 
 struct TableRow {
@@ -88,6 +90,7 @@ struct Table {
   std::optional<double> ewma_alpha;
   std::string baseline;
   bool breakdown = false;
+  bool wan_bytes = false;
   std::vector<std::string> networks;
   std::vector<TableRow> rows;
   std::vector<std::pair<std::string, std::string>> missing;  // run id, reason

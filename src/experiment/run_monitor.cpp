@@ -1,0 +1,72 @@
+#include "experiment/run_monitor.hpp"
+
+#include <cmath>
+#include <fmt/format.h>
+
+namespace dmlsim {
+
+MonitorRules monitor_rules(const Scenario& s) {
+  return {s.training.rounds, s.training.eval_every, s.training.charge_eval, s.stop.target_accuracy, s.stop.max_time};
+}
+
+RunMonitor::RunMonitor(const Experiment& experiment, MonitorRules rules, RunRecord& record, bool evaluate)
+    : experiment_(experiment), rules_(rules), record_(record), evaluate_(evaluate) {}
+
+void RunMonitor::start(const Vector& w, RunProbe& probe) {
+  record_evaluation(0, w, probe);
+  record_.stop_reason = "rounds";
+}
+
+bool RunMonitor::after_round(int round, const Vector& w, RunProbe& probe) {
+  record_.rounds_done = round;
+  if (!w.allFinite()) {
+    failure_ = fmt::format("the model diverged at round {}: the global parameters contain NaN or Inf "
+                           "(try a smaller eta, or standardize=\"true\" in <data>)", round);
+    return false;
+  }
+  if (round % rules_.eval_every == 0 || round == rules_.rounds) {
+    record_evaluation(round, w, probe);
+    const double loss = record_.rows.back().test_loss;
+    if (!std::isfinite(loss)) {
+      failure_ = fmt::format("the model diverged at round {}: the test loss is {} (try a smaller eta, or "
+                             "standardize=\"true\" in <data>)", round, loss);
+      return false;
+    }
+    if (rules_.target_accuracy && record_.rows.back().test_accuracy >= *rules_.target_accuracy) {
+      record_.stop_reason = "target-accuracy";
+      return false;
+    }
+  }
+  if (rules_.max_time && probe.now() >= *rules_.max_time) {
+    if (record_.rows.back().round != round) record_evaluation(round, w, probe);
+    record_.stop_reason = "max-time";
+    return false;
+  }
+  return round < rules_.rounds;
+}
+
+void RunMonitor::finish(const Vector& w, double now) {
+  record_.final_model = w;
+  record_.sim_time = now;
+}
+
+void RunMonitor::record_evaluation(int round, const Vector& w, RunProbe& probe) {
+  if (rules_.charge_eval) probe.charge_evaluation(experiment_.evaluation_flops());
+  RoundRow row;
+  row.round = round;
+  row.sim_time = probe.now();
+  const Traffic traffic = probe.traffic();
+  row.bytes_sent = traffic.bytes;
+  row.messages_sent = traffic.messages;
+  row.bytes_intra_zone = traffic.intra_zone_bytes;
+  row.bytes_inter_zone = traffic.inter_zone_bytes;
+  if (evaluate_) {
+    const auto test = experiment_.evaluate_test(w);
+    row.test_accuracy = test.accuracy;
+    row.test_loss = test.loss;
+    row.train_loss = experiment_.train_loss(w);
+  }
+  record_.rows.push_back(row);
+}
+
+}  // namespace dmlsim

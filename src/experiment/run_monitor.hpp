@@ -1,0 +1,60 @@
+// The run monitor (Flower's round loop, outside the aggregation maths): evaluation cadence, stop
+// rules (rounds, target accuracy, max-time), divergence checks and the per-round record. The
+// simulator's topologies and the sequential driver call it after every aggregation, so every way
+// of running an experiment evaluates at the same rounds and stops for the same reasons.
+#pragma once
+
+#include "experiment/experiment.hpp"
+#include "report/run_record.hpp"
+
+#include <optional>
+#include <string>
+
+namespace dmlsim {
+
+struct MonitorRules {
+  int rounds = 1;
+  int eval_every = 1;
+  bool charge_eval = false;  // evaluation costs FLOPs on the host that runs it
+  std::optional<double> target_accuracy;
+  std::optional<double> max_time;  // simulated seconds
+};
+
+MonitorRules monitor_rules(const Scenario& scenario);
+
+// What the monitor reads from the run when it records a row: the simulator answers from SimGrid,
+// the sequential driver with a clock that stays at 0 and no traffic.
+class RunProbe {
+ public:
+  virtual ~RunProbe() = default;
+  virtual double now() = 0;
+  virtual void charge_evaluation(double flops) = 0;  // called before the row's time is read
+  virtual Traffic traffic() = 0;
+};
+
+class RunMonitor {
+ public:
+  // `evaluate` false: rows carry time and traffic only (the benchmark's bare run).
+  RunMonitor(const Experiment& experiment, MonitorRules rules, RunRecord& record, bool evaluate = true);
+
+  // Records the initial model (round 0).
+  void start(const Vector& w, RunProbe& probe);
+  // After round `round` was aggregated into `w`. Returns false when the run ends here: the last
+  // round, a stop rule, or a divergence (then failure() says why).
+  bool after_round(int round, const Vector& w, RunProbe& probe);
+  // Keeps the final model and the end time.
+  void finish(const Vector& w, double now);
+
+  const std::string& failure() const { return failure_; }
+
+ private:
+  void record_evaluation(int round, const Vector& w, RunProbe& probe);
+
+  const Experiment& experiment_;
+  MonitorRules rules_;
+  RunRecord& record_;
+  bool evaluate_;
+  std::string failure_;
+};
+
+}  // namespace dmlsim

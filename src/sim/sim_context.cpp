@@ -1,0 +1,102 @@
+#include "sim/sim_context.hpp"
+
+#include "sim/bare_roles.hpp"
+
+#include <fmt/format.h>
+#include <simgrid/s4u/Actor.hpp>
+#include <simgrid/s4u/Engine.hpp>
+
+namespace dmlsim {
+
+namespace sg4 = simgrid::s4u;
+
+std::unique_ptr<WorkerRole> SimContext::make_worker_role(int worker) const {
+  if (bare) return make_bare_worker(bare_round_flops);
+  return make_worker(experiment->algorithm, worker, experiment->initial);
+}
+
+void SimContext::count(const Message& message, int from_zone, int to_zone) {
+  traffic.bytes += message.bytes;
+  ++traffic.messages;
+  (from_zone == to_zone ? traffic.intra_zone_bytes : traffic.inter_zone_bytes) += message.bytes;
+}
+
+double SimProbe::now() { return sg4::Engine::get_clock(); }
+
+void SimProbe::charge_evaluation(double flops) { sg4::this_actor::execute(flops); }
+
+TimeLedger::TimeLedger(SimContext& context, int worker)
+    : stats_(context.stats(worker)), since_(context.accounted_until[static_cast<std::size_t>(worker)]) {
+  since_ = sg4::Engine::get_clock();
+}
+
+void TimeLedger::received(double sent_at) {
+  const double now = sg4::Engine::get_clock();
+  stats_.wait_time += std::max(0.0, sent_at - since_);
+  stats_.comm_time += now - std::max(sent_at, since_);
+  since_ = now;
+}
+
+void TimeLedger::computed() {
+  const double now = sg4::Engine::get_clock();
+  stats_.compute_time += now - since_;
+  since_ = now;
+}
+
+void TimeLedger::communicated() {
+  const double now = sg4::Engine::get_clock();
+  stats_.comm_time += now - since_;
+  since_ = now;
+}
+
+void TimeLedger::waited() {
+  const double now = sg4::Engine::get_clock();
+  stats_.wait_time += now - since_;
+  since_ = now;
+}
+
+std::string worker_mailbox(int worker) { return "worker-" + std::to_string(worker); }
+
+Peer::Peer(SimContext& context, int worker)
+    : ctx_(context), worker_(worker), inbox_(sg4::Mailbox::by_name(worker_mailbox(worker))), ledger_(context, worker) {
+  inbox_->set_receiver(sg4::Actor::self());
+}
+
+Peer::~Peer() { inbox_->set_receiver(nullptr); }
+
+sg4::CommPtr Peer::send(int to, int round, int tag, std::uint64_t bytes) {
+  auto message = std::make_unique<Message>(Message{round, tag, worker_, bytes, sg4::Engine::get_clock(), nullptr});
+  ctx_.count(*message, ctx_.worker_zone[static_cast<std::size_t>(worker_)], ctx_.worker_zone[static_cast<std::size_t>(to)]);
+  return sg4::Mailbox::by_name(worker_mailbox(to))->put_async(message.release(), bytes);  // the receiver owns it now
+}
+
+void Peer::finish(const sg4::CommPtr& send) {
+  send->wait();
+  ledger_.communicated();
+}
+
+void Peer::finish(std::vector<sg4::CommPtr>& sends) {
+  sg4::Comm::wait_all(sends);
+  ledger_.communicated();
+}
+
+void Peer::receive(int round, int tag) {
+  auto matches = [&](const Message& m) { return m.round == round && m.tag == tag; };
+  for (auto it = stash_.begin(); it != stash_.end(); ++it)
+    if (matches(**it)) {
+      // Arrived while this worker was busy with an earlier step: no waiting now.
+      stash_.erase(it);
+      ledger_.communicated();
+      return;
+    }
+  for (;;) {
+    auto message = inbox_->get_unique<Message>();
+    if (matches(*message)) {
+      ledger_.received(message->sent_at);
+      return;
+    }
+    stash_.push_back(std::move(message));
+  }
+}
+
+}  // namespace dmlsim

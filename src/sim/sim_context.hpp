@@ -1,0 +1,105 @@
+// The state the actors of one simulation share (owned by the Simulation facade), the per-worker
+// time ledger, and the run monitor's view of the simulated clock.
+#pragma once
+
+#include "experiment/experiment.hpp"
+#include "experiment/run_monitor.hpp"
+#include "report/run_record.hpp"
+#include "sim/message.hpp"
+
+#include <simgrid/s4u/Comm.hpp>
+#include <simgrid/s4u/Mailbox.hpp>
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace dmlsim {
+
+struct SimContext {
+  const Experiment* experiment = nullptr;
+  MessageSizes sizes;
+  // Benchmark baseline: bare roles (sim/bare_roles.hpp) instead of the algorithm's.
+  bool bare = false;
+  double bare_round_flops = 0;
+
+  std::unique_ptr<ServerRole> server;  // the algorithm's aggregation, whatever the topology
+  std::vector<Upload> uploads;         // slot k: worker k's upload of the current round
+  RunRecord record;                    // rows by the monitor, worker stats by the actors
+  std::unique_ptr<RunMonitor> monitor;
+  bool finished = false;               // the monitor ended the run
+
+  // Zone (datacenter) of each actor's host, for the intra/inter-zone byte split.
+  std::vector<int> worker_zone;
+  int server_zone = 0;
+  Traffic traffic;
+  // Per worker: the simulated time up to which its ledger has classified its time.
+  std::vector<double> accounted_until;
+
+  std::unique_ptr<WorkerRole> make_worker_role(int worker) const;
+  void count(const Message& message, int from_zone, int to_zone);
+  WorkerStats& stats(int worker) { return record.workers[static_cast<std::size_t>(worker)]; }
+};
+
+// The simulated clock, evaluation charged to the calling actor's host, and the traffic so far.
+class SimProbe final : public RunProbe {
+ public:
+  explicit SimProbe(const SimContext& context) : ctx_(context) {}
+  double now() override;
+  void charge_evaluation(double flops) override;
+  Traffic traffic() override { return ctx_.traffic; }
+
+ private:
+  const SimContext& ctx_;
+};
+
+// Splits a worker's time into compute, communication and waiting, interval by interval, so the
+// three add up to the time the worker has lived (the facade books what is left of the run after a
+// worker's last entry as waiting).
+class TimeLedger {
+ public:
+  TimeLedger(SimContext& context, int worker);
+  // A message sent at `sent_at` has arrived: idle until it was sent, in transfer since.
+  void received(double sent_at);
+  void computed();      // since the last entry: compute
+  void communicated();  // since the last entry: own transfers
+  void waited();        // since the last entry: idle
+  WorkerStats& stats() { return stats_; }
+
+ private:
+  WorkerStats& stats_;
+  double& since_;
+};
+
+std::string worker_mailbox(int worker);
+
+// A worker's end of the network for the server-less topologies: sends to other workers' mailboxes,
+// receives on its own (permanent receiver), matching messages by tag — a message of a later step
+// that arrives early waits in a stash until asked for.
+class Peer {
+ public:
+  Peer(SimContext& context, int worker);
+  ~Peer();
+  Peer(const Peer&) = delete;
+  Peer& operator=(const Peer&) = delete;
+
+  int worker() const { return worker_; }
+  SimContext& context() { return ctx_; }
+  TimeLedger& ledger() { return ledger_; }
+
+  simgrid::s4u::CommPtr send(int to, int round, int tag, std::uint64_t bytes);
+  void finish(const simgrid::s4u::CommPtr& send);               // waits: communication time
+  void finish(std::vector<simgrid::s4u::CommPtr>& sends);
+  void receive(int round, int tag);                              // blocks until that message is in
+
+ private:
+  SimContext& ctx_;
+  int worker_;
+  simgrid::s4u::Mailbox* inbox_;
+  TimeLedger ledger_;
+  std::deque<std::unique_ptr<Message>> stash_;
+};
+
+}  // namespace dmlsim

@@ -1,0 +1,102 @@
+#include "sim/topology/collective.hpp"
+
+#include <fmt/format.h>
+#include <simgrid/s4u/Actor.hpp>
+#include <simgrid/s4u/Engine.hpp>
+
+namespace dmlsim {
+
+namespace sg4 = simgrid::s4u;
+
+namespace {
+
+class CollectiveWorker {
+ public:
+  CollectiveWorker(SimContext& context, CollectiveTopology& topology, int worker)
+      : ctx_(context), topology_(topology), worker_(worker) {}
+
+  void operator()() {
+    Peer peer(ctx_, worker_);
+    auto trainer = ctx_.experiment->make_trainer(worker_);
+    auto role = ctx_.make_worker_role(worker_);
+    auto& upload = ctx_.uploads[static_cast<std::size_t>(worker_)];
+    auto& stats = peer.ledger().stats();
+
+    topology_.close_round(peer, 0);  // the monitor records the initial model
+    for (int round = 1; !ctx_.finished; ++round) {
+      role->run_round(round, ctx_.server->broadcast(), trainer, upload);
+      const double flops = trainer.take_flops();
+      sg4::this_actor::execute(flops);
+      peer.ledger().computed();
+      stats.flops += flops;
+      stats.samples += static_cast<std::uint64_t>(upload.samples);
+      topology_.exchange(peer, round);
+      topology_.close_round(peer, round);
+    }
+  }
+
+ private:
+  SimContext& ctx_;
+  CollectiveTopology& topology_;
+  int worker_;
+};
+
+}  // namespace
+
+void CollectiveTopology::create_actors(SimContext& context, const Placed& placed) {
+  workers_ = static_cast<int>(placed.workers.size());
+  barrier_ = sg4::Barrier::create(static_cast<unsigned>(workers_));
+  prepare(context);
+  for (std::size_t k = 0; k < placed.workers.size(); ++k)
+    sg4::Actor::create(fmt::format("worker-{}", k), placed.workers[k], CollectiveWorker(context, *this, static_cast<int>(k)));
+}
+
+void CollectiveTopology::close_round(Peer& peer, int round) {
+  auto& ctx = peer.context();
+  if (++arrived_ == workers_) {
+    arrived_ = 0;
+    SimProbe probe(ctx);
+    bool go_on = true;
+    if (round == 0) {
+      ctx.monitor->start(ctx.server->model(), probe);
+    } else {
+      ctx.server->aggregate(ctx.uploads);
+      go_on = ctx.monitor->after_round(round, ctx.server->model(), probe);
+    }
+    peer.ledger().computed();  // an evaluation charged to this host, if any
+    if (!go_on) {
+      ctx.monitor->finish(ctx.server->model(), sg4::Engine::get_clock());
+      ctx.finished = true;
+    }
+  }
+  barrier_->wait();
+  peer.ledger().waited();
+}
+
+void ring_allreduce(Peer& peer, const std::vector<int>& ring, int position, int round, int tag_base) {
+  const int n = static_cast<int>(ring.size());
+  const auto& sizes = peer.context().sizes;
+  const int next = ring[static_cast<std::size_t>((position + 1) % n)];
+  for (int step = 0; step < 2 * (n - 1); ++step) {
+    // Reduce-scatter sends chunk (p - s) mod n; all-gather then passes on the chunk just completed.
+    const int chunk = step < n - 1 ? position - step : position + 1 - (step - (n - 1));
+    const int c = ((chunk % n) + n) % n;
+    auto send = peer.send(next, round, tag_base + step, sizes.of(chunk_parameters(sizes.parameters, n, c)));
+    peer.receive(round, tag_base + step);
+    peer.finish(send);
+  }
+}
+
+void tree_reduce(Peer& peer, const TreeNode& node, int round, int tag) {
+  for (std::size_t i = 0; i < node.children.size(); ++i) peer.receive(round, tag);
+  if (node.parent >= 0) peer.finish(peer.send(node.parent, round, tag, peer.context().sizes.whole()));
+}
+
+void tree_broadcast(Peer& peer, const TreeNode& node, int round, int tag) {
+  if (node.parent >= 0) peer.receive(round, tag);
+  std::vector<sg4::CommPtr> sends;
+  for (int child : node.children) sends.push_back(peer.send(child, round, tag, peer.context().sizes.whole()));
+  if (!sends.empty()) peer.finish(sends);
+}
+
+}  // namespace dmlsim

@@ -1,0 +1,49 @@
+// What the server-less topologies share: K worker actors that compute, run the topology's exchange
+// for the round, then close the round together (the last to arrive aggregates the K uploads with
+// the algorithm's server role and asks the run monitor whether to go on), and the building blocks
+// the exchanges are made of: a ring all-reduce over a group of workers, and a tree reduce and
+// broadcast. Every worker reads the next round's vector from the shared server role: the aggregate
+// is computed once, as every worker would compute it from the same uploads.
+#pragma once
+
+#include "sim/topology/topology.hpp"
+
+#include <simgrid/s4u/Barrier.hpp>
+
+namespace dmlsim {
+
+class CollectiveTopology : public Topology {
+ public:
+  void create_actors(SimContext& context, const Placed& placed) final;
+  // Worker `peer.worker()`'s messages of one round, after its upload is in its slot. On return,
+  // the worker holds the round's aggregate.
+  virtual void exchange(Peer& peer, int round) = 0;
+  // Called once before the actors start, with the placed run.
+  virtual void prepare(const SimContext& /*context*/) {}
+
+  // The end of a round, for every worker: the last to arrive aggregates and consults the monitor.
+  void close_round(Peer& peer, int round);
+
+ private:
+  int arrived_ = 0;
+  int workers_ = 0;
+  simgrid::s4u::BarrierPtr barrier_;
+};
+
+// Reduce-scatter then all-gather around `ring` (worker ids; `position` is this worker's index in
+// it): 2(n-1) steps, each sending one chunk of the vector to the next worker and receiving one
+// from the previous. Tags tag_base .. tag_base + 2(n-1) - 1.
+void ring_allreduce(Peer& peer, const std::vector<int>& ring, int position, int round, int tag_base);
+
+// A node of a reduction tree: its parent (-1 at the root) and its children.
+struct TreeNode {
+  int parent = -1;
+  std::vector<int> children;
+};
+
+// Receives the whole vector from every child, then sends it to the parent (tag `tag`).
+void tree_reduce(Peer& peer, const TreeNode& node, int round, int tag);
+// Receives the whole vector from the parent, then sends it to every child (tag `tag`).
+void tree_broadcast(Peer& peer, const TreeNode& node, int round, int tag);
+
+}  // namespace dmlsim

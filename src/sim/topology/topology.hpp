@@ -1,0 +1,44 @@
+// How bytes move in a round (ASTRA-sim's idiom: one class per communication algorithm, one file
+// each in this folder, chosen by name from the one table in topology.cpp). What the algorithm
+// computes is not a topology's business: every topology runs the same server and worker roles on
+// the same K uploads, so it changes time and traffic, never the model.
+#pragma once
+
+#include "scenario/scenario.hpp"
+#include "sim/placement.hpp"
+#include "sim/sim_context.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace dmlsim {
+
+class Topology {
+ public:
+  virtual ~Topology() = default;
+  // Creates the run's actors on the placed hosts. The topology outlives them.
+  virtual void create_actors(SimContext& context, const Placed& placed) = 0;
+};
+
+struct TopologyKind {
+  std::string name;
+  bool needs_server;  // has a parameter-server actor: <server> is required
+  bool needs_zones;   // groups workers by platform zone: the platform must have zones
+  std::unique_ptr<Topology> (*make)(const TopologySpec& spec);
+};
+
+// The table of topologies, in the order the README documents them.
+const std::vector<TopologyKind>& topology_kinds();
+
+// The scenario's topology kind; throws ScenarioError at the <topology> line when the kind is
+// unknown or needs a <server> the scenario lacks.
+const TopologyKind& find_topology_kind(const Scenario& scenario);
+
+// One class per file; each file defines its factory.
+std::unique_ptr<Topology> make_parameter_server(const TopologySpec& spec);
+std::unique_ptr<Topology> make_ring_allreduce(const TopologySpec& spec);
+std::unique_ptr<Topology> make_tree(const TopologySpec& spec);
+std::unique_ptr<Topology> make_hierarchical(const TopologySpec& spec);
+
+}  // namespace dmlsim
