@@ -320,7 +320,8 @@ std::vector<double> ProbeConnection::round_together(const std::vector<ProbeConne
         }
         if (k <= 0) break;
       }
-      fds[i] = {c->fd_, static_cast<short>(finish[i] >= 0 ? 0 : POLLIN | (sent[i] < kHeader + bytes ? POLLOUT : 0)), 0};
+      // A finished flow leaves the poll set (fd -1), or a hang-up on it would wake every poll.
+      fds[i] = {finish[i] >= 0 ? -1 : c->fd_, static_cast<short>(POLLIN | (sent[i] < kHeader + bytes ? POLLOUT : 0)), 0};
     }
     if (done == n) break;
     const double left = deadline - now();
