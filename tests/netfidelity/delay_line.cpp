@@ -54,6 +54,8 @@ int open_tun(const std::string& name) {
   return fd;
 }
 
+constexpr std::int64_t kBatchNs = 20000;  // packets due within 20 us of a wake-up leave with it
+
 struct Packet {
   std::int64_t release_ns;
   std::vector<char> data;
@@ -87,12 +89,14 @@ struct Direction {
     }
   }
 
+  // Releases every packet due by `now` plus a batching window: one wake-up per packet would cost
+  // more CPU than a 1 Gbit/s link leaves between packets (12 us per full segment).
   void release(std::int64_t now) {
-    while (!in_flight.empty() && in_flight.front().release_ns <= now) {
+    while (!in_flight.empty() && in_flight.front().release_ns <= now + kBatchNs) {
       const auto& p = in_flight.front().data;
       if (::write(out, p.data(), p.size()) == static_cast<ssize_t>(p.size())) ++forwarded;
       else ++write_failures;
-      const std::int64_t late = now - in_flight.front().release_ns;
+      const std::int64_t late = std::max<std::int64_t>(0, now - in_flight.front().release_ns);
       max_late_ns = std::max(max_late_ns, late);
       if (late > 1000000) ++late_over_1ms;
       in_flight.pop_front();
@@ -169,7 +173,8 @@ int main(int argc, char** argv) {
       return 1;
     }
     now = now_ns();
-    for (auto& d : dirs) d.receive(now);
+    for (int i = 0; i < 2; ++i)
+      if (fds[i].revents & POLLIN) dirs[i].receive(now);
     for (auto& d : dirs) d.release(now);
     if (g_report) {
       g_report = 0;
