@@ -536,6 +536,20 @@ def steady_state_table(records):
     return "\n".join(rows)
 
 
+def contention_table(records):
+    """Per contention cell: when the first and the last flow finished (medians over rounds), and
+    the median over rounds of the last flow's finish divided by the first's (1 = perfectly fair)."""
+    rows = ["| cell | first flow done | last flow done (the round) | last / first |", "|---|---|---|---|"]
+    for r in records:
+        if r["flows"] < 2:
+            continue
+        first = [min(x["finish"]) for x in r["rounds"]]
+        last = [max(x["finish"]) for x in r["rounds"]]
+        ratio = [b / a for a, b in zip(first, last)]
+        rows.append(f"| {r['id']} | {quartiles(first)[1]:.3f} s | {quartiles(last)[1]:.3f} s | {quartiles(ratio)[1]:.2f} |")
+    return "\n".join(rows)
+
+
 def write_doc(args, records, table, summary):
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     machine = f"{platform.node()} (Linux {platform.release()}, {os.cpu_count()} CPUs)"
@@ -565,7 +579,10 @@ direction it serialises packets at the link rate behind a {QUEUE_PACKETS}-packet
 the modelled bottleneck, then delays them by the one-way latency). Linux TCP defaults inside the
 namespaces (cubic per socket, tcp_rmem {SYSCTLS['net.ipv4.tcp_rmem']}, tcp_wmem {SYSCTLS['net.ipv4.tcp_wmem']},
 slow start after idle), TCP_NODELAY, MTU {MTU_BYTES} B. The delay line runs under SCHED_FIFO pinned
-to CPU {LINE_CPU}, `dmlsim calibrate serve` and `probe` under SCHED_FIFO pinned to CPU {ENDPOINT_CPU}.
+to CPU {LINE_CPU}, `dmlsim calibrate serve` and `probe` under SCHED_FIFO pinned to CPU {ENDPOINT_CPU}. The TUN
+devices' rings (the kernel's handoff to the delay line, not the modelled queue) hold {TUN_RING_PACKETS}
+packets: at the default 500 a sender's burst on a long fat link overflowed them although the delay
+line was never more than 2 ms late.
 
 A cell is one fresh link and fresh connection(s) running a same-size loop, as a training run
 does: each of `flows` connections sends S bytes at the same instant, the server waits the 10 ms
@@ -583,7 +600,9 @@ Grid cells without a measurement in this data set: {', '.join(missing) if missin
 
 ### Normal vs real-time priority (the emulator artefact)
 
-72.5 ms one-way, 100 Mbit/s, 1 MB, 3 warm-up + 9 measured rounds, one connection:
+72.5 ms one-way, 100 Mbit/s, 1 MB, 3 warm-up + 9 measured rounds, one connection, the TUN rings
+at their default 500 packets (the harness as the issue found it, plus real-time priority or not),
+measured while other builds loaded the machine:
 
 {ab_lines}
 
@@ -607,6 +626,13 @@ Error = (simulated - real) / real of the median round; |error| statistics over u
 ## Every cell
 
 {table}
+
+## Contention: how unevenly the flows finish
+
+All flows start their S bytes at the same instant; real TCP does not share the bottleneck evenly
+within a round, and the slowest flow sets the round.
+
+{contention_table(records)}
 
 ## Steady state: round index vs round time
 
