@@ -571,9 +571,10 @@ def write_doc(args, records, table, summary):
 
 Generated {when} on {machine} by
 
-    sudo /usr/bin/python3 tests/netfidelity/run_fidelity.py measure --grid fit,validation,ab --out-dir DATA
-    sudo /usr/bin/python3 tests/netfidelity/run_fidelity.py report --data DATA {' '.join('--profile ' + p for p in args.profile)} --write-doc docs/network-fidelity.md
+    sudo /usr/bin/python3 tests/netfidelity/run_fidelity.py measure --grid fit,validation,ab,sustain --out-dir DATA
+    /usr/bin/python3 tests/netfidelity/run_fidelity.py report {' '.join('--data ' + d for d in args.data)} {' '.join('--profile ' + repr(p) if ' ' in p else '--profile ' + p for p in args.profile)} --write-doc docs/network-fidelity.md
 
+{args.note + chr(10) if args.note else ''}
 ## How the real side is measured
 
 Two network namespaces joined by a user-space emulated link (`delay_line`: two TUN devices; per
@@ -679,6 +680,7 @@ def main():
     parser.add_argument("--profile", action="append", default=[],
                         help="a profile to compare (name, file, or LABEL=FILE[@DMLSIM] to simulate with another build); repeatable")
     parser.add_argument("--write-doc", help="report: write the markdown report here")
+    parser.add_argument("--note", help="report: a paragraph for the document's head (e.g. which build simulated)")
     parser.add_argument("--pass-profile", default="linux-tcp", help="ci: the profile the pass criterion applies to")
     parser.add_argument("--max-error", type=float, default=10.0, help="ci: percent allowed per cell for --pass-profile")
     parser.add_argument("--max-median-error", type=float, default=5.0, help="ci: median |error| allowed for --pass-profile")
