@@ -491,10 +491,11 @@ def report(args, records):
     profiles = [profile_label(p) for p in args.profile]
     rows = []
     errors = {label: {"all": [], "validation": [], "contention": []} for label, _, _ in profiles}
+    repeats = {r["id"]: r for r in load_records([args.repeat], {"fit", "validation"})} if args.repeat else {}
     head = "| set | bandwidth | one-way latency | size | flows | real median (IQR) | drops queue/emulator | " + \
-        " | ".join(label for label, _, _ in profiles) + " |"
-    rows += [head, "|" + "---|" * (7 + len(profiles))]
-    sims = {}
+        ("repeat run (change) | " if repeats else "") + " | ".join(label for label, _, _ in profiles) + " |"
+    rows += [head, "|" + "---|" * (7 + bool(repeats) + len(profiles))]
+    sims, changes = {}, []
     for r in records:
         if r["set"] == "sustain":
             continue
@@ -514,15 +515,27 @@ def report(args, records):
                     errors[label]["contention"].append(err)
             cells.append(f"{s:.4f} s ({err:+.1f} %)")
         d = r["drops"]
+        again = ""
+        if repeats:
+            again = "— | "
+            twin = repeats.get(r["id"])
+            if twin and not twin["flagged"] and not r["flagged"]:
+                change = 100 * (twin["median"] - r["median"]) / r["median"]
+                changes.append(change)
+                again = f"{twin['median']:.4f} s ({change:+.1f} %) | "
         rows.append(f"| {r['set']}{' ' + r['priority'] if r['priority'] != 'rt' else ''} | {r['bandwidth'] * 8e-6:g} Mbit/s | "
                     f"{r['latency'] * 1e3:g} ms | {size_label(r['bytes'])} | {r['flows']} | {r['median']:.4f} s "
                     f"({100 * r['iqr'] / r['median']:.1f} %) | {d['queue']}/{d['emulator']}{' FLAGGED' if r['flagged'] else ''} | "
-                    + " | ".join(cells) + " |")
+                    + again + " | ".join(cells) + " |")
     summary = []
     for label, _, _ in profiles:
         e = errors[label]
         summary.append(f"- **{label}**: all cells: {summarise(e['all'])}; validation cells only: {summarise(e['validation'])}; "
                        f"contention cells: {summarise(e['contention'])}.")
+    if changes:
+        # Real TCP against itself: the floor under any model's error on these cells.
+        summary.append(f"- **real TCP, repeat run vs this run** (fresh namespaces and connections, same grid): "
+                       f"{summarise(changes).replace('|error|', '|change|')}.")
     return "\n".join(rows), "\n".join(summary), errors
 
 
@@ -680,6 +693,7 @@ def main():
     parser.add_argument("--profile", action="append", default=[],
                         help="a profile to compare (name, file, or LABEL=FILE[@DMLSIM] to simulate with another build); repeatable")
     parser.add_argument("--write-doc", help="report: write the markdown report here")
+    parser.add_argument("--repeat", help="report: a second measurement of the same grid (DIR/<set>/*.json), compared cell by cell")
     parser.add_argument("--note", help="report: a paragraph for the document's head (e.g. which build simulated)")
     parser.add_argument("--pass-profile", default="linux-tcp", help="ci: the profile the pass criterion applies to")
     parser.add_argument("--max-error", type=float, default=10.0, help="ci: percent allowed per cell for --pass-profile")
