@@ -291,11 +291,17 @@ def emulator_bound(packets):
 
 # ---------------------------------------------------------------- one cell
 
+def quantile(xs, f):
+    """The f-quantile of sorted xs, linearly interpolated between neighbours."""
+    pos = f * (len(xs) - 1)
+    lo = int(math.floor(pos))
+    hi = min(len(xs) - 1, lo + 1)
+    return xs[lo] + (pos - lo) * (xs[hi] - xs[lo])
+
+
 def quartiles(xs):
     xs = sorted(xs)
-    q = lambda f: xs[0] if len(xs) == 1 else xs[int(math.floor(f * (len(xs) - 1)))] + \
-        (f * (len(xs) - 1) - math.floor(f * (len(xs) - 1))) * (xs[min(len(xs) - 1, int(math.floor(f * (len(xs) - 1))) + 1)] - xs[int(math.floor(f * (len(xs) - 1)))])
-    return q(0.25), q(0.5), q(0.75)
+    return quantile(xs, 0.25), quantile(xs, 0.5), quantile(xs, 0.75)
 
 
 def run_probe(tools, link, cell, workdir):
