@@ -126,10 +126,15 @@ def grid(name):
         return [Cell("ab", 100, 72.5, 1000000, 1, 3, 9, priority=p) for p in ("normal", "rt")]
     if name == "sustain":  # the bulk TCP rate the delay line delivers at each configured rate (2 ms one-way)
         return [Cell("sustain", r, 2, 64 * KiB, 1, 1, 3, measure_rate=True) for r in (10, 100, 1000)]
-    if name == "ci":  # about a minute: short and long links, three rates, two contention cells
+    if name == "ci":
+        # About a minute and a half: short and long links, three rates, two contention cells. Only
+        # cells whose median two full runs of the grid reproduced within 4 % (docs/network-fidelity.md,
+        # "repeat run"): a CI verdict must not depend on real TCP's loss cycles (8-16 MiB at 1 Gbit/s
+        # or >= 100 ms moved by up to 22 % between runs).
         return [Cell("ci", 100, l, s, 1, 3, 8) for l in (2, 33) for s in (64 * KiB, 1 * MiB)] + \
                [Cell("ci", 100, 80, 1 * MiB, 1, 3, 8), Cell("ci", 100, 130, 256 * KiB, 1, 3, 8),
-                Cell("ci", 10, 80, 256 * KiB, 1, 3, 8), Cell("ci", 1000, 33, 8 * MiB, 1, 3, 8),
+                Cell("ci", 10, 80, 256 * KiB, 1, 3, 8), Cell("ci", 1000, 2, 8 * MiB, 1, 3, 8),
+                Cell("ci", 1000, 130, 1 * MiB, 1, 3, 8),
                 Cell("ci", 100, 25, 1 * MiB, 4, 3, 8), Cell("ci", 100, 80, 1 * MiB, 4, 3, 8)]
     raise SystemExit(f"unknown grid '{name}' (fit, validation, ab, ci)")
 
