@@ -1,0 +1,159 @@
+#include "network/tcp_model.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+#include <stdexcept>
+
+namespace dmlsim::tcp {
+
+namespace {
+
+// HyStart leaves slow start only once the window reaches this many segments (hystart_low_window).
+constexpr double kHystartLowWindow = 16;
+// At most this many growth steps per streamed part of a message: long transfers on short paths
+// take coarser steps, which only matters while the window is still growing.
+constexpr double kMaxStreamSteps = 256;
+
+bool in_slow_start(const ConnectionState& s) { return s.cwnd < s.ssthresh; }
+
+// Linux tcp_cwnd_restart: after an idle longer than the RTO, halve the window once per RTO
+// elapsed, not below the initial window, remembering three quarters of it as ssthresh.
+void restart_after_idle(ConnectionState& s, const TcpParams& p, double idle, double rto) {
+  const double restart_window = std::min(p.initial_window, s.cwnd);
+  s.ssthresh = std::max(s.ssthresh, std::floor(s.cwnd * 0.75));
+  double cwnd = s.cwnd;
+  for (double left = idle - rto; left > 0 && cwnd > restart_window; left -= rto) cwnd = std::floor(cwnd / 2);
+  s.cwnd = std::max(cwnd, restart_window);
+}
+
+// CUBIC: W(t) = origin + C (t - K)^3, evaluated one round trip ahead as Linux does; the window
+// approaches it by at most half itself per round trip.
+void cubic_grow(ConnectionState& s, const TcpParams& p, double rtt, double dt) {
+  if (!s.in_epoch) {
+    s.in_epoch = true;
+    s.cubic_elapsed = 0;
+    if (s.cubic_origin <= s.cwnd) {
+      s.cubic_origin = s.cwnd;
+      s.cubic_k = 0;
+    } else {
+      s.cubic_k = std::cbrt((s.cubic_origin - s.cwnd) / p.cubic_c);
+    }
+  }
+  s.cubic_elapsed += dt;
+  const double target = s.cubic_origin + p.cubic_c * std::pow(s.cubic_elapsed + rtt - s.cubic_k, 3);
+  if (target > s.cwnd) s.cwnd += std::min(target - s.cwnd, s.cwnd / 2) * dt / rtt;
+}
+
+// Slow start: one segment more per segment acknowledged, while the flow keeps at least half its
+// window in flight (Linux tcp_is_cwnd_limited), up to ssthresh.
+void slow_start_grow(ConnectionState& s, double acked, double in_flight) {
+  s.cwnd = std::max(s.cwnd, std::min({s.cwnd + acked, 2 * in_flight, s.ssthresh}));
+}
+
+// A drop-tail queue of Q packets overflows once the connection's window exceeds its share of the
+// path plus queue: CUBIC remembers the window and multiplies it by beta.
+void lose_on_overflow(ConnectionState& s, const TcpParams& p, const TcpPath& path, double pipe) {
+  if (p.queue_packets <= 0 || s.cwnd <= pipe + p.queue_packets / std::max(1, path.flows)) return;
+  s.cubic_origin = s.cwnd;
+  s.cwnd = std::max(2.0, std::floor(s.cwnd * p.cubic_beta));
+  s.ssthresh = s.cwnd;
+  s.in_epoch = true;
+  s.cubic_elapsed = 0;
+  s.cubic_k = std::cbrt(s.cubic_origin * (1 - p.cubic_beta) / p.cubic_c);
+  ++s.losses;
+}
+
+// One round trip in which the window `w` limited the message.
+void after_window_round(ConnectionState& s, const TcpParams& p, const TcpPath& path, double w, double pipe, double rtt) {
+  if (in_slow_start(s)) {
+    // HyStart's ACK train: the window's acknowledgements spread over half a round trip, so the
+    // window has reached half the path; it leaves slow start with about the whole path.
+    if (w >= pipe / 2 && w >= kHystartLowWindow) {
+      s.cwnd = std::min(2 * w, w + pipe / 2);
+      s.ssthresh = s.cwnd;
+    } else {
+      slow_start_grow(s, w, w);
+    }
+  } else if (w >= s.cwnd) {
+    cubic_grow(s, p, rtt, rtt);
+  }
+  lose_on_overflow(s, p, path, pipe);
+}
+
+// The rest of a message, `segments` long, once it either fits in the window or the window fills
+// the path: it streams at the path rate for `duration` while the window keeps growing if full.
+void while_streaming(ConnectionState& s, const TcpParams& p, const TcpPath& path, double segments, double pipe,
+                     double rtt, double duration) {
+  const double cap = p.window_cap();
+  if (std::min(s.cwnd, cap) < pipe) {  // the last, partial window: application-limited
+    if (in_slow_start(s)) slow_start_grow(s, segments, segments);
+    return;
+  }
+  const double step = std::max(rtt, duration / kMaxStreamSteps);
+  for (double left = duration; left > 0 && segments > s.cwnd && s.cwnd < cap; left -= step) {
+    const double dt = std::min(step, left);
+    if (in_slow_start(s)) {
+      if (s.cwnd >= kHystartLowWindow) s.ssthresh = s.cwnd;  // HyStart: the path is full
+      else slow_start_grow(s, s.cwnd, s.cwnd);
+    } else {
+      cubic_grow(s, p, rtt, dt);
+    }
+    lose_on_overflow(s, p, path, pipe);
+    segments -= path.rate * dt / p.mss;
+  }
+}
+
+}  // namespace
+
+double TcpParams::window_cap() const { return std::min(rmem_max / 2, wmem_max) / mss; }
+
+MessageTiming send_message(ConnectionState& state, const TcpParams& params, const TcpPath& path, double bytes,
+                           double now) {
+  if (!(bytes > 0) || !(path.rate > 0) || !(path.latency >= 0))
+    throw std::invalid_argument(fmt::format("tcp model: a message needs a size, a rate and a latency (got {} B, {} B/s, {} s)",
+                                            bytes, path.rate, path.latency));
+  const double rtt = 2 * path.latency;
+  const double rto = rtt + params.rto_min;
+  if (!state.opened) {
+    state = ConnectionState{};
+    state.opened = true;
+    state.cwnd = params.initial_window;
+  } else if (params.slow_start_after_idle && now - state.last_send > rto) {
+    restart_after_idle(state, params, now - state.last_send, rto);
+  }
+  const double cap = params.window_cap();
+  const double pipe = path.rate * rtt / params.mss;  // segments the path holds in one round trip
+  double segments = bytes / params.mss;
+  MessageTiming timing;
+  double sending = 0;
+  for (double w = std::min(state.cwnd, cap); w < pipe && segments > w; w = std::min(state.cwnd, cap)) {
+    segments -= w;
+    sending += rtt;
+    ++timing.window_rounds;
+    after_window_round(state, params, path, w, pipe, rtt);
+  }
+  const double streaming = segments * params.mss / path.rate;
+  while_streaming(state, params, path, segments, pipe, rtt, streaming);
+  sending += streaming;
+  timing.extra_latency = std::max(0.0, sending - bytes / path.rate);
+  timing.duration = path.latency + bytes / path.rate + timing.extra_latency;
+  state.last_send = now + sending;
+  return timing;
+}
+
+std::string check_params(const TcpParams& p) {
+  if (!(p.mss >= 64)) return "the MSS must be at least 64 B";
+  if (!(p.header >= 0)) return "the header size must not be negative";
+  if (!(p.initial_window >= 1)) return "the initial window must be at least 1 segment (1 MSS)";
+  if (!(p.cubic_c > 0)) return "CUBIC's C must be positive";
+  if (!(p.cubic_beta > 0 && p.cubic_beta < 1)) return "CUBIC's beta must be between 0 and 1";
+  if (!(p.rto_min >= 0)) return "the minimum RTO must not be negative";
+  if (!(p.rmem_max >= 4096)) return "the receive buffer (tcp_rmem maximum) must be at least 4 KiB";
+  if (!(p.wmem_max >= 4096)) return "the send buffer (tcp_wmem maximum) must be at least 4 KiB";
+  if (!(p.window_cap() >= 1)) return "the buffers allow a window of less than 1 MSS";
+  if (!(p.queue_packets >= 0)) return "the bottleneck queue must not be negative";
+  return "";
+}
+
+}  // namespace dmlsim::tcp
