@@ -47,7 +47,7 @@ std::string run_rounds(const NetworkSetup& network, const fs::path& platform, do
   sg4::Engine engine(&argc, argv);
   apply_network_config(network.config);
   engine.load_platform(platform.string());
-  install_network_factors(network.factors);
+  install_network_model(network);
   std::vector<double> times;
   static int token = 0;
   // Receives are posted before the matching sends, so each transfer starts when it is sent.
