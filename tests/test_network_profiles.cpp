@@ -85,7 +85,7 @@ TEST(NetworkProfiles, ErrorsNameFileAndLine) {
     find_network_profile("no-such-profile", ".");
     ADD_FAILURE();
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("known: cm02, linux-tcp, lv08"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("known: cm02, linux-tcp, linux-tcp-model, lv08"), std::string::npos) << e.what();
   }
 }
 

@@ -1,4 +1,5 @@
 // Simulations on tiny platforms, each in a forked child (SimGrid allows one engine per process).
+#include "calibrate/sim_round.hpp"
 #include "sim/network.hpp"
 #include "sim/simulation.hpp"
 #include "test_util.hpp"
@@ -185,34 +186,13 @@ TEST(Network, ProfileFactorsFollowTheRouteLatencySummedOverItsLinks) {
 
 namespace {
 
-// `flows` client/server pairs, each behind a fast private access link, all through one shared
-// full-duplex bottleneck of 100 Mbit/s and 50 ms one way.
-std::string bottleneck_platform(int flows) {
-  std::string hosts, routes;
-  for (int i = 0; i < flows; ++i) {
-    hosts += fmt::format(R"(    <host id="c{0}" speed="1Gf"/><host id="s{0}" speed="1Gf"/>
-    <link id="c{0}-up" bandwidth="10Gbps" latency="0" sharing_policy="SPLITDUPLEX"/>
-    <link id="s{0}-up" bandwidth="10Gbps" latency="0" sharing_policy="SPLITDUPLEX"/>
-)", i);
-    routes += fmt::format(R"(    <route src="c{0}" dst="s{0}"><link_ctn id="c{0}-up" direction="UP"/><link_ctn id="bottleneck" direction="UP"/><link_ctn id="s{0}-up" direction="DOWN"/></route>
-)", i);
-  }
-  return fmt::format(R"(<?xml version="1.0"?>
-<!DOCTYPE platform SYSTEM "https://simgrid.org/simgrid.dtd">
-<platform version="4.1">
-  <zone id="z" routing="Full">
-{}    <link id="bottleneck" bandwidth="100Mbps" latency="50ms" sharing_policy="SPLITDUPLEX"/>
-{}  </zone>
-</platform>
-)", hosts, routes);
-}
-
 // Each client sends `bytes` to its server `messages` times; the clients start each message
 // together, `idle` after the last one arrived. Returns the duration of every message, flow by flow.
 std::vector<std::vector<double>> tcp_message_times(int flows, const tcp::TcpParams& params, double bytes, int messages,
                                                    double idle) {
+  // `flows` client/server pairs through one shared bottleneck of 100 Mbit/s and 50 ms one way.
   TempDir dir;
-  write_text(dir / "p.xml", bottleneck_platform(flows));
+  write_text(dir / "p.xml", calibrate::bottleneck_platform_xml({0.050, 12.5e6, 0}, flows));
   const auto out = in_child([&] {
     int argc = 1;
     char name[] = "test";
@@ -226,7 +206,7 @@ std::vector<std::vector<double>> tcp_message_times(int flows, const tcp::TcpPara
     const auto barrier = sg4::Barrier::create(flows);
     for (int f = 0; f < flows; ++f) {
       auto* box = sg4::Mailbox::by_name(fmt::format("box{}", f));
-      sg4::Actor::create("client", engine.host_by_name(fmt::format("c{}", f)), [box, bytes, messages, idle, &times, f, barrier] {
+      sg4::Actor::create("client", engine.host_by_name(fmt::format("client{}", f)), [box, bytes, messages, idle, &times, f, barrier] {
         static int payload = 0;
         for (int m = 0; m < messages; ++m) {
           barrier->wait();
@@ -236,7 +216,7 @@ std::vector<std::vector<double>> tcp_message_times(int flows, const tcp::TcpPara
           times[f].push_back(sg4::Engine::get_clock() - start);
         }
       });
-      sg4::Actor::create("server", engine.host_by_name(fmt::format("s{}", f)), [box, messages] {
+      sg4::Actor::create("server", engine.host_by_name(fmt::format("server{}", f)), [box, messages] {
         for (int m = 0; m < messages; ++m) box->get<int>();
       });
     }

@@ -1,10 +1,19 @@
-// The TCP connection model (network/tcp_model): pure arithmetic, checked against hand-worked rounds.
+// The TCP connection model (network/tcp_model): pure arithmetic, checked against hand-worked
+// rounds; the profiles' <tcp> element; `calibrate simulate` with several flows.
 #include "network/tcp_model.hpp"
+#include "scenario/network_profile.hpp"
+#include "scenario/scenario.hpp"
+#include "test_util.hpp"
 
 #include <cmath>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 using namespace dmlsim::tcp;
+using dmlsim::testutil::read_text;
+using dmlsim::testutil::run_dmlsim;
+using dmlsim::testutil::TempDir;
+using dmlsim::testutil::write_text;
 
 namespace {
 
@@ -160,4 +169,158 @@ TEST(TcpModel, SameInputsGiveIdenticalResults) {
     const auto tb = send_message(b, TcpParams{}, wan(), 3e6, i * 2.0);
     EXPECT_EQ(ta.duration, tb.duration);
   }
+}
+
+namespace {
+
+// A profile whose <tcp> element (on line 3) has `attributes`; returns the load error ("" if none).
+std::string tcp_profile_error(const TempDir& dir, const std::string& attributes) {
+  const auto file = dir / "p.xml";
+  write_text(file, "<network-profile model=\"CM02\">\n  <description>test</description>\n  <tcp " + attributes +
+                       "/>\n</network-profile>\n");
+  try {
+    dmlsim::load_network_profile(file);
+  } catch (const dmlsim::ScenarioError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(TcpProfile, ReadsPhysicalParametersWithUnits) {
+  TempDir dir;
+  write_text(dir / "p.xml", R"(<network-profile name="t" model="CM02"><description>d</description>
+  <tcp mss="1400B" header="40B" initial-window="4" cubic-c="0.5" cubic-beta="0.8" rto-min="1s" rmem-max="1MiB"
+       wmem-max="256KiB" slow-start-after-idle="off" queue="100"/></network-profile>)");
+  const auto p = dmlsim::load_network_profile(dir / "p.xml");
+  ASSERT_TRUE(p.tcp);
+  EXPECT_EQ(p.tcp->mss, 1400);
+  EXPECT_EQ(p.tcp->header, 40);
+  EXPECT_EQ(p.tcp->initial_window, 4);
+  EXPECT_EQ(p.tcp->cubic_c, 0.5);
+  EXPECT_EQ(p.tcp->cubic_beta, 0.8);
+  EXPECT_EQ(p.tcp->rto_min, 1);
+  EXPECT_EQ(p.tcp->rmem_max, 1048576);
+  EXPECT_EQ(p.tcp->wmem_max, 262144);
+  EXPECT_FALSE(p.tcp->slow_start_after_idle);
+  EXPECT_EQ(p.tcp->queue_packets, 100);
+  const auto shipped = dmlsim::load_network_profile(dmlsim::find_network_profile("linux-tcp-model", "."));
+  ASSERT_TRUE(shipped.tcp);
+  EXPECT_TRUE(shipped.factors.empty());
+}
+
+TEST(TcpProfile, ImpossibleParametersNameFileAndLine) {
+  TempDir dir;
+  const std::string where = (dir / "p.xml").string() + ":3: ";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"(initial-window="0.5")", "at least 1 segment"},
+      {R"(mss="8000B" rmem-max="8KiB")", "window of less than 1 MSS"},
+      {R"(rto-min="-200ms")", "RTO must not be negative"},
+      {R"(rmem-max="2KiB")", "at least 4 KiB"},
+      {R"(wmem-max="4000B")", "at least 4 KiB"},
+      {R"(rto-min="200")", "needs a time unit"},
+      {R"(rmem-max="6291456")", "needs a size unit"},
+      {R"(mss="1448")", "needs a size unit"},
+      {R"(cubic-beta="1.5")", "beta must be between 0 and 1"},
+      {R"(queue="-1")", "queue must not be negative"},
+      {R"(slow-start-after-idle="maybe")", "is not one of"},
+      {R"(window="10")", "unknown attribute"},
+  };
+  for (const auto& [attributes, message] : cases) {
+    const auto error = tcp_profile_error(dir, attributes);
+    EXPECT_EQ(error.rfind(where, 0), 0u) << attributes << ": " << error;
+    EXPECT_NE(error.find(message), std::string::npos) << attributes << ": " << error;
+  }
+  EXPECT_EQ(tcp_profile_error(dir, ""), "");
+}
+
+TEST(TcpProfile, CombinationsTheModelCannotHonourAreRefused) {
+  TempDir dir;
+  const auto error = [&](const std::string& body, const std::string& model = "CM02") {
+    write_text(dir / "p.xml", "<network-profile model=\"" + model + "\">" + body + "</network-profile>");
+    try {
+      dmlsim::load_network_profile(dir / "p.xml");
+    } catch (const dmlsim::ScenarioError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(error("<tcp/>", "LV08").find("<tcp> needs model=\"CM02\""), std::string::npos);
+  EXPECT_NE(error(R"(<tcp/><factors latency="1ms" lat-factor="0:1" bw-factor="0:1"/>)").find("cannot be combined"),
+            std::string::npos);
+  EXPECT_NE(error(R"(<tcp/><config name="network/TCP-gamma" value="4194304"/>)").find("cannot be combined with <tcp>"),
+            std::string::npos);
+  EXPECT_NE(error("<tcp/><tcp/>").find("at most one <tcp>"), std::string::npos);
+}
+
+TEST(TcpProfile, CommandLineRefusesABadProfileWithExitTwo) {
+  TempDir dir;
+  tcp_profile_error(dir, R"(rto-min="-1s")");
+  const auto r = run_dmlsim("calibrate simulate --profile " + (dir / "p.xml").string() + " --latency 10ms --bandwidth 100Mbps");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("p.xml:3:"), std::string::npos) << r.out;
+}
+
+TEST(CalibrateSimulate, FlowsWarmupAndRoundsFollowTheMeasurementContract) {
+  TempDir dir;
+  const auto json_file = dir / "sim.json";
+  const auto r = run_dmlsim("calibrate simulate --profile linux-tcp-model --latency 25ms --bandwidth 100Mbps --sizes 1MiB,4KiB "
+                            "--flows 4 --warmup 3 --rounds 5 --json " + json_file.string());
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto j = nlohmann::json::parse(read_text(json_file));
+  EXPECT_EQ(j["flows"], 4);
+  ASSERT_EQ(j["median"].size(), 2u);
+  const auto& cell = j["cells"][0];
+  ASSERT_EQ(cell["warmup_rounds"].size(), 3u);
+  ASSERT_EQ(cell["rounds"].size(), 5u);
+  double previous_end = 0;
+  for (const auto& round : cell["rounds"]) {
+    ASSERT_EQ(round["finish"].size(), 4u);
+    double slowest = 0;
+    for (const auto& f : round["finish"]) slowest = std::max(slowest, f.get<double>());
+    EXPECT_EQ(round["time"].get<double>(), slowest);  // the slowest flow sets the round
+    EXPECT_GE(round["start"].get<double>(), previous_end - 1e-9);
+    previous_end = round["start"].get<double>() + slowest;
+  }
+  // Four flows of 1 MiB share 100 Mbit/s both ways: no faster than moving the 4 MiB each way.
+  EXPECT_GT(j["median"][0].get<double>(), 0.010 + 2 * (0.025 + 4 * 1048576 / 12.5e6));
+  // The same command again writes the same bytes.
+  const auto again = dir / "again.json";
+  ASSERT_EQ(run_dmlsim("calibrate simulate --profile linux-tcp-model --latency 25ms --bandwidth 100Mbps --sizes 1MiB,4KiB "
+                       "--flows 4 --warmup 3 --rounds 5 --json " + again.string()).exit_code, 0);
+  EXPECT_EQ(read_text(again), read_text(json_file));
+}
+
+TEST(CalibrateSimulate, OneFlowOneRoundKeepsTheOldOutput) {
+  const auto r = run_dmlsim("calibrate simulate --profile cm02 --latency 10ms --bandwidth 100MBps --sizes 1MB");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("1000000 0.050000000"), std::string::npos) << r.out;  // 10 ms + 10 ms gap + 2 x (10 ms + 10 ms)
+}
+
+TEST(TcpModel, TheLastPartialWindowGrowsTheWindowWithThePreviousOne) {
+  // 64 KiB (45.3 segments) on a 200 ms link: windows 10 and 20, then 15.3 segments sent while the
+  // 20 are acknowledged; the window ends at 55.3, enough for the next message in one flight.
+  ConnectionState state;
+  const TcpPath path{0.200, 12.5e6, 1};
+  const double bytes = 65536;
+  EXPECT_EQ(send_message(state, TcpParams{}, path, bytes, 0).window_rounds, 2);
+  EXPECT_NEAR(state.cwnd, 40 + (bytes / kMss - 30), 1e-9);
+  EXPECT_EQ(send_message(state, TcpParams{}, path, bytes, state.last_send + 0.5).window_rounds, 0);
+}
+
+TEST(TcpModel, TheRtoStartsAtTheHandshakesVariationAndDecays) {
+  // rttvar starts at twice the RTT (0.8 s) and loses a quarter of its excess over 200 ms per
+  // round trip of data: after three, the RTO is 0.4 + 0.2 + 0.6 x 0.75^3 = 0.853 s.
+  const TcpParams params;
+  const TcpPath path{0.200, 12.5e6, 1};
+  ConnectionState state;
+  send_message(state, params, path, 65536, 0);
+  EXPECT_NEAR(state.rttvar, 0.2 + 0.6 * std::pow(0.75, 3), 1e-12);
+  ConnectionState below = state, above = state;
+  const double cwnd = state.cwnd;
+  send_message(below, params, path, 1, state.last_send + 0.84);
+  send_message(above, params, path, 1, state.last_send + 0.87);
+  EXPECT_EQ(below.cwnd, cwnd);
+  EXPECT_LT(above.cwnd, cwnd);
 }

@@ -42,7 +42,10 @@ void cubic_grow(ConnectionState& s, const TcpParams& p, double rtt, double dt) {
   }
   s.cubic_elapsed += dt;
   const double target = s.cubic_origin + p.cubic_c * std::pow(s.cubic_elapsed + rtt - s.cubic_k, 3);
-  if (target > s.cwnd) s.cwnd += std::min(target - s.cwnd, s.cwnd / 2) * dt / rtt;
+  double growth = std::min(std::max(target - s.cwnd, 0.0), s.cwnd / 2);
+  // Before its first loss CUBIC does not know the path and grows at least 5 % per round trip.
+  if (s.losses == 0) growth = std::max(growth, 0.05 * s.cwnd);
+  s.cwnd += growth * dt / rtt;
 }
 
 // Slow start: one segment more per segment acknowledged, while the flow keeps at least half its
@@ -83,11 +86,13 @@ void after_window_round(ConnectionState& s, const TcpParams& p, const TcpPath& p
 
 // The rest of a message, `segments` long, once it either fits in the window or the window fills
 // the path: it streams at the path rate for `duration` while the window keeps growing if full.
+// `previous_window` is the window of the round before (0 if none): the ACK clock sends the last,
+// partial window while that one is still being acknowledged, so both count as in flight.
 void while_streaming(ConnectionState& s, const TcpParams& p, const TcpPath& path, double segments, double pipe,
-                     double rtt, double duration) {
+                     double rtt, double duration, double previous_window) {
   const double cap = p.window_cap();
   if (std::min(s.cwnd, cap) < pipe) {  // the last, partial window: application-limited
-    if (in_slow_start(s)) slow_start_grow(s, segments, segments);
+    if (in_slow_start(s)) slow_start_grow(s, segments, std::min(s.cwnd, previous_window + segments));
     return;
   }
   const double step = std::max(rtt, duration / kMaxStreamSteps);
@@ -104,6 +109,12 @@ void while_streaming(ConnectionState& s, const TcpParams& p, const TcpPath& path
   }
 }
 
+// Linux lowers rttvar by a quarter of its excess over the minimum RTO once per round trip of data
+// when the RTT samples agree.
+void decay_rttvar(ConnectionState& s, const TcpParams& p, double round_trips) {
+  s.rttvar = p.rto_min + (s.rttvar - p.rto_min) * std::pow(0.75, round_trips);
+}
+
 }  // namespace
 
 double TcpParams::window_cap() const { return std::min(rmem_max / 2, wmem_max) / mss; }
@@ -114,12 +125,12 @@ MessageTiming send_message(ConnectionState& state, const TcpParams& params, cons
     throw std::invalid_argument(fmt::format("tcp model: a message needs a size, a rate and a latency (got {} B, {} B/s, {} s)",
                                             bytes, path.rate, path.latency));
   const double rtt = 2 * path.latency;
-  const double rto = rtt + params.rto_min;
   if (!state.opened) {
     state = ConnectionState{};
     state.opened = true;
     state.cwnd = params.initial_window;
-  } else if (params.slow_start_after_idle && now - state.last_send > rto) {
+    state.rttvar = std::max(2 * rtt, params.rto_min);  // the handshake's sample (tcp_rtt_estimator)
+  } else if (const double rto = state.srtt + state.rttvar; params.slow_start_after_idle && now - state.last_send > rto) {
     restart_after_idle(state, params, now - state.last_send, rto);
   }
   const double cap = params.window_cap();
@@ -127,15 +138,21 @@ MessageTiming send_message(ConnectionState& state, const TcpParams& params, cons
   double segments = bytes / params.mss;
   MessageTiming timing;
   double sending = 0;
+  double previous_window = 0;
   for (double w = std::min(state.cwnd, cap); w < pipe && segments > w; w = std::min(state.cwnd, cap)) {
+    previous_window = w;
     segments -= w;
     sending += rtt;
     ++timing.window_rounds;
     after_window_round(state, params, path, w, pipe, rtt);
   }
   const double streaming = segments * params.mss / path.rate;
-  while_streaming(state, params, path, segments, pipe, rtt, streaming);
+  // The last segments wait behind whatever the window put in the bottleneck queue beyond the path.
+  const double queued = std::max(0.0, std::min({state.cwnd, cap, segments}) - pipe);
+  state.srtt = rtt + queued * params.mss / path.rate;
+  while_streaming(state, params, path, segments, pipe, rtt, streaming, previous_window);
   sending += streaming;
+  decay_rttvar(state, params, timing.window_rounds + std::max(1.0, std::floor(streaming / std::max(rtt, 1e-9))));
   timing.extra_latency = std::max(0.0, sending - bytes / path.rate);
   timing.duration = path.latency + bytes / path.rate + timing.extra_latency;
   state.last_send = now + sending;

@@ -58,6 +58,8 @@ struct ConnectionState {
   double cubic_elapsed = 0;  // seconds of sending since the epoch started
   bool in_epoch = false;
   double last_send = 0;      // when the connection last sent data, seconds
+  double rttvar = 0;         // Linux's RTT variation term of the RTO, seconds
+  double srtt = 0;           // smoothed RTT at the end of the latest message (queueing included), seconds
   int losses = 0;            // loss events so far (queue overflows)
 };
 
