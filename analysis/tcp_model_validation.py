@@ -4,8 +4,9 @@ contract in its CONTRACT.md): for every cell JSON under the given directories, s
 loop (flows, warm-up and measured rounds) with `dmlsim calibrate simulate` under each profile and
 print a Markdown table of real median, simulated medians and errors, then per-profile summaries.
 
-usage: tcp_model_validation.py DMLSIM OUT.md PROFILE[,PROFILE...] DIR [DIR...]
-The first profile is the one the summary calls "model"; cells flagged for emulator drops are skipped.
+usage: tcp_model_validation.py DMLSIM OUT.md LABEL=PROFILE[,LABEL=PROFILE...] DIR [DIR...]
+A profile is a name or file as `calibrate simulate --profile` takes it; cells flagged for emulator
+drops are skipped. Each error is (simulated - real) / real of the round's median.
 """
 import json
 import pathlib
@@ -33,7 +34,10 @@ def summary(errors):
 
 
 def main():
-    dmlsim, out_file, profiles, dirs = sys.argv[1], sys.argv[2], sys.argv[3].split(","), sys.argv[4:]
+    dmlsim, out_file, dirs = sys.argv[1], sys.argv[2], sys.argv[4:]
+    labelled = [item.split("=", 1) if "=" in item else (item, item) for item in sys.argv[3].split(",")]
+    profiles = [label for label, _ in labelled]
+    files = dict(labelled)
     cells = []
     for d in dirs:
         for f in sorted(pathlib.Path(d).glob("*.json")):
@@ -41,13 +45,13 @@ def main():
             if not cell.get("flagged"):
                 cells.append(cell)
     errors = {p: {} for p in profiles}
-    lines = ["| set | cell | real median (IQR) | " + " | ".join(profiles) + " |",
+    lines = ["| set | cell | real median (IQR), s | " + " | ".join(f"{p}, s (error)" for p in profiles) + " |",
              "|---|---|---|" + "---|" * len(profiles)]
     with tempfile.TemporaryDirectory() as work:
         for cell in cells:
             row = f"| {cell['set']} | {cell['id']} | {cell['median']:.4f} ({cell['iqr']:.4f}) |"
             for p in profiles:
-                sim = simulate(dmlsim, p, cell, work)
+                sim = simulate(dmlsim, files[p], cell, work)
                 err = (sim - cell["median"]) / cell["median"]
                 errors[p].setdefault(cell["set"], []).append(err)
                 row += f" {sim:.4f} ({100 * err:+.1f} %) |"

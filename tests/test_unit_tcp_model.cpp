@@ -205,7 +205,7 @@ TEST(TcpProfile, ReadsPhysicalParametersWithUnits) {
   EXPECT_EQ(p.tcp->wmem_max, 262144);
   EXPECT_FALSE(p.tcp->slow_start_after_idle);
   EXPECT_EQ(p.tcp->queue_packets, 100);
-  const auto shipped = dmlsim::load_network_profile(dmlsim::find_network_profile("linux-tcp-model", "."));
+  const auto shipped = dmlsim::load_network_profile(dmlsim::find_network_profile("linux-tcp", "."));
   ASSERT_TRUE(shipped.tcp);
   EXPECT_TRUE(shipped.factors.empty());
 }
@@ -265,7 +265,7 @@ TEST(TcpProfile, CommandLineRefusesABadProfileWithExitTwo) {
 TEST(CalibrateSimulate, FlowsWarmupAndRoundsFollowTheMeasurementContract) {
   TempDir dir;
   const auto json_file = dir / "sim.json";
-  const auto r = run_dmlsim("calibrate simulate --profile linux-tcp-model --latency 25ms --bandwidth 100Mbps --sizes 1MiB,4KiB "
+  const auto r = run_dmlsim("calibrate simulate --profile linux-tcp --latency 25ms --bandwidth 100Mbps --sizes 1MiB,4KiB "
                             "--flows 4 --warmup 3 --rounds 5 --json " + json_file.string());
   ASSERT_EQ(r.exit_code, 0) << r.out;
   const auto j = nlohmann::json::parse(read_text(json_file));
@@ -287,7 +287,7 @@ TEST(CalibrateSimulate, FlowsWarmupAndRoundsFollowTheMeasurementContract) {
   EXPECT_GT(j["median"][0].get<double>(), 0.010 + 2 * (0.025 + 4 * 1048576 / 12.5e6));
   // The same command again writes the same bytes.
   const auto again = dir / "again.json";
-  ASSERT_EQ(run_dmlsim("calibrate simulate --profile linux-tcp-model --latency 25ms --bandwidth 100Mbps --sizes 1MiB,4KiB "
+  ASSERT_EQ(run_dmlsim("calibrate simulate --profile linux-tcp --latency 25ms --bandwidth 100Mbps --sizes 1MiB,4KiB "
                        "--flows 4 --warmup 3 --rounds 5 --json " + again.string()).exit_code, 0);
   EXPECT_EQ(read_text(again), read_text(json_file));
 }

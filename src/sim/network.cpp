@@ -64,7 +64,7 @@ std::string describe_network(const ConfigList& config) {
   if (gamma) text += (*gamma == "0") ? ", TCP-gamma cap lifted" : fmt::format(", TCP-gamma {}", *gamma);
   if (model == "CM02")
     text += " (latency + size/bandwidth per message, no slow start: within 5 % of Linux TCP up to 64 KiB and on "
-            "short links, up to 56 % fast for 1-8 MB on 100 ms links; profile linux-tcp, the default, is calibrated)";
+            "short links, up to a third fast for 2-8 MB on 100 ms links; profile linux-tcp, the default, models the TCP connection)";
   else if (model == "LV08")
     text += " (SimGrid's default: latency x13.01, bandwidth x0.97; up to 12x slower than Linux TCP on long links)";
   return text;

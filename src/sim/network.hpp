@@ -1,13 +1,16 @@
 // Network model selection. A run's network is a SimGrid model and its options, given either
 // directly (<network model="CM02"/>) or by a network profile (<network profile="linux-tcp"/>,
-// profiles/*.xml). Profiles shipped, measured on Linux TCP through emulated links (see
+// profiles/*.xml). Profiles shipped, validated against Linux TCP through emulated links (see
 // docs/network-fidelity.md):
-//   linux-tcp  CM02 with latency/bandwidth factors by message size and route latency and a TCP
-//              window cap, fitted to Linux TCP round times (slow start and window growth
-//              included). The default: scenarios without <network>, and every shipped scenario.
-//   cm02       latency + size/bandwidth, TCP-gamma lifted: right for small messages and short links,
-//              up to 56 % fast for large messages on long links (no slow start).
-//   lv08       SimGrid's own default: up to 12x too slow on long links.
+//   linux-tcp        CM02 plus the TCP connection model (network/tcp_model.hpp): per host pair, the
+//                    congestion window across messages (initial window, slow start, CUBIC, restart
+//                    after idle, buffer caps), from physical parameters only. The default: scenarios
+//                    without <network>, and every shipped scenario.
+//   linux-tcp-table  the earlier default: CM02 with latency/bandwidth factors by message size and
+//                    route latency and a TCP window cap, fitted to rounds measured with emulator loss.
+//   cm02             latency + size/bandwidth, TCP-gamma lifted: right for small messages and short
+//                    links, fast for large messages on long links (no slow start).
+//   lv08             SimGrid's own default: up to 12x too slow on long links.
 #pragma once
 
 #include "network/tcp_model.hpp"
