@@ -267,7 +267,7 @@ TEST(TcpModelInSimGrid, BufferCapLimitsTheRateOfLongTransfers) {
   tcp::TcpParams small;
   small.rmem_max = 512 * 1024;  // 256 KiB window: 2.6 MB/s on a 100 ms round trip
   const double capped = tcp_message_times(1, small, 8e6, 3, 0.1).front()[2];
-  const double window = 256 * 1024;
+  const double window = std::floor(256 * 1024 / 1448.0) * 1448;  // whole segments
   EXPECT_NEAR(capped, 0.050 + std::floor(8e6 / window) * 0.100 + (8e6 - std::floor(8e6 / window) * window) / kPayloadRate,
               1e-6);
   EXPECT_GT(capped, 2 * (0.050 + 8e6 / kPayloadRate));

@@ -299,13 +299,13 @@ TEST(CalibrateSimulate, OneFlowOneRoundKeepsTheOldOutput) {
 }
 
 TEST(TcpModel, TheLastPartialWindowGrowsTheWindowWithThePreviousOne) {
-  // 64 KiB (45.3 segments) on a 200 ms link: windows 10 and 20, then 15.3 segments sent while the
-  // 20 are acknowledged; the window ends at 55.3, enough for the next message in one flight.
+  // 64 KiB (46 segments, the last short) on a 200 ms link: windows 10 and 20, then 16 segments sent
+  // while the 20 are acknowledged; the window ends at 56, enough for the next message in one flight.
   ConnectionState state;
   const TcpPath path{0.200, 12.5e6, 1};
   const double bytes = 65536;
   EXPECT_EQ(send_message(state, TcpParams{}, path, bytes, 0).window_rounds, 2);
-  EXPECT_NEAR(state.cwnd, 40 + (bytes / kMss - 30), 1e-9);
+  EXPECT_NEAR(state.cwnd, 40 + (std::ceil(bytes / kMss) - 30), 1e-9);
   EXPECT_EQ(send_message(state, TcpParams{}, path, bytes, state.last_send + 0.5).window_rounds, 0);
 }
 

@@ -135,18 +135,22 @@ MessageTiming send_message(ConnectionState& state, const TcpParams& params, cons
   }
   const double cap = params.window_cap();
   const double pipe = path.rate * rtt / params.mss;  // segments the path holds in one round trip
-  double segments = bytes / params.mss;
+  // TCP sends whole segments: the window is a number of them, the message's last one may be short.
+  const auto usable_window = [&] { return std::max(1.0, std::floor(std::min(state.cwnd, cap))); };
+  double segments = std::ceil(bytes / params.mss);
+  double unsent = bytes;
   MessageTiming timing;
   double sending = 0;
   double previous_window = 0;
-  for (double w = std::min(state.cwnd, cap); w < pipe && segments > w; w = std::min(state.cwnd, cap)) {
+  for (double w = usable_window(); w < pipe && segments > w; w = usable_window()) {
     previous_window = w;
     segments -= w;
+    unsent -= w * params.mss;
     sending += rtt;
     ++timing.window_rounds;
     after_window_round(state, params, path, w, pipe, rtt);
   }
-  const double streaming = segments * params.mss / path.rate;
+  const double streaming = unsent / path.rate;
   // The last segments wait behind whatever the window put in the bottleneck queue beyond the path.
   const double queued = std::max(0.0, std::min({state.cwnd, cap, segments}) - pipe);
   state.srtt = rtt + queued * params.mss / path.rate;
