@@ -83,6 +83,18 @@ TEST(TcpModel, IdleLongerThanTheRtoRestartsSlowStart) {
   EXPECT_DOUBLE_EQ(long_idle.cwnd, params.initial_window);
 }
 
+TEST(TcpModel, WithoutHystartSlowStartRunsOnUntilTheQueueOverflows) {
+  TcpParams params;
+  params.queue_packets = 1000;
+  ConnectionState with;
+  send_message(with, params, wan(), 8e6, 0);
+  EXPECT_EQ(with.losses, 0);  // HyStart left slow start with the path (863 segments) full
+  params.hystart = false;
+  ConnectionState without;
+  send_message(without, params, wan(), 8e6, 0);
+  EXPECT_GE(without.losses, 1);  // doubling past path + queue (1863 segments)
+}
+
 TEST(TcpModel, WithoutSlowStartAfterIdleTheWindowStays) {
   TcpParams params;
   params.slow_start_after_idle = false;
@@ -192,7 +204,7 @@ TEST(TcpProfile, ReadsPhysicalParametersWithUnits) {
   TempDir dir;
   write_text(dir / "p.xml", R"(<network-profile name="t" model="CM02"><description>d</description>
   <tcp mss="1400B" header="40B" initial-window="4" cubic-c="0.5" cubic-beta="0.8" rto-min="1s" rmem-max="1MiB"
-       wmem-max="256KiB" slow-start-after-idle="off" queue="100"/></network-profile>)");
+       wmem-max="256KiB" slow-start-after-idle="off" hystart="off" queue="100"/></network-profile>)");
   const auto p = dmlsim::load_network_profile(dir / "p.xml");
   ASSERT_TRUE(p.tcp);
   EXPECT_EQ(p.tcp->mss, 1400);
@@ -204,6 +216,7 @@ TEST(TcpProfile, ReadsPhysicalParametersWithUnits) {
   EXPECT_EQ(p.tcp->rmem_max, 1048576);
   EXPECT_EQ(p.tcp->wmem_max, 262144);
   EXPECT_FALSE(p.tcp->slow_start_after_idle);
+  EXPECT_FALSE(p.tcp->hystart);
   EXPECT_EQ(p.tcp->queue_packets, 100);
   const auto shipped = dmlsim::load_network_profile(dmlsim::find_network_profile("linux-tcp", "."));
   ASSERT_TRUE(shipped.tcp);

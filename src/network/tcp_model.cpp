@@ -72,7 +72,7 @@ void after_window_round(ConnectionState& s, const TcpParams& p, const TcpPath& p
   if (in_slow_start(s)) {
     // HyStart's ACK train: the window's acknowledgements spread over half a round trip, so the
     // window has reached half the path; it leaves slow start with about the whole path.
-    if (w >= pipe / 2 && w >= kHystartLowWindow) {
+    if (p.hystart && w >= pipe / 2 && w >= kHystartLowWindow) {
       s.cwnd = std::min(2 * w, w + pipe / 2);
       s.ssthresh = s.cwnd;
     } else {
@@ -99,7 +99,7 @@ void while_streaming(ConnectionState& s, const TcpParams& p, const TcpPath& path
   for (double left = duration; left > 0 && segments > s.cwnd && s.cwnd < cap; left -= step) {
     const double dt = std::min(step, left);
     if (in_slow_start(s)) {
-      if (s.cwnd >= kHystartLowWindow) s.ssthresh = s.cwnd;  // HyStart: the path is full
+      if (p.hystart && s.cwnd >= kHystartLowWindow) s.ssthresh = s.cwnd;  // HyStart: the path is full
       else slow_start_grow(s, s.cwnd, s.cwnd);
     } else {
       cubic_grow(s, p, rtt, dt);

@@ -32,6 +32,7 @@ struct TcpParams {
   double rmem_max = 6291456;      // net.ipv4.tcp_rmem maximum, bytes
   double wmem_max = 4194304;      // net.ipv4.tcp_wmem maximum, bytes
   bool slow_start_after_idle = true;
+  bool hystart = true;            // CUBIC's HyStart ends slow start when the window fills the path
   double queue_packets = 0;       // drop-tail bottleneck queue, packets; 0: losses not modelled
 
   // Payload share of what the link carries: mss / (mss + header).

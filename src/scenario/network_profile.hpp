@@ -8,7 +8,7 @@
 //                       (CM02 only, one per fitted latency: factors by size and route latency,
 //                        see scenario/factor_table.hpp)
 //     <tcp mss="1448B" header="52B" initial-window="10" cubic-c="0.4" cubic-beta="0.7" rto-min="200ms"
-//          rmem-max="6MiB" wmem-max="4MiB" slow-start-after-idle="on" queue="1000"/>
+//          rmem-max="6MiB" wmem-max="4MiB" slow-start-after-idle="on" hystart="on" queue="1000"/>
 //                       (CM02 only, instead of <factors>: the TCP connection model of
 //                        network/tcp_model.hpp with these physical parameters; sizes and times need
 //                        units, initial-window is in segments, queue in packets (0 or absent: no losses))
