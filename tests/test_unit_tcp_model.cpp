@@ -95,6 +95,21 @@ TEST(TcpModel, WithoutHystartSlowStartRunsOnUntilTheQueueOverflows) {
   EXPECT_GE(without.losses, 1);  // doubling past path + queue (1863 segments)
 }
 
+TEST(TcpModel, AtLowRatesHystartWaitsForTheQueueingDelay) {
+  // At 10 Mbit/s two segments take 2.3 ms, more than HyStart's 2 ms ACK spacing: no ACK train,
+  // so slow start goes on until the round trip grows by 16 ms (clamp(160 ms / 8, 4, 16 ms)).
+  const TcpPath slow{0.080, 1.25e6 * 1448 / 1500, 1};
+  const double pipe = slow.rate * 0.160 / kMss;
+  ConnectionState state;
+  send_message(state, TcpParams{}, slow, 20e6, 0);
+  EXPECT_GE(state.ssthresh, pipe + 0.016 * slow.rate / kMss);
+  EXPECT_LT(state.ssthresh, 3 * pipe);
+  // At 100 Mbit/s the ACK train ends slow start within a round trip of filling the path.
+  ConnectionState fast;
+  send_message(fast, TcpParams{}, wan(), 20e6, 0);
+  EXPECT_LE(fast.ssthresh, 1.5 * 863 + 1);
+}
+
 TEST(TcpModel, WithoutSlowStartAfterIdleTheWindowStays) {
   TcpParams params;
   params.slow_start_after_idle = false;

@@ -67,12 +67,24 @@ void lose_on_overflow(ConnectionState& s, const TcpParams& p, const TcpPath& pat
   ++s.losses;
 }
 
+// HyStart (tcp_cubic.c) leaves slow start on one of two signs. The ACK train: the connection's
+// delayed ACKs (one per two segments) come closer together than hystart_ack_delta (2 ms) and span
+// half a round trip, so the window holds half the path. The delay: the round trip grows by
+// clamp(RTT / 8, 4 ms, 16 ms), once the window exceeds the path by that much queueing. At low rates
+// the ACKs are too far apart for the train, and only the delay sign is left.
+constexpr double kHystartAckDelta = 0.002;
+
+bool ack_train_works(const TcpParams& p, const TcpPath& path) { return 2 * p.mss / path.rate <= kHystartAckDelta; }
+
+double delay_sign_window(const TcpParams& p, const TcpPath& path, double pipe, double rtt) {
+  return pipe + std::clamp(rtt / 8, 0.004, 0.016) * path.rate / p.mss;
+}
+
 // One round trip in which the window `w` limited the message.
 void after_window_round(ConnectionState& s, const TcpParams& p, const TcpPath& path, double w, double pipe, double rtt) {
   if (in_slow_start(s)) {
-    // HyStart's ACK train: the window's acknowledgements spread over half a round trip, so the
-    // window has reached half the path; it leaves slow start with about the whole path.
-    if (p.hystart && w >= pipe / 2 && w >= kHystartLowWindow) {
+    // The ACK train of a window of half the path: it leaves slow start with about the whole path.
+    if (p.hystart && ack_train_works(p, path) && w >= pipe / 2 && w >= kHystartLowWindow) {
       s.cwnd = std::min(2 * w, w + pipe / 2);
       s.ssthresh = s.cwnd;
     } else {
@@ -91,7 +103,11 @@ void after_window_round(ConnectionState& s, const TcpParams& p, const TcpPath& p
 void while_streaming(ConnectionState& s, const TcpParams& p, const TcpPath& path, double segments, double pipe,
                      double rtt, double duration, double previous_window) {
   const double cap = p.window_cap();
-  if (std::min(s.cwnd, cap) < pipe) {  // the last, partial window: application-limited
+  const bool path_full = std::min(s.cwnd, cap) >= pipe;
+  if (path_full && in_slow_start(s) && p.hystart && s.cwnd >= kHystartLowWindow &&
+      (ack_train_works(p, path) || s.cwnd >= delay_sign_window(p, path, pipe, rtt)))
+    s.ssthresh = s.cwnd;
+  if (!path_full || segments <= s.cwnd) {  // the rest fits in the window: application-limited
     if (in_slow_start(s)) slow_start_grow(s, segments, std::min(s.cwnd, previous_window + segments));
     return;
   }
@@ -99,8 +115,8 @@ void while_streaming(ConnectionState& s, const TcpParams& p, const TcpPath& path
   for (double left = duration; left > 0 && segments > s.cwnd && s.cwnd < cap; left -= step) {
     const double dt = std::min(step, left);
     if (in_slow_start(s)) {
-      if (p.hystart && s.cwnd >= kHystartLowWindow) s.ssthresh = s.cwnd;  // HyStart: the path is full
-      else slow_start_grow(s, s.cwnd, s.cwnd);
+      slow_start_grow(s, s.cwnd, s.cwnd);
+      if (p.hystart && s.cwnd >= delay_sign_window(p, path, pipe, rtt)) s.ssthresh = s.cwnd;
     } else {
       cubic_grow(s, p, rtt, dt);
     }
