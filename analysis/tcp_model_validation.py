@@ -26,6 +26,13 @@ def simulate(dmlsim, profile, cell, workdir):
     return json.loads(out.read_text())["median"][0]
 
 
+def group(cell):
+    """The part of the grid a cell belongs to, for the summaries."""
+    if cell["flows"] > 1:
+        return "contention"
+    return f"{cell['bandwidth'] * 8e-6:g} Mbit/s, 1 flow"
+
+
 def summary(errors):
     a = [abs(e) for e in errors]
     return (f"{len(a)} cells: {100 * sum(x <= 0.05 for x in a) / len(a):.0f} % within 5 %, "
@@ -54,6 +61,8 @@ def main():
                 sim = simulate(dmlsim, files[p], cell, work)
                 err = (sim - cell["median"]) / cell["median"]
                 errors[p].setdefault(cell["set"], []).append(err)
+                if cell["set"] != "fit":
+                    errors[p].setdefault(f"{cell['set']}: {group(cell)}", []).append(err)
                 row += f" {sim:.4f} ({100 * err:+.1f} %) |"
             lines.append(row)
             print(row, flush=True)
@@ -61,7 +70,7 @@ def main():
     for p in profiles:
         for s, errs in sorted(errors[p].items()):
             lines.append(f"- {p}, {s}: {summary(errs)}")
-        allerrs = [e for errs in errors[p].values() for e in errs]
+        allerrs = [e for key, errs in errors[p].items() if ":" not in key for e in errs]
         lines.append(f"- {p}, all: {summary(allerrs)}")
     pathlib.Path(out_file).write_text("\n".join(lines) + "\n")
     print("\n".join(lines[-3 * len(profiles):]))
