@@ -170,6 +170,66 @@ TEST(TcpModel, QueueOverflowMultipliesTheWindowByBeta) {
   EXPECT_LE(state.cwnd, 863 + 50 + 1);
 }
 
+namespace {
+
+// An opened connection in slow start at `cwnd` segments, HyStart off, sending 160 segments (a
+// window round of 150, then the rest) into a drop-tail queue of `queue` packets.
+ConnectionState slow_start_burst(double cwnd, double queue, double cubic_origin = 0) {
+  TcpParams params;
+  params.hystart = false;
+  params.queue_packets = queue;
+  ConnectionState state;
+  state.opened = true;
+  state.cwnd = cwnd;
+  state.cubic_origin = cubic_origin;
+  send_message(state, params, wan(), 160 * kMss, 0);
+  return state;
+}
+
+}  // namespace
+
+TEST(TcpModel, SlowStartBurstBeyondTheQueueLosesAndCutsTheWindowByBeta) {
+  // Slow start sends two segments per ACK while the ACKs come back at the bottleneck rate: the
+  // queue grows by one packet per ACK, so doubling 150 segments peaks at 150 queued packets.
+  const double beta = TcpParams{}.cubic_beta;
+  const auto state = slow_start_burst(150, 100);
+  EXPECT_EQ(state.losses, 1);
+  EXPECT_DOUBLE_EQ(state.cwnd, std::floor(300 * beta));  // beta of the window it reached
+  EXPECT_DOUBLE_EQ(state.ssthresh, state.cwnd);          // recovery ends slow start
+  EXPECT_DOUBLE_EQ(state.cubic_origin, 300);             // CUBIC grows back towards it
+  // A queue of 150 packets or more absorbs the same burst.
+  const auto roomy = slow_start_burst(150, 150);
+  EXPECT_EQ(roomy.losses, 0);
+  EXPECT_GE(roomy.cwnd, 300);
+}
+
+TEST(TcpModel, ALossBelowTheRememberedWindowConvergesFaster) {
+  // CUBIC's fast convergence: a loss below the window it remembered remembers (1 + beta) / 2 of it.
+  const auto state = slow_start_burst(150, 100, 400);
+  EXPECT_DOUBLE_EQ(state.cubic_origin, 300 * (1 + TcpParams{}.cubic_beta) / 2);
+}
+
+TEST(TcpModel, HystartEndsSlowStartOncePerConnection) {
+  // tcp_cubic.c keeps HyStart's `found` until a timeout: the slow start after an idle restart runs
+  // on to ssthresh (three quarters of the window before the idle), past the path.
+  const TcpParams params;
+  ConnectionState first;
+  send_message(first, params, wan(), 8e6, 0);
+  EXPECT_TRUE(first.hystart_found);
+  ConnectionState restarted;  // a connection whose HyStart has fired, idle for 10 s
+  restarted.opened = true;
+  restarted.cwnd = 2000;
+  restarted.ssthresh = 2000;
+  restarted.rttvar = params.rto_min;
+  restarted.hystart_found = true;
+  send_message(restarted, params, wan(), 4e6, 10);
+  EXPECT_DOUBLE_EQ(restarted.ssthresh, 2000);
+  ConnectionState fresh;  // the same slow start with HyStart armed leaves it near the path
+  send_message(fresh, params, wan(), 4e6, 0);
+  const double pipe = 12.5e6 * 0.100 / kMss;
+  EXPECT_DOUBLE_EQ(fresh.ssthresh, 640 + pipe / 2);  // the ACK train of the 640-segment window
+}
+
 TEST(TcpModel, RejectsImpossibleParameters) {
   EXPECT_EQ(check_params(TcpParams{}), "");
   auto broken = [](auto change) {

@@ -54,17 +54,26 @@ void slow_start_grow(ConnectionState& s, double acked, double in_flight) {
   s.cwnd = std::max(s.cwnd, std::min({s.cwnd + acked, 2 * in_flight, s.ssthresh}));
 }
 
-// A drop-tail queue of Q packets overflows once the connection's window exceeds its share of the
-// path plus queue: CUBIC remembers the window and multiplies it by beta.
-void lose_on_overflow(ConnectionState& s, const TcpParams& p, const TcpPath& path, double pipe) {
-  if (p.queue_packets <= 0 || s.cwnd <= pipe + p.queue_packets / std::max(1, path.flows)) return;
-  s.cubic_origin = s.cwnd;
-  s.cwnd = std::max(2.0, std::floor(s.cwnd * p.cubic_beta));
+// A loss: CUBIC remembers the window (less, with fast convergence, if it is below the one it
+// remembered) and multiplies the window by beta; fast recovery ends slow start there.
+void lose(ConnectionState& s, const TcpParams& p, double window) {
+  s.cubic_origin = window < s.cubic_origin ? window * (1 + p.cubic_beta) / 2 : window;
+  s.cwnd = std::max(2.0, std::floor(window * p.cubic_beta));
   s.ssthresh = s.cwnd;
   s.in_epoch = true;
   s.cubic_elapsed = 0;
-  s.cubic_k = std::cbrt(s.cubic_origin * (1 - p.cubic_beta) / p.cubic_c);
+  s.cubic_k = std::cbrt(std::max(0.0, s.cubic_origin - s.cwnd) / p.cubic_c);
   ++s.losses;
+}
+
+// The connection's share of a drop-tail queue of Q packets; infinite when losses are not modelled.
+double queue_share(const TcpParams& p, const TcpPath& path) {
+  return p.queue_packets > 0 ? p.queue_packets / std::max(1, path.flows) : std::numeric_limits<double>::infinity();
+}
+
+// A window beyond the connection's share of path plus queue overflows the queue.
+void lose_on_overflow(ConnectionState& s, const TcpParams& p, const TcpPath& path, double pipe) {
+  if (s.cwnd > pipe + queue_share(p, path)) lose(s, p, s.cwnd);
 }
 
 // HyStart (tcp_cubic.c) leaves slow start on one of two signs. The ACK train: the connection's
@@ -80,20 +89,43 @@ double delay_sign_window(const TcpParams& p, const TcpPath& path, double pipe, d
   return pipe + std::clamp(rtt / 8, 0.004, 0.016) * path.rate / p.mss;
 }
 
-// One round trip in which the window `w` limited the message.
-void after_window_round(ConnectionState& s, const TcpParams& p, const TcpPath& path, double w, double pipe, double rtt) {
+// Slow start's burst: the window w comes back as w ACKs at the bottleneck rate and each ACK
+// releases two segments (RFC 5681 3.1), so the queue grows by one packet per ACK while the window
+// grows: it peaks at next - w when the window reaches `next`, or at what the window holds beyond
+// the path, whichever is larger.
+double slow_start_queue_peak(double w, double next, double pipe) { return std::max(next - w, next - pipe); }
+
+// HyStart ends slow start once per connection: tcp_cubic.c keeps `found` until a retransmission
+// timeout resets it, so the slow starts after idle restarts run on to ssthresh.
+bool hystart_armed(const ConnectionState& s, const TcpParams& p) { return p.hystart && !s.hystart_found; }
+
+void hystart_exit(ConnectionState& s) {
+  s.ssthresh = s.cwnd;
+  s.hystart_found = true;
+}
+
+// One round trip in which the window `w` limited the message; true when it lost a packet, which
+// costs the message a round trip of recovery (the retransmission, RFC 6582 / 6675).
+bool after_window_round(ConnectionState& s, const TcpParams& p, const TcpPath& path, double w, double pipe, double rtt) {
   if (in_slow_start(s)) {
     // The ACK train of a window of half the path: it leaves slow start with about the whole path.
-    if (p.hystart && ack_train_works(p, path) && w >= pipe / 2 && w >= kHystartLowWindow) {
+    if (hystart_armed(s, p) && ack_train_works(p, path) && w >= pipe / 2 && w >= kHystartLowWindow) {
       s.cwnd = std::min(2 * w, w + pipe / 2);
-      s.ssthresh = s.cwnd;
+      hystart_exit(s);
     } else {
       slow_start_grow(s, w, w);
     }
-  } else if (w >= s.cwnd) {
-    cubic_grow(s, p, rtt, rtt);
+    const double next = std::min(s.cwnd, p.window_cap());
+    if (slow_start_queue_peak(w, next, pipe) > queue_share(p, path)) {
+      lose(s, p, next);
+      return true;
+    }
+    return false;
   }
+  if (w >= s.cwnd) cubic_grow(s, p, rtt, rtt);
+  const int before = s.losses;
   lose_on_overflow(s, p, path, pipe);
+  return s.losses != before;
 }
 
 // The rest of a message, `segments` long, once it either fits in the window or the window fills
@@ -104,9 +136,9 @@ void while_streaming(ConnectionState& s, const TcpParams& p, const TcpPath& path
                      double rtt, double duration, double previous_window) {
   const double cap = p.window_cap();
   const bool path_full = std::min(s.cwnd, cap) >= pipe;
-  if (path_full && in_slow_start(s) && p.hystart && s.cwnd >= kHystartLowWindow &&
+  if (path_full && in_slow_start(s) && hystart_armed(s, p) && s.cwnd >= kHystartLowWindow &&
       (ack_train_works(p, path) || s.cwnd >= delay_sign_window(p, path, pipe, rtt)))
-    s.ssthresh = s.cwnd;
+    hystart_exit(s);
   if (!path_full || segments <= s.cwnd) {  // the rest fits in the window: application-limited
     if (in_slow_start(s)) slow_start_grow(s, segments, std::min(s.cwnd, previous_window + segments));
     return;
@@ -116,7 +148,7 @@ void while_streaming(ConnectionState& s, const TcpParams& p, const TcpPath& path
     const double dt = std::min(step, left);
     if (in_slow_start(s)) {
       slow_start_grow(s, s.cwnd, s.cwnd);
-      if (p.hystart && s.cwnd >= delay_sign_window(p, path, pipe, rtt)) s.ssthresh = s.cwnd;
+      if (hystart_armed(s, p) && s.cwnd >= delay_sign_window(p, path, pipe, rtt)) hystart_exit(s);
     } else {
       cubic_grow(s, p, rtt, dt);
     }

@@ -6,7 +6,11 @@
 //   (net.ipv4.tcp_slow_start_after_idle: halve per RTO elapsed, not below the initial window),
 //   window caps from the send and receive buffers (tcp_wmem / tcp_rmem maxima; the advertised
 //   window is half the receive buffer, tcp_adv_win_scale=1), and optionally a drop-tail
-//   bottleneck queue: a window beyond path + queue loses a packet and CUBIC multiplies it by beta.
+//   bottleneck queue: a window beyond path + queue, or a slow-start round whose burst (one more
+//   packet queued per ACK, RFC 5681's doubling) exceeds the queue, loses a packet and CUBIC
+//   multiplies the window by beta; the next rounds run at the reduced window (fast recovery).
+//   HyStart ends slow start once per connection (Linux keeps it off until a timeout), so the slow
+//   starts after idle restarts double on to ssthresh.
 //
 // A message of S bytes on a path of one-way latency L (round trip R = 2L) and rate share b is
 // sent in rounds: while the window w is below the path's capacity b R and the rest does not fit
@@ -58,6 +62,7 @@ struct ConnectionState {
   double cubic_k = 0;        // seconds after the epoch start at which the curve reaches the origin
   double cubic_elapsed = 0;  // seconds of sending since the epoch started
   bool in_epoch = false;
+  bool hystart_found = false;  // HyStart has ended a slow start (it stays off until a timeout)
   double last_send = 0;      // when the connection last sent data, seconds
   double rttvar = 0;         // Linux's RTT variation term of the RTO, seconds
   double srtt = 0;           // smoothed RTT at the end of the latest message (queueing included), seconds
