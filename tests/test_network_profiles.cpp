@@ -41,15 +41,17 @@ std::string profile_error(const std::string& text) {
 }  // namespace
 
 TEST(NetworkProfiles, ShippedProfilesLoad) {
-  for (const auto* name : {"cm02", "lv08", "linux-tcp"}) {
+  for (const auto* name : {"cm02", "lv08", "linux-tcp", "linux-tcp-table"}) {
     const auto p = load_network_profile(find_network_profile(name, "."));
     EXPECT_EQ(p.name, name);
     EXPECT_FALSE(p.description.empty()) << name;
   }
   const auto tcp = load_network_profile(find_network_profile("linux-tcp", "."));
   EXPECT_EQ(tcp.model, "CM02");
-  EXPECT_GE(tcp.factors.rows.size(), 3u) << "linux-tcp has one factor row per fitted latency";
-  EXPECT_FALSE(tcp.rounds.empty()) << "linux-tcp must carry the measurements it was fitted to";
+  EXPECT_TRUE(tcp.tcp) << "linux-tcp is the TCP connection model";
+  const auto table = load_network_profile(find_network_profile("linux-tcp-table", "."));
+  EXPECT_GE(table.factors.rows.size(), 3u) << "linux-tcp-table has one factor row per fitted latency";
+  EXPECT_FALSE(table.rounds.empty()) << "linux-tcp-table must carry the measurements it was fitted to";
   EXPECT_EQ(load_network_profile(find_network_profile("lv08", ".")).model, "LV08");
 }
 
@@ -85,7 +87,7 @@ TEST(NetworkProfiles, ErrorsNameFileAndLine) {
     find_network_profile("no-such-profile", ".");
     ADD_FAILURE();
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("known: cm02, linux-tcp, lv08"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("known: cm02, linux-tcp, linux-tcp-table, lv08"), std::string::npos) << e.what();
   }
 }
 

@@ -41,6 +41,7 @@ struct Options {
   int rounds = 5;
   int warmup = 2;
   int flows = 1;
+  int sim_warmup = 0, sim_rounds = 1;  // simulate's same-size loop (probe has its own defaults)
   double timeout = 30, max_time = 900;
   std::string bandwidth_bytes = "16MiB";
   std::string congestion;
@@ -287,19 +288,41 @@ int probe_command() {
   return 0;
 }
 
+// One simulated same-size loop as JSON, in the measurement contract's terms.
+nlohmann::json rounds_json(const std::vector<SimulatedRound>& rounds, std::size_t first, std::size_t last) {
+  auto list = nlohmann::json::array();
+  for (std::size_t i = first; i < last; ++i)
+    list.push_back({{"index", i}, {"start", rounds[i].start}, {"time", rounds[i].time}, {"finish", rounds[i].finish}});
+  return list;
+}
+
 int simulate_command() {
   auto& o = options();
   const auto profile = load_network_profile(find_network_profile(o.profile, fs::current_path()));
   const auto sizes = parse_sizes(o.sizes);
   const SimulatedPath path{time_option("--latency", o.latency), bandwidth_option("--bandwidth", o.bandwidth),
                            time_option("--gap", o.gap)};
-  const auto times = simulate_rounds(profile_network(profile), path, sizes);
+  const auto network = profile_network(profile);
+  std::vector<double> medians;
+  auto cells = nlohmann::json::array();
+  // Each size is its own cell: fresh connections, warm-up rounds, measured rounds.
+  for (double bytes : sizes) {
+    const auto rounds = simulate_flow_rounds(network, path, bytes, o.flows, o.sim_warmup, o.sim_rounds);
+    std::vector<double> measured;
+    for (std::size_t i = o.sim_warmup; i < rounds.size(); ++i) measured.push_back(rounds[i].time);
+    medians.push_back(median(measured));
+    cells.push_back({{"bytes", bytes}, {"median", medians.back()},
+                     {"warmup_rounds", rounds_json(rounds, 0, o.sim_warmup)},
+                     {"rounds", rounds_json(rounds, o.sim_warmup, rounds.size())}});
+  }
   if (!o.json.empty()) {
     nlohmann::json j = {{"profile", profile.name}, {"file", profile.file.string()}, {"latency", path.latency},
-                        {"bandwidth", path.bandwidth}, {"gap", path.gap}, {"bytes", sizes}, {"time", times}};
+                        {"bandwidth", path.bandwidth}, {"gap", path.gap}, {"flows", o.flows},
+                        {"warmup", o.sim_warmup}, {"rounds", o.sim_rounds}, {"bytes", sizes},
+                        {"time", medians}, {"median", medians}, {"cells", cells}};
     write_file_atomically(o.json, j.dump(2) + "\n");
   }
-  for (std::size_t i = 0; i < sizes.size(); ++i) fmt::print("{:.0f} {:.9f}\n", sizes[i], times[i]);
+  for (std::size_t i = 0; i < sizes.size(); ++i) fmt::print("{:.0f} {:.9f}\n", sizes[i], medians[i]);
   return 0;
 }
 
@@ -377,13 +400,20 @@ CLI::App* add_calibrate_command(CLI::App& app) {
   o.probe_cmd->add_option("--assume-latency", o.assume_latency, "Fit against this one-way latency instead of the measured one");
   o.probe_cmd->add_option("--assume-bandwidth", o.assume_bandwidth, "Fit against this bandwidth instead of the measured one");
 
-  o.simulate_cmd = cal->add_subcommand("simulate", "Simulated calibration rounds under a network profile");
+  o.simulate_cmd = cal->add_subcommand("simulate", "Simulated calibration rounds under a network profile: per size, "
+                                       "fresh connections, --warmup then --rounds same-size rounds of --flows flows");
   o.simulate_cmd->add_option("--profile", o.profile, "Profile name or file")->required();
   o.simulate_cmd->add_option("--latency", o.latency, "One-way latency of the link, e.g. 100ms")->required();
   o.simulate_cmd->add_option("--bandwidth", o.bandwidth, "Bandwidth of the link, e.g. 100Mbps")->required();
   o.simulate_cmd->add_option("--sizes", o.sizes, "Message sizes, comma-separated")->capture_default_str();
   o.simulate_cmd->add_option("--gap", o.gap, "Server compute between receive and reply")->capture_default_str();
-  o.simulate_cmd->add_option("--json", o.json, "Also write the times as JSON");
+  o.simulate_cmd->add_option("--flows", o.flows, "Connections through one shared bottleneck, each from its own client")
+      ->capture_default_str()->check(CLI::Range(1, 256));
+  o.simulate_cmd->add_option("--warmup", o.sim_warmup, "Unmeasured rounds of each size before the measured ones")
+      ->capture_default_str()->check(CLI::Range(0, 1000));
+  o.simulate_cmd->add_option("--rounds", o.sim_rounds, "Measured rounds of each size (the median is reported)")
+      ->capture_default_str()->check(CLI::Range(1, 1000));
+  o.simulate_cmd->add_option("--json", o.json, "Also write the times as JSON (per round: start, time, each flow's finish)");
 
   o.fit_cmd = cal->add_subcommand("fit", "Fit one profile to the measurements of one or more probes (--json files)");
   o.fit_cmd->add_option("measurements", o.inputs,

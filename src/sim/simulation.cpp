@@ -53,7 +53,7 @@ Simulation::Simulation(const Scenario& scenario, const ConfigList& command_line_
   }
   load_platform();
   try {
-    install_network_factors(network.factors);
+    install_network_model(network);
   } catch (const std::exception& e) {
     throw ScenarioError(scenario.file.string(), scenario.network.line, e.what());
   }
