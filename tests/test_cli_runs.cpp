@@ -1,6 +1,7 @@
 // End-to-end: the dmlsim binary on shipped scenarios and on deliberately broken ones.
 #include "test_util.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -233,6 +234,17 @@ TEST(BadInput, EachClassGivesOneMessageAndExitCodeTwo) {
   const auto unknown = run_dmlsim("frobnicate");
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_NE(unknown.out.find("A subcommand is required"), std::string::npos) << unknown.out;
+}
+
+TEST(BadInput, NonUtf8NamesAreRejectedBeforeRunning) {
+  TempDir dir;
+  std::string text = relocated_wan_scenario("");
+  const auto at = text.find("name=\"wan-ssgd\"");
+  text.replace(at, 15, "name=\"wan-\xe9\"");
+  write_text(dir / "latin1.xml", text);
+  const auto line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n');
+  expect_bad_input("run " + (dir / "latin1.xml").string(), fmt::format("latin1.xml:{}: byte 0xe9 is not UTF-8", line));
+  expect_bad_input("run scenarios/seed/ma.xml --set 'scenario.name=caf\xe9'", "--set scenario.name=caf");
 }
 
 TEST(BadInput, DivergingModelStopsWithAClearMessage) {

@@ -228,3 +228,10 @@ TEST(StudyExpand, CsvFieldsRoundTrip) {
   EXPECT_EQ(sanitize("50ms"), "50ms");
   EXPECT_EQ(sanitize("a b/c*"), "a-b-c-");
 }
+
+TEST(StudyExpand, RunIdsLongerThanADirectoryNameAreRejectedBeforeWriting) {
+  const std::string label(300, 'x');
+  expect_error("  <axis name=\"eta\" set=\"algorithm.eta\" values=\"0.1\" labels=\"" + label + "\"/>\n  <seeds values=\"1\"/>\n",
+               "characters, more than the 200 a run directory name may have");
+}
+

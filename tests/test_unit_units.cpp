@@ -1,5 +1,6 @@
 #include "util/rng.hpp"
 #include "util/units.hpp"
+#include "util/utf8.hpp"
 
 #include <gtest/gtest.h>
 #include <set>
@@ -37,6 +38,16 @@ TEST(Units, NumbersIntegersBooleans) {
   EXPECT_FALSE(parse_bool("no"));
   EXPECT_THROW(parse_bool("maybe"), std::invalid_argument);
   EXPECT_DOUBLE_EQ(parse_speed("20Gf"), 20e9);
+}
+
+TEST(Utf8, FindsTheFirstIllFormedByte) {
+  EXPECT_FALSE(first_invalid_utf8("plain ascii"));
+  EXPECT_FALSE(first_invalid_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));  // é € 😀
+  EXPECT_EQ(first_invalid_utf8("caf\xe9!"), 3u);                                   // Latin-1 é
+  EXPECT_EQ(first_invalid_utf8("ab\xc0\xaf"), 2u);                                // overlong '/'
+  EXPECT_EQ(first_invalid_utf8("\xed\xa0\x80"), 0u);                             // surrogate
+  EXPECT_EQ(first_invalid_utf8("x\xf4\x90\x80\x80"), 1u);                       // past U+10FFFF
+  EXPECT_EQ(first_invalid_utf8("\xe2\x82"), 0u);                                  // cut short
 }
 
 TEST(Rng, SameKeySameStreamDifferentKeysDiffer) {

@@ -11,6 +11,8 @@
 namespace dmlsim {
 namespace {
 
+constexpr double kMaxClassIndex = 65535;
+
 std::vector<std::string> split_csv_line(const std::string& line) {
   std::vector<std::string> cells;
   std::string cell;
@@ -30,9 +32,9 @@ std::size_t label_column(const std::vector<std::string>& header, const std::stri
     if (header[i] == label) return i;
   if (label == "last") return header.size() - 1;
   if (!label.empty() && label.find_first_not_of("0123456789") == std::string::npos) {
-    const auto position = std::stoul(label);
+    const auto position = label.size() > 9 ? header.size() + 1 : std::stoul(label);  // stoul throws past 2^64
     if (position >= 1 && position <= header.size()) return position - 1;
-    throw DataError(fmt::format("{}: label column {} is out of range (the file has {} columns)", where, position,
+    throw DataError(fmt::format("{}: label column {} is out of range (the file has {} columns)", where, label,
                                 header.size()));
   }
   throw DataError(fmt::format("{}: no column named '{}' in the header", where, label));
@@ -86,9 +88,11 @@ Dataset load_csv(const std::filesystem::path& file, const std::string& label) {
       if (c != label_index) {
         values.push_back(value);
       } else {
-        if (value < 0 || value != std::floor(value) || value > 1e6)
-          throw DataError(fmt::format("{}: label '{}' is {}, but labels must be class indices 0, 1, 2, …", where,
-                                      header[c], cells[c]));
+        // A softmax or MLP output layer has one row per class up to the largest index: cap it so a
+        // stray value (999999) cannot silently build a million-class model.
+        if (value < 0 || value != std::floor(value) || value > kMaxClassIndex)
+          throw DataError(fmt::format("{}: label '{}' is {}, but labels must be class indices 0, 1, 2, … (at most {})",
+                                      where, header[c], cells[c], kMaxClassIndex));
         labels.push_back(value);
       }
     }

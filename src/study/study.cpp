@@ -22,6 +22,10 @@ namespace fs = std::filesystem;
 
 // Scenario attributes that name files: their study values are relative to the study file.
 const std::set<std::string> kFileAttributes = {"platform.file", "data.file", "data.train", "data.test"};
+// A run directory is named by its id; NAME_MAX is 255 bytes and the temporary sibling written
+// before the final rename adds a suffix.
+constexpr std::size_t kMaxRunIdLength = 200;
+
 const std::set<std::string> kReservedNames = {"seed", "run_id", "run_dir"};
 
 std::vector<std::string> split_words(const std::string& text) {
@@ -43,6 +47,7 @@ class Parser {
       throw ScenarioError(shown_, 0, "cannot read the study file");
     }
     lines_ = std::make_unique<LineIndex>(text);
+    check_utf8(text, shown_, *lines_);
     const auto result = doc_.load_buffer(text.data(), text.size());
     if (!result)
       throw ScenarioError(shown_, lines_->line_of(result.offset), fmt::format("malformed XML: {}", result.description()));
@@ -362,6 +367,12 @@ std::vector<Run> expand(const Study& study) {
         id += sanitize(axis.name) + "-" + sanitize(axis.labels[i]) + "_";
       }
       run.id = id + fmt::format("seed-{}", seed);
+      if (run.id.size() > kMaxRunIdLength)
+        throw ScenarioError(study.file.string(), study.line,
+                            fmt::format("run id '{}…' has {} characters, more than the {} a run directory name may have "
+                                        "(file names stop at 255 bytes, with room for temporary names): give the axes "
+                                        "shorter labels (labels=\"…\")",
+                                        run.id.substr(0, 40), run.id.size(), kMaxRunIdLength));
       if (!ids.insert(run.id).second)
         throw ScenarioError(study.file.string(), study.line,
                             fmt::format("two runs would share the id '{}': make the axis values differ in "
