@@ -247,6 +247,73 @@ TEST(BadInput, NonUtf8NamesAreRejectedBeforeRunning) {
   expect_bad_input("run scenarios/seed/ma.xml --set 'scenario.name=caf\xe9'", "--set scenario.name=caf");
 }
 
+TEST(BadInput, WorkerCountsTheMachineCannotHoldAreRejectedWithTheNumbers) {
+  const long limit = std::stol(read_text("/proc/sys/vm/max_map_count"));
+  if (limit > 400000) GTEST_SKIP() << "vm.max_map_count " << limit << " is too high to reach quickly";
+  const long workers = limit / 2 + 100;
+  TempDir dir;
+  std::string rows = "x,y\n";
+  for (long i = 0; i < workers; ++i) rows += fmt::format("{},{}\n", i % 7, i % 2);
+  write_text(dir / "d.csv", rows);
+  write_text(dir / "many.xml", fmt::format(R"(<scenario name="many">
+  <platform file="{}"/>
+  <network model="CM02"/>
+  <data train="d.csv" test="d.csv" label="y"/>
+  <workers count="{}" placement="pattern" pattern="node-*"/>
+  <server host="node-0"/>
+  <algorithm name="ma" eta="0.1"/>
+  <training rounds="1"/>
+</scenario>
+)", (source_dir() / "platforms/lan.xml").string(), workers));
+  expect_bad_input("run " + (dir / "many.xml").string(),
+                   fmt::format("many.xml:5: {} actors (the workers and the server) need about", workers + 1));
+  expect_bad_input("run " + (dir / "many.xml").string(), fmt::format("vm.max_map_count is {}", limit));
+}
+
+TEST(BadInput, SimGridConfigurationValuesAreCheckedBeforeSimGridAbortsOnThem) {
+  expect_bad_input("run scenarios/seed/ma.xml --cfg cpu/optim:Fast", "command line: --cfg: SimGrid configuration 'cpu/optim:Fast': 'Fast' is not one of Lazy, TI, Full");
+  expect_bad_input("run scenarios/seed/ma.xml --cfg host/model:fancy", "'fancy' is not one of default, compound, ptask_L07");
+  expect_bad_input("run scenarios/seed/ma.xml --cfg network/optim:x", "'network/optim:x'");
+  expect_bad_input("run scenarios/seed/ma.xml --cfg contexts/factory:greenlet", "'greenlet' is not one of raw, ucontext, boost, thread");
+  expect_bad_input("run scenarios/seed/ma.xml --cfg network/TCP-gamma:lots", "'lots' is not a number");
+  expect_bad_input("run scenarios/seed/ma.xml --cfg contexts/stack-size:-5", "'contexts/stack-size:-5': must be at least 1");
+  TempDir dir;
+  std::string text = relocated_wan_scenario("");
+  text.replace(text.find("<network profile=\"linux-tcp\"/>"), 30,
+               "<network model=\"CM02\">\n    <config name=\"network/solver\" value=\"simplex\"/>\n  </network>");
+  write_text(dir / "cfg.xml", text);
+  expect_bad_input("run " + (dir / "cfg.xml").string(), "cfg.xml:14: SimGrid configuration 'network/solver:simplex'");
+  const auto guarded = run_dmlsim("run scenarios/seed/ma.xml -q --cfg contexts/guard-size:0 --cfg contexts/factory:thread --out " + (dir / "ok").string());
+  EXPECT_EQ(guarded.exit_code, 0) << guarded.out;
+}
+
+TEST(BadInput, PlatformsSimGridRejectsGiveExitTwoWithSimGridsOwnMessage) {
+  const std::string wan = read_text(source_dir() / "platforms/wan-geo.xml");
+  const auto body_start = wan.find("<platform");
+  TempDir dir;
+  const auto expect_platform_error = [&](const std::string& from, const std::string& to, const std::string& message) {
+    std::string text = wan;
+    const auto at = text.find(from, body_start);
+    ASSERT_NE(at, std::string::npos) << from;
+    text.replace(at, from.size(), to);
+    write_text(dir / "p.xml", text);
+    expect_bad_input("run scenarios/wan/ma.xml --set platform.file=" + (dir / "p.xml").string(), (dir / "p.xml").string() + ": " + message);
+  };
+  expect_platform_error("routing=\"Full\"", "routing=\"5us\"", "SimGrid rejects this platform: Not a valid model!");
+  expect_platform_error("core=\"1\"", "core=\"0\"", "SimGrid rejects this platform: Host us-east-0 must have at least one core, not 0.");
+  const std::string link = "<link id=\"wan-us-east-eu-west\"";
+  expect_platform_error(link, link + " bandwidth=\"1Gbps\" latency=\"1ms\" sharing_policy=\"SPLITDUPLEX\"/>\n    " + link,
+                        "SimGrid rejects this platform: Link 'wan-us-east-eu-west_UP' declared several times in the platform.");
+  const std::string route = "<zoneRoute src=\"us-east\" dst=\"eu-west\"";
+  expect_platform_error(route, route + " gw_src=\"us-east-router\" gw_dst=\"eu-west-router\"><link_ctn id=\"wan-us-east-eu-west\" direction=\"UP\"/></zoneRoute>\n    " + route,
+                        "SimGrid rejects this platform: The route between us-east@us-east-router and eu-west@eu-west-router already exists");
+  expect_platform_error("speed=\"20Gf\"", "speed=\"0f\"", "host 'us-east-0' has speed 0 FLOP/s: it must be positive");
+  expect_platform_error("bandwidth=\"1Gbps\" latency=\"40ms\"", "bandwidth=\"0Bps\" latency=\"40ms\"", "link 'wan-us-east-eu-west_DOWN' has bandwidth 0 B/s");
+  expect_platform_error("latency=\"40ms\"", "latency=\"-1s\"", "link 'wan-us-east-eu-west_DOWN' has latency -1 s: it must be between 0 and 10000 s");
+  expect_platform_error("latency=\"40ms\"", "latency=\"100000s\"", "link 'wan-us-east-eu-west_DOWN' has latency 100000 s");
+  expect_bad_input("run scenarios/wan/ma.xml --link 'wan-*:latency=1e6s'", "(after the link overrides)");
+}
+
 TEST(BadInput, DivergingModelStopsWithAClearMessage) {
   TempDir out;
   const auto result = run_dmlsim("run scenarios/seed/ssgd.xml -q --set algorithm.eta=1e306 --out " + (out / "d").string());

@@ -3,6 +3,7 @@
 #include "experiment/sequential_driver.hpp"
 #include "report/outputs.hpp"
 #include "scenario/scenario.hpp"
+#include "sim/config_check.hpp"
 #include "sim/simulation.hpp"
 
 #include <chrono>
@@ -35,6 +36,11 @@ Loaded load(const RunOptions& options) {
     if (colon == std::string::npos || colon == 0)
       throw ScenarioError("command line", 0, fmt::format("--cfg {}: expected KEY:VALUE, e.g. network/model:LV08", text));
     loaded.cfg.emplace_back(text.substr(0, colon), text.substr(colon + 1));
+  }
+  try {
+    check_simgrid_config(loaded.cfg);
+  } catch (const std::invalid_argument& e) {
+    throw ScenarioError("command line", 0, fmt::format("--cfg: {}", e.what()));
   }
   for (const auto& text : options.links) {
     try {
