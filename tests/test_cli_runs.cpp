@@ -231,6 +231,10 @@ TEST(BadInput, EachClassGivesOneMessageAndExitCodeTwo) {
   expect_bad_input("run scenarios/wan/ma.xml --link 'gpu-*:latency=1ms'", "command line: --link gpu-*:latency=1ms: 'gpu-*' matches no link");
   expect_bad_input("run scenarios/wan/ma.xml --link 'wan-*:latency=soon'", "--link wan-*:latency=soon: 'soon' does not start with a number");
   expect_bad_input("run scenarios/wan/ma.xml --link 'wan-*'", "expected PATTERN:latency=TIME");
+  expect_bad_input("run scenarios/wan/ma.xml --link 'wan-*:latency=50'", "--link wan-*:latency=50: '50' has no unit: a time needs one, e.g. 50ms");
+  expect_bad_input("run scenarios/wan/ma.xml --link 'wan-*:bandwidth=0Gbps'", "--link wan-*:bandwidth=0Gbps: bandwidth must be positive");
+  expect_bad_input("run scenarios/wan/ma.xml --link 'wan-*:latency=0s'", "--link wan-*:latency=0s: latency must be positive");
+  expect_bad_input("run scenarios/wan/ma.xml --set stop.max-time=30", "'max-time' (set on the command line: --set stop.max-time): '30' has no unit");
   const auto unknown = run_dmlsim("frobnicate");
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_NE(unknown.out.find("A subcommand is required"), std::string::npos) << unknown.out;

@@ -235,3 +235,11 @@ TEST(StudyExpand, RunIdsLongerThanADirectoryNameAreRejectedBeforeWriting) {
                "characters, more than the 200 a run directory name may have");
 }
 
+TEST(StudyExpand, UnitlessLinkValuesAreRejected) {
+  expect_error("  <axis name=\"lat\" link=\"wan-*\" property=\"latency\" values=\"10 50\"/>\n  <seeds values=\"1\"/>\n",
+               "'10' has no unit: a time needs one, e.g. 50ms");
+  expect_error("  <axis name=\"bw\" link=\"wan-*\" property=\"bandwidth\" values=\"0Bps\"/>\n  <seeds values=\"1\"/>\n",
+               "a bandwidth must be positive");
+  expect_error("  <axis name=\"lat\" link=\"wan-*\" property=\"latency\" values=\"0s\"/>\n  <seeds values=\"1\"/>\n",
+               "a latency must be positive");
+}

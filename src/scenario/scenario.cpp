@@ -132,6 +132,7 @@ class Parser {
       link.pattern = lr.required_text("pattern");
       link.latency = lr.optional_time("latency");
       link.bandwidth = lr.optional_bandwidth("bandwidth");
+      if (link.latency && *link.latency <= 0) lr.fail("latency", "a latency must be positive");
       if (!link.latency && !link.bandwidth) lr.fail("give 'latency', 'bandwidth' or both");
       lr.finish();
       s.platform.links.push_back(link);
@@ -462,7 +463,8 @@ LinkOverride parse_link_option(const std::string& text) {
     }
   }
   if (!link.latency && !link.bandwidth) throw std::invalid_argument(usage);
-  if (link.latency && *link.latency < 0) throw std::invalid_argument(fmt::format("--link {}: negative latency", text));
+  if (link.latency && *link.latency <= 0)
+    throw std::invalid_argument(fmt::format("--link {}: latency must be positive", text));
   if (link.bandwidth && *link.bandwidth <= 0)
     throw std::invalid_argument(fmt::format("--link {}: bandwidth must be positive", text));
   return link;

@@ -162,7 +162,7 @@ class Parser {
   double link_value(ElementReader& r, const char* attribute, const std::string& property, const std::string& value) {
     try {
       const double v = property == "latency" ? parse_time(value) : parse_bandwidth(value);
-      if (property == "latency" && v < 0) r.fail(attribute, fmt::format("'{}': a time must not be negative", value));
+      if (property == "latency" && v <= 0) r.fail(attribute, fmt::format("'{}': a latency must be positive", value));
       if (property == "bandwidth" && v <= 0) r.fail(attribute, fmt::format("'{}': a bandwidth must be positive", value));
       return v;
     } catch (const std::invalid_argument& e) {
