@@ -84,6 +84,61 @@ TEST(Run, SeedScenarioWritesItsFilesAndSummary) {
   EXPECT_EQ(s["result"]["messages_sent"], 300 * 4 * 2);
 }
 
+TEST(Outputs, ARunReplacesItsDirectoryWholeAndCleansStaleTemporaries) {
+  TempDir out;
+  const auto dir = out / "ma";
+  ASSERT_EQ(run_dmlsim("run scenarios/seed/ma.xml -q --save-weights --out " + dir.string()).exit_code, 0);
+  write_text(dir / "accuracy.png", "a figure of the previous run");
+  write_text(out / ".ma.tmp.999999999", "");  // left by a killed run (no such pid)
+  fs::create_directory(out / ".ma.tmp.999999998");
+  write_text(out / ".ma.tmp.999999998" / "rounds.csv", "half");
+  const auto again = run_dmlsim("run scenarios/seed/ma.xml -q --set training.rounds=3 --out " + dir.string());
+  ASSERT_EQ(again.exit_code, 0) << again.out;
+  std::vector<std::string> files;
+  for (const auto& entry : fs::directory_iterator(dir)) files.push_back(entry.path().filename().string());
+  std::sort(files.begin(), files.end());
+  EXPECT_EQ(files, (std::vector<std::string>{"partitions.csv", "rounds.csv", "summary.json"}));
+  EXPECT_EQ(summary(dir)["result"]["rounds"], 3);
+  std::vector<std::string> siblings;
+  for (const auto& entry : fs::directory_iterator(out.path())) siblings.push_back(entry.path().filename().string());
+  EXPECT_EQ(siblings, std::vector<std::string>{"ma"});
+}
+
+TEST(Outputs, BareRunsWithoutOutLeaveTheRealResultsAlone) {
+  TempDir out;
+  const auto dir = out / "ma";
+  ASSERT_EQ(run_dmlsim("run scenarios/seed/ma.xml -q --out " + dir.string()).exit_code, 0);
+  const auto rounds = read_text(dir / "rounds.csv");
+  const auto bare = run_dmlsim("run scenarios/seed/ma.xml -q --bare --set output.dir=" + dir.string());
+  ASSERT_EQ(bare.exit_code, 0) << bare.out;
+  EXPECT_EQ(read_text(dir / "rounds.csv"), rounds);
+  EXPECT_TRUE(fs::exists(out / "ma-bare" / "summary.json"));
+}
+
+TEST(Outputs, ADirectoryThatHoldsNoResultsIsNeverReplaced) {
+  TempDir out;
+  write_text(out / "notes.txt", "precious");
+  const auto result = run_dmlsim("run scenarios/seed/ma.xml -q --out " + out.path().string());
+  EXPECT_EQ(result.exit_code, 2) << result.out;
+  EXPECT_NE(result.out.find("exists and holds no dmlsim results"), std::string::npos) << result.out;
+  EXPECT_EQ(read_text(out / "notes.txt"), "precious");
+}
+
+TEST(Outputs, AFullDiskIsReportedAndLeavesNothing) {
+  TempDir out;
+  const auto disk = out / "disk";
+  fs::create_directory(disk);
+  // A 16 KiB file system in a private mount namespace: needs root (CI runs as root); skipped elsewhere.
+  const auto result = run_dmlsim(fmt::format("--version && unshare -m sh -c 'mount -t tmpfs -o size=16k tmpfs {0} && "
+                                             "{1} run scenarios/seed/ma.xml -q --out {0}/ma; rc=$?; echo left:; ls -A {0}; exit $rc' 2>&1",
+                                             disk.string(), DMLSIM_BINARY));
+  if (result.out.find("mount:") != std::string::npos || result.out.find("unshare:") != std::string::npos)
+    GTEST_SKIP() << "cannot mount a small file system here: " << result.out;
+  EXPECT_EQ(result.exit_code, 3) << result.out;
+  EXPECT_NE(result.out.find("No space left on device"), std::string::npos) << result.out;
+  EXPECT_EQ(result.out.substr(result.out.find("left:")), "left:\n") << result.out;
+}
+
 TEST(Run, SameScenarioAndSeedGiveByteIdenticalRounds) {
   TempDir out;
   for (const char* run : {"a", "b"})

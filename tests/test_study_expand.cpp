@@ -213,11 +213,12 @@ TEST(StudyExpand, ShellCommandsAreSelfContainedAndQuoted) {
   run.seed = 1;
   run.links = {"wan-*:latency=50ms"};
   const auto command = run_command_line("/abs/dmlsim", run, "/abs/res");
-  EXPECT_EQ(command.rfind("mkdir -p '/abs/res/runs/x_seed-1' && rm -f '/abs/res/runs/x_seed-1/error.txt' && '/abs/dmlsim' run "
-                          "'/abs/s.xml' --link 'wan-*:latency=50ms' --set 'scenario.seed=1' --out '/abs/res/runs/x_seed-1' -q "
-                          "> '/abs/res/runs/x_seed-1/run.log' 2>&1 || {", 0),
-            0u)
-      << command;
+  EXPECT_EQ(command, "(mkdir -p '/abs/res/runs' && '/abs/dmlsim' run "
+                     "'/abs/s.xml' --link 'wan-*:latency=50ms' --set 'scenario.seed=1' --out '/abs/res/runs/x_seed-1' -q "
+                     "> '/abs/res/runs/.x_seed-1.log' 2>&1; rc=$?; mkdir -p '/abs/res/runs/x_seed-1' && "
+                     "mv -f '/abs/res/runs/.x_seed-1.log' '/abs/res/runs/x_seed-1/run.log'; if [ $rc -ne 0 ]; then "
+                     "echo \"exit code $rc\" > '/abs/res/runs/x_seed-1/error.txt'; tail -n 5 '/abs/res/runs/x_seed-1/run.log' "
+                     ">> '/abs/res/runs/x_seed-1/error.txt'; fi; exit $rc)");
 }
 
 TEST(StudyExpand, CsvFieldsRoundTrip) {

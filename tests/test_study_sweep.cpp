@@ -151,10 +151,10 @@ TEST(StudySweep, InterruptedSweepResumesWhereItStopped) {
   const auto done = finished_runs(results);
   EXPECT_LT(done, 40u) << "the sweep finished before the interruption; make the study longer";
   if (fs::exists(results / "runs")) {
-    for (const auto& entry : fs::directory_iterator(results / "runs")) {
-      for (const auto& file : fs::directory_iterator(entry.path())) {
-        EXPECT_EQ(file.path().filename().string().find(".tmp."), std::string::npos) << file.path();
-      }
+    for (const auto& entry : fs::recursive_directory_iterator(results / "runs")) {
+      EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos) << entry.path();
+      const auto name = entry.path().filename().string();
+      EXPECT_FALSE(name.front() == '.' && entry.path().extension() == ".log") << "an interrupted run leaves no log: " << name;
     }
   }
   const auto resumed = run_dmlsim(fmt::format("sweep {} -j 2 --out {}", (out / "long.xml").string(), results.string()));

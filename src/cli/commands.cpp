@@ -5,6 +5,7 @@
 #include "scenario/scenario.hpp"
 #include "sim/config_check.hpp"
 #include "sim/simulation.hpp"
+#include "util/atomic_file.hpp"
 
 #include <chrono>
 #include <fmt/format.h>
@@ -100,6 +101,9 @@ int guarded(const RunOptions& options, Body body) {
   } catch (const SimulationFailure& e) {
     std::cerr << "dmlsim: " << options.scenario << ": " << e.what() << '\n';
     return kExitRunFailed;
+  } catch (const OutputError& e) {
+    std::cerr << "dmlsim: " << options.scenario << ": the results could not be written, none were: " << e.what() << '\n';
+    return kExitRunFailed;
   } catch (const std::exception& e) {
     std::cerr << "dmlsim: " << options.scenario << ": " << e.what() << '\n';
     return 1;
@@ -110,8 +114,15 @@ int guarded(const RunOptions& options, Body body) {
 
 int run_command(const RunOptions& options) {
   return guarded(options, [&] {
-    const auto loaded = load(options);
+    auto loaded = load(options);
+    // A benchmark baseline is not a result: without -o it goes beside the real run's directory.
+    if (options.bare && options.output_dir.empty()) {
+      auto& dir = loaded.scenario.output_dir;
+      if (!dir.has_filename()) dir = dir.parent_path();
+      dir += "-bare";
+    }
     const auto& s = loaded.scenario;
+    check_output_directory(s);
     Simulation simulation(s, loaded.cfg);
     const auto& record = simulation.run(options.bare);
     write_outputs(s, simulation.context(), record, simulation.experiment().train.feature_names, options.save_weights);

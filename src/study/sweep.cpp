@@ -208,15 +208,21 @@ std::string shell_quote(const std::string& text) {
   return out + "'";
 }
 
+fs::path running_log(const fs::path& results_dir, const Run& run) { return results_dir / "runs" / ("." + run.id + ".log"); }
+
 std::string run_command_line(const std::string& binary, const Run& run, const fs::path& results_dir) {
   const fs::path dir = results_dir / "runs" / run.id;
   const std::string d = shell_quote(dir.string());
+  const std::string running = shell_quote(running_log(results_dir, run).string());
   const std::string log = shell_quote((dir / "run.log").string());
   const std::string error = shell_quote((dir / "error.txt").string());
-  std::string command = fmt::format("mkdir -p {} && rm -f {} && {} run", d, error, shell_quote(binary));
+  // The run replaces its directory whole when it succeeds: its log waits beside it until then.
+  // A subshell, so that `exit` ends this run's line only when the lines are piped to one shell.
+  std::string command = fmt::format("(mkdir -p {} && {} run", shell_quote((results_dir / "runs").string()), shell_quote(binary));
   for (const auto& arg : run.run_args()) command += " " + (arg.rfind("--", 0) == 0 ? arg : shell_quote(arg));
-  command += fmt::format(" --out {} -q > {} 2>&1 || {{ rc=$?; echo \"exit code $rc\" > {}; tail -n 5 {} >> {}; exit $rc; }}",
-                         d, log, error, log, error);
+  command += fmt::format(" --out {} -q > {} 2>&1; rc=$?; mkdir -p {} && mv -f {} {}; "
+                         "if [ $rc -ne 0 ]; then echo \"exit code $rc\" > {}; tail -n 5 {} >> {}; fi; exit $rc)",
+                         d, running, d, running, log, error, log, error);
   return command;
 }
 
@@ -298,10 +304,10 @@ int sweep_command(const SweepOptions& options) {
       while (!g_interrupted && running.size() < jobs && next < pending.size()) {
         const Run& run = *pending[next++];
         const fs::path dir = results / "runs" / run.id;
-        fs::create_directories(dir);
-        fs::remove(dir / "error.txt");
-        const int fd = ::open((dir / "run.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0) throw std::runtime_error("cannot write " + (dir / "run.log").string() + ": " + std::strerror(errno));
+        fs::create_directories(results / "runs");
+        const fs::path log = running_log(results, run);
+        const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) throw std::runtime_error("cannot write " + log.string() + ": " + std::strerror(errno));
         auto args = run.run_args();
         args.insert(args.begin(), "run");
         args.insert(args.end(), {"--out", dir.string(), "-q"});
@@ -322,6 +328,8 @@ int sweep_command(const SweepOptions& options) {
       const double seconds = std::chrono::duration<double>(Clock::now() - it->second.start).count();
       running.erase(it);
       const fs::path dir = results / "runs" / run.id;
+      fs::create_directories(dir);  // a failed run wrote nothing
+      fs::rename(running_log(results, run), dir / "run.log");
       const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && fs::exists(dir / "summary.json");
       std::string error;
       if (!ok) {
@@ -343,6 +351,7 @@ int sweep_command(const SweepOptions& options) {
         int status = 0;
         while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
         }
+        fs::remove(running_log(results, *r.run));  // an interrupted run leaves nothing
       }
       std::cerr << fmt::format("sweep {}: interrupted; {} runs finished, {} failed, {} left. Run the same command to resume.\n",
                                study.name, progress.ran() - progress.failed(), progress.failed(),
