@@ -125,7 +125,9 @@ int run_command(const RunOptions& options) {
     check_output_directory(s);
     Simulation simulation(s, loaded.cfg);
     const auto& record = simulation.run(options.bare);
-    write_outputs(s, simulation.context(), record, simulation.experiment().train.feature_names, options.save_weights);
+    NamedContents extra;
+    if (!options.identity.empty()) extra.emplace_back("identity", options.identity + "\n");
+    write_outputs(s, simulation.context(), record, simulation.experiment().train.feature_names, options.save_weights, extra);
     if (!options.quiet) print_summary(s, simulation.context(), record);
     return 0;
   });

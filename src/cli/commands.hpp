@@ -16,6 +16,7 @@ struct RunOptions {
   std::string network_profile;    // replaces the scenario's <network> model/profile (its <config> items stay)
   std::string output_dir;         // overrides <output dir>
   bool save_weights = false;
+  std::string identity;           // written to OUT/identity: the sweep's digest of the run's inputs
   bool bare = false;  // benchmark baseline: same messages and FLOPs, no training
   bool quiet = false;
 };

@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
   add_scenario_options(*run, options);
   run->add_option("-o,--out", options.output_dir, "Output directory (overrides <output dir>)");
   run->add_flag("--save-weights", options.save_weights, "Also write the final parameters to weights.csv");
+  run->add_option("--identity", options.identity, "Record this run identity in the output directory (used by sweeps)")
+      ->type_name("HEX");
   run->add_flag("-q,--quiet", options.quiet, "Print nothing on success");
   run->add_flag("--bare", options.bare,
                 "Benchmark baseline: send the same messages and execute the same FLOPs, but train nothing");

@@ -190,13 +190,14 @@ void check_output_directory(const Scenario& s) {
 }
 
 void write_outputs(const Scenario& s, const RunContext& c, const RunRecord& record,
-                   const std::vector<std::string>& feature_names, bool save_weights) {
+                   const std::vector<std::string>& feature_names, bool save_weights, const NamedContents& extra) {
   // Everything is formatted before anything is written; a name that is not UTF-8 (a file path) is
   // written with U+FFFD rather than failing after the run.
   NamedContents files = {{"rounds.csv", rounds_csv(record.rows)}, {"partitions.csv", c.class_histogram_csv}};
   if (save_weights) files.emplace_back("weights.csv", weights_csv(record.final_model, feature_names));
   files.emplace_back("summary.json",
                      summary_json(s, c, record).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  files.insert(files.end(), extra.begin(), extra.end());
   write_directory_atomically(s.output_dir, files, kResultMarkers);
 }
 

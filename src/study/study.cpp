@@ -319,7 +319,48 @@ std::vector<std::string> Run::run_args() const {
   for (const auto& set : sets) args.insert(args.end(), {"--set", set});
   for (const auto& link : links) args.insert(args.end(), {"--link", link});
   args.insert(args.end(), {"--set", fmt::format("scenario.seed={}", seed)});
+  if (!identity.empty()) args.insert(args.end(), {"--identity", identity});
   return args;
+}
+
+namespace {
+
+// FNV-1a, 64 bits: a content fingerprint (not a defence against forgery).
+std::uint64_t fnv1a(const std::string& text, std::uint64_t hash = 0xcbf29ce484222325ULL) {
+  for (unsigned char c : text) hash = (hash ^ c) * 0x100000001b3ULL;
+  return hash;
+}
+
+// Each input file is hashed once per process (data files are shared by every run of a study).
+std::uint64_t file_fingerprint(const fs::path& file) {
+  static std::map<std::string, std::uint64_t> cache;
+  const auto key = fs::absolute(file).lexically_normal().string();
+  const auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  return cache[key] = fnv1a(read_file(file));
+}
+
+std::vector<Override> overrides_of(const Run& run) {
+  std::vector<Override> overrides;
+  for (const auto& set : run.sets) overrides.push_back(parse_override(set));
+  overrides.push_back(parse_override(fmt::format("scenario.seed={}", run.seed)));
+  return overrides;
+}
+
+}  // namespace
+
+std::string run_identity(const Run& run) {
+  const auto s = load_scenario(run.scenario, overrides_of(run));
+  std::vector<fs::path> files = {run.scenario, s.platform.file};
+  for (const auto* file : {&s.data.file, &s.data.train_file, &s.data.test_file, &s.data.train_labels, &s.data.test_labels})
+    if (!file->empty()) files.push_back(*file);
+  if (s.network.profile) files.push_back(s.network.profile->file);
+  std::string material;
+  for (const auto& file : files) material += fmt::format("{}\n{:016x}\n", file.string(), file_fingerprint(file));
+  for (const auto& set : run.sets) material += "set " + set + "\n";
+  for (const auto& link : run.links) material += "link " + link + "\n";
+  material += fmt::format("seed {}\n", run.seed);
+  return fmt::format("{:016x}", fnv1a(material));
 }
 
 std::string sanitize(const std::string& text) {
@@ -399,10 +440,7 @@ void check_runs(const Study& study, const std::vector<Run>& runs) {
     for (const auto& set : run.sets) key += "\n" + set;
     if (!checked.insert(key).second) continue;
     try {
-      std::vector<Override> overrides;
-      for (const auto& set : run.sets) overrides.push_back(parse_override(set));
-      overrides.push_back(parse_override(fmt::format("scenario.seed={}", run.seed)));
-      load_scenario(run.scenario, overrides);
+      load_scenario(run.scenario, overrides_of(run));
       for (const auto& link : run.links) parse_link_option(link);
     } catch (const std::exception& e) {
       throw ScenarioError(study.file.string(), study.line, fmt::format("run {}: {}", run.id, e.what()));
