@@ -164,7 +164,7 @@ TEST(Run, WanTimeExceedsLanTimeByTheAddedLatency) {
   TempDir out;
   // CM02 arithmetic (latency + size/bandwidth), pinned: whatever the shipped scenarios' default.
   ASSERT_EQ(run_dmlsim("run scenarios/seed/ssgd.xml -q --network-profile cm02 --set training.rounds=50 --out " + (out / "lan").string()).exit_code, 0);
-  ASSERT_EQ(run_dmlsim("run scenarios/seed/ssgd.xml -q --network-profile cm02 --set training.rounds=50 --set platform.file=../../platforms/wan-geo.xml "
+  ASSERT_EQ(run_dmlsim("run scenarios/seed/ssgd.xml -q --network-profile cm02 --set training.rounds=50 --set platform.file=platforms/wan-geo.xml "
                        "--set server.host=us-east-0 --set workers.placement=zones --out " + (out / "wan").string()).exit_code, 0);
   const double lan = summary(out / "lan")["result"]["sim_time"];
   const double wan = summary(out / "wan")["result"]["sim_time"];
@@ -276,7 +276,7 @@ TEST(BadInput, EachClassGivesOneMessageAndExitCodeTwo) {
   expect_bad_input("run scenarios/seed/ma.xml --cfg network/no-such-option:1", "network/no-such-option");
   expect_bad_input("run scenarios/seed/ma.xml --set bogus", "expected ELEMENT.ATTRIBUTE=VALUE");
   expect_bad_input("run no/such/scenario.xml", "no/such/scenario.xml: cannot read the scenario file");
-  expect_bad_input("run scenarios/wan/ma.xml --set algorithm.eta=0.1 --set scenario.name=x --set platform.file=../../data/README.md",
+  expect_bad_input("run scenarios/wan/ma.xml --set algorithm.eta=0.1 --set scenario.name=x --set platform.file=data/README.md",
                    "malformed platform XML");
   TempDir dir;
   write_text(dir / "nolink.xml", relocated_wan_scenario(R"(<link pattern="gpu-*" latency="1ms"/>)"));
@@ -371,6 +371,39 @@ TEST(BadInput, PlatformsSimGridRejectsGiveExitTwoWithSimGridsOwnMessage) {
   expect_platform_error("latency=\"40ms\"", "latency=\"-1s\"", "link 'wan-us-east-eu-west_DOWN' has latency -1 s: it must be between 0 and 10000 s");
   expect_platform_error("latency=\"40ms\"", "latency=\"100000s\"", "link 'wan-us-east-eu-west_DOWN' has latency 100000 s");
   expect_bad_input("run scenarios/wan/ma.xml --link 'wan-*:latency=1e6s'", "(after the link overrides)");
+}
+
+TEST(FirstHour, OptionsMayComeBeforeTheScenario) {
+  TempDir out;
+  const auto result = run_dmlsim("run --set algorithm.eta=0.05 --cfg network/TCP-gamma:0 --link 'lan_link_*:latency=1ms' "
+                                 "scenarios/seed/ma.xml -q --set training.rounds=2 --out " + (out / "r").string());
+  EXPECT_EQ(result.exit_code, 0) << result.out;
+  EXPECT_NE(summary(out / "r")["algorithm"]["eta"].dump().find("0.05"), std::string::npos);
+}
+
+TEST(FirstHour, UnknownHostsAreListedWithTheValidOnes) {
+  expect_bad_input("run scenarios/seed/ma.xml --set server.host=node-999",
+                   "host 'node-999' is not in platform platforms/lan.xml (its 72 hosts: node-0, node-1, node-2, …, node-71)");
+}
+
+TEST(FirstHour, ValidatePrintsTheNetworkTheRunUses) {
+  const auto result = run_dmlsim("validate scenarios/seed/ma.xml");
+  EXPECT_EQ(result.exit_code, 0) << result.out;
+  EXPECT_NE(result.out.find("network      CM02, TCP-gamma"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("profile linux-tcp"), std::string::npos) << result.out;
+}
+
+TEST(FirstHour, ZonePlacementWarnsWhenItStacksWorkersWhileHostsAreFree) {
+  TempDir dir;
+  std::string platform = read_text(source_dir() / "platforms/wan-geo.xml");
+  const std::string from = "prefix=\"us-east-\" radical=\"0-31\"";
+  platform.replace(platform.find(from), from.size(), "prefix=\"us-east-\" radical=\"0-1\"");
+  write_text(dir / "small-zone.xml", platform);
+  const auto result = run_dmlsim("validate scenarios/wan/ma.xml --set platform.file=" + (dir / "small-zone.xml").string());
+  EXPECT_EQ(result.exit_code, 0) << result.out;
+  EXPECT_NE(result.out.find("warning: placement=\"zones\" puts several workers on 1 host(s) while"), std::string::npos)
+      << result.out;
+  EXPECT_EQ(run_dmlsim("validate scenarios/wan/ma.xml").out.find("warning"), std::string::npos);
 }
 
 TEST(BadInput, DivergingModelStopsWithAClearMessage) {

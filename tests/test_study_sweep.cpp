@@ -146,7 +146,11 @@ TEST(StudySweep, InterruptedSweepResumesWhereItStopped) {
 )", (source_dir() / "scenarios/wan/ma.xml").string()));
   const std::string sweep = fmt::format("'{}' sweep '{}' -j 2 --out '{}'", DMLSIM_BINARY, (out / "long.xml").string(), results.string());
   // Start, let a few runs finish, interrupt.
-  const int status = std::system((sweep + " > /dev/null 2>&1 & pid=$!; sleep 0.6; kill -INT $pid; wait $pid").c_str());
+  // Interrupt once a first run has finished (a fixed delay is too short on a loaded machine, and an
+  // early SIGINT, before the sweep installs its handler, is ignored by a background job).
+  const int status = std::system((sweep + " > /dev/null 2>&1 & pid=$!; for i in $(seq 400); do ls '" + results.string() +
+                                  "'/runs/*/summary.json > /dev/null 2>&1 && break; sleep 0.05; done; kill -INT $pid; wait $pid")
+                                     .c_str());
   EXPECT_NE(status, 0);
   const auto done = finished_runs(results);
   EXPECT_LT(done, 40u) << "the sweep finished before the interruption; make the study longer";

@@ -113,6 +113,26 @@ TEST(Csv, HugeLabelColumnAndHugeClassIndexAreRejected) {
             std::string::npos);
 }
 
+TEST(Csv, QuotedHeadersAsRAndPandasWriteThem) {
+  TempDir dir;
+  write_text(dir / "q.csv", "\"x 1\",\"say \"\"hi\"\"\",\"y\"\r\n1,2,0\r\n3,4,1\r\n");
+  const auto data = load_csv(dir / "q.csv", "y");
+  EXPECT_EQ(data.feature_names, (std::vector<std::string>{"x 1", "say \"hi\""}));
+  EXPECT_EQ(data.labels(1), 1);
+}
+
+TEST(Csv, LabelErrorsSayWhichColumnWasTakenAndHowToFixIt) {
+  TempDir dir;
+  write_text(dir / "iris.csv", "a,species\n1,setosa\n");
+  EXPECT_NE(load_error([&] { load_csv(dir / "iris.csv", "last"); }).find("map class names to numbers first"), std::string::npos);
+  write_text(dir / "first.csv", "y,a,b\n1,0.5,0.25\n");
+  const auto error = load_error([&] { load_csv(dir / "first.csv", "last"); });
+  EXPECT_NE(error.find("first.csv:2: label 'b' is '0.25': the label is the last column, 'b' (label=\"last\", the default); "
+                       "if it is elsewhere, name it: <data label=\"COLUMN\"/>"),
+            std::string::npos)
+      << error;
+}
+
 TEST(FashionMnist, DebianPackageLoadsWhenInstalled) {
   const std::filesystem::path dir = "/usr/share/datasets/fashion-mnist";
   if (!std::filesystem::exists(dir / "t10k-images-idx3-ubyte.gz")) GTEST_SKIP() << "dataset-fashion-mnist not installed";

@@ -161,9 +161,9 @@ int validate_command(const RunOptions& options) {
     Simulation simulation(loaded.scenario, loaded.cfg);
     const auto& c = simulation.context();
     const std::set<std::string> hosts(c.worker_hosts.begin(), c.worker_hosts.end());
-    fmt::print("{}: valid ({} workers on {} hosts, server {}, {} parameters, network {})\n", options.scenario,
-               loaded.scenario.workers.count, hosts.size(), c.server_host, c.parameters,
-               loaded.cfg.empty() ? loaded.scenario.network.model : c.sim_config.front().second);
+    // The network exactly as `run` describes it: the profile, not only the model it builds on.
+    fmt::print("{}: valid ({} workers on {} hosts, server {}, {} parameters)\nnetwork      {}\n", options.scenario,
+               loaded.scenario.workers.count, hosts.size(), c.server_host, c.parameters, c.network_description);
     return 0;
   });
 }

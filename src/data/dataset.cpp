@@ -13,17 +13,37 @@ namespace {
 
 constexpr double kMaxClassIndex = 65535;
 
+std::string trim(const std::string& cell) {
+  // Spaces and a trailing carriage return (files written on Windows).
+  const auto first = cell.find_first_not_of(" \t\r");
+  const auto last = cell.find_last_not_of(" \t\r");
+  return first == std::string::npos ? std::string() : cell.substr(first, last - first + 1);
+}
+
+// Cells of one line; a cell may be quoted as R's write.csv and pandas write headers ("a","b"),
+// with "" for a quote inside.
 std::vector<std::string> split_csv_line(const std::string& line) {
   std::vector<std::string> cells;
   std::string cell;
-  std::istringstream stream(line);
-  while (std::getline(stream, cell, ',')) {
-    // Trim spaces and a trailing carriage return (files written on Windows).
-    const auto first = cell.find_first_not_of(" \t\r");
-    const auto last = cell.find_last_not_of(" \t\r");
-    cells.push_back(first == std::string::npos ? std::string() : cell.substr(first, last - first + 1));
+  bool quoted = false, was_quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+      cell += '"';
+      ++i;
+    } else if (c == '"' && (quoted || trim(cell).empty())) {
+      quoted = !quoted;
+      was_quoted = true;
+      if (quoted) cell.clear();
+    } else if (c == ',' && !quoted) {
+      cells.push_back(was_quoted ? cell : trim(cell));
+      cell.clear();
+      was_quoted = false;
+    } else if (!(was_quoted && !quoted)) {  // text after a closing quote (spaces, \r) is dropped
+      cell += c;
+    }
   }
-  if (!line.empty() && line.back() == ',') cells.emplace_back();
+  cells.push_back(was_quoted ? cell : trim(cell));
   return cells;
 }
 
@@ -47,6 +67,23 @@ double parse_cell(const std::string& cell, const std::string& where, const std::
   if (cell.empty() || end != begin + cell.size() || !std::isfinite(value))
     throw DataError(fmt::format("{}: column '{}': '{}' is not a finite number", where, column, cell));
   return value;
+}
+
+// A label that is not a class index: say which column was taken and why, and how to fix the file.
+void check_label_cell(const std::string& cell, const std::string& where, const std::string& column,
+                      const std::string& label) {
+  const char* begin = cell.c_str();
+  char* end = nullptr;
+  const double value = std::strtod(begin, &end);
+  if (!cell.empty() && end == begin + cell.size() && std::isfinite(value) && value == std::floor(value) && value >= 0)
+    return;
+  const std::string taken = label == "last" ? fmt::format("the label is the last column, '{}' (label=\"last\", the "
+                                                          "default); if it is elsewhere, name it: <data label=\"COLUMN\"/>",
+                                                          column)
+                                            : fmt::format("the label column is '{}'", column);
+  const bool text = end == begin && !cell.empty();
+  throw DataError(fmt::format("{}: label '{}' is '{}': {}. Labels must be class indices 0, 1, 2, …{}", where, column, cell,
+                              taken, text ? "; map class names to numbers first (e.g. setosa → 0, versicolor → 1)" : ""));
 }
 
 Dataset select_rows(const Dataset& all, const std::vector<int>& rows) {
@@ -84,6 +121,7 @@ Dataset load_csv(const std::filesystem::path& file, const std::string& label) {
     if (cells.size() != header.size())
       throw DataError(fmt::format("{}: {} columns, but the header has {}", where, cells.size(), header.size()));
     for (std::size_t c = 0; c < cells.size(); ++c) {
+      if (c == label_index) check_label_cell(cells[c], where, header[c], label);
       const double value = parse_cell(cells[c], where, header[c]);
       if (c != label_index) {
         values.push_back(value);

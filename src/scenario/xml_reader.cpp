@@ -143,7 +143,9 @@ std::string ElementReader::choice(const char* name, const std::string& fallback,
 
 std::filesystem::path ElementReader::existing_file(const char* name, const std::filesystem::path& base_dir) {
   const std::filesystem::path relative = required_text(name);
-  const auto path = relative.is_absolute() ? relative : (base_dir / relative).lexically_normal();
+  // A path typed on the command line (--set) is relative to the current directory, as -o is.
+  const bool typed = overridden_.count(std::string(node_.name()) + "." + name) > 0;
+  const auto path = relative.is_absolute() || typed ? relative : (base_dir / relative).lexically_normal();
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) fail(name, fmt::format("file '{}' does not exist", path.string()));
   return path;
