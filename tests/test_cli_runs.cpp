@@ -381,6 +381,15 @@ TEST(FirstHour, OptionsMayComeBeforeTheScenario) {
   EXPECT_NE(summary(out / "r")["algorithm"]["eta"].dump().find("0.05"), std::string::npos);
 }
 
+TEST(FirstHour, SimGridsOwnLogOptionIsAccepted) {
+  TempDir out;
+  const auto result = run_dmlsim("run scenarios/seed/ma.xml -q --log=root.thres:critical --log=xbt_cfg.thres:verbose "
+                                 "--set training.rounds=2 --out " + (out / "r").string());
+  EXPECT_EQ(result.exit_code, 0) << result.out;
+  expect_bad_input("run scenarios/seed/ma.xml --log=root.thres:bogus", "command line: --log=root.thres:bogus: SimGrid rejects it: ");
+  expect_bad_input("run scenarios/seed/ma.xml --log=foo", "--log=foo: SimGrid rejects it: Invalid control string 'foo'");
+}
+
 TEST(FirstHour, UnknownHostsAreListedWithTheValidOnes) {
   expect_bad_input("run scenarios/seed/ma.xml --set server.host=node-999",
                    "host 'node-999' is not in platform platforms/lan.xml (its 72 hosts: node-0, node-1, node-2, …, node-71)");

@@ -43,6 +43,11 @@ Loaded load(const RunOptions& options) {
   } catch (const std::invalid_argument& e) {
     throw ScenarioError("command line", 0, fmt::format("--cfg: {}", e.what()));
   }
+  try {
+    use_log_settings(options.logs);
+  } catch (const std::invalid_argument& e) {
+    throw ScenarioError("command line", 0, e.what());
+  }
   for (const auto& text : options.links) {
     try {
       loaded.scenario.platform.links.push_back(parse_link_option(text));

@@ -26,6 +26,11 @@ void add_scenario_options(CLI::App& command, dmlsim::RunOptions& options) {
       ->expected(1)
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  command.add_option("--log", options.logs, "SimGrid logging setting, as SimGrid programs take it, e.g. --log=root.thres:debug")
+      ->type_name("CAT.thres:LEVEL")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   command.add_option("--network-profile", options.network_profile,
                      "Network profile NAME (profiles/NAME.xml: linux-tcp, cm02, lv08) or FILE, replacing the scenario's")
       ->type_name("NAME|FILE");

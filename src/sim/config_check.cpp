@@ -16,6 +16,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <sys/resource.h>
+#include <xbt/log.h>
 
 namespace dmlsim {
 
@@ -135,8 +136,24 @@ void check_simgrid_config(const ConfigList& config) {
   }
 }
 
+std::vector<std::string>& log_arguments() {
+  static std::vector<std::string> arguments;
+  return arguments;
+}
+
+void use_log_settings(const std::vector<std::string>& settings) {
+  for (const auto& setting : settings) {
+    const auto outcome = run_capturing_stderr([&] { xbt_log_control_set(setting.c_str()); });
+    if (!outcome.succeeded) {
+      const auto message = simgrid_message(outcome.diagnostics);
+      throw std::invalid_argument(fmt::format("--log={}: SimGrid rejects it: {}", setting, message.empty() ? outcome.ending : message));
+    }
+    log_arguments().push_back("--log=" + setting);
+  }
+}
+
 std::vector<std::string> engine_arguments(const ConfigList& config) {
-  std::vector<std::string> arguments;
+  std::vector<std::string> arguments = log_arguments();
   for (const auto& [key, value] : config)
     if (key.rfind("contexts/", 0) == 0) arguments.push_back(fmt::format("--cfg={}:{}", key, value));
   return arguments;

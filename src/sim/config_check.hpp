@@ -16,8 +16,15 @@ namespace dmlsim {
 void check_simgrid_config(const ConfigList& config);
 
 // The items SimGrid reads when the engine is created (contexts/*): they must be passed as the
-// engine's command-line arguments ("--cfg=KEY:VALUE"), as setting them later has no effect.
+// engine's command-line arguments ("--cfg=KEY:VALUE"), as setting them later has no effect; and
+// the log settings given to use_log_settings ("--log=…").
 std::vector<std::string> engine_arguments(const ConfigList& config);
+
+// SimGrid's own logging settings (`--log=root.thres:debug`…), as its programs take them. SimGrid
+// aborts on a malformed one, so each is tried in a child first; the valid ones are then passed to
+// every engine this process creates (see engine_arguments). Throws std::invalid_argument carrying
+// SimGrid's message.
+void use_log_settings(const std::vector<std::string>& settings);
 
 // Throws std::invalid_argument with the numbers when `actors` actor stacks cannot fit this machine:
 // each guarded stack costs two memory mappings (vm.max_map_count) and `contexts/stack-size` KiB of
