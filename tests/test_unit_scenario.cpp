@@ -92,8 +92,8 @@ TEST_F(ScenarioTest, EachClassOfBadInputNamesFileLineAndAttribute) {
   EXPECT_EQ(error_of(R"(<scenario><platform file="p.xml"/></scenario>)"),
             file + ":1: missing required element <data>");
   EXPECT_EQ(error_of(scenario_text(R"(<algorithm name="ma" eta="0.1"/>)", "<stop max-time=\"5 years\"/>\n")),
-            file + ":9: <stop> attribute 'max-time': unknown time unit ' years' in '5 years' (known: ns, us, ms, s, m, "
-                   "h, d, w)");
+            file + ":9: <stop> attribute 'max-time': unknown time unit ' years' in '5 years' (known: ps, ns, us, ms, s, "
+                   "m, h, d, w)");
   EXPECT_EQ(error_of(scenario_text(R"(<algorithm name="ma" eta="0.1"/>)"), {parse_override("algorithm.mu=-1")}),
             file + ":7: <algorithm> attribute 'mu' (set on the command line: --set algorithm.mu): -1 is out of "
                    "range [0, 1)");

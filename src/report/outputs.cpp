@@ -9,6 +9,10 @@ namespace dmlsim {
 
 namespace {
 
+// Files that show a directory holds a run's results (the sweep adds run.log and error.txt): only
+// such a directory is replaced by a new run's.
+const std::vector<std::string> kResultMarkers = {"summary.json", "rounds.csv", "run.log", "error.txt"};
+
 using Json = nlohmann::ordered_json;
 
 Json target_json(const std::vector<TargetHit>& hits) {
@@ -190,12 +194,24 @@ std::string weights_csv(const Vector& w, const std::vector<std::string>& names) 
   return out;
 }
 
+void check_output_directory(const Scenario& s) {
+  if (!replaceable_directory(s.output_dir, kResultMarkers))
+    throw ScenarioError(s.file.string(), 0,
+                        fmt::format("output directory {} exists and holds no dmlsim results ({}): a run replaces its "
+                                    "output directory whole, so choose another one",
+                                    s.output_dir.string(), fmt::join(kResultMarkers, ", ")));
+}
+
 void write_outputs(const Scenario& s, const RunContext& c, const RunRecord& record,
-                   const std::vector<std::string>& feature_names, bool save_weights) {
-  write_file_atomically(s.output_dir / "rounds.csv", rounds_csv(record.rows));
-  write_file_atomically(s.output_dir / "partitions.csv", c.class_histogram_csv);
-  if (save_weights) write_file_atomically(s.output_dir / "weights.csv", weights_csv(record.final_model, feature_names));
-  write_file_atomically(s.output_dir / "summary.json", summary_json(s, c, record).dump(2) + "\n");
+                   const std::vector<std::string>& feature_names, bool save_weights, const NamedContents& extra) {
+  // Everything is formatted before anything is written; a name that is not UTF-8 (a file path) is
+  // written with U+FFFD rather than failing after the run.
+  NamedContents files = {{"rounds.csv", rounds_csv(record.rows)}, {"partitions.csv", c.class_histogram_csv}};
+  if (save_weights) files.emplace_back("weights.csv", weights_csv(record.final_model, feature_names));
+  files.emplace_back("summary.json",
+                     summary_json(s, c, record).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  files.insert(files.end(), extra.begin(), extra.end());
+  write_directory_atomically(s.output_dir, files, kResultMarkers);
 }
 
 }  // namespace dmlsim

@@ -4,6 +4,7 @@
 #include "scenario/xml_reader.hpp"
 #include "util/atomic_file.hpp"
 #include "util/units.hpp"
+#include "util/utf8.hpp"
 
 #include <fmt/format.h>
 #include <limits>
@@ -29,6 +30,7 @@ class Parser {
   Scenario parse() {
     const std::string text = read_text();
     lines_ = std::make_unique<LineIndex>(text);
+    check_utf8(text, file_.string(), *lines_);
     const auto result = doc_.load_buffer(text.data(), text.size());
     if (!result)
       throw ScenarioError(file_.string(), lines_->line_of(result.offset),
@@ -126,6 +128,7 @@ class Parser {
       link.pattern = lr.required_text("pattern");
       link.latency = lr.optional_time("latency");
       link.bandwidth = lr.optional_bandwidth("bandwidth");
+      if (link.latency && *link.latency <= 0) lr.fail("latency", "a latency must be positive");
       if (!link.latency && !link.bandwidth) lr.fail("give 'latency', 'bandwidth' or both");
       lr.finish();
       s.platform.links.push_back(link);
@@ -454,6 +457,8 @@ Override parse_override(const std::string& text) {
   if (eq == std::string::npos || dot == std::string::npos || dot > eq || dot == 0 || dot + 1 == eq)
     throw std::invalid_argument(
         fmt::format("--set {}: expected ELEMENT.ATTRIBUTE=VALUE, e.g. algorithm.local-steps=10", text));
+  if (const auto bad = first_invalid_utf8(text))
+    throw std::invalid_argument(fmt::format("--set {}: byte {:#04x} is not UTF-8", text, static_cast<unsigned char>(text[*bad])));
   return {text.substr(0, dot), text.substr(dot + 1, eq - dot - 1), text.substr(eq + 1), text};
 }
 
@@ -479,7 +484,8 @@ LinkOverride parse_link_option(const std::string& text) {
     }
   }
   if (!link.latency && !link.bandwidth) throw std::invalid_argument(usage);
-  if (link.latency && *link.latency < 0) throw std::invalid_argument(fmt::format("--link {}: negative latency", text));
+  if (link.latency && *link.latency <= 0)
+    throw std::invalid_argument(fmt::format("--link {}: latency must be positive", text));
   if (link.bandwidth && *link.bandwidth <= 0)
     throw std::invalid_argument(fmt::format("--link {}: bandwidth must be positive", text));
   return link;
