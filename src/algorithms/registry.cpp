@@ -10,7 +10,11 @@
   ALGORITHM(ssgd)                         \
   ALGORITHM(ma)                           \
   ALGORITHM(bmuf)                         \
-  ALGORITHM(easgd)
+  ALGORITHM(easgd)                        \
+  ALGORITHM(fedavg)                       \
+  ALGORITHM(ssgd_backup)                  \
+  ALGORITHM(asgd)                         \
+  ALGORITHM(ssp)
 
 namespace dmlsim {
 

@@ -1,5 +1,6 @@
 #include "sim/simulation.hpp"
 
+#include "algorithms/registry.hpp"
 #include "scenario/xml_reader.hpp"
 #include "sim/bare_roles.hpp"
 #include "util/atomic_file.hpp"
@@ -92,7 +93,8 @@ void Simulation::load_platform() {
                         fmt::format("<topology> attribute 'kind': {} groups workers by zone, but platform {} has no zones "
                                     "(allowed on it: the kinds without zones, e.g. parameter-server, ring-allreduce, tree)",
                                     kind.name, scenario_.platform.file.string()));
-  topology_ = kind.make(scenario_.topology);
+  topology_ = scenario_.algorithm.algorithm().asynchronous() ? make_async_parameter_server(scenario_.topology)
+                                                             : kind.make(scenario_.topology);
 }
 
 const RunRecord& Simulation::run(bool bare) {
