@@ -197,3 +197,13 @@ TEST(AsyncBadInput, RejectedBeforeAnythingIsWritten) {
   check(R"(<algorithm name="asgd" eta="0.1"/>)", "--set topology.kind=tree", "asgd runs only on topology parameter-server");
   check(R"(<algorithm name="ssp" eta="0.1"/>)", "--set report.eval-every-time=0s", "eval-every-time");
 }
+
+TEST(ShippedScenarios, IssueTenScenariosRun) {
+  TempDir dir;
+  for (const std::string name : {"asgd", "ssp", "fedavg", "ssgd-backup"}) {
+    const auto result = testutil::run_dmlsim(fmt::format("run scenarios/wan/{}.xml -q --set training.rounds=8 --out {}",
+                                                         name, (dir / name).string()));
+    EXPECT_EQ(result.exit_code, 0) << name << ": " << result.out;
+    EXPECT_TRUE(std::filesystem::exists(dir / name / "summary.json")) << name;
+  }
+}
