@@ -128,6 +128,13 @@ TEST(AsyncIdentity, SspWithBoundZeroAndMeanPushesIsSsgdWithBatchMeans) {
   EXPECT_LT(max_relative_difference(ssgd, ssp), 1e-12);
 }
 
+TEST(AsyncIdentity, AsyncEasgdWithoutElasticityLeavesTheCentreUnchanged) {
+  const auto e = seed_experiment({"algorithm.name=easgd-async", "algorithm.rho=0", "algorithm.tau=3"});
+  for (const auto& w : trajectory(e)) ASSERT_EQ(w, e.initial);
+  const auto moving = seed_experiment({"algorithm.name=easgd-async", "algorithm.tau=3"});
+  EXPECT_NE(trajectory(moving).back(), moving.initial);
+}
+
 TEST(AsyncSimulation, IdentitiesHoldThroughTheSimulator) {
   TempDir dir;
   // ASGD, one worker: the simulator's weights are sequential SGD's, bit for bit.
@@ -144,6 +151,11 @@ TEST(AsyncSimulation, IdentitiesHoldThroughTheSimulator) {
   const auto summary = nlohmann::json::parse(testutil::read_text(dir / "ssp/summary.json"));
   EXPECT_EQ(summary["staleness"]["updates"], 80);
   EXPECT_LE(summary["staleness"]["max"].get<int>(), 3);  // s = 0: at most the other K - 1 pushes of a clock
+
+  // Asynchronous EASGD with rho = 0: the centre never moves.
+  const auto easgd = write_scenario(dir, 3, R"(<algorithm name="easgd-async" eta="0.1" rho="0" tau="2"/>)", 30);
+  ASSERT_EQ(run(easgd, dir / "easgd").exit_code, 0);
+  EXPECT_EQ(read_weights(dir / "easgd/weights.csv"), build_experiment(load_scenario(easgd)).initial);
 }
 
 TEST(AsyncSimulation, StalenessIsRecordedAndRerunsAreByteIdentical) {

@@ -14,7 +14,8 @@
   ALGORITHM(fedavg)                       \
   ALGORITHM(ssgd_backup)                  \
   ALGORITHM(asgd)                         \
-  ALGORITHM(ssp)
+  ALGORITHM(ssp)                          \
+  ALGORITHM(easgd_async)
 
 namespace dmlsim {
 
