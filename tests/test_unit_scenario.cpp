@@ -1,6 +1,8 @@
+#include "algorithms/registry.hpp"
 #include "scenario/scenario.hpp"
 #include "test_util.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 using namespace dmlsim;
@@ -85,7 +87,8 @@ TEST_F(ScenarioTest, EachClassOfBadInputNamesFileLineAndAttribute) {
   EXPECT_EQ(error_of(scenario_text(R"(<algorithm name="ma" eta="0.1" local-steps="0"/>)")),
             file + ":7: <algorithm> attribute 'local-steps': 0 is out of range [1, 1048576]");
   EXPECT_EQ(error_of(scenario_text(R"(<algorithm name="sgd" eta="0.1"/>)")),
-            file + ":7: <algorithm> attribute 'name': 'sgd' is not one of: ssgd, ma, bmuf, easgd");
+            file + ":7: <algorithm> attribute 'name': 'sgd' is not one of: " + fmt::format("{}", fmt::join(algorithm_names(), ", ")));
+  EXPECT_EQ(algorithm_names().front(), "ssgd");
   EXPECT_EQ(error_of(scenario_text(R"(<algorithm name="ma" eta="0.1"/>)", "<wibble/>\n")),
             file + ":9: unknown element <wibble> (known: platform, network, data, model, workers, server, topology, algorithm, "
                    "batch, training, stop, report, output)");

@@ -87,6 +87,23 @@ std::string rounds_csv(const std::vector<RoundRow>& rows) {
   return out;
 }
 
+// Asynchronous runs: how stale the applied updates were (server updates between an update's pull
+// and its application).
+Json staleness_json(const std::vector<std::uint64_t>& histogram) {
+  std::uint64_t updates = 0;
+  double sum = 0;
+  std::size_t max = 0;
+  for (std::size_t i = 0; i < histogram.size(); ++i) {
+    updates += histogram[i];
+    sum += static_cast<double>(i) * static_cast<double>(histogram[i]);
+    if (histogram[i] > 0) max = i;
+  }
+  return {{"updates", updates},
+          {"mean", updates > 0 ? sum / static_cast<double>(updates) : 0.0},
+          {"max", max},
+          {"histogram", histogram}};
+}
+
 Json summary_json(const Scenario& s, const RunContext& c, const RunRecord& record) {
   Json algorithm = Json::object();
   for (const auto& [key, value] : describe_algorithm(s.algorithm))
@@ -171,6 +188,8 @@ Json summary_json(const Scenario& s, const RunContext& c, const RunRecord& recor
                  {"bytes_intra_zone", last.bytes_intra_zone},
                  {"bytes_inter_zone", last.bytes_inter_zone},
                  {"wall_time", c.wall_time}};
+  if (s.report.eval_every_time) j["training"]["eval_every_time"] = *s.report.eval_every_time;
+  if (!record.staleness_histogram.empty()) j["staleness"] = staleness_json(record.staleness_histogram);
   j["time_to_accuracy"] = {{"curve", "raw"}, {"targets", target_json(time_to_accuracy(record.rows, s.report.targets))}};
   j["time_to_accuracy_ewma"] = {
       {"curve", "ewma"},

@@ -50,6 +50,8 @@ struct RunRecord {
   int rounds_done = 0;
   double sim_time = 0;
   std::string stop_reason;  // "rounds", "target-accuracy", "max-time"
+  // Asynchronous runs: entry i counts the server updates applied with staleness i (empty otherwise).
+  std::vector<std::uint64_t> staleness_histogram;
 };
 
 struct TargetHit {

@@ -357,7 +357,22 @@ class Parser {
         s.notes.push_back(fmt::format("{}:{}: note: <algorithm> attribute '{}' is ignored by {}", file_.string(),
                                       r.line(), attr, name));
     }
+    check_algorithm_fits(r, s);
     reject_children(node);
+  }
+
+  // What the algorithm needs of the rest of the scenario: a topology it can run on, hyper-parameters
+  // that fit the worker count.
+  static void check_algorithm_fits(ElementReader& r, const Scenario& s) {
+    const AlgorithmInfo& algorithm = s.algorithm.algorithm();
+    const auto& kinds = algorithm.topologies;
+    if (!kinds.empty() && std::find(kinds.begin(), kinds.end(), s.topology.kind) == kinds.end())
+      r.fail("name", fmt::format("{} runs only on topology {}, not on <topology kind=\"{}\">", algorithm.name,
+                                 fmt::join(kinds, ", "), s.topology.kind));
+    if (algorithm.check_workers) {
+      const auto problem = algorithm.check_workers(s.algorithm, s.workers.count);
+      if (!problem.empty()) r.fail(problem);
+    }
   }
 
   static std::string attribute_names(const AlgorithmInfo& algorithm) {
@@ -428,6 +443,8 @@ class Parser {
     }
     s.report.ewma_alpha = r.number("ewma-alpha", 0.9, 0.0, 1.0);
     if (s.report.ewma_alpha >= 1.0) r.fail("ewma-alpha", "must be below 1");
+    s.report.eval_every_time = r.optional_time("eval-every-time");
+    if (s.report.eval_every_time && *s.report.eval_every_time <= 0) r.fail("eval-every-time", "must be positive");
     r.finish();
     reject_children(node);
   }

@@ -1,5 +1,6 @@
 #include "sim/simulation.hpp"
 
+#include "algorithms/registry.hpp"
 #include "scenario/xml_reader.hpp"
 #include "sim/bare_roles.hpp"
 #include "sim/config_check.hpp"
@@ -117,7 +118,8 @@ void Simulation::load_platform() {
                         fmt::format("<topology> attribute 'kind': {} groups workers by zone, but platform {} has no zones "
                                     "(allowed on it: {})", kind.name, scenario_.platform.file.string(), fmt::join(allowed, ", ")));
   }
-  topology_ = kind.make(scenario_.topology);
+  topology_ = scenario_.algorithm.algorithm().asynchronous() ? make_async_parameter_server(scenario_.topology)
+                                                             : kind.make(scenario_.topology);
 }
 
 void Simulation::prepare_run(bool bare) {
