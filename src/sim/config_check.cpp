@@ -154,6 +154,11 @@ void use_log_settings(const std::vector<std::string>& settings) {
 
 std::vector<std::string> engine_arguments(const ConfigList& config) {
   std::vector<std::string> arguments = log_arguments();
+#ifdef DMLSIM_SANITIZE
+  // AddressSanitizer cannot follow SimGrid's raw stack switches: in the sanitizer build actors are
+  // threads unless the configuration names a factory.
+  if (find_value(config, "contexts/factory", "").empty()) arguments.emplace_back("--cfg=contexts/factory:thread");
+#endif
   for (const auto& [key, value] : config)
     if (key.rfind("contexts/", 0) == 0) arguments.push_back(fmt::format("--cfg={}:{}", key, value));
   return arguments;
