@@ -12,7 +12,6 @@
 #include <simgrid/s4u/Engine.hpp>
 #include <simgrid/s4u/Host.hpp>
 #include <simgrid/s4u/Link.hpp>
-#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <sys/resource.h>
@@ -104,13 +103,23 @@ long read_long(const char* file, long fallback) {
 
 // SimGrid's messages without its log prefix ("[0.000000] ./src/….cpp:105: [root/CRITICAL] ") and
 // without the backtrace that follows an abort.
+std::string without_log_prefix(const std::string& line) {
+  if (line.empty() || line.front() != '[') return line;
+  for (auto open = line.find(" ["); open != std::string::npos; open = line.find(" [", open + 1)) {
+    const auto close = line.find("] ", open);
+    if (close == std::string::npos) break;
+    const auto tag = line.substr(open + 2, close - open - 2);  // "root/CRITICAL"
+    if (tag.find('/') != std::string::npos && tag.find(' ') == std::string::npos) return line.substr(close + 2);
+  }
+  return line;
+}
+
 std::string simgrid_message(const std::string& diagnostics) {
-  static const std::regex prefix(R"(^\[[0-9.]+\] (\S+: )?\[[A-Za-z0-9_.]+/[A-Z]+\] )");
   std::istringstream lines(diagnostics);
   std::string message;
   for (std::string line; std::getline(lines, line);) {
     if (line.empty() || line.rfind("Backtrace", 0) == 0 || line.rfind("  ->", 0) == 0) continue;
-    line = std::regex_replace(line, prefix, "");
+    line = without_log_prefix(line);
     message += (message.empty() ? "" : "; ") + line;
   }
   return message;
@@ -154,6 +163,11 @@ void use_log_settings(const std::vector<std::string>& settings) {
 
 std::vector<std::string> engine_arguments(const ConfigList& config) {
   std::vector<std::string> arguments = log_arguments();
+#ifdef DMLSIM_SANITIZE
+  // AddressSanitizer cannot follow SimGrid's raw stack switches: in the sanitizer build actors are
+  // threads unless the configuration names a factory.
+  if (find_value(config, "contexts/factory", "").empty()) arguments.emplace_back("--cfg=contexts/factory:thread");
+#endif
   for (const auto& [key, value] : config)
     if (key.rfind("contexts/", 0) == 0) arguments.push_back(fmt::format("--cfg={}:{}", key, value));
   return arguments;

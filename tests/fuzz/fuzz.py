@@ -296,6 +296,26 @@ def listing(directory):
     return sorted(os.path.relpath(os.path.join(d, f), directory) for d, _, files in os.walk(directory) for f in files)
 
 
+def names_a_file(out, inputs, args, workdir):
+    """An exit-2 message starts "dmlsim: FILE[:LINE]: …" with FILE one of the case's inputs, a file
+    the inputs name (a mutated scenario may point at /etc/passwd), a value the mutated command line
+    gave for a file, or "command line"; CLI11's own usage errors say "Run with --help"."""
+    if "Run with --help" in out or "dmlsim: command line:" in out:
+        return True
+    for line in out.splitlines():
+        if not line.startswith("dmlsim: "):
+            continue
+        rest = line[len("dmlsim: "):]
+        if any(rest.startswith(arg + ":") for arg in args if arg):
+            return True
+        named = rest.split(":", 1)[0]
+        if named in inputs or named in args or os.path.exists(os.path.join(workdir, named)):
+            return True
+        if named.startswith("sweep ") and named[len("sweep "):] in inputs:
+            return True
+    return False
+
+
 def check(dmlsim, kind, args, inputs, workdir, timeout):
     """Runs one case; returns (exit code, problem or None, output)."""
     before = listing(workdir)
@@ -310,11 +330,8 @@ def check(dmlsim, kind, args, inputs, workdir, timeout):
         return code, f"exit code {code} (only 0, 2 and 3 are allowed)", out
     if code == 0:
         return code, None, out
-    if code == 2:
-        # The file may also be one the mutated command line names (a value taken for the scenario).
-        named = ["command line", "Run with --help"] + inputs + [os.path.basename(p) for p in inputs] + [a + ":" for a in args]
-        if not any(name in out for name in named):
-            return code, "the exit-2 message names no file", out
+    if code == 2 and not names_a_file(out, inputs, args, workdir):
+        return code, "the exit-2 message names no file", out
     after = listing(workdir)
     if after != before:
         return code, f"exit {code} but files were written: {sorted(set(after) - set(before))}", out
