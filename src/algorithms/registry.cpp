@@ -10,7 +10,9 @@
   ALGORITHM(ssgd)                         \
   ALGORITHM(ma)                           \
   ALGORITHM(bmuf)                         \
-  ALGORITHM(easgd)
+  ALGORITHM(easgd)                        \
+  ALGORITHM(diloco)                       \
+  ALGORITHM(slowmo)
 
 namespace dmlsim {
 

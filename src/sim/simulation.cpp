@@ -72,6 +72,11 @@ Simulation::Simulation(const Scenario& scenario, const ConfigList& command_line_
   context_.message_bytes = static_cast<std::uint64_t>(experiment_.simulated_parameters) *
                                static_cast<std::uint64_t>(scenario.training.bytes_per_param) +
                            static_cast<std::uint64_t>(scenario.training.header_bytes);
+  if (scenario.compression.present)
+    context_.message_bytes = scenario.compression.spec.payload_bytes(
+                                 static_cast<std::uint64_t>(experiment_.simulated_parameters),
+                                 static_cast<std::uint64_t>(experiment_.model->dim())) +
+                             static_cast<std::uint64_t>(scenario.training.header_bytes);
 }
 
 Simulation::~Simulation() = default;
@@ -101,7 +106,11 @@ const RunRecord& Simulation::run(bool bare) {
   sim_.experiment = &experiment_;
   sim_.sizes = {static_cast<std::uint64_t>(experiment_.simulated_parameters),
                 static_cast<std::uint64_t>(scenario_.training.bytes_per_param),
-                static_cast<std::uint64_t>(scenario_.training.header_bytes)};
+                static_cast<std::uint64_t>(scenario_.training.header_bytes),
+                {}};
+  if (scenario_.compression.present)
+    sim_.sizes.encoded = [spec = scenario_.compression.spec, total = static_cast<std::uint64_t>(experiment_.model->dim())](
+                             std::uint64_t params) { return spec.payload_bytes(params, total); };
   sim_.server = bare ? make_bare_server(experiment_.initial) : make_server(experiment_.algorithm, experiment_.initial);
   sim_.monitor = std::make_unique<RunMonitor>(experiment_, monitor_rules(scenario_), sim_.record, !bare);
   sim_.server_zone = placed_.server_zone;
