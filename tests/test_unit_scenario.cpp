@@ -85,10 +85,10 @@ TEST_F(ScenarioTest, EachClassOfBadInputNamesFileLineAndAttribute) {
   EXPECT_EQ(error_of(scenario_text(R"(<algorithm name="ma" eta="0.1" local-steps="0"/>)")),
             file + ":7: <algorithm> attribute 'local-steps': 0 is out of range [1, 1048576]");
   EXPECT_EQ(error_of(scenario_text(R"(<algorithm name="sgd" eta="0.1"/>)")),
-            file + ":7: <algorithm> attribute 'name': 'sgd' is not one of: ssgd, ma, bmuf, easgd");
+            file + ":7: <algorithm> attribute 'name': 'sgd' is not one of: ssgd, ma, bmuf, easgd, diloco, slowmo");
   EXPECT_EQ(error_of(scenario_text(R"(<algorithm name="ma" eta="0.1"/>)", "<wibble/>\n")),
             file + ":9: unknown element <wibble> (known: platform, network, data, model, workers, server, topology, algorithm, "
-                   "batch, training, stop, report, output)");
+                   "batch, training, compression, stop, report, output)");
   EXPECT_EQ(error_of(R"(<scenario><platform file="p.xml"/></scenario>)"),
             file + ":1: missing required element <data>");
   EXPECT_EQ(error_of(scenario_text(R"(<algorithm name="ma" eta="0.1"/>)", "<stop max-time=\"5 years\"/>\n")),

@@ -29,7 +29,7 @@ struct MessageSizes {
   std::uint64_t bytes_per_param = 8;
   std::uint64_t header = 0;
   // Compressed payloads (src/compression/): the exact bytes of `params` values; empty: uncompressed.
-  std::function<std::uint64_t(std::uint64_t params)> encoded;
+  std::function<std::uint64_t(std::uint64_t params)> encoded = nullptr;
   std::uint64_t whole() const { return of(parameters); }
   std::uint64_t of(std::uint64_t params) const { return (encoded ? encoded(params) : params * bytes_per_param) + header; }
 };
