@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <tuple>
 
 using namespace dmlsim;
 using namespace dmlsim::testutil;
@@ -210,4 +211,21 @@ TEST(Study, CompressionAxisAndUtilisationColumnInTheTable) {
   }
   const auto markdown = run_dmlsim(fmt::format("table {} -t 0.5 --utilisation", results.string()));
   EXPECT_NE(markdown.out.find("| utilisation |"), std::string::npos) << markdown.out;
+}
+
+TEST(Readme, WanDilocoExampleIsWhatTheShippedScenarioProduces) {
+  TempDir dir;
+  // (extra --set, time to 0.95 as printed, round, bytes) of the README's table.
+  const std::vector<std::tuple<std::string, std::string, int, int>> rows = {
+      {"", "1.0224", 7, 17472},
+      {"--set compression.format=int8", "1.02197", 7, 5544},
+      {"--set compression.format=fp4", "1.02194", 7, 4704},
+      {"--set compression.sparsify=top-k --set compression.k=3", "2.77392", 19, 15200}};
+  for (const auto& [sets, time, round, bytes] : rows) {
+    const auto result = run_dmlsim(fmt::format("run scenarios/wan/diloco.xml {} --out {}", sets, (dir / "r").string()));
+    ASSERT_EQ(result.exit_code, 0) << result.out;
+    EXPECT_NE(result.out.find(fmt::format("target       0.95: {} s (round {}, {} bytes)", time, round, bytes)),
+              std::string::npos)
+        << sets << "\n" << result.out;
+  }
 }
