@@ -229,3 +229,20 @@ TEST(Readme, WanDilocoExampleIsWhatTheShippedScenarioProduces) {
         << sets << "\n" << result.out;
   }
 }
+
+TEST(Readme, LargeProfileUtilisationAsTheStudyTableShowsIt) {
+  TempDir dir;
+  // (--set / --link, overall utilisation in % to one decimal) of rows of the README's study table.
+  const std::vector<std::pair<std::string, std::string>> rows = {
+      {"--link 'wan-*:bandwidth=10Gbps'", "95.8"},
+      {"--link 'wan-*:bandwidth=1Gbps' --set compression.format=fp4", "90.3"},
+      {"--link 'wan-*:bandwidth=1000Gbps' --set algorithm.local-steps=1 --set algorithm.outer=sgd --set algorithm.outer-lr=1",
+       "82.7"}};
+  for (const auto& [options, percent] : rows) {
+    ASSERT_EQ(run_dmlsim(fmt::format("run -q scenarios/large/diloco-1b.xml {} --out {}", options, (dir / "r").string())).exit_code, 0)
+        << options;
+    const auto j = nlohmann::json::parse(read_text(dir / "r/summary.json"));
+    EXPECT_EQ(fmt::format("{:.1f}", 100 * j["time_breakdown"]["utilisation"].get<double>()), percent) << options;
+    fs::remove_all(dir / "r");
+  }
+}
