@@ -4,6 +4,7 @@
 #include "experiment/sequential_driver.hpp"
 #include "test_util.hpp"
 
+#include <cstdlib>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -245,4 +246,21 @@ TEST(Readme, LargeProfileUtilisationAsTheStudyTableShowsIt) {
     EXPECT_EQ(fmt::format("{:.1f}", 100 * j["time_breakdown"]["utilisation"].get<double>()), percent) << options;
     fs::remove_all(dir / "r");
   }
+}
+
+TEST(Readme, BandwidthForUtilisationTableIsWhatTheShippedStudyProduces) {
+  TempDir dir;
+  const auto results = dir / "r";
+  const auto sweep = run_dmlsim(fmt::format("sweep scenarios/studies/utilisation-vs-bandwidth.xml -j 2 --out {}", results.string()));
+  ASSERT_EQ(sweep.exit_code, 0) << sweep.out;
+  const auto command = fmt::format(
+      "'{}' table '{}' -t 0.5 --by model,method,wan-bandwidth --utilisation --format csv | /usr/bin/python3 "
+      "'{}' > '{}'",
+      DMLSIM_BINARY, results.string(), (source_dir() / "analysis/bandwidth_for_utilisation.py").string(),
+      (dir / "needed.md").string());
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  const auto needed = read_text(dir / "needed.md");
+  EXPECT_NE(needed.find("| 100B | diloco-fp4 |"), std::string::npos) << needed;
+  EXPECT_NE(read_text(source_dir() / "README.md").find(needed), std::string::npos)
+      << "README's bandwidth-for-utilisation table differs from the study's:\n" << needed;
 }
