@@ -264,3 +264,15 @@ TEST(Readme, BandwidthForUtilisationTableIsWhatTheShippedStudyProduces) {
   EXPECT_NE(read_text(source_dir() / "README.md").find(needed), std::string::npos)
       << "README's bandwidth-for-utilisation table differs from the study's:\n" << needed;
 }
+
+TEST(Compression, RerunsAreByteIdenticalAndTheBareBaselineSendsTheSameBytes) {
+  TempDir dir;
+  const std::string sets = "--set algorithm.name=diloco --set compression.sparsify=random-k --set compression.k=7 "
+                           "--set compression.format=fp4";
+  ASSERT_EQ(run_seed(sets, dir / "a").exit_code, 0);
+  ASSERT_EQ(run_seed(sets, dir / "b").exit_code, 0);
+  ASSERT_EQ(run_seed(sets + " --bare", dir / "bare").exit_code, 0);
+  EXPECT_EQ(read_text(dir / "a/rounds.csv"), read_text(dir / "b/rounds.csv"));
+  EXPECT_EQ(last_row(dir / "a")[5], last_row(dir / "bare")[5]);
+  EXPECT_EQ(last_row(dir / "a")[5], std::to_string(20 * 8 * ((7 + 1) / 2 + 7 * 4 + 4 + 64)));
+}
