@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 
 using namespace dmlsim::testutil;
@@ -285,9 +286,12 @@ TEST(Run, HyperParametersKeepTheirTypesInHeaderAndSummary) {
 TEST(Algorithms, ListsEveryAttributeAndTheReadmeShowsTheRegistry) {
   const auto text = run_dmlsim("algorithms");
   ASSERT_EQ(text.exit_code, 0) << text.out;
-  for (const auto* needle : {"ssgd: synchronous SGD", "ma: model averaging", "bmuf: ", "easgd: ", "local-steps  integer",
-                             "default 5", "[1, 1048576]", "mu           real", "[0, 1)", "nesterov", "required"})
+  for (const auto* needle : {"ssgd: synchronous SGD", "ma: model averaging", "bmuf: ", "easgd: ", "default 5",
+                             "[1, 1048576]", "[0, 1)", "nesterov", "required"})
     EXPECT_NE(text.out.find(needle), std::string::npos) << needle << " in\n" << text.out;
+  // Columns are as wide as the longest attribute name of any algorithm.
+  for (const auto* pattern : {"\n  local-steps +integer ", "\n  mu +real "})
+    EXPECT_TRUE(std::regex_search(text.out, std::regex(pattern))) << pattern << " in\n" << text.out;
   const auto markdown = run_dmlsim("algorithms --markdown");
   ASSERT_EQ(markdown.exit_code, 0) << markdown.out;
   EXPECT_NE(markdown.out.find("| | `mu` | real | `0.9` | `[0, 1)` | block momentum |"), std::string::npos) << markdown.out;

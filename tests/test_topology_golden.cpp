@@ -4,7 +4,8 @@
 // twice since, each time with every other column and field unchanged: when rounds.csv and
 // summary.json gained the intra/inter-zone byte split, and when a worker's idle time after its
 // last upload (until the run ends) became waiting, so that per worker compute + communication +
-// waiting = simulated time. Any other change to what a shipped scenario produces fails here. Regenerate (after checking the change is meant) with
+// waiting = simulated time; and when summary.json gained compute utilisation per worker and overall
+// (checked then: with those fields erased, the old fingerprints held). Any other change to what a shipped scenario produces fails here. Regenerate (after checking the change is meant) with
 //   DMLSIM_UPDATE_GOLDEN=1 build/tests/test_topology_golden
 #include "test_util.hpp"
 

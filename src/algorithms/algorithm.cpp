@@ -1,6 +1,7 @@
 #include "algorithms/algorithm.hpp"
 
 #include "algorithms/registry.hpp"
+#include "compression/compressed_roles.hpp"
 
 #include <algorithm>
 #include <numeric>
@@ -79,11 +80,12 @@ Vector mean_of_uploads(const std::vector<Upload>& uploads) {
 }
 
 std::unique_ptr<ServerRole> make_server(const AlgorithmSetup& setup, const Vector& initial) {
-  return setup.params.algorithm().make_server(setup, initial);
+  return compress_server(setup.params.algorithm().make_server(setup, initial), setup.compression, initial, setup.seed);
 }
 
 std::unique_ptr<WorkerRole> make_worker(const AlgorithmSetup& setup, int worker, const Vector& initial) {
-  return setup.params.algorithm().make_worker(setup, worker, initial);
+  return compress_worker(setup.params.algorithm().make_worker(setup, worker, initial), setup.compression, initial,
+                         setup.seed, worker);
 }
 
 }  // namespace dmlsim

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "algorithms/attributes.hpp"
+#include "compression/codec.hpp"
 #include "data/dataset.hpp"
 #include "model/batch.hpp"
 #include "model/init.hpp"
@@ -102,6 +103,7 @@ struct AlgorithmSetup {
   int workers = 1;
   std::uint64_t seed = 1;
   InitSpec init;
+  CompressionSpec compression;  // payload transform around the roles (none by default)
 };
 
 // The roles of setup.params.algorithm() (see algorithms/registry.hpp).

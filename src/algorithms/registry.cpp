@@ -15,7 +15,9 @@
   ALGORITHM(ssgd_backup)                  \
   ALGORITHM(asgd)                         \
   ALGORITHM(ssp)                          \
-  ALGORITHM(easgd_async)
+  ALGORITHM(easgd_async)                  \
+  ALGORITHM(diloco)                       \
+  ALGORITHM(slowmo)
 
 namespace dmlsim {
 

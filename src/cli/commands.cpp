@@ -101,8 +101,20 @@ void print_summary(const Scenario& s, const RunContext& c, const RunRecord& r) {
   fmt::print("platform     {} ({}, {} workers, topology {})\n", s.platform.file.string(), server_text(c),
              s.workers.count, s.topology.kind);
   fmt::print("network      {}\n", c.network_description);
+  if (s.compression.present) {
+    const auto& z = s.compression.spec;
+    fmt::print("payloads     {}{}, {} bytes per whole-vector message\n", format_name(z.format),
+               z.sparsify == Sparsifier::None ? "" : fmt::format(", {} k={}", sparsifier_name(z.sparsify), z.k),
+               c.message_bytes);
+  }
   fmt::print("rounds       {} of {} (stopped by: {})\n", r.rounds_done, s.training.rounds, r.stop_reason);
   fmt::print("sim time     {:.6f} s (wall {:.2f} s)\n", r.sim_time, c.wall_time);
+  if (r.sim_time > 0 && !r.workers.empty()) {
+    double compute = 0;
+    for (const auto& w : r.workers) compute += w.compute_time;
+    fmt::print("utilisation  {:.1f} % (compute time / simulated time, mean over workers)\n",
+               100 * compute / static_cast<double>(r.workers.size()) / r.sim_time);
+  }
   fmt::print("final        test accuracy {:.6f}, test loss {:.6g}\n", last.test_accuracy, last.test_loss);
   for (const auto& hit : time_to_accuracy(r.rows, s.report.targets)) fmt::print("target       {}\n", target_text(hit));
   fmt::print("output       {}/\n", s.output_dir.string());

@@ -96,7 +96,10 @@ Experiment build_experiment(const Scenario& s) {
 
   e.model = make_model(s.model, e.train);
   e.partitions = partition_rows(e.train, s.workers.count, s.workers.partition, derive_key(s.seed, Stream::Partition));
-  e.algorithm = {s.algorithm, s.workers.count, s.seed, s.model.init};
+  e.algorithm = {s.algorithm, s.workers.count, s.seed, s.model.init, s.compression.spec};
+  if (s.compression.spec.sparsify != Sparsifier::None && static_cast<Eigen::Index>(s.compression.spec.k) > e.model->dim())
+    fail(s.compression.line, fmt::format("<compression> attribute 'k': {} is more than the model's {} parameters",
+                                         s.compression.spec.k, e.model->dim()));
   e.batch = s.batch;
   e.initial = e.model->initial_parameters(s.model.init, derive_key(s.seed, Stream::Init));
   e.rounds = s.training.rounds;

@@ -64,7 +64,12 @@ std::string init_name(InitRule rule) {
   return "?";
 }
 
-Json worker_json(const WorkerStats& w) {
+// Compute utilisation: the share of the run's simulated time spent computing.
+Json utilisation(double compute_time, double sim_time) {
+  return sim_time > 0 ? Json(compute_time / sim_time) : Json(nullptr);
+}
+
+Json worker_json(const WorkerStats& w, double sim_time) {
   const double busy = w.compute_time;
   return {{"worker", w.worker},
           {"host", w.host},
@@ -72,6 +77,7 @@ Json worker_json(const WorkerStats& w) {
           {"comm_time", w.comm_time},
           {"wait_time", w.wait_time},
           {"comm_compute_ratio", busy > 0 ? Json(w.comm_time / busy) : Json(nullptr)},
+          {"utilisation", utilisation(w.compute_time, sim_time)},
           {"flops", w.flops},
           {"samples", w.samples}};
 }
@@ -119,7 +125,7 @@ Json summary_json(const Scenario& s, const RunContext& c, const RunRecord& recor
   double compute = 0, comm = 0, wait = 0;
   Json workers = Json::array();
   for (const auto& w : record.workers) {
-    workers.push_back(worker_json(w));
+    workers.push_back(worker_json(w, record.sim_time));
     compute += w.compute_time;
     comm += w.comm_time;
     wait += w.wait_time;
@@ -175,6 +181,10 @@ Json summary_json(const Scenario& s, const RunContext& c, const RunRecord& recor
                    {"message_bytes", c.message_bytes},
                    {"eval_every", s.training.eval_every},
                    {"charge_eval", s.training.charge_eval}};
+  if (s.compression.present)
+    j["compression"] = {{"format", format_name(s.compression.spec.format)},
+                        {"sparsify", sparsifier_name(s.compression.spec.sparsify)},
+                        {"k", s.compression.spec.sparsify == Sparsifier::None ? Json(nullptr) : Json(s.compression.spec.k)}};
   j["stop"] = {{"target_accuracy", s.stop.target_accuracy ? Json(*s.stop.target_accuracy) : Json(nullptr)},
                {"max_time", s.stop.max_time ? Json(*s.stop.max_time) : Json(nullptr)}};
   j["result"] = {{"stop_reason", record.stop_reason},
@@ -200,6 +210,7 @@ Json summary_json(const Scenario& s, const RunContext& c, const RunRecord& recor
                          {"mean_comm_time", comm / n},
                          {"mean_wait_time", wait / n},
                          {"comm_compute_ratio", compute > 0 ? Json(comm / compute) : Json(nullptr)},
+                         {"utilisation", utilisation(compute / n, record.sim_time)},
                          {"workers", workers}};
   return j;
 }

@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 
 // The elements a scenario may contain, in the order the README documents them.
 const std::vector<std::string> kElements = {"platform",  "network", "data",     "model", "workers", "server", "topology",
-                                            "algorithm", "batch",   "training", "stop",  "report",  "output"};
+                                            "algorithm", "batch",   "training", "compression", "stop",  "report",  "output"};
 // <server> is required by the topologies that have one (checked with the platform).
 const std::vector<std::string> kRequired = {"platform", "data", "workers", "algorithm", "training"};
 
@@ -61,6 +61,7 @@ class Parser {
     read_algorithm(root.child("algorithm"), s);
     read_batch(root.child("batch"), s);
     read_training(root.child("training"), s);
+    read_compression(root.child("compression"), s);
     read_stop(root.child("stop"), s);
     read_report(root.child("report"), s);
     read_output(root.child("output"), s);
@@ -445,6 +446,22 @@ class Parser {
     if (s.report.ewma_alpha >= 1.0) r.fail("ewma-alpha", "must be below 1");
     s.report.eval_every_time = r.optional_time("eval-every-time");
     if (s.report.eval_every_time && *s.report.eval_every_time <= 0) r.fail("eval-every-time", "must be positive");
+    r.finish();
+    reject_children(node);
+  }
+
+  // k is checked against the model's parameter count once the data is loaded (build_experiment).
+  void read_compression(pugi::xml_node node, Scenario& s) {
+    if (!node) return;
+    auto r = reader(node);
+    auto& c = s.compression;
+    c.present = true;
+    c.line = r.line();
+    c.spec.format = value_format(r.choice("format", "fp64", {"fp64", "fp32", "fp16", "bf16", "int8", "fp4"}));
+    c.spec.sparsify = sparsifier(r.choice("sparsify", "none", {"none", "top-k", "random-k"}));
+    if (c.spec.sparsify != Sparsifier::None && !r.has("k")) r.fail("k", "is required with sparsify=\"top-k\" or \"random-k\"");
+    if (c.spec.sparsify == Sparsifier::None && r.has("k")) r.fail("k", "needs sparsify=\"top-k\" or \"random-k\"");
+    c.spec.k = static_cast<std::uint64_t>(r.integer("k", 1, 1, std::numeric_limits<int>::max()));
     r.finish();
     reject_children(node);
   }

@@ -111,6 +111,13 @@ struct TopologySpec : Located {
   bool across_ring = true;  // hierarchical: ring (else star) among the zone leaders
 };
 
+// <compression format="..." sparsify="..." k="..."/>: payload transform of every vector message
+// (src/compression/). Absent: fp64, no sparsification (messages of bytes-per-param per value).
+struct CompressionElement : Located {
+  bool present = false;
+  CompressionSpec spec;
+};
+
 struct TrainingSpec : Located {
   int rounds = 100;
   int bytes_per_param = 8;
@@ -148,6 +155,7 @@ struct Scenario {
   AlgorithmParams algorithm;
   BatchSpec batch;
   TrainingSpec training;
+  CompressionElement compression;
   StopSpec stop;
   ReportSpec report;
   std::filesystem::path output_dir;

@@ -8,6 +8,7 @@
 #include "model/model.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 namespace dmlsim {
@@ -27,8 +28,10 @@ struct MessageSizes {
   std::uint64_t parameters = 0;  // simulated parameters of a whole vector
   std::uint64_t bytes_per_param = 8;
   std::uint64_t header = 0;
+  // Compressed payloads (src/compression/): the exact bytes of `params` values; empty: uncompressed.
+  std::function<std::uint64_t(std::uint64_t params)> encoded = nullptr;
   std::uint64_t whole() const { return of(parameters); }
-  std::uint64_t of(std::uint64_t params) const { return params * bytes_per_param + header; }
+  std::uint64_t of(std::uint64_t params) const { return (encoded ? encoded(params) : params * bytes_per_param) + header; }
 };
 
 // Parameters in chunk `c` of `parts`: the first (parameters mod parts) chunks take one more, so

@@ -88,6 +88,9 @@ Simulation::Simulation(const Scenario& scenario, const ConfigList& command_line_
   sim_.sizes = {static_cast<std::uint64_t>(experiment_.simulated_parameters),
                 static_cast<std::uint64_t>(scenario.training.bytes_per_param),
                 static_cast<std::uint64_t>(scenario.training.header_bytes)};
+  if (scenario.compression.present)
+    sim_.sizes.encoded = [spec = scenario.compression.spec, total = static_cast<std::uint64_t>(experiment_.model->dim())](
+                             std::uint64_t params) { return spec.payload_bytes(params, total); };
   context_.message_bytes = sim_.sizes.whole();
 }
 

@@ -105,6 +105,14 @@ struct Cell {
   std::string md, tex;
 };
 
+// "87.3 % ± 1.2 %" (md) or "87.3 \% $\pm$ 1.2 \%" (tex); one run: no spread.
+Cell utilisation_cell(const std::optional<MeanStd>& u) {
+  if (!u) return {"—", "--"};
+  if (!u->std) return {fmt::format("{:.1f} %", 100 * u->mean), fmt::format("{:.1f} \\%", 100 * u->mean)};
+  return {fmt::format("{:.1f} % ± {:.1f} %", 100 * u->mean, 100 * *u->std),
+          fmt::format("{:.1f} \\% $\\pm$ {:.1f} \\%", 100 * u->mean, 100 * *u->std)};
+}
+
 }  // namespace
 
 double median(std::vector<double> values) {
@@ -214,6 +222,8 @@ StudyResults read_results(const fs::path& dir) {
       run.wait_time = number_or(breakdown, "mean_wait_time", 0);
       if (breakdown.contains("comm_compute_ratio") && breakdown["comm_compute_ratio"].is_number())
         run.comm_compute_ratio = breakdown["comm_compute_ratio"].get<double>();
+      if (breakdown.contains("utilisation") && breakdown["utilisation"].is_number())
+        run.utilisation = breakdown["utilisation"].get<double>();
       run.network = network_of(summary);
       if (summary.contains("time_to_accuracy") && summary["time_to_accuracy"].contains("targets"))
         for (const auto& t : summary["time_to_accuracy"]["targets"]) run.targets.push_back(t.value("target", 0.0));
@@ -250,6 +260,7 @@ Table build_table(const StudyResults& results, const TableOptions& options) {
   table.ewma_alpha = options.ewma_alpha;
   table.breakdown = options.breakdown;
   table.wan_bytes = options.wan_bytes;
+  table.utilisation = options.utilisation;
   table.baseline = options.baseline;
 
   // Grouping axes, as indices into results.axes.
@@ -356,7 +367,7 @@ Table build_table(const StudyResults& results, const TableOptions& options) {
       row.targets.push_back(stats);
     }
     if (!present.empty()) {
-      std::vector<double> accuracy, sim_times, compute, comm, wait, ratio;
+      std::vector<double> accuracy, sim_times, compute, comm, wait, ratio, utilisation;
       for (const auto* run : present) {
         accuracy.push_back(run->final_accuracy);
         sim_times.push_back(run->sim_time);
@@ -364,7 +375,9 @@ Table build_table(const StudyResults& results, const TableOptions& options) {
         comm.push_back(run->comm_time);
         wait.push_back(run->wait_time);
         if (run->comm_compute_ratio) ratio.push_back(*run->comm_compute_ratio);
+        if (run->utilisation) utilisation.push_back(*run->utilisation);
       }
+      if (!utilisation.empty()) row.utilisation = mean_std(utilisation);
       row.final_accuracy = mean_std(accuracy);
       row.sim_time = median(sim_times);
       row.compute_time = mean_std(compute).mean;
@@ -411,6 +424,7 @@ std::string format_table(const Table& t, const std::string& format) {
     }
     header.insert(header.end(), {"final_accuracy_mean", "final_accuracy_std", "sim_time_median"});
     if (t.breakdown) header.insert(header.end(), {"compute_time", "comm_time", "wait_time", "comm_compute_ratio"});
+    if (t.utilisation) header.insert(header.end(), {"utilisation_mean", "utilisation_std"});
     header.push_back("curve");
     std::string out = fmt::format("{}\n", fmt::join(header, ","));
     const std::string curve = t.ewma_alpha ? fmt::format("ewma:{:g}", *t.ewma_alpha) : "raw";
@@ -431,6 +445,10 @@ std::string format_table(const Table& t, const std::string& format) {
       fields.push_back(opt(row.sim_time));
       if (t.breakdown)
         for (const auto* v : {&row.compute_time, &row.comm_time, &row.wait_time, &row.comm_compute_ratio}) fields.push_back(opt(*v));
+      if (t.utilisation) {
+        fields.push_back(row.utilisation ? fmt::format("{}", row.utilisation->mean) : "");
+        fields.push_back(row.utilisation ? opt(row.utilisation->std) : "");
+      }
       fields.push_back(curve);
       out += fmt::format("{}\n", fmt::join(fields, ","));
     }
@@ -456,6 +474,7 @@ std::string format_table(const Table& t, const std::string& format) {
   header.push_back({"run sim time (s)", "run time (s)"});
   if (t.breakdown)
     for (const char* name : {"compute (s)", "comm (s)", "wait (s)", "comm/compute"}) header.push_back({name, name});
+  if (t.utilisation) header.push_back({"utilisation", "util."});
 
   std::vector<std::vector<Cell>> body;
   for (const auto& row : t.rows) {
@@ -496,6 +515,7 @@ std::string format_table(const Table& t, const std::string& format) {
         const auto text = *v ? fmt::format("{:.4g}", **v) : std::string("—");
         cells.push_back({text, *v ? text : "--"});
       }
+    if (t.utilisation) cells.push_back(utilisation_cell(row.utilisation));
     body.push_back(cells);
   }
 

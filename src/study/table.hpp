@@ -39,6 +39,7 @@ struct RunResult {
   double sim_time = 0;              // simulated time of the whole run
   double compute_time = 0, comm_time = 0, wait_time = 0;
   std::optional<double> comm_compute_ratio;
+  std::optional<double> utilisation;  // compute time / simulated time, mean over workers
   std::string network;              // e.g. "CM02 (network/TCP-gamma=0)"
   std::vector<double> targets;      // the scenario's report targets
 };
@@ -63,6 +64,7 @@ struct TableOptions {
   std::optional<double> ewma_alpha;            // smoothed curve; empty: raw
   bool breakdown = false;
   bool wan_bytes = false;  // also the inter-zone (WAN) bytes to each target
+  bool utilisation = false;  // also the compute utilisation (compute time / simulated time)
 };
 
 // "raw", "ewma" (alpha 0.9) or "ewma:ALPHA". Throws std::invalid_argument.
@@ -81,6 +83,7 @@ struct TableRow {
   std::optional<MeanStd> final_accuracy;
   std::optional<double> sim_time;  // median over runs of the whole run's simulated time
   std::optional<double> compute_time, comm_time, wait_time, comm_compute_ratio;  // means over runs
+  std::optional<MeanStd> utilisation;  // over runs
 };
 
 struct Table {
@@ -91,6 +94,7 @@ struct Table {
   std::string baseline;
   bool breakdown = false;
   bool wan_bytes = false;
+  bool utilisation = false;
   std::vector<std::string> networks;
   std::vector<TableRow> rows;
   std::vector<std::pair<std::string, std::string>> missing;  // run id, reason
