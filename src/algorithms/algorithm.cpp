@@ -54,6 +54,11 @@ double LocalTrainer::take_flops() {
   return f;
 }
 
+void StreamingServerRole::aggregate(const std::vector<Upload>& uploads) {
+  for (const auto& upload : uploads) fold(upload);
+  end_round();
+}
+
 Vector mean_of_uploads(const std::vector<Upload>& uploads) {
   Vector sum = Vector::Zero(uploads.front().values.size());
   for (const auto& u : uploads) sum += u.values;

@@ -69,6 +69,24 @@ class ServerRole {
   virtual void aggregate(const std::vector<Upload>& uploads) = 0;
   // The global (centre) parameters that are evaluated.
   virtual const Vector& model() const = 0;
+
+  // Streaming aggregation, optional: a role that streams() also takes a round's uploads one at a
+  // time, in worker order, through fold() and then end_round(), with the same result as
+  // aggregate(), so a server can fold each upload as it arrives instead of holding all K. A role
+  // that does not stream is handed all K uploads at once.
+  virtual bool streams() const { return false; }
+  virtual void fold(const Upload& /*upload*/) {}
+  virtual void end_round() {}
+};
+
+// A server role that aggregates by folding: aggregate() is fold() over the uploads in worker
+// order, then end_round(), so the two paths cannot differ.
+class StreamingServerRole : public ServerRole {
+ public:
+  void aggregate(const std::vector<Upload>& uploads) final;
+  bool streams() const final { return true; }
+  void fold(const Upload& upload) override = 0;
+  void end_round() override = 0;
 };
 
 class WorkerRole {
