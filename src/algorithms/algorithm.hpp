@@ -25,6 +25,21 @@ struct Upload {
   double samples = 0;  // rows in the batches behind `values` (SSGD's per-sample average needs it)
 };
 
+// The buffers a gradient is computed in: the gathered batch chunk, the model's workspace, the
+// gradients. A trainer needs them only inside gradient(), and the actors of one simulation run one
+// at a time, so the K trainers of a run share one scratch (grown to the largest chunk) instead of
+// holding K copies of the model's size.
+struct TrainerScratch {
+  Matrix rows;
+  Vector labels;
+  std::vector<int> chunk;
+  std::unique_ptr<Workspace> workspace;
+  Vector grad;
+  Vector chunk_grad;
+  // Makes room for `chunk_rows` rows of `cols` features for `model`.
+  void fit(const Model& model, Eigen::Index chunk_rows, Eigen::Index cols);
+};
+
 // A worker's view of its data: its partition of the training set (row indices into the shared
 // data set), its batch rule and its random stream. Batches are gathered into a buffer of at most
 // kChunkRows rows at a time, so memory per worker is bounded whatever the batch size, and nothing
@@ -33,8 +48,10 @@ class LocalTrainer {
  public:
   static constexpr Eigen::Index kChunkRows = 512;
 
+  // Trainers that never compute concurrently may share `scratch`; without one, the trainer has its own.
   LocalTrainer(const Model& model, const Dataset& train, const std::vector<int>& partition, BatchSpec batch,
-               std::uint64_t seed, int worker, double flops_per_sample);
+               std::uint64_t seed, int worker, double flops_per_sample,
+               std::shared_ptr<TrainerScratch> scratch = nullptr);
   // Mean gradient at `w` over a batch drawn for (round, step); returns the batch size.
   int gradient(const Vector& w, int round, int step, Vector& grad);
   // One plain SGD step in place: w <- w - eta·g(w). Returns the batch size.
@@ -51,12 +68,8 @@ class LocalTrainer {
   std::uint64_t seed_;
   int worker_;
   double flops_per_sample_;
-  Matrix rows_;  // gathered batch chunk
-  Vector labels_;
-  std::vector<int> chunk_;
-  std::unique_ptr<Workspace> workspace_;
-  Vector grad_;
-  Vector chunk_grad_;
+  Eigen::Index chunk_rows_;  // rows gathered at a time
+  std::shared_ptr<TrainerScratch> scratch_;
   double flops_ = 0;
 };
 

@@ -2,21 +2,24 @@
 // the K workers, each works and uploads, the server aggregates. One round = 2K messages of the
 // whole vector.
 //
-// Mailboxes: "worker-k" (broadcasts to worker k) and "upload-k" (worker k's uploads). Each
-// mailbox's reader is made its permanent receiver, so a send starts at once, as over an open TCP
-// connection, instead of waiting for the receive to be posted (which would serialise the K
-// uploads). The messaging is shaped by SimGrid 3.32's costs, so that a round costs O(K):
-// - the broadcasts are detached sends: an actor pays O(pending) for each of its finished comms,
-//   so a server waiting on K sends would pay O(K²) per round; nothing needs to wait for them,
-//   since no upload can reach the server before its worker has the broadcast;
-// - one upload mailbox per worker, read in worker order: matching a receive in a shared mailbox
-//   shifts its whole queue, and worker order is the order the aggregate sums in anyway, so each
-//   upload is folded into the aggregate as soon as it and all before it are in.
+// The messaging avoids SimGrid 3.32's costs that grow with K per message: an actor pays O(its
+// pending comms) for each of them that finishes, detached or not, so a server that posts K
+// broadcast sends pays O(K²) per round; and matching a receive in a shared mailbox shifts its
+// whole queue. Hence:
+// - a broadcast is pulled: the server releases worker k's semaphore, in worker order, and worker
+//   k transfers the vector from the server's host to its own (Comm::sendto), so no actor holds
+//   more than one broadcast. The transfers start at the same instant and in the same order as
+//   sends posted by the server would, so the simulated times are the same;
+// - one upload mailbox per worker ("upload-k"), whose permanent receiver is the server, so an
+//   upload starts at once, as over an open TCP connection, instead of waiting for its receive to
+//   be posted (which would serialise the K uploads). The server takes them in worker order, the
+//   order the aggregate sums in, and folds each as soon as it and all before it are in.
 #include "sim/topology/topology.hpp"
 
 #include <fmt/format.h>
 #include <simgrid/s4u/Actor.hpp>
 #include <simgrid/s4u/Engine.hpp>
+#include <simgrid/s4u/Semaphore.hpp>
 
 namespace dmlsim {
 
@@ -29,14 +32,22 @@ constexpr int kUploadTag = 1;
 
 std::string upload_mailbox(int worker) { return "upload-" + std::to_string(worker); }
 
+// What the server publishes for a round's broadcast, and the go signal of each worker.
+struct BroadcastBoard {
+  int round = 0;
+  double sent_at = 0;
+  std::shared_ptr<const Vector> values;
+  sg4::Host* server_host = nullptr;
+  std::vector<sg4::SemaphorePtr> go;  // per worker
+};
+
 class ServerActor {
  public:
-  explicit ServerActor(SimContext& context) : ctx_(context) {}
+  ServerActor(SimContext& context, BroadcastBoard& board) : ctx_(context), board_(board) {}
 
   void operator()() {
     const auto workers = static_cast<int>(ctx_.uploads.size());
     for (int k = 0; k < workers; ++k) {
-      outboxes_.push_back(sg4::Mailbox::by_name(worker_mailbox(k)));
       inboxes_.push_back(sg4::Mailbox::by_name(upload_mailbox(k)));
       inboxes_.back()->set_receiver(sg4::Actor::self());
     }
@@ -55,15 +66,15 @@ class ServerActor {
   }
 
  private:
+  // Publishes the vector and lets the workers fetch it, in worker order.
   void broadcast(int round, const Vector& values) {
-    auto shared = std::make_shared<const Vector>(values);
-    for (std::size_t k = 0; k < outboxes_.size(); ++k) {
-      auto message = std::make_unique<Message>(
-          Message{round, kBroadcastTag, -1, ctx_.sizes.whole(), sg4::Engine::get_clock(), shared});
-      ctx_.count(*message, ctx_.server_zone, ctx_.worker_zone[k]);
-      const auto bytes = message->bytes;
-      // Detached: the receiver owns the message; the clean function frees it should the send fail.
-      outboxes_[k]->put_init(message.release(), bytes)->detach([](void* m) { delete static_cast<Message*>(m); });
+    board_.round = round;
+    board_.sent_at = sg4::Engine::get_clock();
+    board_.values = std::make_shared<const Vector>(values);
+    const Message message{round, kBroadcastTag, -1, ctx_.sizes.whole(), board_.sent_at, nullptr};
+    for (std::size_t k = 0; k < board_.go.size(); ++k) {
+      ctx_.count(message, ctx_.server_zone, ctx_.worker_zone[k]);
+      board_.go[k]->release();
     }
   }
 
@@ -82,17 +93,17 @@ class ServerActor {
   }
 
   SimContext& ctx_;
-  std::vector<sg4::Mailbox*> outboxes_;
+  BroadcastBoard& board_;
   std::vector<sg4::Mailbox*> inboxes_;
 };
 
 class WorkerActor {
  public:
-  WorkerActor(SimContext& context, int worker) : ctx_(context), worker_(worker) {}
+  WorkerActor(SimContext& context, const BroadcastBoard& board, int worker)
+      : ctx_(context), board_(board), worker_(worker) {}
 
   void operator()() {
-    auto* inbox = sg4::Mailbox::by_name(worker_mailbox(worker_));
-    inbox->set_receiver(sg4::Actor::self());
+    auto& go = *board_.go[static_cast<std::size_t>(worker_)];
     auto* server = sg4::Mailbox::by_name(upload_mailbox(worker_));
     auto trainer = ctx_.experiment->make_trainer(worker_);
     auto role = ctx_.make_worker_role(worker_);
@@ -101,10 +112,13 @@ class WorkerActor {
 
     // Daemon: the simulation ends when the server does, with the workers waiting for a broadcast.
     for (;;) {
-      auto message = inbox->get_unique<Message>();
-      ledger.received(message->sent_at);
+      go.acquire();
+      const int round = board_.round;
+      const auto values = board_.values;
+      sg4::Comm::sendto(board_.server_host, sg4::this_actor::get_host(), ctx_.sizes.whole());
+      ledger.received(board_.sent_at);
 
-      role->run_round(message->round, *message->values, trainer, upload);
+      role->run_round(round, *values, trainer, upload);
       const double flops = trainer.take_flops();
       sg4::this_actor::execute(flops);
       ledger.computed();
@@ -112,7 +126,7 @@ class WorkerActor {
       ledger.stats().samples += static_cast<std::uint64_t>(upload.samples);
 
       auto reply = std::make_unique<Message>(
-          Message{message->round, kUploadTag, worker_, ctx_.sizes.whole(), sg4::Engine::get_clock(), nullptr});
+          Message{round, kUploadTag, worker_, ctx_.sizes.whole(), sg4::Engine::get_clock(), nullptr});
       ctx_.count(*reply, ctx_.worker_zone[static_cast<std::size_t>(worker_)], ctx_.server_zone);
       const auto bytes = reply->bytes;
       server->put(reply.release(), bytes);
@@ -122,17 +136,25 @@ class WorkerActor {
 
  private:
   SimContext& ctx_;
+  const BroadcastBoard& board_;
   int worker_;
 };
 
 class ParameterServer final : public Topology {
  public:
   void create_actors(SimContext& context, const Placed& placed) override {
-    for (std::size_t k = 0; k < placed.workers.size(); ++k)
-      sg4::Actor::create(fmt::format("worker-{}", k), placed.workers[k], WorkerActor(context, static_cast<int>(k)))
+    board_.server_host = placed.server;
+    for (std::size_t k = 0; k < placed.workers.size(); ++k) {
+      board_.go.push_back(sg4::Semaphore::create(0));
+      sg4::Actor::create(fmt::format("worker-{}", k), placed.workers[k],
+                         WorkerActor(context, board_, static_cast<int>(k)))
           ->daemonize();
-    sg4::Actor::create("server", placed.server, ServerActor(context));
+    }
+    sg4::Actor::create("server", placed.server, ServerActor(context, board_));
   }
+
+ private:
+  BroadcastBoard board_;
 };
 
 }  // namespace
