@@ -3,17 +3,19 @@
 // whole vector.
 //
 // The messaging avoids SimGrid 3.32's costs that grow with K per message: an actor pays O(its
-// pending comms) for each of them that finishes, detached or not, so a server that posts K
-// broadcast sends pays O(K²) per round; and matching a receive in a shared mailbox shifts its
+// pending comms) for each of them that finishes, and detached comms (host-to-host sendto ones
+// included) are all pending on the engine's maestro, so a server that posts K broadcasts pays
+// O(K²) per round however it posts them; and matching a receive in a shared mailbox shifts its
 // whole queue. Hence:
-// - a broadcast is pulled: the server releases worker k's semaphore, in worker order, and worker
-//   k transfers the vector from the server's host to its own (Comm::sendto), so no actor holds
-//   more than one broadcast. The transfers start at the same instant and in the same order as
-//   sends posted by the server would, so the simulated times are the same;
-// - one upload mailbox per worker ("upload-k"), whose permanent receiver is the server, so an
-//   upload starts at once, as over an open TCP connection, instead of waiting for its receive to
-//   be posted (which would serialise the K uploads). The server takes them in worker order, the
-//   order the aggregate sums in, and folds each as soon as it and all before it are in.
+// - broadcast senders: actors on the server's host, each posting the broadcasts of a group of at
+//   most kWorkersPerSender workers, so no actor holds more than that many comms. The server lets
+//   them post one group after the other, so the transfers start at the same instant and in the
+//   same order (worker order) as if the server posted them: the simulated times are the same;
+// - mailboxes "worker-k" (broadcasts) and "upload-k" (worker k's uploads), each with its reader
+//   as permanent receiver, so a send starts at once, as over an open TCP connection, instead of
+//   waiting for its receive to be posted (which would serialise the K uploads). The server takes
+//   the uploads in worker order, the order the aggregate sums in, and folds each as soon as it
+//   and all before it are in.
 #include "sim/topology/topology.hpp"
 
 #include <fmt/format.h>
@@ -32,13 +34,47 @@ constexpr int kUploadTag = 1;
 
 std::string upload_mailbox(int worker) { return "upload-" + std::to_string(worker); }
 
-// What the server publishes for a round's broadcast, and the go signal of each worker.
+constexpr std::size_t kWorkersPerSender = 64;
+
+// What the server publishes for a round's broadcast, and the signals between it and its senders.
 struct BroadcastBoard {
   int round = 0;
   double sent_at = 0;
   std::shared_ptr<const Vector> values;
-  sg4::Host* server_host = nullptr;
-  std::vector<sg4::SemaphorePtr> go;  // per worker
+  std::vector<sg4::SemaphorePtr> go;      // per sender: post this round's broadcasts
+  std::vector<sg4::SemaphorePtr> posted;  // per sender: they are posted
+};
+
+// Posts the broadcasts to workers [first, last) when told, then waits for them to arrive.
+class BroadcastSender {
+ public:
+  BroadcastSender(SimContext& context, BroadcastBoard& board, std::size_t sender, std::size_t first, std::size_t last)
+      : ctx_(context), board_(board), sender_(sender), first_(first), last_(last) {}
+
+  // Daemon: the simulation ends when the server does, with the senders waiting for a round.
+  void operator()() {
+    std::vector<sg4::Mailbox*> outboxes;
+    for (auto k = first_; k < last_; ++k) outboxes.push_back(sg4::Mailbox::by_name(worker_mailbox(static_cast<int>(k))));
+    std::vector<sg4::CommPtr> sends;
+    for (;;) {
+      board_.go[sender_]->acquire();
+      sends.clear();
+      for (auto k = first_; k < last_; ++k) {
+        auto message = std::make_unique<Message>(
+            Message{board_.round, kBroadcastTag, -1, ctx_.sizes.whole(), board_.sent_at, board_.values});
+        ctx_.count(*message, ctx_.server_zone, ctx_.worker_zone[k]);
+        const auto bytes = message->bytes;
+        sends.push_back(outboxes[k - first_]->put_async(message.release(), bytes));  // the receiver owns it now
+      }
+      board_.posted[sender_]->release();
+      sg4::Comm::wait_all(sends);
+    }
+  }
+
+ private:
+  SimContext& ctx_;
+  BroadcastBoard& board_;
+  std::size_t sender_, first_, last_;
 };
 
 class ServerActor {
@@ -66,15 +102,14 @@ class ServerActor {
   }
 
  private:
-  // Publishes the vector and lets the workers fetch it, in worker order.
+  // Publishes the vector and has the senders post it, one group after the other.
   void broadcast(int round, const Vector& values) {
     board_.round = round;
     board_.sent_at = sg4::Engine::get_clock();
     board_.values = std::make_shared<const Vector>(values);
-    const Message message{round, kBroadcastTag, -1, ctx_.sizes.whole(), board_.sent_at, nullptr};
-    for (std::size_t k = 0; k < board_.go.size(); ++k) {
-      ctx_.count(message, ctx_.server_zone, ctx_.worker_zone[k]);
-      board_.go[k]->release();
+    for (std::size_t g = 0; g < board_.go.size(); ++g) {
+      board_.go[g]->release();
+      board_.posted[g]->acquire();
     }
   }
 
@@ -99,11 +134,11 @@ class ServerActor {
 
 class WorkerActor {
  public:
-  WorkerActor(SimContext& context, const BroadcastBoard& board, int worker)
-      : ctx_(context), board_(board), worker_(worker) {}
+  WorkerActor(SimContext& context, int worker) : ctx_(context), worker_(worker) {}
 
   void operator()() {
-    auto& go = *board_.go[static_cast<std::size_t>(worker_)];
+    auto* inbox = sg4::Mailbox::by_name(worker_mailbox(worker_));
+    inbox->set_receiver(sg4::Actor::self());
     auto* server = sg4::Mailbox::by_name(upload_mailbox(worker_));
     auto trainer = ctx_.experiment->make_trainer(worker_);
     auto role = ctx_.make_worker_role(worker_);
@@ -112,13 +147,10 @@ class WorkerActor {
 
     // Daemon: the simulation ends when the server does, with the workers waiting for a broadcast.
     for (;;) {
-      go.acquire();
-      const int round = board_.round;
-      const auto values = board_.values;
-      sg4::Comm::sendto(board_.server_host, sg4::this_actor::get_host(), ctx_.sizes.whole());
-      ledger.received(board_.sent_at);
+      auto message = inbox->get_unique<Message>();
+      ledger.received(message->sent_at);
 
-      role->run_round(round, *values, trainer, upload);
+      role->run_round(message->round, *message->values, trainer, upload);
       const double flops = trainer.take_flops();
       sg4::this_actor::execute(flops);
       ledger.computed();
@@ -126,7 +158,7 @@ class WorkerActor {
       ledger.stats().samples += static_cast<std::uint64_t>(upload.samples);
 
       auto reply = std::make_unique<Message>(
-          Message{round, kUploadTag, worker_, ctx_.sizes.whole(), sg4::Engine::get_clock(), nullptr});
+          Message{message->round, kUploadTag, worker_, ctx_.sizes.whole(), sg4::Engine::get_clock(), nullptr});
       ctx_.count(*reply, ctx_.worker_zone[static_cast<std::size_t>(worker_)], ctx_.server_zone);
       const auto bytes = reply->bytes;
       server->put(reply.release(), bytes);
@@ -136,18 +168,21 @@ class WorkerActor {
 
  private:
   SimContext& ctx_;
-  const BroadcastBoard& board_;
   int worker_;
 };
 
 class ParameterServer final : public Topology {
  public:
   void create_actors(SimContext& context, const Placed& placed) override {
-    board_.server_host = placed.server;
-    for (std::size_t k = 0; k < placed.workers.size(); ++k) {
+    const auto workers = placed.workers.size();
+    for (std::size_t k = 0; k < workers; ++k)
+      sg4::Actor::create(fmt::format("worker-{}", k), placed.workers[k], WorkerActor(context, static_cast<int>(k)))
+          ->daemonize();
+    for (std::size_t first = 0, g = 0; first < workers; first += kWorkersPerSender, ++g) {
       board_.go.push_back(sg4::Semaphore::create(0));
-      sg4::Actor::create(fmt::format("worker-{}", k), placed.workers[k],
-                         WorkerActor(context, board_, static_cast<int>(k)))
+      board_.posted.push_back(sg4::Semaphore::create(0));
+      const auto last = std::min(workers, first + kWorkersPerSender);
+      sg4::Actor::create(fmt::format("broadcast-{}", g), placed.server, BroadcastSender(context, board_, g, first, last))
           ->daemonize();
     }
     sg4::Actor::create("server", placed.server, ServerActor(context, board_));
