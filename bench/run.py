@@ -15,7 +15,7 @@ Measures, and prints as Markdown (rewrites bench/RESULTS.md only with --write):
 Compared runs are interleaved pairs (A, B, A, B, ...); every figure is the median of --repeat
 pairs (at least 3) with its range. Times are CPU time (user + system, from the kernel's rusage of
 the child), which a shared machine's load barely moves; wall time is given beside it.
-Scaling runs use a synthetic logistic-regression data set (8192 rows x 10 features, written by
+Scaling runs use a synthetic logistic-regression data set (131,072 rows x 10 features, written by
 this script) so that training arithmetic is negligible and the comparison isolates the engine.
 Options: --quick (fewer rounds/sizes, for CI smoke tests), --large, --repeat N, --write, --out FILE.
 """
@@ -86,7 +86,7 @@ def spread(samples, attribute, fmt="{:.3f}"):
     return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}–{fmt.format(max(values))})"
 
 
-def write_synthetic(directory, rows=8192, features=10):
+def write_synthetic(directory, rows=131072, features=10):
     rng = random.Random(1)
     path = os.path.join(directory, "synthetic.csv")
     true_w = [rng.uniform(-1, 1) for _ in range(features)]
@@ -148,10 +148,10 @@ def compute_limit(args, tmp):
 
 
 def engine_scaling(args, scenario, tmp):
-    sizes = [16, 64, 256] if args.quick else [256, 1024, 2048, 4096]
+    sizes = [16, 64, 256] if args.quick else [256, 1024, 4096, 16384]
     rounds = 5 if args.quick else 10
     lines = ["\n## (b, c) Simulator vs bare SimGrid, and growth with the number of workers\n",
-             f"Synthetic logistic regression (8192 rows, 11 parameters, batch 1), {rounds} rounds, LAN platform, "
+             f"Synthetic logistic regression (131,072 rows, 11 parameters, batch 1), {rounds} rounds, LAN platform, "
              "workers round-robin over 71 hosts. Bare = the same messages through the same messaging pattern and "
              "the same FLOPs, no training (`dmlsim run --bare`). CPU and wall seconds: median (range) of "
              f"{args.repeat} interleaved pairs.\n",
