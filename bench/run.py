@@ -9,15 +9,19 @@ Measures, and prints as Markdown (rewrites bench/RESULTS.md only with --write):
       SimGrid 3.32), and executes the same FLOPs with no training (`dmlsim run --bare`);
   (c) CPU time, wall time and peak memory against the number of workers, with the fitted growth
       exponent (least squares on log CPU time against log workers, from 1024 workers up);
-  (d) with --large: the scale targets, 16,384 workers x 100 rounds (CPU time) and 65,536 workers x
+  (e) with --large: the scale targets, 16,384 workers x 100 rounds (CPU time) and 65,536 workers x
       10 rounds (peak memory).
+With --topologies it measures only (d): the engine cost of each topology (parameter-server, tree,
+hierarchical, ring-allreduce) against the number of workers, bare SimGrid and simulator, with the
+fitted exponents; with --write it replaces that section of RESULTS.md (the other sections are kept).
 
 Compared runs are interleaved pairs (A, B, A, B, ...); every figure is the median of --repeat
 pairs (at least 3) with its range. Times are CPU time (user + system, from the kernel's rusage of
 the child), which a shared machine's load barely moves; wall time is given beside it.
 Scaling runs use a synthetic logistic-regression data set (131,072 rows x 10 features, written by
 this script) so that training arithmetic is negligible and the comparison isolates the engine.
-Options: --quick (fewer rounds/sizes, for CI smoke tests), --large, --repeat N, --write, --out FILE.
+Options: --quick (fewer rounds/sizes, for CI smoke tests), --large, --topologies, --repeat N, --write,
+--out FILE.
 """
 import argparse
 import json
@@ -119,6 +123,61 @@ def fit_exponent(xs, ys):
     return sum((a - mx) * (b - my) for a, b in zip(lx, ly)) / sum((a - mx) ** 2 for a in lx)
 
 
+TOPOLOGY_MARK = "<!-- (d) topologies: bench/run.py --topologies -->"
+
+
+def topology_section(args, tmp):
+    """(d): CPU time of the synthetic scenario's bare and real runs for every topology."""
+    scenario = write_synthetic(tmp)
+    big = [16, 64] if args.quick else [16, 64, 256, 1024, 4096]
+    # A ring round is 2K(K-1) messages: its sizes stop where one run takes tens of seconds.
+    ring = [16, 32] if args.quick else [16, 32, 64, 128, 256]
+    geo = [f"platform.file={ROOT}/platforms/wan-geo.xml", "workers.placement=zones", "server.host=us-east-0"]
+    cases = [("parameter-server", big, []), ("tree", big, []), ("hierarchical", big, geo), ("ring-allreduce", ring, [])]
+    lines = [TOPOLOGY_MARK, "\n## (d) Engine cost of each topology\n",
+             f"Machine: {machine()}. Date: {time.strftime('%Y-%m-%d')}. Command: `bench/run.py --topologies"
+             f"{' --quick' if args.quick else ''}` (median of {args.repeat} interleaved pairs, CPU time). The synthetic scenario of "
+             "(b, c), 10 rounds of SSGD, LAN platform (hierarchical: the geo platform, workers round-robin over its three "
+             "datacenters). Messages per round: parameter-server 2K, tree 2(K−1), hierarchical 2(K−3) + 12 "
+             "(ring of 3 leaders), ring-allreduce 2K(K−1).\n",
+             "| topology | workers | bare SimGrid CPU (s) | simulator CPU (s) | ratio | bare CPU µs per message |",
+             "|---|---|---|---|---|---|"]
+    exponents, loads = [], [os.getloadavg()[0]]
+    for kind, sizes, extra in cases:
+        walls, bare_walls = [], []
+        for n in sizes:
+            sets = [f"topology.kind={kind}", f"workers.count={n}"] + extra
+            bare, sim = pairs(lambda r: simulate(scenario, sets, os.path.join(tmp, f"db-{kind}-{n}-{r}"), bare=True),
+                              lambda r: simulate(scenario, sets, os.path.join(tmp, f"d-{kind}-{n}-{r}")), args.repeat)
+            walls.append(med(sim, "cpu"))
+            bare_walls.append(med(bare, "cpu"))
+            with open(os.path.join(tmp, f"db-{kind}-{n}-0", "summary.json")) as f:
+                messages = json.load(f)["result"]["messages_sent"]
+            lines.append(f"| {kind} | {n} | {bare_walls[-1]:.3f} | {walls[-1]:.3f} | {walls[-1] / bare_walls[-1]:.2f} | "
+                         f"{1e6 * bare_walls[-1] / messages:.1f} |")
+        exponents.append((kind, sizes, fit_exponent(sizes, walls), fit_exponent(sizes, bare_walls)))
+        loads.append(os.getloadavg()[0])
+    lines += [f"\nLoad average (1 min) on the machine during the runs: {min(loads):.1f} to {max(loads):.1f} "
+              f"({os.cpu_count()} cores); times are CPU time, which that load barely moves.",
+              "\nFitted growth exponent of CPU time against workers (CPU ∝ workers^e):\n",
+              "| topology | workers | simulator e | bare SimGrid e |", "|---|---|---|---|"]
+    lines += [f"| {k} | {s[0]}–{s[-1]} | {e:.2f} | {b:.2f} |" for k, s, e, b in exponents]
+    lines.append("\nA ring round sends about K times the messages of the others, hence its exponent; the cost per "
+                 "message says what the engine pays for each. Ratios of runs lasting a few milliseconds are noise.")
+    return "\n".join(lines) + "\n"
+
+
+def write_topology_section(path, section):
+    """Replaces (or appends) the (d) section of an existing RESULTS.md."""
+    text = open(path).read() if os.path.exists(path) else "# dmlsim benchmark results\n"
+    if TOPOLOGY_MARK in text:
+        text = text[:text.index(TOPOLOGY_MARK)].rstrip("\n") + "\n"
+    text = text.rstrip("\n") + "\n\n" + section
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+
+
 def machine():
     cpu = "unknown CPU"
     try:
@@ -183,7 +242,7 @@ def engine_scaling(args, scenario, tmp):
 
 
 def scale_targets(scenario, tmp):
-    lines = ["\n## (d) Scale targets (SSGD, synthetic logistic set, one run each)\n",
+    lines = ["\n## (e) Scale targets (SSGD, synthetic logistic set, one run each)\n",
              "| run | CPU s | wall s | peak MiB | target |", "|---|---|---|---|---|"]
     big = simulate(scenario, ["workers.count=16384", "training.rounds=100", "training.eval-every=100"],
                    os.path.join(tmp, "big"))
@@ -205,12 +264,19 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=3, help="interleaved pairs per comparison (at least 3)")
     parser.add_argument("--write", action="store_true", help="rewrite --out (bench/RESULTS.md) with the tables")
     parser.add_argument("--out", default=os.path.join(ROOT, "bench", "RESULTS.md"))
+    parser.add_argument("--topologies", action="store_true", help="measure only (d), the topologies")
     args = parser.parse_args(argv)
     if args.repeat < 3:
         parser.error("--repeat must be at least 3 (a median and a range need three pairs)")
     if not os.path.exists(DMLSIM):
         sys.exit("bench: build/dmlsim not found: run ./setup.sh first")
     tmp = tempfile.mkdtemp(prefix="dmlsim-bench-")
+    if args.topologies:
+        section = topology_section(args, tmp)
+        if args.write:
+            write_topology_section(args.out, section)
+        print(section)
+        return 0
     flags = "".join(f" --{f}" for f in ("quick", "large") if getattr(args, f))
     lines = ["# dmlsim benchmark results\n", f"Machine: {machine()}. Date: {time.strftime('%Y-%m-%d')}.",
              f"Command: `bench/run.py{flags}` (median and range of {args.repeat} interleaved pairs, CPU time).\n"]
@@ -222,6 +288,10 @@ def main(argv=None):
     text = "\n".join(lines) + "\n"
     print(text)
     if args.write:
+        # Section (d) comes from --topologies runs: keep it.
+        old = open(args.out).read() if os.path.exists(args.out) else ""
+        if TOPOLOGY_MARK in old:
+            text += "\n" + old[old.index(TOPOLOGY_MARK):]
         with open(args.out + ".tmp", "w") as f:
             f.write(text)
         os.replace(args.out + ".tmp", args.out)
