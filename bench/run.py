@@ -1,22 +1,27 @@
 #!/usr/bin/python3
 """dmlsim benchmarks: run with `bench/run.py` from the repository root after building (./setup.sh).
 
-Measures, side by side in one run, and writes bench/RESULTS.md:
+Measures, and prints as Markdown (rewrites bench/RESULTS.md only with --write):
   (a) compute limit: the simulator against the same training arithmetic in a plain loop without
       SimGrid (`dmlsim baseline`), on the Fashion-MNIST MLP (SSGD and MA);
-  (b) engine limit: the simulator against a bare SimGrid run that sends the same messages and
-      executes the same FLOPs with no training (`dmlsim run --bare`), at every worker count of (c);
-  (c) wall time and peak memory for 16, 64, 256, 1024 and 4096 workers of SSGD and MA, with the
-      fitted growth exponent (least squares on log wall time against log workers) of both;
-and checks that 4096 workers × 100 rounds complete.
+  (b) engine limit: the simulator against a bare SimGrid run that sends the same messages, through
+      the same messaging pattern (the parameter-server topology's, the fastest this project has on
+      SimGrid 3.32), and executes the same FLOPs with no training (`dmlsim run --bare`);
+  (c) CPU time, wall time and peak memory against the number of workers, with the fitted growth
+      exponent (least squares on log CPU time against log workers, from 1024 workers up);
+  (e) with --large: the scale targets, 16,384 workers x 100 rounds (CPU time) and 65,536 workers x
+      10 rounds (peak memory).
 With --topologies it measures only (d): the engine cost of each topology (parameter-server, tree,
 hierarchical, ring-allreduce) against the number of workers, bare SimGrid and simulator, with the
-fitted exponents, and replaces that section of RESULTS.md (the other sections are kept).
+fitted exponents; with --write it replaces that section of RESULTS.md (the other sections are kept).
 
-Every comparison is a ratio of runs made in the same invocation, interleaved, median of --repeat.
-Scaling runs use a synthetic logistic-regression data set (8192 rows × 10 features, written by
+Compared runs are interleaved pairs (A, B, A, B, ...); every figure is the median of --repeat
+pairs (at least 3) with its range. Times are CPU time (user + system, from the kernel's rusage of
+the child), which a shared machine's load barely moves; wall time is given beside it.
+Scaling runs use a synthetic logistic-regression data set (131,072 rows x 10 features, written by
 this script) so that training arithmetic is negligible and the comparison isolates the engine.
-Options: --quick (fewer rounds/sizes, for CI smoke tests), --repeat N, --out FILE, --topologies.
+Options: --quick (fewer rounds/sizes, for CI smoke tests), --large, --topologies, --repeat N, --write,
+--out FILE.
 """
 import argparse
 import json
@@ -24,7 +29,6 @@ import math
 import os
 import platform
 import random
-import re
 import statistics
 import subprocess
 import sys
@@ -36,40 +40,57 @@ DMLSIM = os.path.join(ROOT, "build", "dmlsim")
 FMNIST = "/usr/share/datasets/fashion-mnist"
 
 
-def run(args, measure_memory=False):
-    """Runs dmlsim with args; returns (stdout, peak RSS in MiB or None)."""
-    cmd = [DMLSIM] + args
-    if measure_memory:
-        cmd = ["/usr/bin/time", "-f", "PEAK_KB %M"] + cmd
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-    if proc.returncode != 0:
-        sys.exit(f"bench: {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
-    peak = None
-    if measure_memory:
-        match = re.search(r"PEAK_KB (\d+)", proc.stderr)
-        peak = int(match.group(1)) / 1024 if match else None
-    return proc.stdout, peak
+class Sample:
+    """One run: CPU seconds (user + system), wall seconds, peak RSS in MiB, stdout."""
+
+    def __init__(self, cpu, wall, peak_mib, stdout):
+        self.cpu, self.wall, self.peak, self.stdout = cpu, wall, peak_mib, stdout
 
 
-def sim_wall(outdir):
-    with open(os.path.join(outdir, "summary.json")) as f:
-        return json.load(f)["result"]["wall_time"]
+def run(args):
+    """Runs dmlsim with args and measures it through the kernel's rusage of the child."""
+    start = time.monotonic()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen([DMLSIM] + args, stdout=out, stderr=err, cwd=ROOT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.monotonic() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            sys.exit(f"bench: {' '.join(args)} failed ({proc.returncode}):\n{err.read().decode()}")
+        return Sample(usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss / 1024, out.read().decode())
 
 
-def simulate(scenario, sets, outdir, bare=False, memory=False):
+def simulate(scenario, sets, outdir, bare=False):
     args = ["run", scenario, "-q", "--out", outdir] + [a for s in sets for a in ("--set", s)]
-    if bare:
-        args.append("--bare")
-    _, peak = run(args, memory)
-    return sim_wall(outdir), peak
+    return run(args + (["--bare"] if bare else []))
 
 
 def baseline(scenario, sets):
-    out, _ = run(["baseline", scenario] + [a for s in sets for a in ("--set", s)])
-    return json.loads(out)["wall_time"]
+    return run(["baseline", scenario] + [a for s in sets for a in ("--set", s)])
 
 
-def write_synthetic(directory, rows=8192, features=10):
+def pairs(first, second, repeat):
+    """Interleaved runs first(r), second(r) for r < repeat; returns the two lists of samples."""
+    a, b = [], []
+    for r in range(repeat):
+        a.append(first(r))
+        b.append(second(r))
+    return a, b
+
+
+def med(samples, attribute):
+    return statistics.median(getattr(s, attribute) for s in samples)
+
+
+def spread(samples, attribute, fmt="{:.3f}"):
+    """'median (min–max)' of one attribute."""
+    values = [getattr(s, attribute) for s in samples]
+    return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}–{fmt.format(max(values))})"
+
+
+def write_synthetic(directory, rows=131072, features=10):
     rng = random.Random(1)
     path = os.path.join(directory, "synthetic.csv")
     true_w = [rng.uniform(-1, 1) for _ in range(features)]
@@ -106,7 +127,7 @@ TOPOLOGY_MARK = "<!-- (d) topologies: bench/run.py --topologies -->"
 
 
 def topology_section(args, tmp):
-    """(d): wall time of the synthetic scenario's bare and real runs for every topology."""
+    """(d): CPU time of the synthetic scenario's bare and real runs for every topology."""
     scenario = write_synthetic(tmp)
     big = [16, 64] if args.quick else [16, 64, 256, 1024, 4096]
     # A ring round is 2K(K-1) messages: its sizes stop where one run takes tens of seconds.
@@ -115,23 +136,21 @@ def topology_section(args, tmp):
     cases = [("parameter-server", big, []), ("tree", big, []), ("hierarchical", big, geo), ("ring-allreduce", ring, [])]
     lines = [TOPOLOGY_MARK, "\n## (d) Engine cost of each topology\n",
              f"Machine: {machine()}. Date: {time.strftime('%Y-%m-%d')}. Command: `bench/run.py --topologies"
-             f"{' --quick' if args.quick else ''}` (median of {args.repeat} interleaved runs). The synthetic scenario of "
+             f"{' --quick' if args.quick else ''}` (median of {args.repeat} interleaved pairs, CPU time). The synthetic scenario of "
              "(b, c), 10 rounds of SSGD, LAN platform (hierarchical: the geo platform, workers round-robin over its three "
              "datacenters). Messages per round: parameter-server 2K, tree 2(K−1), hierarchical 2(K−3) + 12 "
              "(ring of 3 leaders), ring-allreduce 2K(K−1).\n",
-             "| topology | workers | bare SimGrid wall (s) | simulator wall (s) | ratio | bare µs per message |",
+             "| topology | workers | bare SimGrid CPU (s) | simulator CPU (s) | ratio | bare CPU µs per message |",
              "|---|---|---|---|---|---|"]
     exponents, loads = [], [os.getloadavg()[0]]
     for kind, sizes, extra in cases:
         walls, bare_walls = [], []
         for n in sizes:
             sets = [f"topology.kind={kind}", f"workers.count={n}"] + extra
-            sim, bare = [], []
-            for r in range(args.repeat):
-                sim.append(simulate(scenario, sets, os.path.join(tmp, f"d-{kind}-{n}-{r}"))[0])
-                bare.append(simulate(scenario, sets, os.path.join(tmp, f"db-{kind}-{n}-{r}"), bare=True)[0])
-            walls.append(statistics.median(sim))
-            bare_walls.append(statistics.median(bare))
+            bare, sim = pairs(lambda r: simulate(scenario, sets, os.path.join(tmp, f"db-{kind}-{n}-{r}"), bare=True),
+                              lambda r: simulate(scenario, sets, os.path.join(tmp, f"d-{kind}-{n}-{r}")), args.repeat)
+            walls.append(med(sim, "cpu"))
+            bare_walls.append(med(bare, "cpu"))
             with open(os.path.join(tmp, f"db-{kind}-{n}-0", "summary.json")) as f:
                 messages = json.load(f)["result"]["messages_sent"]
             lines.append(f"| {kind} | {n} | {bare_walls[-1]:.3f} | {walls[-1]:.3f} | {walls[-1] / bare_walls[-1]:.2f} | "
@@ -139,9 +158,8 @@ def topology_section(args, tmp):
         exponents.append((kind, sizes, fit_exponent(sizes, walls), fit_exponent(sizes, bare_walls)))
         loads.append(os.getloadavg()[0])
     lines += [f"\nLoad average (1 min) on the machine during the runs: {min(loads):.1f} to {max(loads):.1f} "
-              f"({os.cpu_count()} cores): absolute times are slower when other jobs share it; the exponents and "
-              "the per-message costs are what to compare.",
-              "\nFitted growth exponent of wall time against workers (wall ∝ workers^e):\n",
+              f"({os.cpu_count()} cores); times are CPU time, which that load barely moves.",
+              "\nFitted growth exponent of CPU time against workers (CPU ∝ workers^e):\n",
               "| topology | workers | simulator e | bare SimGrid e |", "|---|---|---|---|"]
     lines += [f"| {k} | {s[0]}–{s[-1]} | {e:.2f} | {b:.2f} |" for k, s, e, b in exponents]
     lines.append("\nA ring round sends about K times the messages of the others, hence its exponent; the cost per "
@@ -171,93 +189,112 @@ def machine():
     return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, {platform.system()} {platform.release()}"
 
 
+def compute_limit(args, tmp):
+    rounds = 20 if args.quick else 100
+    lines = [f"## (a) Simulator vs the bare training loop (Fashion-MNIST MLP 784-128-10, 8 workers, {rounds} rounds)\n",
+             "| algorithm | bare loop CPU s | simulator CPU s | ratio of medians | target |", "|---|---|---|---|---|"]
+    if not os.path.exists(os.path.join(FMNIST, "train-images-idx3-ubyte.gz")):
+        return lines + ["| (skipped: Debian package dataset-fashion-mnist not installed) | | | | |"]
+    for algorithm in ("ssgd", "ma"):
+        scenario = os.path.join(ROOT, "scenarios", "fmnist", f"lan-{algorithm}.xml")
+        sets = [f"training.rounds={rounds}"]
+        loop, sim = pairs(lambda r: baseline(scenario, sets),
+                          lambda r: simulate(scenario, sets, os.path.join(tmp, f"a-{algorithm}-{r}")), args.repeat)
+        ratio = med(sim, "cpu") / med(loop, "cpu")
+        lines.append(f"| {algorithm} | {spread(loop, 'cpu')} | {spread(sim, 'cpu')} | {ratio:.3f} | "
+                     f"≤ 1.10 {'met' if ratio <= 1.10 else 'MISSED'} |")
+    return lines
+
+
+def engine_scaling(args, scenario, tmp):
+    sizes = [16, 64, 256] if args.quick else [256, 1024, 4096, 16384]
+    rounds = 5 if args.quick else 10
+    lines = ["\n## (b, c) Simulator vs bare SimGrid, and growth with the number of workers\n",
+             f"Synthetic logistic regression (131,072 rows, 11 parameters, batch 1), {rounds} rounds, LAN platform, "
+             "workers round-robin over 71 hosts. Bare = the same messages through the same messaging pattern and "
+             "the same FLOPs, no training (`dmlsim run --bare`). CPU and wall seconds: median (range) of "
+             f"{args.repeat} interleaved pairs.\n",
+             "| algorithm | workers | bare CPU s | simulator CPU s | ratio (target ≤ 1.25) | simulator wall s | "
+             "bare peak MiB | simulator peak MiB |", "|---|---|---|---|---|---|---|---|"]
+    exponents = []
+    for algorithm in ("ssgd", "ma"):
+        cpus, bare_cpus = [], []
+        for n in sizes:
+            sets = [f"algorithm.name={algorithm}", f"workers.count={n}", f"training.rounds={rounds}",
+                    f"training.eval-every={rounds}"]
+            bare, sim = pairs(lambda r: simulate(scenario, sets, os.path.join(tmp, f"b-{algorithm}-{n}-{r}"), bare=True),
+                              lambda r: simulate(scenario, sets, os.path.join(tmp, f"c-{algorithm}-{n}-{r}")),
+                              args.repeat)
+            cpus.append(med(sim, "cpu"))
+            bare_cpus.append(med(bare, "cpu"))
+            ratio = cpus[-1] / bare_cpus[-1]
+            lines.append(f"| {algorithm} | {n} | {spread(bare, 'cpu')} | {spread(sim, 'cpu')} | {ratio:.2f} "
+                         f"{'met' if ratio <= 1.25 else 'MISSED'} | {spread(sim, 'wall', '{:.2f}')} | "
+                         f"{max(s.peak for s in bare):.0f} | {max(s.peak for s in sim):.0f} |")
+        fitted = [i for i, n in enumerate(sizes) if n >= 1024] or list(range(len(sizes)))
+        exponents.append((algorithm, fit_exponent([sizes[i] for i in fitted], [cpus[i] for i in fitted]),
+                          fit_exponent([sizes[i] for i in fitted], [bare_cpus[i] for i in fitted])))
+    lines += [f"\nFitted growth exponent of CPU time against workers (CPU ∝ workers^e, "
+              f"{'from 1024 workers up' if not args.quick else 'all sizes'}):\n",
+              "| algorithm | simulator e | bare e |", "|---|---|---|"]
+    lines += [f"| {a} | {e:.2f} | {b:.2f} |" for a, e, b in exponents]
+    return lines
+
+
+def scale_targets(scenario, tmp):
+    lines = ["\n## (e) Scale targets (SSGD, synthetic logistic set, one run each)\n",
+             "| run | CPU s | wall s | peak MiB | target |", "|---|---|---|---|---|"]
+    big = simulate(scenario, ["workers.count=16384", "training.rounds=100", "training.eval-every=100"],
+                   os.path.join(tmp, "big"))
+    lines.append(f"| 16,384 workers × 100 rounds | {big.cpu:.1f} | {big.wall:.1f} | {big.peak:.0f} | "
+                 f"≤ 60 s CPU {'met' if big.cpu <= 60 else 'MISSED'} |")
+    # Without guard pages: with them every actor's stack takes two memory mappings, and 65,536 workers
+    # would exceed Linux's default vm.max_map_count (65,530).
+    huge = run(["run", scenario, "-q", "--out", os.path.join(tmp, "huge"), "--cfg", "contexts/guard-size:0"] +
+               [a for s in ("workers.count=65536", "training.rounds=10", "training.eval-every=10") for a in ("--set", s)])
+    lines.append(f"| 65,536 workers × 10 rounds | {huge.cpu:.1f} | {huge.wall:.1f} | {huge.peak:.0f} | "
+                 f"≤ 16 GiB {'met' if huge.peak <= 16 * 1024 else 'MISSED'} (no stack guard pages) |")
+    return lines
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--large", action="store_true", help="also run the 16,384- and 65,536-worker targets")
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved pairs per comparison (at least 3)")
+    parser.add_argument("--write", action="store_true", help="rewrite --out (bench/RESULTS.md) with the tables")
     parser.add_argument("--out", default=os.path.join(ROOT, "bench", "RESULTS.md"))
     parser.add_argument("--topologies", action="store_true", help="measure only (d), the topologies")
     args = parser.parse_args(argv)
+    if args.repeat < 3:
+        parser.error("--repeat must be at least 3 (a median and a range need three pairs)")
     if not os.path.exists(DMLSIM):
         sys.exit("bench: build/dmlsim not found: run ./setup.sh first")
     tmp = tempfile.mkdtemp(prefix="dmlsim-bench-")
     if args.topologies:
         section = topology_section(args, tmp)
-        write_topology_section(args.out, section)
+        if args.write:
+            write_topology_section(args.out, section)
         print(section)
         return 0
-    lines = [f"# dmlsim benchmark results\n", f"Machine: {machine()}. Date: {time.strftime('%Y-%m-%d')}.",
-             f"Command: `bench/run.py{' --quick' if args.quick else ''}` (median of {args.repeat} interleaved runs).\n"]
-
-    # (a) compute limit on the Fashion-MNIST MLP
-    rounds = 20 if args.quick else 100
-    lines += ["## (a) Simulator vs the bare training loop (Fashion-MNIST MLP 784-128-10, 8 workers)\n",
-              "| algorithm | rounds | bare loop (s) | simulator (s) | ratio | target |", "|---|---|---|---|---|---|"]
-    if os.path.exists(os.path.join(FMNIST, "train-images-idx3-ubyte.gz")):
-        for algorithm in ("ssgd", "ma"):
-            scenario = os.path.join(ROOT, "scenarios", "fmnist", f"lan-{algorithm}.xml")
-            sets = [f"training.rounds={rounds}"]
-            loop, sim = [], []
-            for r in range(args.repeat):
-                loop.append(baseline(scenario, sets))
-                sim.append(simulate(scenario, sets, os.path.join(tmp, f"a-{algorithm}-{r}"))[0])
-            ratio = statistics.median(sim) / statistics.median(loop)
-            lines.append(f"| {algorithm} | {rounds} | {statistics.median(loop):.3f} | {statistics.median(sim):.3f} | "
-                         f"{ratio:.3f} | ≤ 1.10 {'met' if ratio <= 1.10 else 'MISSED'} |")
-    else:
-        lines.append("| (skipped: Debian package dataset-fashion-mnist not installed) | | | | | |")
-
-    # (b) + (c) engine limit and scaling on the synthetic set
+    flags = "".join(f" --{f}" for f in ("quick", "large") if getattr(args, f))
+    lines = ["# dmlsim benchmark results\n", f"Machine: {machine()}. Date: {time.strftime('%Y-%m-%d')}.",
+             f"Command: `bench/run.py{flags}` (median and range of {args.repeat} interleaved pairs, CPU time).\n"]
+    lines += compute_limit(args, tmp)
     scenario = write_synthetic(tmp)
-    sizes = [16, 64, 256] if args.quick else [16, 64, 256, 1024, 4096]
-    scaling_rounds = 5 if args.quick else 10
-    lines += ["\n## (b, c) Simulator vs bare SimGrid, and scaling with the number of workers\n",
-              f"Synthetic logistic regression (8192 rows, 11 parameters, batch 1): the training arithmetic is "
-              f"negligible, so these numbers are the simulation engine's. {scaling_rounds} rounds, LAN platform, "
-              "workers round-robin over 71 hosts. Bare = same messages and FLOPs, no training (`dmlsim run --bare`).\n",
-              "| algorithm | workers | bare SimGrid wall (s) | simulator wall (s) | ratio (target ≤ 1.25) | "
-              "bare peak MiB | simulator peak MiB |", "|---|---|---|---|---|---|---|"]
-    exponents = []
-    for algorithm in ("ssgd", "ma"):
-        walls, bare_walls = [], []
-        for n in sizes:
-            sets = [f"algorithm.name={algorithm}", f"workers.count={n}", f"training.rounds={scaling_rounds}"]
-            sim, bare, sim_peak, bare_peak = [], [], 0, 0
-            for r in range(args.repeat):
-                w, p = simulate(scenario, sets, os.path.join(tmp, f"c-{algorithm}-{n}-{r}"), memory=True)
-                b, bp = simulate(scenario, sets, os.path.join(tmp, f"b-{algorithm}-{n}-{r}"), bare=True, memory=True)
-                sim.append(w)
-                bare.append(b)
-                sim_peak, bare_peak = max(sim_peak, p or 0), max(bare_peak, bp or 0)
-            walls.append(statistics.median(sim))
-            bare_walls.append(statistics.median(bare))
-            ratio = walls[-1] / bare_walls[-1]
-            lines.append(f"| {algorithm} | {n} | {bare_walls[-1]:.3f} | {walls[-1]:.3f} | {ratio:.2f} "
-                         f"{'met' if ratio <= 1.25 else 'MISSED'} | {bare_peak:.0f} | {sim_peak:.0f} |")
-        exponents.append((algorithm, fit_exponent(sizes, walls), fit_exponent(sizes, bare_walls)))
-    lines += ["\nFitted growth exponent of wall time against workers (wall ∝ workers^e):\n",
-              "| algorithm | simulator e | bare SimGrid e |", "|---|---|---|"]
-    lines += [f"| {a} | {e:.2f} | {b:.2f} |" for a, e, b in exponents]
-
-    if not args.quick:
-        sets = ["workers.count=4096", "training.rounds=100", "training.eval-every=100"]
-        start = time.time()
-        _, peak = simulate(scenario, sets, os.path.join(tmp, "big"), memory=True)
-        lines.append(f"\n4096 workers × 100 rounds of SSGD: completed in {time.time() - start:.1f} s wall, "
-                     f"peak {peak:.0f} MiB.")
-    lines.append("\nWhere a ratio misses at 16–64 workers, the whole run lasts a few milliseconds and the "
-                 "difference is the simulator's evaluations of the model on the test and training rows (rounds 0 "
-                 "and 10), which the bare run skips; from 256 workers on, the engine dominates. Peak memory: the "
-                 "bare run holds the same data set and SimGrid's actors, so simulator peak / bare peak bounds "
-                 "dmlsim's own per-worker state (target ≤ 1.3).")
-    lines.append("\nThe parameter server is a star: every round K uploads converge on the server's link, and "
-                 "SimGrid's cost of sharing one link among K flows grows faster than linearly in K; a tree or "
-                 "ring aggregation pattern would change that (not implemented yet).")
+    lines += engine_scaling(args, scenario, tmp)
+    if args.large:
+        lines += scale_targets(scenario, tmp)
     text = "\n".join(lines) + "\n"
-    with open(args.out + ".tmp", "w") as f:
-        f.write(text)
-    os.replace(args.out + ".tmp", args.out)
     print(text)
+    if args.write:
+        # Section (d) comes from --topologies runs: keep it.
+        old = open(args.out).read() if os.path.exists(args.out) else ""
+        if TOPOLOGY_MARK in old:
+            text += "\n" + old[old.index(TOPOLOGY_MARK):]
+        with open(args.out + ".tmp", "w") as f:
+            f.write(text)
+        os.replace(args.out + ".tmp", args.out)
     return 0
 
 

@@ -36,6 +36,21 @@ struct Arrival {
 // The workers of the `needed` earliest arrivals, ties broken by worker id, in worker order.
 std::vector<int> first_arrivals(std::vector<Arrival> arrivals, int needed);
 
+// The buffers a gradient is computed in: the gathered batch chunk, the model's workspace, the
+// gradients. A trainer needs them only inside gradient(), and the actors of one simulation run one
+// at a time, so the K trainers of a run share one scratch (grown to the largest chunk) instead of
+// holding K copies of the model's size.
+struct TrainerScratch {
+  Matrix rows;
+  Vector labels;
+  std::vector<int> chunk;
+  std::unique_ptr<Workspace> workspace;
+  Vector grad;
+  Vector chunk_grad;
+  // Makes room for `chunk_rows` rows of `cols` features for `model`.
+  void fit(const Model& model, Eigen::Index chunk_rows, Eigen::Index cols);
+};
+
 // A worker's view of its data: its partition of the training set (row indices into the shared
 // data set), its batch rule and its random stream. Batches are gathered into a buffer of at most
 // kChunkRows rows at a time, so memory per worker is bounded whatever the batch size, and nothing
@@ -44,8 +59,10 @@ class LocalTrainer {
  public:
   static constexpr Eigen::Index kChunkRows = 512;
 
+  // Trainers that never compute concurrently may share `scratch`; without one, the trainer has its own.
   LocalTrainer(const Model& model, const Dataset& train, const std::vector<int>& partition, BatchSpec batch,
-               std::uint64_t seed, int worker, double flops_per_sample);
+               std::uint64_t seed, int worker, double flops_per_sample,
+               std::shared_ptr<TrainerScratch> scratch = nullptr);
   // Mean gradient at `w` over a batch drawn for (round, step); returns the batch size.
   int gradient(const Vector& w, int round, int step, Vector& grad);
   // One plain SGD step in place: w <- w - eta·g(w). Returns the batch size.
@@ -65,12 +82,8 @@ class LocalTrainer {
   int worker_;
   double flops_per_sample_;
   double partition_rows_;
-  Matrix rows_;  // gathered batch chunk
-  Vector labels_;
-  std::vector<int> chunk_;
-  std::unique_ptr<Workspace> workspace_;
-  Vector grad_;
-  Vector chunk_grad_;
+  Eigen::Index chunk_rows_;  // rows gathered at a time
+  std::shared_ptr<TrainerScratch> scratch_;
   double flops_ = 0;
 };
 
@@ -89,6 +102,26 @@ class ServerRole {
   // How many of the participants' uploads the round aggregates: the earliest ones by arrival
   // (backup workers drop the rest). All of them by default.
   virtual int uploads_needed(int participants) const { return participants; }
+  // Whether participants() may leave workers out (client sampling), so simulators must not assume all.
+  virtual bool samples_clients() const { return false; }
+
+  // Streaming aggregation, optional: a role that streams() also takes a round's uploads one at a
+  // time, in worker order, through fold() and then end_round(), with the same result as
+  // aggregate(), so a server can fold each upload as it arrives instead of holding all K. A role
+  // that does not stream is handed all K uploads at once.
+  virtual bool streams() const { return false; }
+  virtual void fold(const Upload& /*upload*/) {}
+  virtual void end_round() {}
+};
+
+// A server role that aggregates by folding: aggregate() is fold() over the uploads in worker
+// order, then end_round(), so the two paths cannot differ.
+class StreamingServerRole : public ServerRole {
+ public:
+  void aggregate(const std::vector<Upload>& uploads) final;
+  bool streams() const final { return true; }
+  void fold(const Upload& upload) override = 0;
+  void end_round() override = 0;
 };
 
 class WorkerRole {

@@ -33,6 +33,7 @@ class FedAvgServer final : public ServerRole {
   void aggregate(const std::vector<Upload>& uploads) override;
   const Vector& model() const override { return w_; }
   std::vector<int> participants(int round, int workers) override;
+  bool samples_clients() const override { return true; }
 
  private:
   FedAvgParams params_;

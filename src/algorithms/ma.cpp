@@ -22,6 +22,17 @@ void MaWorker::run_round(int round, const Vector& received, LocalTrainer& traine
   upload.samples = samples;
 }
 
+// The mean of mean_of_uploads(), summed in the same order.
+void MaServer::fold(const Upload& upload) {
+  if (folded_++ == 0) sum_.setZero(w_.size());
+  sum_ += upload.values;
+}
+
+void MaServer::end_round() {
+  w_ = sum_ / static_cast<double>(folded_);
+  folded_ = 0;
+}
+
 const AlgorithmInfo& ma_algorithm() {
   static const AlgorithmInfo info{
       "ma",

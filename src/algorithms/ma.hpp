@@ -19,15 +19,18 @@ struct MaParams {
 AttributeSpec local_steps_attribute();
 double local_steps_flops(const AlgorithmParams& params, const RoundCost& cost);
 
-class MaServer final : public ServerRole {
+class MaServer final : public StreamingServerRole {
  public:
   explicit MaServer(Vector initial) : w_(std::move(initial)) {}
   const Vector& broadcast() override { return w_; }
-  void aggregate(const std::vector<Upload>& uploads) override { w_ = mean_of_uploads(uploads); }
+  void fold(const Upload& upload) override;
+  void end_round() override;
   const Vector& model() const override { return w_; }
 
  private:
   Vector w_;
+  Vector sum_;  // the round's running sum, reused across rounds
+  int folded_ = 0;
 };
 
 class MaWorker final : public WorkerRole {

@@ -14,22 +14,27 @@ void SsgdWorker::run_round(int round, const Vector& received, LocalTrainer& trai
   if (params_.average_samples) upload.values *= static_cast<double>(n);
 }
 
-void SsgdServer::aggregate(const std::vector<Upload>& uploads) {
+void SsgdServer::fold(const Upload& upload) {
+  if (folded_++ == 0) {
+    sum_.setZero(w_.size());
+    samples_ = 0;
+  }
   if (!params_.average_samples) {
     // w - eta·mean_k(g_k), evaluated as mean_k(w - eta·g_k): the same number, but rounded exactly
     // as MA with one local step rounds it, so that identity holds bit for bit.
-    Vector sum = Vector::Zero(w_.size());
-    for (const auto& u : uploads) sum += w_ - params_.eta * u.values;
-    w_ = sum / static_cast<double>(uploads.size());
+    sum_ += w_ - params_.eta * upload.values;
     return;
   }
-  Vector sum = Vector::Zero(w_.size());
-  double samples = 0;
-  for (const auto& u : uploads) {
-    sum += u.values;
-    samples += u.samples;
-  }
-  if (samples > 0) w_.noalias() -= params_.eta * (sum / samples);
+  sum_ += upload.values;
+  samples_ += upload.samples;
+}
+
+void SsgdServer::end_round() {
+  if (!params_.average_samples)
+    w_ = sum_ / static_cast<double>(folded_);
+  else if (samples_ > 0)
+    w_.noalias() -= params_.eta * (sum_ / samples_);
+  folded_ = 0;
 }
 
 const AlgorithmInfo& ssgd_algorithm() {

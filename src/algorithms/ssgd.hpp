@@ -16,16 +16,20 @@ struct SsgdParams {
   bool average_samples;
 };
 
-class SsgdServer final : public ServerRole {
+class SsgdServer final : public StreamingServerRole {
  public:
   SsgdServer(const SsgdParams& params, Vector initial) : params_(params), w_(std::move(initial)) {}
   const Vector& broadcast() override { return w_; }
-  void aggregate(const std::vector<Upload>& uploads) override;
+  void fold(const Upload& upload) override;
+  void end_round() override;
   const Vector& model() const override { return w_; }
 
  private:
   SsgdParams params_;
   Vector w_;
+  Vector sum_;  // the round's running sum, reused across rounds
+  int folded_ = 0;
+  double samples_ = 0;
 };
 
 class SsgdWorker final : public WorkerRole {

@@ -29,9 +29,13 @@ struct Experiment {
   Eigen::Index eval_rows = 0;        // test rows per evaluation (0 = all)
   Eigen::Index train_loss_rows = 0;  // training rows behind train_loss (0 = all)
 
+  // The run's trainers share one scratch: the simulator's actors and the sequential driver's loop
+  // run one trainer at a time.
+  std::shared_ptr<TrainerScratch> trainer_scratch = std::make_shared<TrainerScratch>();
+
   LocalTrainer make_trainer(int worker) const {
     return LocalTrainer(*model, train, partitions[static_cast<std::size_t>(worker)], batch, algorithm.seed, worker,
-                        gradient_flops_per_sample);
+                        gradient_flops_per_sample, trainer_scratch);
   }
   // Test accuracy and loss, and training loss, as the run records them.
   Evaluation evaluate_test(const Vector& w) const { return evaluate(*model, test, w, eval_rows); }

@@ -1,13 +1,31 @@
 // The parameter-server star (the seed's driver and executors): the server broadcasts its vector to
-// the K workers, each works and uploads, the server aggregates. Mailboxes: "server" (uploads) and
-// "worker-k" (broadcasts). Each mailbox's reader is made its permanent receiver, so a send starts
-// at once, as over an open TCP connection, instead of waiting for the receive to be posted (which
-// would serialise the K uploads). One round = 2K messages of the whole vector.
+// the K workers, each works and uploads, the server aggregates. One round = 2K messages of the
+// whole vector.
+//
+// The messaging avoids SimGrid 3.32's costs that grow with K per message: an actor pays O(its
+// pending comms) for each of them that finishes, and detached comms (host-to-host sendto ones
+// included) are all pending on the engine's maestro, so a server that posts K broadcasts pays
+// O(K²) per round however it posts them; and matching a receive in a shared mailbox shifts its
+// whole queue. Hence:
+// - broadcast senders: actors on the server's host, each posting the broadcasts of a group of at
+//   most kWorkersPerSender workers, so no actor holds more than that many comms. The server lets
+//   them post one group after the other, so the transfers start at the same instant and in the
+//   same order (worker order) as if the server posted them: the simulated times are the same;
+// - mailboxes "worker-k" (broadcasts) and "upload-k" (worker k's uploads), each with its reader
+//   as permanent receiver, so a send starts at once, as over an open TCP connection, instead of
+//   waiting for its receive to be posted (which would serialise the K uploads). The server takes
+//   the uploads in worker order, the order the aggregate sums in, and folds each as soon as it
+//   and all before it are in.
+// Algorithms that aggregate only some workers' uploads (client sampling, backup workers) need
+// arrival order across workers: they take the partial path, where the server posts the
+// broadcasts to the round's participants itself and the uploads share the mailbox "server", so
+// the first K - b to arrive can be told apart. That path keeps the O(K) costs above.
 #include "sim/topology/topology.hpp"
 
 #include <fmt/format.h>
 #include <simgrid/s4u/Actor.hpp>
 #include <simgrid/s4u/Engine.hpp>
+#include <simgrid/s4u/Semaphore.hpp>
 
 namespace dmlsim {
 
@@ -18,55 +36,147 @@ namespace {
 constexpr int kBroadcastTag = 0;
 constexpr int kUploadTag = 1;
 
+std::string upload_mailbox(int worker) { return "upload-" + std::to_string(worker); }
+const std::string kSharedUploadMailbox = "server";
+
+// Client sampling or backup workers: the server needs the uploads' arrival order.
+bool takes_partial_path(const SimContext& ctx) {
+  const int workers = static_cast<int>(ctx.uploads.size());
+  return ctx.server->samples_clients() || ctx.server->uploads_needed(workers) < workers;
+}
+
+constexpr std::size_t kWorkersPerSender = 64;
+
+// What the server publishes for a round's broadcast, and the signals between it and its senders.
+struct BroadcastBoard {
+  int round = 0;
+  double sent_at = 0;
+  std::shared_ptr<const Vector> values;
+  std::vector<sg4::SemaphorePtr> go;      // per sender: post this round's broadcasts
+  std::vector<sg4::SemaphorePtr> posted;  // per sender: they are posted
+};
+
+// Posts the broadcasts to workers [first, last) when told, then waits for them to arrive.
+class BroadcastSender {
+ public:
+  BroadcastSender(SimContext& context, BroadcastBoard& board, std::size_t sender, std::size_t first, std::size_t last)
+      : ctx_(context), board_(board), sender_(sender), first_(first), last_(last) {}
+
+  // Daemon: the simulation ends when the server does, with the senders waiting for a round.
+  void operator()() {
+    std::vector<sg4::Mailbox*> outboxes;
+    for (auto k = first_; k < last_; ++k) outboxes.push_back(sg4::Mailbox::by_name(worker_mailbox(static_cast<int>(k))));
+    std::vector<sg4::CommPtr> sends;
+    for (;;) {
+      board_.go[sender_]->acquire();
+      sends.clear();
+      for (auto k = first_; k < last_; ++k) {
+        auto message = std::make_unique<Message>(
+            Message{board_.round, kBroadcastTag, -1, ctx_.sizes.whole(), board_.sent_at, board_.values});
+        ctx_.count(*message, ctx_.server_zone, ctx_.worker_zone[k]);
+        const auto bytes = message->bytes;
+        sends.push_back(outboxes[k - first_]->put_async(message.release(), bytes));  // the receiver owns it now
+      }
+      board_.posted[sender_]->release();
+      sg4::Comm::wait_all(sends);
+    }
+  }
+
+ private:
+  SimContext& ctx_;
+  BroadcastBoard& board_;
+  std::size_t sender_, first_, last_;
+};
+
 class ServerActor {
  public:
-  explicit ServerActor(SimContext& context) : ctx_(context) {}
+  ServerActor(SimContext& context, BroadcastBoard& board) : ctx_(context), board_(board) {}
 
   void operator()() {
-    auto* inbox = sg4::Mailbox::by_name("server");
-    inbox->set_receiver(sg4::Actor::self());
-    const auto workers = ctx_.uploads.size();
-    for (std::size_t k = 0; k < workers; ++k) outboxes_.push_back(sg4::Mailbox::by_name(worker_mailbox(static_cast<int>(k))));
+    const auto workers = static_cast<int>(ctx_.uploads.size());
+    for (int k = 0; k < workers; ++k) {
+      inboxes_.push_back(sg4::Mailbox::by_name(upload_mailbox(k)));
+      inboxes_.back()->set_receiver(sg4::Actor::self());
+    }
     auto& role = *ctx_.server;
-    may_drop_uploads_ = role.uploads_needed(static_cast<int>(workers)) < static_cast<int>(workers);
+    partial_ = takes_partial_path(ctx_);
+    may_drop_uploads_ = role.uploads_needed(workers) < workers;
+    if (partial_) {
+      shared_inbox_ = sg4::Mailbox::by_name(kSharedUploadMailbox);
+      shared_inbox_->set_receiver(sg4::Actor::self());
+      for (int k = 0; k < workers; ++k) outboxes_.push_back(sg4::Mailbox::by_name(worker_mailbox(k)));
+    }
     SimProbe probe(ctx_);
 
     ctx_.monitor->start(role.model(), probe);
     for (int round = 1;; ++round) {
-      const auto chosen = role.participants(round, static_cast<int>(workers));
-      broadcast(round, role.broadcast(), chosen);
-      const int needed = role.uploads_needed(static_cast<int>(chosen.size()));
-      if (needed == static_cast<int>(workers)) {
-        for (std::size_t i = 0; i < workers; ++i) inbox->get_unique<Message>();  // the uploads are in their slots
-        role.aggregate(ctx_.uploads);
+      if (partial_) {
+        partial_round(role, round);
       } else {
-        role.aggregate(first_uploads(inbox, round, needed));
+        broadcast(round, role.broadcast());
+        gather(role);
       }
       if (!ctx_.monitor->after_round(round, role.model(), probe)) break;
     }
     ctx_.monitor->finish(role.model(), sg4::Engine::get_clock());
-    while (inbox->ready()) inbox->get_unique<Message>();  // late uploads of dropped workers
-    inbox->set_receiver(nullptr);
+    for (auto* inbox : inboxes_) inbox->set_receiver(nullptr);
+    if (partial_) {
+      while (shared_inbox_->ready()) shared_inbox_->get_unique<Message>();  // late uploads of dropped workers
+      shared_inbox_->set_receiver(nullptr);
+    }
     ctx_.finished = true;
   }
 
  private:
+  // Publishes the vector and has the senders post it, one group after the other.
+  void broadcast(int round, const Vector& values) {
+    board_.round = round;
+    board_.sent_at = sg4::Engine::get_clock();
+    board_.values = std::make_shared<const Vector>(values);
+    for (std::size_t g = 0; g < board_.go.size(); ++g) {
+      board_.go[g]->release();
+      board_.posted[g]->acquire();
+    }
+  }
+
+  // Receives the K uploads in worker order (each waits in its own mailbox until asked for) and
+  // folds each into the aggregate as it is taken; the uploads themselves are in their slots.
+  void gather(ServerRole& role) {
+    const bool streams = role.streams();
+    for (std::size_t k = 0; k < inboxes_.size(); ++k) {
+      inboxes_[k]->get_unique<Message>();
+      if (streams) role.fold(ctx_.uploads[k]);
+    }
+    if (streams)
+      role.end_round();
+    else
+      role.aggregate(ctx_.uploads);
+  }
+
+  // A round of an algorithm that aggregates some of the uploads: broadcast to the participants,
+  // aggregate the earliest `needed` of their uploads.
+  void partial_round(ServerRole& role, int round) {
+    const auto chosen = role.participants(round, static_cast<int>(ctx_.uploads.size()));
+    broadcast_to(round, role.broadcast(), chosen);
+    role.aggregate(first_uploads(round, role.uploads_needed(static_cast<int>(chosen.size()))));
+  }
+
   // The uploads of this round's `needed` earliest arrivals (ties by worker id), in worker order.
   // Uploads of earlier rounds, from workers the server stopped waiting for, are dropped.
-  std::vector<Upload> first_uploads(sg4::Mailbox* inbox, int round, int needed) {
+  std::vector<Upload> first_uploads(int round, int needed) {
     std::vector<Arrival> arrived;
     const auto take = [&] {
-      const auto message = inbox->get_unique<Message>();
+      const auto message = shared_inbox_->get_unique<Message>();
       if (message->round == round) arrived.push_back({sg4::Engine::get_clock(), message->from});
     };
     while (static_cast<int>(arrived.size()) < needed) take();
-    while (inbox->ready()) take();  // arrived at the same instant: they compete by worker id
+    while (shared_inbox_->ready()) take();  // arrived at the same instant: they compete by worker id
     std::vector<Upload> uploads;
     for (int k : first_arrivals(arrived, needed)) uploads.push_back(ctx_.uploads[static_cast<std::size_t>(k)]);
     return uploads;
   }
 
-  void broadcast(int round, const Vector& values, const std::vector<int>& chosen) {
+  void broadcast_to(int round, const Vector& values, const std::vector<int>& chosen) {
     auto shared = std::make_shared<const Vector>(values);
     std::vector<sg4::CommPtr> sends;
     for (int worker : chosen) {
@@ -85,8 +195,12 @@ class ServerActor {
   }
 
   SimContext& ctx_;
-  std::vector<sg4::Mailbox*> outboxes_;
+  BroadcastBoard& board_;
+  std::vector<sg4::Mailbox*> inboxes_;
+  bool partial_ = false;
   bool may_drop_uploads_ = false;  // backup workers: the server does not wait for every upload
+  sg4::Mailbox* shared_inbox_ = nullptr;
+  std::vector<sg4::Mailbox*> outboxes_;
 };
 
 class WorkerActor {
@@ -96,15 +210,14 @@ class WorkerActor {
   void operator()() {
     auto* inbox = sg4::Mailbox::by_name(worker_mailbox(worker_));
     inbox->set_receiver(sg4::Actor::self());
-    auto* server = sg4::Mailbox::by_name("server");
+    auto* server = sg4::Mailbox::by_name(takes_partial_path(ctx_) ? kSharedUploadMailbox : upload_mailbox(worker_));
+    // A worker the server may stop waiting for (backup workers) starts on the newest broadcast.
+    const int workers = static_cast<int>(ctx_.uploads.size());
+    const bool may_fall_behind = ctx_.server->uploads_needed(workers) < workers;
     auto trainer = ctx_.experiment->make_trainer(worker_);
     auto role = ctx_.make_worker_role(worker_);
     auto& upload = ctx_.uploads[static_cast<std::size_t>(worker_)];
     TimeLedger ledger(ctx_, worker_);
-
-    // A worker the server may stop waiting for (backup workers) starts on the newest broadcast.
-    const int workers = static_cast<int>(ctx_.uploads.size());
-    const bool may_fall_behind = ctx_.server->uploads_needed(workers) < workers;
 
     // Daemon: the simulation ends when the server does, with the workers waiting for a broadcast.
     for (;;) {
@@ -136,11 +249,22 @@ class WorkerActor {
 class ParameterServer final : public Topology {
  public:
   void create_actors(SimContext& context, const Placed& placed) override {
-    for (std::size_t k = 0; k < placed.workers.size(); ++k)
+    const auto workers = placed.workers.size();
+    for (std::size_t k = 0; k < workers; ++k)
       sg4::Actor::create(fmt::format("worker-{}", k), placed.workers[k], WorkerActor(context, static_cast<int>(k)))
           ->daemonize();
-    sg4::Actor::create("server", placed.server, ServerActor(context));
+    for (std::size_t first = 0, g = 0; first < workers; first += kWorkersPerSender, ++g) {
+      board_.go.push_back(sg4::Semaphore::create(0));
+      board_.posted.push_back(sg4::Semaphore::create(0));
+      const auto last = std::min(workers, first + kWorkersPerSender);
+      sg4::Actor::create(fmt::format("broadcast-{}", g), placed.server, BroadcastSender(context, board_, g, first, last))
+          ->daemonize();
+    }
+    sg4::Actor::create("server", placed.server, ServerActor(context, board_));
   }
+
+ private:
+  BroadcastBoard board_;
 };
 
 }  // namespace
