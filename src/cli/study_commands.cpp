@@ -19,6 +19,7 @@ struct TableCliOptions {
   std::string format = "md";
   bool breakdown = false;
   bool wan_bytes = false;
+  bool energy = false;
 };
 
 int table_command(const TableCliOptions& o, bool by_given) {
@@ -37,6 +38,7 @@ int table_command(const TableCliOptions& o, bool by_given) {
     options.ewma_alpha = study::parse_smoothing(o.smooth);
     options.breakdown = o.breakdown;
     options.wan_bytes = o.wan_bytes;
+    options.energy = o.energy;
     std::cout << study::format_table(study::build_table(results, options), o.format);
     return 0;
   } catch (const std::invalid_argument& e) {
@@ -67,6 +69,7 @@ std::function<int()> add_study_commands(CLI::App& app) {
   table->add_option("--format", table_options->format, "md (default), csv or tex")->check(CLI::IsMember({"md", "csv", "tex"}));
   table->add_flag("--breakdown", table_options->breakdown, "Also show mean compute / comm / wait time and comm/compute ratio");
   table->add_flag("--wan-bytes", table_options->wan_bytes, "Also show the bytes sent between platform zones (WAN) to each target");
+  table->add_flag("--energy", table_options->energy, "Also show the joules to each target and of the whole run (scenarios with <energy/>)");
 
   return [=]() -> int {
     if (sweep->parsed()) return study::sweep_command(*sweep_options);

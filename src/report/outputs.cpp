@@ -74,12 +74,14 @@ Json worker_json(const WorkerStats& w) {
 
 }  // namespace
 
-std::string rounds_csv(const std::vector<RoundRow>& rows) {
+std::string rounds_csv(const std::vector<RoundRow>& rows, bool energy) {
   std::string out =
-      "round,sim_time,test_accuracy,test_loss,train_loss,bytes_sent,messages_sent,bytes_intra_zone,bytes_inter_zone\n";
+      "round,sim_time,test_accuracy,test_loss,train_loss,bytes_sent,messages_sent,bytes_intra_zone,bytes_inter_zone";
+  out += energy ? ",energy_joules\n" : "\n";
   for (const auto& r : rows)
-    out += fmt::format("{},{},{},{},{},{},{},{},{}\n", r.round, r.sim_time, r.test_accuracy, r.test_loss, r.train_loss,
-                       r.bytes_sent, r.messages_sent, r.bytes_intra_zone, r.bytes_inter_zone);
+    out += fmt::format("{},{},{},{},{},{},{},{},{}{}\n", r.round, r.sim_time, r.test_accuracy, r.test_loss, r.train_loss,
+                       r.bytes_sent, r.messages_sent, r.bytes_intra_zone, r.bytes_inter_zone,
+                       energy ? fmt::format(",{}", r.energy) : "");
   return out;
 }
 
@@ -178,6 +180,7 @@ Json summary_json(const Scenario& s, const RunContext& c, const RunRecord& recor
                          {"mean_wait_time", wait / n},
                          {"comm_compute_ratio", compute > 0 ? Json(comm / compute) : Json(nullptr)},
                          {"workers", workers}};
+  if (!c.energy.is_null()) j["energy"] = c.energy;
   return j;
 }
 
@@ -192,7 +195,7 @@ std::string weights_csv(const Vector& w, const std::vector<std::string>& names) 
 
 void write_outputs(const Scenario& s, const RunContext& c, const RunRecord& record,
                    const std::vector<std::string>& feature_names, bool save_weights) {
-  write_file_atomically(s.output_dir / "rounds.csv", rounds_csv(record.rows));
+  write_file_atomically(s.output_dir / "rounds.csv", rounds_csv(record.rows, !c.energy.is_null()));
   write_file_atomically(s.output_dir / "partitions.csv", c.class_histogram_csv);
   if (save_weights) write_file_atomically(s.output_dir / "weights.csv", weights_csv(record.final_model, feature_names));
   write_file_atomically(s.output_dir / "summary.json", summary_json(s, c, record).dump(2) + "\n");

@@ -18,7 +18,8 @@ namespace fs = std::filesystem;
 
 // The elements a scenario may contain, in the order the README documents them.
 const std::vector<std::string> kElements = {"platform",  "network", "data",     "model", "workers", "server", "topology",
-                                            "algorithm", "batch",   "training", "stop",  "report",  "output"};
+                                            "algorithm", "batch",   "training", "stop",  "report",  "output",
+                                            "energy"};
 // <server> is required by the topologies that have one (checked with the platform).
 const std::vector<std::string> kRequired = {"platform", "data", "workers", "algorithm", "training"};
 
@@ -62,6 +63,7 @@ class Parser {
     read_stop(root.child("stop"), s);
     read_report(root.child("report"), s);
     read_output(root.child("output"), s);
+    read_energy(root.child("energy"), s);
     return s;
   }
 
@@ -288,6 +290,30 @@ class Parser {
     w.partition.shards_per_worker = r.integer("shards-per-worker", 2, 1, 1 << 20);
     w.partition.dirichlet_alpha = r.number("dirichlet-alpha", 0.5, 0.0, 1e6);
     if (w.partition.dirichlet_alpha <= 0) r.fail("dirichlet-alpha", "must be positive");
+    r.finish();
+    reject_children(node);
+  }
+
+  void read_energy(pugi::xml_node node, Scenario& s) {
+    if (!node) return;
+    auto r = reader(node);
+    auto& e = s.energy;
+    e.line = r.line();
+    e.enabled = true;
+    const auto power = [&r](const char* name, double fallback) {
+      if (!r.has(name)) return fallback;
+      const auto text = r.required_text(name);
+      try {
+        const double watts = parse_power(text);
+        if (watts < 0) r.fail(name, fmt::format("{} is negative", text));
+        return watts;
+      } catch (const std::invalid_argument& ex) {
+        r.fail(name, ex.what());
+      }
+    };
+    e.host_idle = power("host-idle", e.host_idle);
+    e.host_busy = power("host-busy", e.host_busy);
+    e.host_off = power("host-off", e.host_off);
     r.finish();
     reject_children(node);
   }

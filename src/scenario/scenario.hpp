@@ -131,6 +131,13 @@ struct ReportSpec : Located {
   double ewma_alpha = 0.9;
 };
 
+// <energy>: SimGrid's host energy plugin (src/world/energy.*). Hosts without a
+// wattage_per_state / wattage_off property get these powers.
+struct EnergySpec : Located {
+  bool enabled = false;
+  double host_idle = 100, host_busy = 200, host_off = 10;  // watts
+};
+
 struct Scenario {
   std::filesystem::path file;
   std::string name;
@@ -147,6 +154,7 @@ struct Scenario {
   TrainingSpec training;
   StopSpec stop;
   ReportSpec report;
+  EnergySpec energy;
   std::filesystem::path output_dir;
   std::vector<std::string> notes;  // warnings found while parsing (e.g. attributes the algorithm ignores)
 };

@@ -3,6 +3,7 @@
 #include "scenario/xml_reader.hpp"
 #include "sim/bare_roles.hpp"
 #include "util/atomic_file.hpp"
+#include "world/energy.hpp"
 
 #include <chrono>
 #include <fmt/format.h>
@@ -51,6 +52,7 @@ Simulation::Simulation(const Scenario& scenario, const ConfigList& command_line_
   } catch (const std::exception& e) {
     throw ScenarioError(scenario.file.string(), scenario.network.line, e.what());
   }
+  if (scenario.energy.enabled) init_energy_plugin();
   load_platform();
   try {
     install_network_factors(network.factors);
@@ -84,6 +86,7 @@ void Simulation::load_platform() {
     throw ScenarioError(scenario_.file.string(), scenario_.platform.line,
                         fmt::format("SimGrid could not load platform {}: {}", scenario_.platform.file.string(), e.what()));
   }
+  if (scenario_.energy.enabled) apply_power_defaults(scenario_.energy);
   context_.applied_link_overrides = apply_link_overrides(scenario_);
   const auto& kind = find_topology_kind(scenario_);
   placed_ = place_actors(scenario_);
@@ -116,6 +119,13 @@ const RunRecord& Simulation::run(bool bare) {
     sim_.record.workers[k].host = placed_.workers[k]->get_name();
   }
   topology_->create_actors(sim_, placed_);
+  std::shared_ptr<EnergyMeter> energy;
+  if (scenario_.energy.enabled) {
+    auto hosts = placed_.workers;
+    if (placed_.server) hosts.push_back(placed_.server);
+    energy = std::make_shared<EnergyMeter>(hosts);
+    sim_.energy_probe = [energy] { return energy->joules(); };
+  }
 
   const auto start = std::chrono::steady_clock::now();
   engine_->run();
@@ -128,6 +138,7 @@ const RunRecord& Simulation::run(bool bare) {
   if (!sim_.finished)
     throw SimulationFailure(fmt::format("the simulation stopped at {} s before the run finished (deadlock)",
                                         sg4::Engine::get_clock()));
+  if (energy) context_.energy = energy_json(scenario_, *energy, sim_.record, placed_.workers, placed_.server);
   return sim_.record;
 }
 

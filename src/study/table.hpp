@@ -41,6 +41,7 @@ struct RunResult {
   std::optional<double> comm_compute_ratio;
   std::string network;              // e.g. "CM02 (network/TCP-gamma=0)"
   std::vector<double> targets;      // the scenario's report targets
+  std::optional<double> energy;     // joules of the whole run (scenarios with <energy>)
 };
 
 struct StudyResults {
@@ -63,6 +64,7 @@ struct TableOptions {
   std::optional<double> ewma_alpha;            // smoothed curve; empty: raw
   bool breakdown = false;
   bool wan_bytes = false;  // also the inter-zone (WAN) bytes to each target
+  bool energy = false;     // also the joules to each target and of the whole run (runs with <energy>)
 };
 
 // "raw", "ewma" (alpha 0.9) or "ewma:ALPHA". Throws std::invalid_argument.
@@ -72,6 +74,7 @@ struct TargetStats {
   std::size_t reached = 0, runs = 0;  // runs: with results plus failed ones
   std::optional<double> median_time, min_time, max_time, median_rounds, median_bytes, speedup;
   std::optional<double> median_wan_bytes;
+  std::optional<double> median_energy;  // joules
 };
 
 struct TableRow {
@@ -81,6 +84,7 @@ struct TableRow {
   std::optional<MeanStd> final_accuracy;
   std::optional<double> sim_time;  // median over runs of the whole run's simulated time
   std::optional<double> compute_time, comm_time, wait_time, comm_compute_ratio;  // means over runs
+  std::optional<double> energy;    // median over runs of the whole run's joules
 };
 
 struct Table {
@@ -91,6 +95,7 @@ struct Table {
   std::string baseline;
   bool breakdown = false;
   bool wan_bytes = false;
+  bool energy = false;
   std::vector<std::string> networks;
   std::vector<TableRow> rows;
   std::vector<std::pair<std::string, std::string>> missing;  // run id, reason

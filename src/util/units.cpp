@@ -56,6 +56,12 @@ double parse_speed(const std::string& text) {
   return parse_with_units(text, units, "speed");
 }
 
+double parse_power(const std::string& text) {
+  static const UnitTable units = {{"mW", 1e-3}, {"W", 1.0}, {"kW", 1e3}, {"MW", 1e6}};
+  if (split_number_unit(text).second.empty()) throw std::invalid_argument("'" + text + "' needs a unit (W, kW, mW)");
+  return parse_with_units(text, units, "power");
+}
+
 double parse_number(const std::string& text) {
   auto [value, rest] = split_number_unit(text);
   if (!rest.empty()) throw std::invalid_argument("'" + text + "' is not a number");
