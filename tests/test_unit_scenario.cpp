@@ -88,7 +88,7 @@ TEST_F(ScenarioTest, EachClassOfBadInputNamesFileLineAndAttribute) {
             file + ":7: <algorithm> attribute 'name': 'sgd' is not one of: ssgd, ma, bmuf, easgd");
   EXPECT_EQ(error_of(scenario_text(R"(<algorithm name="ma" eta="0.1"/>)", "<wibble/>\n")),
             file + ":9: unknown element <wibble> (known: platform, network, data, model, workers, server, topology, algorithm, "
-                   "batch, training, stop, report, output, energy)");
+                   "batch, training, stop, report, output, energy, background)");
   EXPECT_EQ(error_of(R"(<scenario><platform file="p.xml"/></scenario>)"),
             file + ":1: missing required element <data>");
   EXPECT_EQ(error_of(scenario_text(R"(<algorithm name="ma" eta="0.1"/>)", "<stop max-time=\"5 years\"/>\n")),

@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 // The elements a scenario may contain, in the order the README documents them.
 const std::vector<std::string> kElements = {"platform",  "network", "data",     "model", "workers", "server", "topology",
                                             "algorithm", "batch",   "training", "stop",  "report",  "output",
-                                            "energy"};
+                                            "energy",    "background"};
 // <server> is required by the topologies that have one (checked with the platform).
 const std::vector<std::string> kRequired = {"platform", "data", "workers", "algorithm", "training"};
 
@@ -64,6 +64,7 @@ class Parser {
     read_report(root.child("report"), s);
     read_output(root.child("output"), s);
     read_energy(root.child("energy"), s);
+    read_background(root.child("background"), s);
     return s;
   }
 
@@ -316,6 +317,38 @@ class Parser {
     e.host_off = power("host-off", e.host_off);
     r.finish();
     reject_children(node);
+  }
+
+  void read_background(pugi::xml_node node, Scenario& s) {
+    if (!node) return;
+    auto top = reader(node);
+    s.background.line = top.line();
+    top.finish();
+    for (auto child : node.children()) {
+      if (child.type() != pugi::node_element) continue;
+      auto r = reader(child);
+      if (std::string(child.name()) != "flow") r.fail(fmt::format("unknown element <{}> inside <background> (expected <flow>)", child.name()));
+      for (const char* name : {"rate", "on", "off"}) {
+        const std::string text = child.attribute(name).value();
+        if (!text.empty() && (std::isdigit(static_cast<unsigned char>(text.back())) || text.back() == '.'))
+          r.fail(name, fmt::format("'{}' needs a unit (e.g. {})", text, name[0] == 'r' ? "500Mbps" : "2s"));
+      }
+      BackgroundFlow flow;
+      flow.line = r.line();
+      flow.from = r.required_text("from");
+      flow.to = r.required_text("to");
+      if (flow.from == flow.to) r.fail("to", fmt::format("the flow starts and ends on host {}", flow.from));
+      flow.rate = r.optional_bandwidth("rate");
+      if (flow.rate && !(*flow.rate > 0)) r.fail("rate", "must be positive");
+      flow.on = r.optional_time("on");
+      flow.off = r.optional_time("off");
+      if (flow.on.has_value() != flow.off.has_value()) r.fail(flow.on ? "off" : "on", "on and off go together");
+      for (const auto* period : {&flow.on, &flow.off})
+        if (*period && !(**period > 0)) r.fail(period == &flow.on ? "on" : "off", "must be positive");
+      r.finish();
+      s.background.flows.push_back(flow);
+    }
+    if (s.background.flows.empty()) top.fail("<background> needs at least one <flow>");
   }
 
   void read_server(pugi::xml_node node, Scenario& s) {

@@ -138,6 +138,19 @@ struct EnergySpec : Located {
   double host_idle = 100, host_busy = 200, host_off = 10;  // watts
 };
 
+// <background><flow from="HOST" to="HOST" [rate="500Mbps"] [on="2s" off="3s"]/>…</background>:
+// competing traffic (src/world/background.*). Without rate a flow takes what the network model
+// gives it; with on/off it alternates periods drawn (exponential, these means) from the seed.
+struct BackgroundFlow : Located {
+  std::string from, to;
+  std::optional<double> rate;     // bytes per second
+  std::optional<double> on, off;  // mean seconds
+};
+
+struct BackgroundSpec : Located {
+  std::vector<BackgroundFlow> flows;
+};
+
 struct Scenario {
   std::filesystem::path file;
   std::string name;
@@ -155,6 +168,7 @@ struct Scenario {
   StopSpec stop;
   ReportSpec report;
   EnergySpec energy;
+  BackgroundSpec background;
   std::filesystem::path output_dir;
   std::vector<std::string> notes;  // warnings found while parsing (e.g. attributes the algorithm ignores)
 };

@@ -3,6 +3,7 @@
 #include "scenario/xml_reader.hpp"
 #include "sim/bare_roles.hpp"
 #include "util/atomic_file.hpp"
+#include "world/background.hpp"
 #include "world/energy.hpp"
 
 #include <chrono>
@@ -96,6 +97,7 @@ void Simulation::load_platform() {
                                     "(allowed on it: the kinds without zones, e.g. parameter-server, ring-allreduce, tree)",
                                     kind.name, scenario_.platform.file.string()));
   topology_ = kind.make(scenario_.topology);
+  place_background(scenario_);  // checks the flows' hosts before the clock starts
 }
 
 const RunRecord& Simulation::run(bool bare) {
@@ -119,6 +121,7 @@ const RunRecord& Simulation::run(bool bare) {
     sim_.record.workers[k].host = placed_.workers[k]->get_name();
   }
   topology_->create_actors(sim_, placed_);
+  start_background(place_background(scenario_), scenario_.seed);
   std::shared_ptr<EnergyMeter> energy;
   if (scenario_.energy.enabled) {
     auto hosts = placed_.workers;
