@@ -340,6 +340,8 @@ def main(argv=None):
                              "ALPHA (default 0.9) also smooths the bold accuracy curves")
     parser.add_argument("--latency-axis", metavar="NAME",
                         help="axis for the x of tta_vs_latency (default: the link latency axis)")
+    parser.add_argument("--only", metavar="AXIS=LABEL", action="append", default=[],
+                        help="plot only the runs with this axis value (repeatable), e.g. algorithm=bmuf")
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:
@@ -352,6 +354,11 @@ def main(argv=None):
         except ValueError as e:
             raise sr.StudyError(str(e)) from None
         study = sr.load_study(args.results_dir)
+        for only in args.only:
+            name, _, label = only.partition("=")
+            if name not in study.runs.columns or label not in set(study.runs[name].astype(str)):
+                raise sr.StudyError(f"--only {only}: no run has {name}={label}")
+            study.runs = study.runs.loc[study.runs[name].astype(str) == label].reset_index(drop=True)
         runs = study.runs
         if not runs["finished"].any():
             raise sr.StudyError(f"{args.results_dir}: no finished run "

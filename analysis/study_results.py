@@ -109,7 +109,8 @@ def load_study(results_dir):
         if unknown:
             raise StudyError(f"{manifest_path}: axis {a['name']} has value(s) {sorted(unknown)} "
                              f"not in study.json")
-        runs[a["name"]] = pd.Categorical(runs[a["name"]], categories=values, ordered=True)
+        # An axis inside a <zip> may repeat a value: categories are its distinct values, in order.
+        runs[a["name"]] = pd.Categorical(runs[a["name"]], categories=list(dict.fromkeys(values)), ordered=True)
     fields = {c: [] for c in SUMMARY_FIELDS}
     finished = []
     for run_dir in runs["run_dir"]:

@@ -120,6 +120,18 @@ class StudyResultsTest(TempDirTest):
         self.assertEqual(list(runs["wan-latency"].cat.categories), ["1ms", "10ms"])
         self.assertEqual(study.rounds("ma-1ms-s2")["test_accuracy"].iloc[3], 0.96)
 
+    def test_axis_in_a_zip_may_repeat_values(self):
+        make_study(self.dir)
+        path = os.path.join(self.dir, "study.json")
+        with open(path) as f:
+            meta = json.load(f)
+        axis = next(a for a in meta["axes"] if a["name"] == "wan-latency")
+        axis["values"] = axis["values"] + axis["values"][:1]  # e.g. "ring ring star" in a zip
+        with open(path, "w") as f:
+            json.dump(meta, f)
+        runs = sr.load_study(self.dir).runs
+        self.assertEqual(list(runs["wan-latency"].cat.categories), ["1ms", "10ms"])
+
     def test_stats(self):
         runs = sr.add_tta(sr.load_study(make_study(self.dir)), 0.95)
         stats = sr.tta_stats(runs, ["algorithm", "wan-latency"]).set_index(
@@ -219,10 +231,18 @@ class PlotStudyTest(TempDirTest):
         self.assertIn("no finished run", err)
         self.assertFalse(os.path.exists(os.path.join(self.dir, "figures")))
 
+    def test_only_one_axis_value(self):
+        make_study(self.dir, missing=())
+        outdir = os.path.join(self.tmp.name, "ma")
+        code, _, err = self.main(self.dir, "--only", "algorithm=ma", "-o", outdir)
+        self.assertEqual(code, 0, err)
+        self.assert_figures(outdir)
+
     def test_bad_arguments(self):
         make_study(self.dir)
         for argv in (["--latency-axis", "nope"], ["--latency-axis", "algorithm"],
-                     ["--smooth", "ewma:2"], ["--target", "0"]):
+                     ["--smooth", "ewma:2"], ["--target", "0"], ["--only", "algorithm=nope"],
+                     ["--only", "nope=ma"]):
             code, _, err = self.main(self.dir, *argv)
             self.assertEqual(code, 2, argv)
             self.assertTrue(err.startswith("plot_study: "), err)

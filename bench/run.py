@@ -9,11 +9,14 @@ Measures, side by side in one run, and writes bench/RESULTS.md:
   (c) wall time and peak memory for 16, 64, 256, 1024 and 4096 workers of SSGD and MA, with the
       fitted growth exponent (least squares on log wall time against log workers) of both;
 and checks that 4096 workers × 100 rounds complete.
+With --topologies it measures only (d): the engine cost of each topology (parameter-server, tree,
+hierarchical, ring-allreduce) against the number of workers, bare SimGrid and simulator, with the
+fitted exponents, and replaces that section of RESULTS.md (the other sections are kept).
 
 Every comparison is a ratio of runs made in the same invocation, interleaved, median of --repeat.
 Scaling runs use a synthetic logistic-regression data set (8192 rows × 10 features, written by
 this script) so that training arithmetic is negligible and the comparison isolates the engine.
-Options: --quick (fewer rounds/sizes, for CI smoke tests), --repeat N, --out FILE.
+Options: --quick (fewer rounds/sizes, for CI smoke tests), --repeat N, --out FILE, --topologies.
 """
 import argparse
 import json
@@ -99,6 +102,64 @@ def fit_exponent(xs, ys):
     return sum((a - mx) * (b - my) for a, b in zip(lx, ly)) / sum((a - mx) ** 2 for a in lx)
 
 
+TOPOLOGY_MARK = "<!-- (d) topologies: bench/run.py --topologies -->"
+
+
+def topology_section(args, tmp):
+    """(d): wall time of the synthetic scenario's bare and real runs for every topology."""
+    scenario = write_synthetic(tmp)
+    big = [16, 64] if args.quick else [16, 64, 256, 1024, 4096]
+    # A ring round is 2K(K-1) messages: its sizes stop where one run takes tens of seconds.
+    ring = [16, 32] if args.quick else [16, 32, 64, 128, 256]
+    geo = [f"platform.file={ROOT}/platforms/wan-geo.xml", "workers.placement=zones", "server.host=us-east-0"]
+    cases = [("parameter-server", big, []), ("tree", big, []), ("hierarchical", big, geo), ("ring-allreduce", ring, [])]
+    lines = [TOPOLOGY_MARK, "\n## (d) Engine cost of each topology\n",
+             f"Machine: {machine()}. Date: {time.strftime('%Y-%m-%d')}. Command: `bench/run.py --topologies"
+             f"{' --quick' if args.quick else ''}` (median of {args.repeat} interleaved runs). The synthetic scenario of "
+             "(b, c), 10 rounds of SSGD, LAN platform (hierarchical: the geo platform, workers round-robin over its three "
+             "datacenters). Messages per round: parameter-server 2K, tree 2(K−1), hierarchical 2(K−3) + 12 "
+             "(ring of 3 leaders), ring-allreduce 2K(K−1).\n",
+             "| topology | workers | bare SimGrid wall (s) | simulator wall (s) | ratio | bare µs per message |",
+             "|---|---|---|---|---|---|"]
+    exponents, loads = [], [os.getloadavg()[0]]
+    for kind, sizes, extra in cases:
+        walls, bare_walls = [], []
+        for n in sizes:
+            sets = [f"topology.kind={kind}", f"workers.count={n}"] + extra
+            sim, bare = [], []
+            for r in range(args.repeat):
+                sim.append(simulate(scenario, sets, os.path.join(tmp, f"d-{kind}-{n}-{r}"))[0])
+                bare.append(simulate(scenario, sets, os.path.join(tmp, f"db-{kind}-{n}-{r}"), bare=True)[0])
+            walls.append(statistics.median(sim))
+            bare_walls.append(statistics.median(bare))
+            with open(os.path.join(tmp, f"db-{kind}-{n}-0", "summary.json")) as f:
+                messages = json.load(f)["result"]["messages_sent"]
+            lines.append(f"| {kind} | {n} | {bare_walls[-1]:.3f} | {walls[-1]:.3f} | {walls[-1] / bare_walls[-1]:.2f} | "
+                         f"{1e6 * bare_walls[-1] / messages:.1f} |")
+        exponents.append((kind, sizes, fit_exponent(sizes, walls), fit_exponent(sizes, bare_walls)))
+        loads.append(os.getloadavg()[0])
+    lines += [f"\nLoad average (1 min) on the machine during the runs: {min(loads):.1f} to {max(loads):.1f} "
+              f"({os.cpu_count()} cores): absolute times are slower when other jobs share it; the exponents and "
+              "the per-message costs are what to compare.",
+              "\nFitted growth exponent of wall time against workers (wall ∝ workers^e):\n",
+              "| topology | workers | simulator e | bare SimGrid e |", "|---|---|---|---|"]
+    lines += [f"| {k} | {s[0]}–{s[-1]} | {e:.2f} | {b:.2f} |" for k, s, e, b in exponents]
+    lines.append("\nA ring round sends about K times the messages of the others, hence its exponent; the cost per "
+                 "message says what the engine pays for each. Ratios of runs lasting a few milliseconds are noise.")
+    return "\n".join(lines) + "\n"
+
+
+def write_topology_section(path, section):
+    """Replaces (or appends) the (d) section of an existing RESULTS.md."""
+    text = open(path).read() if os.path.exists(path) else "# dmlsim benchmark results\n"
+    if TOPOLOGY_MARK in text:
+        text = text[:text.index(TOPOLOGY_MARK)].rstrip("\n") + "\n"
+    text = text.rstrip("\n") + "\n\n" + section
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+
+
 def machine():
     cpu = "unknown CPU"
     try:
@@ -115,10 +176,16 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--out", default=os.path.join(ROOT, "bench", "RESULTS.md"))
+    parser.add_argument("--topologies", action="store_true", help="measure only (d), the topologies")
     args = parser.parse_args(argv)
     if not os.path.exists(DMLSIM):
         sys.exit("bench: build/dmlsim not found: run ./setup.sh first")
     tmp = tempfile.mkdtemp(prefix="dmlsim-bench-")
+    if args.topologies:
+        section = topology_section(args, tmp)
+        write_topology_section(args.out, section)
+        print(section)
+        return 0
     lines = [f"# dmlsim benchmark results\n", f"Machine: {machine()}. Date: {time.strftime('%Y-%m-%d')}.",
              f"Command: `bench/run.py{' --quick' if args.quick else ''}` (median of {args.repeat} interleaved runs).\n"]
 

@@ -67,9 +67,9 @@ TEST(Run, SeedScenarioWritesItsFilesAndSummary) {
     EXPECT_NE(result.out.find(needle), std::string::npos) << needle;
   const auto s = summary(out / "ma");
   EXPECT_EQ(s["algorithm"]["name"], "ma");
-  // The shipped scenarios run on the TCP-calibrated profile, and say so.
+  // The shipped scenarios run on the TCP connection model, and say so.
   EXPECT_EQ(s["network"]["model"], "CM02");
-  EXPECT_NE(s["network"]["description"].get<std::string>().find("factors by message size and route latency"), std::string::npos);
+  EXPECT_NE(s["network"]["description"].get<std::string>().find("TCP connection model"), std::string::npos);
   EXPECT_NE(s["network"]["description"].get<std::string>().find("profile linux-tcp"), std::string::npos);
   EXPECT_EQ(s["result"]["rounds"], 300);
   EXPECT_EQ(s["training"]["message_bytes"], 31 * 8 + 64);

@@ -41,15 +41,17 @@ std::string profile_error(const std::string& text) {
 }  // namespace
 
 TEST(NetworkProfiles, ShippedProfilesLoad) {
-  for (const auto* name : {"cm02", "lv08", "linux-tcp"}) {
+  for (const auto* name : {"cm02", "lv08", "linux-tcp", "linux-tcp-table"}) {
     const auto p = load_network_profile(find_network_profile(name, "."));
     EXPECT_EQ(p.name, name);
     EXPECT_FALSE(p.description.empty()) << name;
   }
   const auto tcp = load_network_profile(find_network_profile("linux-tcp", "."));
   EXPECT_EQ(tcp.model, "CM02");
-  EXPECT_GE(tcp.factors.rows.size(), 3u) << "linux-tcp has one factor row per fitted latency";
-  EXPECT_FALSE(tcp.rounds.empty()) << "linux-tcp must carry the measurements it was fitted to";
+  EXPECT_TRUE(tcp.tcp) << "linux-tcp is the TCP connection model";
+  const auto table = load_network_profile(find_network_profile("linux-tcp-table", "."));
+  EXPECT_GE(table.factors.rows.size(), 3u) << "linux-tcp-table has one factor row per fitted latency";
+  EXPECT_FALSE(table.rounds.empty()) << "linux-tcp-table must carry the measurements it was fitted to";
   EXPECT_EQ(load_network_profile(find_network_profile("lv08", ".")).model, "LV08");
 }
 
@@ -85,7 +87,7 @@ TEST(NetworkProfiles, ErrorsNameFileAndLine) {
     find_network_profile("no-such-profile", ".");
     ADD_FAILURE();
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("known: cm02, linux-tcp, lv08"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("known: cm02, linux-tcp, linux-tcp-table, lv08"), std::string::npos) << e.what();
   }
 }
 
@@ -325,6 +327,50 @@ TEST(CalibrateCommand, ServeAndProbeOverLoopbackWriteAUsableProfile) {
   // And a fit of the JSON gives the same profile.
   EXPECT_EQ(run_dmlsim(fmt::format("calibrate fit {} --out {}", (dir / "lo.json").string(), (dir / "fit.xml").string())).exit_code, 0);
   EXPECT_NO_THROW(load_network_profile(dir / "fit.xml"));
+}
+
+TEST(CalibrateCommand, ProbeWithFlowsRecordsEveryFlowsFinishPerRound) {
+  TempDir dir;
+  const int port = 21000 + static_cast<int>(::getpid() % 19000);
+  std::thread server([&] { run_dmlsim(fmt::format("calibrate serve --port {} --bind 127.0.0.1 --once --timeout 30", port)); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const auto result = run_dmlsim(fmt::format("calibrate probe 127.0.0.1:{} --flows 3 --sizes 64KiB --warmup 1 --rounds 2 "
+                                             "--gap 5ms --assume-latency 1ms --assume-bandwidth 1Gbps --json {}",
+                                             port, (dir / "flows.json").string()));
+  server.join();  // --once: the server stops when all three connections have closed
+  ASSERT_EQ(result.exit_code, 0) << result.out;
+  const auto j = nlohmann::json::parse(read_text(dir / "flows.json"));
+  EXPECT_EQ(j["flows"], 3);
+  EXPECT_TRUE(j["flagged"].is_boolean());
+  const auto& o = j["observations"][0];
+  ASSERT_EQ(o["warmup_rounds"].size(), 1u);
+  ASSERT_EQ(o["rounds"].size(), 2u);
+  EXPECT_EQ(o["rounds"][0]["index"], 1);
+  for (const auto& r : o["rounds"]) {
+    ASSERT_EQ(r["finish"].size(), 3u);
+    double last = 0;
+    for (const auto& f : r["finish"]) {
+      EXPECT_GT(f.get<double>(), 0.005);  // every answer waited the server's gap
+      last = std::max(last, f.get<double>());
+    }
+    EXPECT_DOUBLE_EQ(r["time"].get<double>(), last);  // the slowest flow sets the round
+  }
+  EXPECT_GT(o["rounds"][1]["start"].get<double>(), o["rounds"][0]["start"].get<double>());
+  // A contention measurement is no input for a one-connection profile.
+  const auto refused = run_dmlsim(fmt::format("calibrate probe 127.0.0.1:{} --flows 2 --out {}", port, (dir / "p.xml").string()));
+  EXPECT_EQ(refused.exit_code, 2) << refused.out;
+  EXPECT_FALSE(fs::exists(dir / "p.xml"));
+}
+
+TEST(CalibrateCommand, FitRefusesAMeasurementFlaggedForEmulatorDrops) {
+  TempDir dir;
+  write_text(dir / "m.json", R"({"kind": "dmlsim-calibration", "gap": 0.01, "flagged": true,
+    "flag_reason": "40 emulator drops > bound 3",
+    "observations": [{"latency": 0.01, "bandwidth": 1.25e7, "bytes": 65536, "time": 0.04}]})");
+  const auto result = run_dmlsim(fmt::format("calibrate fit {} --out {}", (dir / "m.json").string(), (dir / "p.xml").string()));
+  EXPECT_EQ(result.exit_code, 2) << result.out;
+  EXPECT_NE(result.out.find("flagged for emulator drops (40 emulator drops > bound 3)"), std::string::npos) << result.out;
+  EXPECT_FALSE(fs::exists(dir / "p.xml"));
 }
 
 TEST(RunCommand, NetworkProfileFromTheCommandLineIsRecorded) {

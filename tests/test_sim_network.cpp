@@ -1,10 +1,13 @@
 // Simulations on tiny platforms, each in a forked child (SimGrid allows one engine per process).
+#include "calibrate/sim_round.hpp"
 #include "sim/network.hpp"
 #include "sim/simulation.hpp"
 #include "test_util.hpp"
 
 #include <fmt/format.h>
+#include <cmath>
 #include <gtest/gtest.h>
+#include <sstream>
 #include <simgrid/s4u.hpp>
 
 using namespace dmlsim;
@@ -179,4 +182,106 @@ TEST(Network, ProfileFactorsFollowTheRouteLatencySummedOverItsLinks) {
               (0.020 * 5 + 0.060 * 7) / 2 + 1e6 * (1 / (0.5 * 100e6) + 1 / (0.25 * 100e6)) / 2, 1e-9);
   // 10 ms is below the first row: its factors apply.
   EXPECT_NEAR(one_message_time(dir / "p.xml", network, 1e6, "b"), 0.010 * 5 + 1e6 / (0.5 * 100e6), 1e-9);
+}
+
+namespace {
+
+// Each client sends `bytes` to its server `messages` times; the clients start each message
+// together, `idle` after the last one arrived. Returns the duration of every message, flow by flow.
+std::vector<std::vector<double>> tcp_message_times(int flows, const tcp::TcpParams& params, double bytes, int messages,
+                                                   double idle) {
+  // `flows` client/server pairs through one shared bottleneck of 100 Mbit/s and 50 ms one way.
+  TempDir dir;
+  write_text(dir / "p.xml", calibrate::bottleneck_platform_xml({0.050, 12.5e6, 0}, flows));
+  const auto out = in_child([&] {
+    int argc = 1;
+    char name[] = "test";
+    char* argv[] = {name, nullptr};
+    sg4::Engine engine(&argc, argv);
+    const NetworkSetup network{resolve_network_config(NetworkSpec{}, {}), {}, params};
+    apply_network_config(network.config);
+    engine.load_platform((dir / "p.xml").string());
+    install_network_model(network);
+    std::vector<std::vector<double>> times(flows);
+    const auto barrier = sg4::Barrier::create(flows);
+    for (int f = 0; f < flows; ++f) {
+      auto* box = sg4::Mailbox::by_name(fmt::format("box{}", f));
+      sg4::Actor::create("client", engine.host_by_name(fmt::format("client{}", f)), [box, bytes, messages, idle, &times, f, barrier] {
+        static int payload = 0;
+        for (int m = 0; m < messages; ++m) {
+          barrier->wait();
+          if (m > 0) sg4::this_actor::sleep_for(idle);
+          const double start = sg4::Engine::get_clock();
+          box->put(&payload, static_cast<std::uint64_t>(bytes));
+          times[f].push_back(sg4::Engine::get_clock() - start);
+        }
+      });
+      sg4::Actor::create("server", engine.host_by_name(fmt::format("server{}", f)), [box, messages] {
+        for (int m = 0; m < messages; ++m) box->get<int>();
+      });
+    }
+    engine.run();
+    std::string text;
+    for (const auto& flow : times) {
+      for (double t : flow) text += fmt::format("{:.17g} ", t);
+      text += "\n";
+    }
+    return text;
+  });
+  std::vector<std::vector<double>> times;
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream values(line);
+    times.emplace_back();
+    for (double t = 0; values >> t;) times.back().push_back(t);
+  }
+  return times;
+}
+
+constexpr double kPayloadRate = 100e6 / 8 * 1448 / 1500;  // 100 Mbit/s less the headers
+
+}  // namespace
+
+TEST(TcpModelInSimGrid, SlowStartMakesTheFirstMessageSlowerThanLaterOnes) {
+  const auto times = tcp_message_times(1, tcp::TcpParams{}, 4e6, 4, 0.1).front();
+  ASSERT_EQ(times.size(), 4u);
+  // The model's own arithmetic for the first message, on a route of 50 ms at the payload rate.
+  tcp::ConnectionState state;
+  const auto first = tcp::send_message(state, tcp::TcpParams{}, {0.050, kPayloadRate, 1}, 4e6, 0);
+  EXPECT_NEAR(times[0], first.duration, 1e-9);
+  EXPECT_GT(times[0], times[1] + 0.2);
+  // Once the window fills the path, a message costs latency + size / rate.
+  EXPECT_NEAR(times[3], 0.050 + 4e6 / kPayloadRate, 1e-9);
+}
+
+TEST(TcpModelInSimGrid, IdleBeyondTheRtoRestartsSlowStartUnlessDisabled) {
+  const double busy = tcp_message_times(1, tcp::TcpParams{}, 1e6, 3, 0.1).front()[2];
+  const double idle = tcp_message_times(1, tcp::TcpParams{}, 1e6, 3, 2.0).front()[2];
+  EXPECT_GT(idle, busy + 0.1);
+  tcp::TcpParams keep;
+  keep.slow_start_after_idle = false;
+  EXPECT_NEAR(tcp_message_times(1, keep, 1e6, 3, 2.0).front()[2], busy, 1e-9);
+}
+
+TEST(TcpModelInSimGrid, BufferCapLimitsTheRateOfLongTransfers) {
+  tcp::TcpParams small;
+  small.rmem_max = 512 * 1024;  // 256 KiB window: 2.6 MB/s on a 100 ms round trip
+  const double capped = tcp_message_times(1, small, 8e6, 3, 0.1).front()[2];
+  const double window = std::floor(256 * 1024 / 1448.0) * 1448;  // whole segments
+  EXPECT_NEAR(capped, 0.050 + std::floor(8e6 / window) * 0.100 + (8e6 - std::floor(8e6 / window) * window) / kPayloadRate,
+              1e-6);
+  EXPECT_GT(capped, 2 * (0.050 + 8e6 / kPayloadRate));
+}
+
+TEST(TcpModelInSimGrid, FlowsThroughOneBottleneckShareIt) {
+  const auto alone = tcp_message_times(1, tcp::TcpParams{}, 2e6, 4, 0.1);
+  const auto four = tcp_message_times(4, tcp::TcpParams{}, 2e6, 4, 0.1);
+  ASSERT_EQ(four.size(), 4u);
+  // In the steady state the four flows move 4 x 2 MB through the link together.
+  for (const auto& flow : four) EXPECT_NEAR(flow[3], 0.050 + 4 * 2e6 / kPayloadRate, 1e-6);
+  EXPECT_NEAR(alone[0][3], 0.050 + 2e6 / kPayloadRate, 1e-9);
+  // Sharing, each flow's window fills its quarter of the path sooner: fewer slow-start rounds.
+  tcp::ConnectionState state;
+  const double quarter_first = tcp::send_message(state, tcp::TcpParams{}, {0.050, kPayloadRate / 4, 4}, 2e6, 0).duration;
+  EXPECT_LE(four[3][0], quarter_first + 1e-6);
 }

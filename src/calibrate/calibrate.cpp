@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 namespace dmlsim {
@@ -39,6 +40,8 @@ struct Options {
   std::vector<std::string> inputs;
   int rounds = 5;
   int warmup = 2;
+  int flows = 1;
+  int sim_warmup = 0, sim_rounds = 1;  // simulate's same-size loop (probe has its own defaults)
   double timeout = 30, max_time = 900;
   std::string bandwidth_bytes = "16MiB";
   std::string congestion;
@@ -157,57 +160,123 @@ double measure_bandwidth(ProbeConnection& c, double bytes) {
   return rate;
 }
 
+// One size's rounds on every flow: per round its start (seconds after the size's first round
+// started), its time (the last flow's finish) and each flow's finish time.
+struct RoundRecord {
+  double start = 0;
+  double time = 0;
+  std::vector<double> finish;
+};
+
+nlohmann::json rounds_json(const std::vector<RoundRecord>& rounds, int first_index) {
+  auto out = nlohmann::json::array();
+  for (std::size_t i = 0; i < rounds.size(); ++i)
+    out.push_back({{"index", first_index + static_cast<int>(i)}, {"start", rounds[i].start}, {"time", rounds[i].time},
+                   {"finish", rounds[i].finish}});
+  return out;
+}
+
+// A probe whose own host dropped packets meanwhile measured the host, not the path: more than
+// one per 10,000 packets it sent (at least two allowed) flags it, the harness's bound.
+std::string local_drop_flag(const InterfaceCounters& before, const InterfaceCounters& after) {
+  const long long dropped = after.dropped - before.dropped, sent = after.sent - before.sent;
+  const long long bound = std::max(2LL, sent / 10000);
+  if (dropped <= bound) return "";
+  return fmt::format("this host's network interfaces dropped {} packets during the probe (bound {}: 1 per 10,000 of the {} sent)",
+                     dropped, bound, sent);
+}
+
 int probe_command() {
   auto& o = options();
   const auto sizes = parse_sizes(o.sizes);
   const double gap = time_option("--gap", o.gap);
   const double big = parse_sizes(o.bandwidth_bytes).front();
+  if (o.flows > 1 && !o.out.empty())
+    throw std::invalid_argument("--out: a profile is fitted to one connection's rounds; --flows measures contention (use --json)");
   const double start = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
   auto check_budget = [&] {
     const double now = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
     if (now - start > o.max_time) throw LinkError(fmt::format("the probe ran longer than --max-time {:g} s", o.max_time));
   };
-  ProbeConnection c(o.peer, o.timeout, o.congestion);
-  try {
-    c.round(1, 0);  // warm-up: the connection's first exchange
-  } catch (const LinkError& e) {
-    throw LinkError(fmt::format("{} accepted the connection but does not answer like `dmlsim calibrate serve`: {}",
-                                o.peer, e.what()));
+  const auto counters_before = interface_counters();
+  std::vector<std::unique_ptr<ProbeConnection>> connections;
+  std::vector<ProbeConnection*> flows;
+  for (int i = 0; i < o.flows; ++i) {
+    connections.push_back(std::make_unique<ProbeConnection>(o.peer, o.timeout, o.congestion));
+    flows.push_back(connections.back().get());
+    try {
+      flows.back()->round(1, 0);  // warm-up: the connection's first exchange
+    } catch (const LinkError& e) {
+      throw LinkError(fmt::format("{} accepted the connection but does not answer like `dmlsim calibrate serve`: {}",
+                                  o.peer, e.what()));
+    }
   }
-  const double measured_latency = measure_latency(c);
-  const double measured_bandwidth = measure_bandwidth(c, big);
-  fmt::print("path {}: latency {:.4f} ms (half the median 1-byte round trip), bandwidth {:.4g} Mbps (second half of a bulk transfer)\n", o.peer,
-             measured_latency * 1e3, measured_bandwidth * 8e-6);
-  const double latency = o.assume_latency.empty() ? measured_latency : time_option("--assume-latency", o.assume_latency);
-  const double bandwidth =
-      o.assume_bandwidth.empty() ? measured_bandwidth : bandwidth_option("--assume-bandwidth", o.assume_bandwidth);
+  ProbeConnection& c = *flows.front();
+  // Both given (an emulated link of known latency and rate): nothing to measure, and the
+  // connection's first rounds are the warm-up rounds, as in a training run.
+  double latency = o.assume_latency.empty() ? 0 : time_option("--assume-latency", o.assume_latency);
+  double bandwidth = o.assume_bandwidth.empty() ? 0 : bandwidth_option("--assume-bandwidth", o.assume_bandwidth);
+  if (o.assume_latency.empty() || o.assume_bandwidth.empty()) {
+    const double measured_latency = measure_latency(c);
+    const double measured_bandwidth = measure_bandwidth(c, big);
+    fmt::print("path {}: latency {:.4f} ms (half the median 1-byte round trip), bandwidth {:.4g} Mbps (second half of a bulk transfer)\n",
+               o.peer, measured_latency * 1e3, measured_bandwidth * 8e-6);
+    if (o.assume_latency.empty()) latency = measured_latency;
+    if (o.assume_bandwidth.empty()) bandwidth = measured_bandwidth;
+  }
 
   Measurements m;
   m.date = utc_now();
   m.machine = machine_name();
   m.gap = gap;
-  m.method = fmt::format("dmlsim calibrate probe {}: persistent TCP connection (TCP_NODELAY), per size {} warm-up rounds + "
-                         "median of {} rounds of S bytes out, {:g} ms gap, S bytes back; congestion control {}; path latency {:.6g} ms and "
-                         "bandwidth {:.6g} Mbps {}",
-                         o.peer, o.warmup, o.rounds, gap * 1e3, o.congestion.empty() ? "system default" : o.congestion, latency * 1e3, bandwidth * 8e-6,
+  m.method = fmt::format("dmlsim calibrate probe {}: {} persistent TCP connection(s) (TCP_NODELAY), per size {} warm-up rounds + "
+                         "median of {} rounds of S bytes out on every connection at once, {:g} ms gap, S bytes back (a round ends with "
+                         "the last answer); congestion control {}; path latency {:.6g} ms and bandwidth {:.6g} Mbps {}",
+                         o.peer, o.flows, o.warmup, o.rounds, gap * 1e3, o.congestion.empty() ? "system default" : o.congestion,
+                         latency * 1e3, bandwidth * 8e-6,
                          o.assume_latency.empty() && o.assume_bandwidth.empty() ? "measured" : "given/measured");
+  std::vector<std::pair<std::vector<RoundRecord>, std::vector<RoundRecord>>> detail;  // (warm-up, measured) per size
   for (double bytes : sizes) {
     // TCP needs a few rounds to settle after a size change (window growth, restart after idle).
-    for (int i = 0; i < o.warmup; ++i) {
+    std::vector<RoundRecord> warm, measured;
+    const double first = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    for (int i = 0; i < o.warmup + o.rounds; ++i) {
       check_budget();
-      c.round(static_cast<std::uint64_t>(bytes), gap);
+      RoundRecord r;
+      r.start = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count() - first;
+      r.finish = ProbeConnection::round_together(flows, static_cast<std::uint64_t>(bytes), gap);
+      r.time = *std::max_element(r.finish.begin(), r.finish.end());
+      (i < o.warmup ? warm : measured).push_back(r);
     }
     std::vector<double> times;
-    for (int i = 0; i < o.rounds; ++i) {
-      check_budget();
-      times.push_back(c.round(static_cast<std::uint64_t>(bytes), gap));
-    }
+    for (const auto& r : measured) times.push_back(r.time);
     m.observations.push_back({latency, bandwidth, bytes, median(times)});
     m.samples.push_back(times);
+    detail.emplace_back(std::move(warm), std::move(measured));
   }
-  c.bye();
+  for (auto* f : flows) f->bye();
+  const std::string flag = local_drop_flag(counters_before, interface_counters());
+  if (!flag.empty() && !o.out.empty())
+    throw std::invalid_argument(fmt::format("--out {}: not written: {}; re-measure on a quiet host", o.out, flag));
 
-  if (!o.json.empty()) write_file_atomically(o.json, measurements_json(m));
+  if (!o.json.empty()) {
+    auto j = nlohmann::json::parse(measurements_json(m));
+    j["flows"] = o.flows;
+    j["warmup"] = o.warmup;
+    j["flagged"] = !flag.empty();
+    j["flag_reason"] = flag;
+    for (std::size_t i = 0; i < detail.size(); ++i) {
+      j["observations"][i]["warmup_rounds"] = rounds_json(detail[i].first, 0);
+      j["observations"][i]["rounds"] = rounds_json(detail[i].second, o.warmup);
+    }
+    write_file_atomically(o.json, j.dump(2) + "\n");
+    if (!flag.empty()) fmt::print(stderr, "dmlsim calibrate probe: {} ({} marked flagged)\n", flag, o.json);
+  }
+  if (o.flows > 1) {
+    for (std::size_t i = 0; i < sizes.size(); ++i)
+      fmt::print("{:>10.0f} bytes x {} flows: median round {:.6f} s\n", sizes[i], o.flows, m.observations[i].time);
+    return 0;
+  }
   const ProfileText text{o.name,
                          fmt::format("fitted by dmlsim calibrate probe to {} on {} (path latency {:.4g} ms, bandwidth "
                                      "{:.4g} Mbps: give your platform's link these values)",
@@ -219,26 +288,62 @@ int probe_command() {
   return 0;
 }
 
+// One simulated same-size loop as JSON, in the measurement contract's terms.
+nlohmann::json rounds_json(const std::vector<SimulatedRound>& rounds, std::size_t first, std::size_t last) {
+  auto list = nlohmann::json::array();
+  for (std::size_t i = first; i < last; ++i)
+    list.push_back({{"index", i}, {"start", rounds[i].start}, {"time", rounds[i].time}, {"finish", rounds[i].finish}});
+  return list;
+}
+
 int simulate_command() {
   auto& o = options();
   const auto profile = load_network_profile(find_network_profile(o.profile, fs::current_path()));
   const auto sizes = parse_sizes(o.sizes);
   const SimulatedPath path{time_option("--latency", o.latency), bandwidth_option("--bandwidth", o.bandwidth),
                            time_option("--gap", o.gap)};
-  const auto times = simulate_rounds(profile_network(profile), path, sizes);
+  const auto network = profile_network(profile);
+  std::vector<double> medians;
+  auto cells = nlohmann::json::array();
+  // Each size is its own cell: fresh connections, warm-up rounds, measured rounds.
+  for (double bytes : sizes) {
+    const auto rounds = simulate_flow_rounds(network, path, bytes, o.flows, o.sim_warmup, o.sim_rounds);
+    std::vector<double> measured;
+    for (std::size_t i = o.sim_warmup; i < rounds.size(); ++i) measured.push_back(rounds[i].time);
+    medians.push_back(median(measured));
+    cells.push_back({{"bytes", bytes}, {"median", medians.back()},
+                     {"warmup_rounds", rounds_json(rounds, 0, o.sim_warmup)},
+                     {"rounds", rounds_json(rounds, o.sim_warmup, rounds.size())}});
+  }
   if (!o.json.empty()) {
     nlohmann::json j = {{"profile", profile.name}, {"file", profile.file.string()}, {"latency", path.latency},
-                        {"bandwidth", path.bandwidth}, {"gap", path.gap}, {"bytes", sizes}, {"time", times}};
+                        {"bandwidth", path.bandwidth}, {"gap", path.gap}, {"flows", o.flows},
+                        {"warmup", o.sim_warmup}, {"rounds", o.sim_rounds}, {"bytes", sizes},
+                        {"time", medians}, {"median", medians}, {"cells", cells}};
     write_file_atomically(o.json, j.dump(2) + "\n");
   }
-  for (std::size_t i = 0; i < sizes.size(); ++i) fmt::print("{:.0f} {:.9f}\n", sizes[i], times[i]);
+  for (std::size_t i = 0; i < sizes.size(); ++i) fmt::print("{:.0f} {:.9f}\n", sizes[i], medians[i]);
   return 0;
+}
+
+// A measurement flagged for emulator (or host) drops measured the emulator, not TCP: no profile from it.
+void refuse_flagged(const std::string& file) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_file(file));
+  } catch (const std::exception& e) {
+    throw std::invalid_argument(fmt::format("{}: {}", file, e.what()));
+  }
+  if (j.is_object() && j.value("flagged", false))
+    throw std::invalid_argument(fmt::format("{}: flagged for emulator drops ({}); not fitting a profile to it: re-measure",
+                                            file, j.value("flag_reason", "no reason recorded")));
 }
 
 int fit_command() {
   auto& o = options();
   Measurements all;
   for (const auto& file : o.inputs) {
+    if (fs::path(file).extension() != ".xml") refuse_flagged(file);
     auto m = fs::path(file).extension() == ".xml" ? measurements_of_profile(file) : read_measurements_json(file);
     if (!all.observations.empty() && std::abs(m.gap - all.gap) > 1e-9)
       throw std::invalid_argument(fmt::format("{}: its gap differs from the first file's", file));
@@ -284,6 +389,8 @@ CLI::App* add_calibrate_command(CLI::App& app) {
   o.probe_cmd->add_option("--rounds", o.rounds, "Measured rounds per size (median)")->capture_default_str()->check(CLI::Range(1, 1000));
   o.probe_cmd->add_option("--warmup", o.warmup, "Unmeasured rounds before each size's measured ones")
       ->capture_default_str()->check(CLI::Range(0, 1000));
+  o.probe_cmd->add_option("--flows", o.flows, "Parallel connections sending at the same instant each round (contention)")
+      ->capture_default_str()->check(CLI::Range(1, 64));
   o.probe_cmd->add_option("--gap", o.gap, "Server compute between receive and reply")->capture_default_str();
   o.probe_cmd->add_option("--timeout", o.timeout, "Seconds allowed to connect and for each exchange")
       ->capture_default_str()->check(CLI::PositiveNumber);
@@ -293,13 +400,20 @@ CLI::App* add_calibrate_command(CLI::App& app) {
   o.probe_cmd->add_option("--assume-latency", o.assume_latency, "Fit against this one-way latency instead of the measured one");
   o.probe_cmd->add_option("--assume-bandwidth", o.assume_bandwidth, "Fit against this bandwidth instead of the measured one");
 
-  o.simulate_cmd = cal->add_subcommand("simulate", "Simulated calibration rounds under a network profile");
+  o.simulate_cmd = cal->add_subcommand("simulate", "Simulated calibration rounds under a network profile: per size, "
+                                       "fresh connections, --warmup then --rounds same-size rounds of --flows flows");
   o.simulate_cmd->add_option("--profile", o.profile, "Profile name or file")->required();
   o.simulate_cmd->add_option("--latency", o.latency, "One-way latency of the link, e.g. 100ms")->required();
   o.simulate_cmd->add_option("--bandwidth", o.bandwidth, "Bandwidth of the link, e.g. 100Mbps")->required();
   o.simulate_cmd->add_option("--sizes", o.sizes, "Message sizes, comma-separated")->capture_default_str();
   o.simulate_cmd->add_option("--gap", o.gap, "Server compute between receive and reply")->capture_default_str();
-  o.simulate_cmd->add_option("--json", o.json, "Also write the times as JSON");
+  o.simulate_cmd->add_option("--flows", o.flows, "Connections through one shared bottleneck, each from its own client")
+      ->capture_default_str()->check(CLI::Range(1, 256));
+  o.simulate_cmd->add_option("--warmup", o.sim_warmup, "Unmeasured rounds of each size before the measured ones")
+      ->capture_default_str()->check(CLI::Range(0, 1000));
+  o.simulate_cmd->add_option("--rounds", o.sim_rounds, "Measured rounds of each size (the median is reported)")
+      ->capture_default_str()->check(CLI::Range(1, 1000));
+  o.simulate_cmd->add_option("--json", o.json, "Also write the times as JSON (per round: start, time, each flow's finish)");
 
   o.fit_cmd = cal->add_subcommand("fit", "Fit one profile to the measurements of one or more probes (--json files)");
   o.fit_cmd->add_option("measurements", o.inputs,

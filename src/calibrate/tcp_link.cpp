@@ -1,12 +1,15 @@
 #include "calibrate/tcp_link.hpp"
 
 #include <arpa/inet.h>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstring>
 #include <fcntl.h>
+#include <filesystem>
 #include <fmt/format.h>
+#include <fstream>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -23,6 +26,7 @@ constexpr std::uint32_t kMagic = 0x434c4d44;  // "DMLC" little-endian
 constexpr std::uint32_t kRound = 1, kSink = 2, kBye = 3;
 constexpr std::size_t kHeader = 24;
 constexpr std::uint64_t kMaxRequest = 1ull << 30;  // a probe never asks for more than 1 GiB
+constexpr int kMaxSessions = 64;                   // connections served at once (a probe's flows)
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
@@ -145,7 +149,7 @@ int listen_on(const ServeOptions& options) {
     ::close(fd);
     throw std::invalid_argument(fmt::format("--bind {}: not an IPv4 address", options.bind));
   }
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 4) != 0) {
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, kMaxSessions) != 0) {
     const std::string reason = std::strerror(errno);
     ::close(fd);
     throw LinkError(fmt::format("cannot listen on {}:{}: {}", options.bind, options.port, reason));
@@ -181,27 +185,43 @@ std::pair<std::string, int> split_host_port(const std::string& text) {
 
 void serve(const ServeOptions& options) {
   const int listener = listen_on(options);
-  fmt::print("dmlsim calibrate: serving on {}:{} (one probe at a time; stops after {:g} s without one{})\n",
-             options.bind, options.port, options.idle_timeout, options.once ? " or after the first" : "");
+  fmt::print("dmlsim calibrate: serving on {}:{} (several connections at once; stops after {:g} s without one{})\n",
+             options.bind, options.port, options.idle_timeout, options.once ? " or after the first probe" : "");
   std::fflush(stdout);
+  std::atomic<int> active{0};
+  std::atomic<double> last_activity{now()};
+  std::vector<std::thread> sessions;
+  bool served = false;
   for (;;) {
-    try {
-      wait_for(listener, POLLIN, now() + options.idle_timeout, "waiting for a probe");
-    } catch (const LinkError&) {
+    if (options.once && served && active == 0) break;
+    if (active == 0 && now() - last_activity > options.idle_timeout) {
+      for (auto& t : sessions) t.join();
       ::close(listener);
       throw LinkError(fmt::format("no probe connected within {:g} s", options.idle_timeout));
     }
+    pollfd p{listener, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;  // wake every 100 ms to notice sessions ending
     const int fd = ::accept(listener, nullptr, nullptr);
     if (fd < 0) continue;
-    try {
-      set_congestion(fd, options.congestion);
-      serve_session(fd, options.idle_timeout);
-    } catch (const LinkError& e) {
-      fmt::print(stderr, "dmlsim calibrate serve: session ended: {}\n", e.what());
+    if (active >= kMaxSessions) {
+      ::close(fd);
+      continue;
     }
-    ::close(fd);
-    if (options.once) break;
+    served = true;
+    ++active;
+    sessions.emplace_back([fd, &options, &active, &last_activity] {
+      try {
+        set_congestion(fd, options.congestion);
+        serve_session(fd, options.idle_timeout);
+      } catch (const LinkError& e) {
+        fmt::print(stderr, "dmlsim calibrate serve: session ended: {}\n", e.what());
+      }
+      ::close(fd);
+      last_activity = now();
+      --active;
+    });
   }
+  for (auto& t : sessions) t.join();
   ::close(listener);
 }
 
@@ -261,14 +281,55 @@ void ProbeConnection::send_header(std::uint32_t op, std::uint64_t size, double g
   encode(buffer_.data(), Header{op, static_cast<std::uint32_t>(std::lround(gap * 1e6)), size});
 }
 
-double ProbeConnection::round(std::uint64_t bytes, double gap) {
-  send_header(kRound, bytes, gap);
+double ProbeConnection::round(std::uint64_t bytes, double gap) { return round_together({this}, bytes, gap).front(); }
+
+std::vector<double> ProbeConnection::round_together(const std::vector<ProbeConnection*>& connections, std::uint64_t bytes,
+                                                    double gap) {
+  const std::size_t n = connections.size();
+  for (auto* c : connections) c->send_header(kRound, bytes, gap);  // header and payload in one buffer
+  std::vector<std::size_t> sent(n, 0), received(n, 0);
+  std::vector<double> finish(n, -1);
+  std::vector<pollfd> fds(n);
   const double start = now();
-  const double deadline = start + timeout_ + gap;
-  const std::string what = fmt::format("in a {}-byte round with {}", bytes, peer_);
-  send_all(fd_, buffer_.data(), kHeader + bytes, deadline, what);  // header and payload in one write
-  recv_all(fd_, buffer_.data(), bytes, deadline, what);
-  return now() - start;
+  const double deadline = start + connections.front()->timeout_ + gap;
+  const std::string what = fmt::format("in a {}-byte round with {}", bytes, connections.front()->peer_);
+  std::size_t done = 0;
+  // One thread drives every connection (no thread start-up skew between flows): send whatever
+  // each socket accepts, read whatever has arrived, until every answer is complete.
+  while (done < n) {
+    for (std::size_t i = 0; i < n; ++i) {
+      auto* c = connections[i];
+      while (sent[i] < kHeader + bytes) {
+        const auto k = ::send(c->fd_, c->buffer_.data() + sent[i], kHeader + bytes - sent[i], MSG_NOSIGNAL);
+        if (k > 0) sent[i] += static_cast<std::size_t>(k);
+        else if (k < 0 && errno == EINTR) continue;
+        else if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+        else throw LinkError(fmt::format("send failed {}: {}", what, std::strerror(errno)));
+      }
+      while (finish[i] < 0) {
+        // The answer arrives only after the whole request: the buffer's payload is no longer needed.
+        const auto k = ::recv(c->fd_, c->buffer_.data() + received[i], bytes - received[i], 0);
+        if (k > 0) received[i] += static_cast<std::size_t>(k);
+        else if (k == 0 && bytes > 0) throw LinkError(fmt::format("the peer closed the connection {}", what));
+        else if (k < 0 && errno == EINTR) continue;
+        else if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+          throw LinkError(fmt::format("receive failed {}: {}", what, std::strerror(errno)));
+        if (received[i] == bytes) {
+          finish[i] = now() - start;
+          ++done;
+        }
+        if (k <= 0) break;
+      }
+      // A finished flow leaves the poll set (fd -1), or a hang-up on it would wake every poll.
+      fds[i] = {finish[i] >= 0 ? -1 : c->fd_, static_cast<short>(POLLIN | (sent[i] < kHeader + bytes ? POLLOUT : 0)), 0};
+    }
+    if (done == n) break;
+    const double left = deadline - now();
+    if (left <= 0) throw LinkError(fmt::format("timed out {}", what));
+    if (::poll(fds.data(), n, static_cast<int>(std::ceil(left * 1000))) < 0 && errno != EINTR)
+      throw LinkError(fmt::format("poll failed {}: {}", what, std::strerror(errno)));
+  }
+  return finish;
 }
 
 double ProbeConnection::sink(std::uint64_t bytes) {
@@ -285,6 +346,22 @@ double ProbeConnection::sink(std::uint64_t bytes) {
 void ProbeConnection::bye() {
   send_header(kBye, 0, 0);
   send_all(fd_, buffer_.data(), kHeader, now() + timeout_, "saying goodbye");
+}
+
+InterfaceCounters interface_counters() {
+  InterfaceCounters counters;
+  std::error_code error;
+  for (const auto& dev : std::filesystem::directory_iterator("/sys/class/net", error)) {
+    if (dev.path().filename() == "lo") continue;
+    const auto read = [&](const char* name) {
+      long long value = 0;
+      std::ifstream(dev.path() / "statistics" / name) >> value;
+      return value;
+    };
+    counters.dropped += read("tx_dropped") + read("rx_dropped");
+    counters.sent += read("tx_packets");
+  }
+  return counters;
 }
 
 }  // namespace dmlsim::calibrate

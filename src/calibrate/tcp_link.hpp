@@ -30,8 +30,9 @@ struct ServeOptions {
   std::string congestion;     // TCP congestion control of the connection; empty: the system's default
 };
 
-// Serves probes one at a time until `idle_timeout` passes with nobody connected (returns) or,
-// with `once`, after the first session. Prints one line when listening.
+// Serves probes, each connection in its own thread (a probe with several flows opens several),
+// until `idle_timeout` passes with nobody connected (LinkError) or, with `once`, once the
+// connections of the first probe have all closed. Prints one line when listening.
 void serve(const ServeOptions& options);
 
 class ProbeConnection {
@@ -43,6 +44,10 @@ class ProbeConnection {
   ProbeConnection& operator=(const ProbeConnection&) = delete;
 
   double round(std::uint64_t bytes, double gap);  // seconds from first byte sent to last byte received
+  // One round on several connections at once (contention): each sends `bytes` at the same instant
+  // and gets its answer; returns each connection's finish time, seconds from the common start.
+  static std::vector<double> round_together(const std::vector<ProbeConnection*>& connections, std::uint64_t bytes,
+                                            double gap);
   double sink(std::uint64_t bytes);               // bytes/s of the second half, as received by the server
   void bye();
 
@@ -53,6 +58,15 @@ class ProbeConnection {
   std::string peer_;
   std::vector<char> buffer_;
 };
+
+// Packets dropped by this host's own network interfaces (sum of tx_dropped and rx_dropped over
+// every interface but loopback) and packets they sent: a probe whose host drops packets measures
+// the host, not the path.
+struct InterfaceCounters {
+  long long dropped = 0;
+  long long sent = 0;
+};
+InterfaceCounters interface_counters();
 
 // Splits "HOST:PORT" ("[v6]:PORT" too); throws std::invalid_argument.
 std::pair<std::string, int> split_host_port(const std::string& text);

@@ -3,8 +3,10 @@
 #include "scenario/scenario.hpp"
 #include "scenario/xml_reader.hpp"
 #include "util/atomic_file.hpp"
+#include "util/units.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <fmt/format.h>
 #include <pugixml.hpp>
@@ -69,13 +71,15 @@ class ProfileParser {
       else if (name == "description") read_description(child, p);
       else if (name == "measurements") read_measurements(child, p);
       else if (name == "factors") read_factors(child, p);
+      else if (name == "tcp") read_tcp(child, p);
       else
         throw ScenarioError(file_.string(), line(child),
                             fmt::format("unknown element <{}> inside <network-profile> (expected <description>, "
-                                        "<config>, <factors> or <measurements>)",
+                                        "<config>, <factors>, <tcp> or <measurements>)",
                                         name));
     }
     check_factors(root, p);
+    check_tcp(root, p);
     return p;
   }
 
@@ -112,6 +116,62 @@ class ProfileParser {
     p.factors.rows.push_back(row);
   }
 
+  // <tcp mss="1448B" initial-window="10" rto-min="200ms" rmem-max="6MiB" .../>: physical
+  // parameters, each with its unit, each checked for physical sense.
+  void read_tcp(pugi::xml_node node, NetworkProfile& p) {
+    auto r = reader(node);
+    if (p.tcp) r.fail("a profile has at most one <tcp>");
+    tcp::TcpParams t;
+    t.mss = bytes(r, "mss", t.mss);
+    t.header = bytes(r, "header", t.header);
+    t.initial_window = r.number("initial-window", t.initial_window, -1e9, 1e9);
+    t.cubic_c = r.number("cubic-c", t.cubic_c, -1e9, 1e9);
+    t.cubic_beta = r.number("cubic-beta", t.cubic_beta, -1e9, 1e9);
+    t.rto_min = seconds(r, "rto-min", t.rto_min);
+    t.rmem_max = bytes(r, "rmem-max", t.rmem_max);
+    t.wmem_max = bytes(r, "wmem-max", t.wmem_max);
+    t.slow_start_after_idle = r.choice("slow-start-after-idle", "on", {"on", "off"}) == "on";
+    t.hystart = r.choice("hystart", "on", {"on", "off"}) == "on";
+    t.queue_packets = r.number("queue", t.queue_packets, -1e9, 1e9);
+    r.finish();
+    no_children(node);
+    if (const auto problem = tcp::check_params(t); !problem.empty()) r.fail(problem);
+    p.tcp = t;
+  }
+
+  // A size with its unit: B, kB, MB, GB or KiB, MiB, GiB.
+  static double bytes(ElementReader& r, const char* name, double fallback) {
+    if (!r.has(name)) return fallback;
+    const std::string text = r.text(name, "");
+    static const std::vector<std::pair<std::string, double>> units = {
+        {"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0}, {"kB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1.0}};
+    for (const auto& [unit, scale] : units) {
+      if (text.size() <= unit.size() || text.compare(text.size() - unit.size(), unit.size(), unit) != 0) continue;
+      try {
+        return parse_number(text.substr(0, text.size() - unit.size())) * scale;
+      } catch (const std::invalid_argument& e) {
+        r.fail(name, e.what());
+      }
+    }
+    r.fail(name, fmt::format("'{}' needs a size unit (B, kB, MB, GB, KiB, MiB, GiB)", text));
+  }
+
+  // A time with its unit (a bare number is refused here: profiles say what they mean). Negative
+  // times are parsed, so that the physical check can say what is wrong with them.
+  static double seconds(ElementReader& r, const char* name, double fallback) {
+    if (!r.has(name)) return fallback;
+    const std::string text = r.text(name, "");
+    if (text.empty() || !std::isalpha(static_cast<unsigned char>(text.back())))
+      r.fail(name, fmt::format("'{}' needs a time unit (e.g. 200ms)", text));
+    const bool negative = text.front() == '-';
+    try {
+      const double value = parse_time(negative ? text.substr(1) : text);
+      return negative ? -value : value;
+    } catch (const std::invalid_argument& e) {
+      r.fail(name, e.what());
+    }
+  }
+
   static PiecewiseFactor piecewise(ElementReader& r, const char* name) {
     if (!r.has(name)) r.fail(name, "is required");
     try {
@@ -132,6 +192,18 @@ class ProfileParser {
       if (key == "network/latency-factor" || key == "network/bandwidth-factor" || key.rfind("smpi/", 0) == 0)
         throw ScenarioError(file_.string(), line(root),
                             fmt::format("<config name=\"{}\"> cannot be combined with <factors>", key));
+  }
+
+  // The TCP model is installed as CM02 factor callbacks, like <factors>, which it replaces.
+  void check_tcp(pugi::xml_node root, const NetworkProfile& p) {
+    if (!p.tcp) return;
+    if (p.model != "CM02")
+      throw ScenarioError(file_.string(), line(root), fmt::format("<tcp> needs model=\"CM02\" (the profile says \"{}\")", p.model));
+    if (!p.factors.empty()) throw ScenarioError(file_.string(), line(root), "<tcp> and <factors> cannot be combined");
+    for (const auto& [key, value] : p.config)
+      if (key == "network/latency-factor" || key == "network/bandwidth-factor" || key == "network/TCP-gamma")
+        throw ScenarioError(file_.string(), line(root),
+                            fmt::format("<config name=\"{}\"> cannot be combined with <tcp>, which models the window", key));
   }
 
   void read_description(pugi::xml_node node, NetworkProfile& p) {

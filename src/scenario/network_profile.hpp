@@ -7,15 +7,22 @@
 //     <factors latency="25ms" lat-factor="0:1.0;4031:1.3" bw-factor="0:0.9;4031:0.95"/>
 //                       (CM02 only, one per fitted latency: factors by size and route latency,
 //                        see scenario/factor_table.hpp)
+//     <tcp mss="1448B" header="52B" initial-window="10" cubic-c="0.4" cubic-beta="0.7" rto-min="200ms"
+//          rmem-max="6MiB" wmem-max="4MiB" slow-start-after-idle="on" hystart="on" queue="1000"/>
+//                       (CM02 only, instead of <factors>: the TCP connection model of
+//                        network/tcp_model.hpp with these physical parameters; sizes and times need
+//                        units, initial-window is in segments, queue in packets (0 or absent: no losses))
 //     <measurements ...> <round .../> </measurements>        (optional: what the factors were fitted to)
 //   </network-profile>
 // Profiles may also keep SimGrid's own options instead (model="SMPI" with smpi/lat-factor, ...).
 // Pure code (no SimGrid): profiles are resolved while the scenario is read, so errors carry file:line.
 #pragma once
 
+#include "network/tcp_model.hpp"
 #include "scenario/factor_table.hpp"
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,6 +42,7 @@ struct NetworkProfile {
   std::string model;  // SimGrid network/model
   std::vector<std::pair<std::string, std::string>> config;  // SimGrid configuration items, in order
   FactorTable factors;  // per-size, per-route-latency factors (<factors> rows); empty: none
+  std::optional<tcp::TcpParams> tcp;  // the TCP connection model (<tcp>); none: not modelled
   std::string description;
   double gap = 0.010;  // compute gap of the measured rounds, seconds
   std::vector<ProfileRound> rounds;  // measurements the profile was fitted to (may be empty)

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <fmt/format.h>
 #include <limits>
+#include <map>
 #include <memory>
 #include <simgrid/kernel/resource/NetworkModelIntf.hpp>
 #include <simgrid/s4u/Engine.hpp>
+#include <simgrid/s4u/Host.hpp>
 #include <simgrid/s4u/Link.hpp>
 #include <simgrid/s4u/NetZone.hpp>
 #include <stdexcept>
@@ -42,6 +44,7 @@ ConfigList resolve_network_config(const NetworkSpec& spec, const ConfigList& com
 NetworkSetup resolve_network(const NetworkSpec& spec, const ConfigList& command_line) {
   NetworkSetup setup{resolve_network_config(spec, command_line), {}};
   if (spec.profile && *find(setup.config, "network/model") == spec.profile->model) {
+    setup.tcp = spec.profile->tcp;
     setup.factors = spec.profile->factors;
     // Interpolating between rows needs the window cap SimGrid will apply.
     const std::string* gamma = find(setup.config, "network/TCP-gamma");
@@ -61,7 +64,7 @@ std::string describe_network(const ConfigList& config) {
   if (gamma) text += (*gamma == "0") ? ", TCP-gamma cap lifted" : fmt::format(", TCP-gamma {}", *gamma);
   if (model == "CM02")
     text += " (latency + size/bandwidth per message, no slow start: within 5 % of Linux TCP up to 64 KiB and on "
-            "short links, up to 56 % fast for 1-8 MB on 100 ms links; profile linux-tcp, the default, is calibrated)";
+            "short links, up to a third fast for 2-8 MB on 100 ms links; profile linux-tcp, the default, models the TCP connection)";
   else if (model == "LV08")
     text += " (SimGrid's default: latency x13.01, bandwidth x0.97; up to 12x slower than Linux TCP on long links)";
   return text;
@@ -78,6 +81,11 @@ std::string describe_network(const NetworkSpec& spec, const ConfigList& config) 
   if (gamma) text += (*gamma == "0") ? ", TCP-gamma cap lifted" : fmt::format(", TCP-gamma {}", *gamma);
   if (!p.factors.empty())
     text += fmt::format(", latency/bandwidth factors by message size and route latency ({} latencies)", p.factors.rows.size());
+  if (p.tcp)
+    text += fmt::format(", TCP connection model (initial window {:g} x {:g} B, slow start, CUBIC, restart after idle {}, "
+                        "window cap {:.0f} B)",
+                        p.tcp->initial_window, p.tcp->mss, p.tcp->slow_start_after_idle ? "on" : "off",
+                        p.tcp->window_cap() * p.tcp->mss);
   text += fmt::format(": profile {} ({})", p.name, p.file.string());
   if (!p.description.empty()) text += ": " + p.description;
   return text;
@@ -105,12 +113,100 @@ double route_bandwidth(const std::vector<simgrid::s4u::Link*>& links) {
   for (const auto* link : links) bandwidth = std::min(bandwidth, link->get_bandwidth());
   return bandwidth;
 }
+
+simgrid::kernel::resource::NetworkModelIntf& factor_model() {
+  auto* model = simgrid::s4u::Engine::get_instance()->get_netzone_root()->get_network_model();
+  if (model == nullptr) throw std::runtime_error("the network model does not accept factor callbacks");
+  return *model;
+}
+
+const simgrid::s4u::Link* bottleneck_of(const std::vector<simgrid::s4u::Link*>& links) {
+  const simgrid::s4u::Link* narrowest = nullptr;
+  for (const auto* link : links)
+    if (narrowest == nullptr || link->get_bandwidth() < narrowest->get_bandwidth()) narrowest = link;
+  return narrowest;
+}
+
+// The TCP connections of one simulation: their windows, and who is sending through which link.
+class TcpConnections {
+ public:
+  explicit TcpConnections(const tcp::TcpParams& params) : params_(params) {}
+
+  // Called when a message of `bytes` starts from src to dst: its latency factor.
+  double latency_factor(double bytes, const simgrid::s4u::Host& src, const simgrid::s4u::Host& dst,
+                        const std::vector<simgrid::s4u::Link*>& links) {
+    const double latency = route_latency(links);
+    const auto* bottleneck = bottleneck_of(links);
+    if (!(bytes > 0) || !(latency > 0) || bottleneck == nullptr) return 1;  // nothing a factor could add
+    const double now = simgrid::s4u::Engine::get_clock();
+    auto& connection = connections_[{src.get_name(), dst.get_name()}];
+    const int flows = sharing_flows(*bottleneck, connection, now);
+    const tcp::TcpPath path{latency, bottleneck->get_bandwidth() * params_.efficiency() / flows, flows};
+    const auto timing = tcp::send_message(connection.window, params_, path, bytes, now);
+    senders_[bottleneck].push_back({now + timing.duration, &connection});
+    return (latency + timing.extra_latency) / latency;
+  }
+
+  double bandwidth_factor() const { return params_.efficiency(); }
+
+ private:
+  struct Connection {
+    tcp::ConnectionState window;
+    int flows_seen = 1;  // connections that shared the bottleneck during the latest message
+  };
+  struct Sending {
+    double predicted_end;
+    Connection* connection;
+  };
+
+  // Connections expected to share `link` with a message starting now; updates what the others
+  // sending through it have seen.
+  int sharing_flows(const simgrid::s4u::Link& link, Connection& connection, double now) {
+    auto& sending = senders_[&link];
+    sending.erase(std::remove_if(sending.begin(), sending.end(), [now](const Sending& s) { return s.predicted_end <= now + 1e-9 * (1 + now); }),
+                  sending.end());
+    const int now_sharing = static_cast<int>(sending.size()) + 1;
+    for (auto& other : sending) other.connection->flows_seen = std::max(other.connection->flows_seen, now_sharing);
+    const int flows = std::max(now_sharing, connection.flows_seen);
+    connection.flows_seen = now_sharing;
+    return flows;
+  }
+
+  tcp::TcpParams params_;
+  std::map<std::pair<std::string, std::string>, Connection> connections_;  // by (sender, receiver) host
+  std::map<const simgrid::s4u::Link*, std::vector<Sending>> senders_;       // by bottleneck link
+};
+
 }  // namespace
+
+void install_tcp_model(const tcp::TcpParams& params) {
+  auto& model = factor_model();
+  // The callbacks outlive this call and share the connections.
+  const auto connections = std::make_shared<TcpConnections>(params);
+  try {
+    model.set_lat_factor_cb([connections](double size, const simgrid::s4u::Host* src, const simgrid::s4u::Host* dst,
+                                          const std::vector<simgrid::s4u::Link*>& links,
+                                          const std::unordered_set<simgrid::s4u::NetZone*>&) {
+      return connections->latency_factor(size, *src, *dst, links);
+    });
+    model.set_bw_factor_cb([connections](double, const simgrid::s4u::Host*, const simgrid::s4u::Host*,
+                                         const std::vector<simgrid::s4u::Link*>&,
+                                         const std::unordered_set<simgrid::s4u::NetZone*>&) {
+      return connections->bandwidth_factor();
+    });
+  } catch (const std::exception& e) {
+    throw std::runtime_error(fmt::format("SimGrid refused the profile's <tcp> model: {}", e.what()));
+  }
+}
+
+void install_network_model(const NetworkSetup& setup) {
+  if (setup.tcp) install_tcp_model(*setup.tcp);
+  else install_network_factors(setup.factors);
+}
 
 void install_network_factors(const FactorTable& factors) {
   if (factors.empty()) return;
-  auto* model = simgrid::s4u::Engine::get_instance()->get_netzone_root()->get_network_model();
-  if (model == nullptr) throw std::runtime_error("the network model does not accept factor callbacks");
+  auto* model = &factor_model();
   // The callbacks outlive this call: they own a copy of the table.
   const auto table = std::make_shared<const FactorTable>(factors);
   try {

@@ -56,7 +56,7 @@ Simulation::Simulation(const Scenario& scenario, const ConfigList& command_line_
   if (scenario.energy.enabled) init_energy_plugin();
   load_platform();
   try {
-    install_network_factors(network.factors);
+    install_network_model(network);
   } catch (const std::exception& e) {
     throw ScenarioError(scenario.file.string(), scenario.network.line, e.what());
   }
@@ -72,9 +72,10 @@ Simulation::Simulation(const Scenario& scenario, const ConfigList& command_line_
   context_.gradient_flops_per_sample = experiment_.gradient_flops_per_sample;
   context_.prediction_flops_per_sample = experiment_.prediction_flops_per_sample;
   context_.class_histogram_csv = class_histogram_csv(experiment_.train, experiment_.partitions);
-  context_.message_bytes = static_cast<std::uint64_t>(experiment_.simulated_parameters) *
-                               static_cast<std::uint64_t>(scenario.training.bytes_per_param) +
-                           static_cast<std::uint64_t>(scenario.training.header_bytes);
+  sim_.sizes = {static_cast<std::uint64_t>(experiment_.simulated_parameters),
+                static_cast<std::uint64_t>(scenario.training.bytes_per_param),
+                static_cast<std::uint64_t>(scenario.training.header_bytes)};
+  context_.message_bytes = sim_.sizes.whole();
 }
 
 Simulation::~Simulation() = default;
@@ -91,22 +92,22 @@ void Simulation::load_platform() {
   context_.applied_link_overrides = apply_link_overrides(scenario_);
   const auto& kind = find_topology_kind(scenario_);
   placed_ = place_actors(scenario_);
-  if (kind.needs_zones && !placed_.platform_has_zones)
+  if (kind.needs_zones && !placed_.platform_has_zones) {
+    std::vector<std::string> allowed;
+    for (const auto& k : topology_kinds())
+      if (!k.needs_zones) allowed.push_back(k.name);
     throw ScenarioError(scenario_.file.string(), scenario_.topology.line,
                         fmt::format("<topology> attribute 'kind': {} groups workers by zone, but platform {} has no zones "
-                                    "(allowed on it: the kinds without zones, e.g. parameter-server, ring-allreduce, tree)",
-                                    kind.name, scenario_.platform.file.string()));
+                                    "(allowed on it: {})", kind.name, scenario_.platform.file.string(), fmt::join(allowed, ", ")));
+  }
   topology_ = kind.make(scenario_.topology);
   place_background(scenario_);  // checks the flows' hosts before the clock starts
 }
 
-const RunRecord& Simulation::run(bool bare) {
+void Simulation::prepare_run(bool bare) {
   sim_.bare = bare;
   sim_.bare_round_flops = experiment_.expected_round_flops();
   sim_.experiment = &experiment_;
-  sim_.sizes = {static_cast<std::uint64_t>(experiment_.simulated_parameters),
-                static_cast<std::uint64_t>(scenario_.training.bytes_per_param),
-                static_cast<std::uint64_t>(scenario_.training.header_bytes)};
   sim_.server = bare ? make_bare_server(experiment_.initial) : make_server(experiment_.algorithm, experiment_.initial);
   sim_.monitor = std::make_unique<RunMonitor>(experiment_, monitor_rules(scenario_), sim_.record, !bare);
   sim_.server_zone = placed_.server_zone;
@@ -120,6 +121,10 @@ const RunRecord& Simulation::run(bool bare) {
     sim_.record.workers[k].worker = static_cast<int>(k);
     sim_.record.workers[k].host = placed_.workers[k]->get_name();
   }
+}
+
+const RunRecord& Simulation::run(bool bare) {
+  prepare_run(bare);
   topology_->create_actors(sim_, placed_);
   start_background(place_background(scenario_), scenario_.seed);
   std::shared_ptr<EnergyMeter> energy;
@@ -136,7 +141,7 @@ const RunRecord& Simulation::run(bool bare) {
 
   if (!sim_.monitor->failure().empty()) throw SimulationFailure(sim_.monitor->failure());
   // A worker done before the run ended (its last upload arrived first) idled until the end.
-  for (std::size_t k = 0; k < workers; ++k)
+  for (std::size_t k = 0; k < sim_.record.workers.size(); ++k)
     sim_.record.workers[k].wait_time += std::max(0.0, sim_.record.sim_time - sim_.accounted_until[k]);
   if (!sim_.finished)
     throw SimulationFailure(fmt::format("the simulation stopped at {} s before the run finished (deadlock)",

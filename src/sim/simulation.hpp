@@ -39,6 +39,7 @@ class Simulation {
 
  private:
   void load_platform();
+  void prepare_run(bool bare);  // the actors' shared state: roles, monitor, upload slots, zones
 
   const Scenario& scenario_;
   Experiment experiment_;

@@ -1,22 +1,35 @@
 #!/usr/bin/python3
 """Network fidelity of dmlsim's network profiles against the real Linux TCP stack.
 
-Builds two network namespaces joined by an emulated link (delay_line: two TUN devices, serialise at
-the rate then delay), runs `dmlsim calibrate serve` in one and `dmlsim calibrate probe` in the
-other at one-way latencies {0.5, 25, 100} ms and message sizes {248 B, 64 KiB, 1 MB, 8 MB}, and
-compares the real round times (S bytes out, 10 ms compute, S bytes back; median) with the simulated
-ones under every profile in profiles/. Also checks that the profile `calibrate probe` writes for
-each link reproduces its own measurements. All traffic stays inside the namespaces, which are
-removed on exit. Exit 77 (skipped) without root, network namespaces or /dev/net/tun.
+Real side: two network namespaces joined by an emulated link (delay_line: two TUN devices; per
+direction serialise at the link rate behind a drop-tail queue, then delay by the one-way latency).
+The delay line runs at real-time priority (SCHED_FIFO) pinned to one CPU, `dmlsim calibrate serve`
+and `dmlsim calibrate probe` at real-time priority pinned to the other: on a loaded machine a delay
+line at normal priority waits for the CPU while the TUN queue overflows, and the measurement then
+shows the emulator's losses rather than TCP's. One cell = one fresh link and connection(s), a
+same-size loop (what a training run does): `flows` connections each send S bytes at the same
+instant, the server waits the 10 ms gap and answers S bytes on each, the round ends with the last
+answer; warm-up rounds, then measured rounds. Emulator drops (TUN and qdisc counters inside the
+namespaces, the delay line's failed writes, the kernel's backlog drops) are read before and after;
+a cell above the bound is measured once more, then kept but flagged. Drops of the modelled
+drop-tail queue are TCP's own business and are only recorded. The cell format is described in
+tests/netfidelity/CONTRACT.md.
 
-    run_fidelity.py --dmlsim build/dmlsim --delay-line build/tests/delay_line [--write-doc docs/network-fidelity.md]
-    run_fidelity.py ... --fit-linux-tcp     # re-measure the grid and refit profiles/linux-tcp.xml first
+    run_fidelity.py measure --grid fit,validation --out-dir DIR    # writes DIR/<set>/<cell>.json as it goes
+    run_fidelity.py report --data DIR --profile linux-tcp --profile cm02 --write-doc docs/network-fidelity.md
+    run_fidelity.py ci --profile linux-tcp                           # reduced grid, then report; CTest's netfidelity
+
+Exit 77 (skipped) without root, network namespaces, /dev/net/tun or real-time scheduling.
 """
 import argparse
 import datetime
+import glob
 import json
+import math
 import os
 import platform
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,23 +37,21 @@ import tempfile
 import time
 
 SKIP = 77
-LATENCIES_MS = [0.5, 25, 100]  # the validation grid: linux-tcp must match it within --max-error
-UNFITTED_MS = [60]  # validated too, never fitted: linux-tcp interpolates between its 50 and 72.5 ms rows
-# linux-tcp's rows (--fit-linux-tcp): the validation grid, the shipped WAN's links (40, 72.5, 110 ms)
-# and latencies between and beyond them (the latency sweep goes to 200 ms).
-FIT_LATENCIES_MS = [0.5, 10, 25, 40, 50, 72.5, 100, 110, 150, 200]
-SIZES = [248, 65536, 1000000, 8000000]
-RATE_MBIT = 100
-QUEUE_PACKETS = int(os.environ.get("DMLSIM_NF_QUEUE", "1000"))
-GAP = "10ms"
-PORT = 5201
-WARMUP = 3  # unmeasured rounds per size: TCP settles after a size change
-CONGESTION = "cubic"  # Linux's default (this host is tuned to bbr)
-LINUX_TCP_DESCRIPTION = (
-    "dmlsim's default network: fitted to Linux TCP (cubic, default buffers) rounds on 100 Mbit/s links of"
-    " 0.5-200 ms one-way, slow start and window growth included; validated in docs/network-fidelity.md")
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(os.path.dirname(HERE))
+GAP_S = 0.010
+PORT = 5201
+CONGESTION = "cubic"  # Linux's default (this host may be tuned to another)
+# Linux's own defaults inside the namespaces, whatever the host was tuned to.
+SYSCTLS = {"net.ipv4.tcp_rmem": "4096 131072 6291456", "net.ipv4.tcp_wmem": "4096 16384 4194304",
+           "net.ipv4.tcp_slow_start_after_idle": "1"}
+QUEUE_PACKETS = 1000  # the modelled bottleneck's drop-tail queue (a router port's)
+LINE_CPU, ENDPOINT_CPU = 1, 0  # delay line alone on one CPU, serve and probe on the other
+LINE_PRIORITY, ENDPOINT_PRIORITY = 60, 50
+MTU_BYTES = 1500
+TUN_RING_PACKETS = 20000
+
+KiB, MiB = 1024, 1024 * 1024
 
 
 def log(*args):
@@ -51,7 +62,86 @@ def sh(*cmd, check=True, **kw):
     return subprocess.run(list(cmd), check=check, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 
-def skip_reason():
+def size_label(n):
+    if n % MiB == 0:
+        return f"{n // MiB}MiB"
+    if n % KiB == 0:
+        return f"{n // KiB}KiB"
+    return f"{n}B"
+
+
+# ---------------------------------------------------------------- grids
+
+class Cell:
+    def __init__(self, set_name, rate_mbit, latency_ms, size, flows=1, warmup=4, rounds=12, priority="rt", measure_rate=False):
+        self.set, self.rate_mbit, self.latency_ms, self.size, self.flows = set_name, rate_mbit, latency_ms, size, flows
+        self.warmup, self.rounds, self.priority = warmup, rounds, priority
+        self.measure_rate = measure_rate  # let the probe measure the bulk rate (does the delay line sustain the link?)
+
+    @property
+    def id(self):
+        return (f"b{self.rate_mbit:g}M-l{self.latency_ms:g}ms-s{size_label(self.size)}-f{self.flows}"
+                + ("" if self.priority == "rt" else f"-{self.priority}"))
+
+    def estimate_round_s(self):
+        """A rough guess of one round (for the rounds budget and the plan printout), not a model."""
+        rtt = 2 * self.latency_ms / 1e3
+        rate = self.rate_mbit * 1e6 / 8
+        window_rtts = 1 + max(0.0, math.log2(self.size / (10 * 1448)))
+        return GAP_S + 2 * (self.flows * self.size / rate + rtt * min(window_rtts, 6))
+
+    def estimate_s(self):
+        return 1.5 + (self.warmup + self.rounds) * self.estimate_round_s()
+
+
+def budgeted(set_name, rate, latency, size, flows=1, budget_s=75, warmup=4, rounds=12, min_rounds=8):
+    """A cell whose measured rounds fit `budget_s` (never fewer than `min_rounds`)."""
+    cell = Cell(set_name, rate, latency, size, flows, warmup, rounds)
+    while cell.rounds > min_rounds and cell.estimate_s() > budget_s:
+        cell.rounds -= 1
+    while cell.warmup > 2 and cell.estimate_s() > budget_s:
+        cell.warmup -= 1
+    return cell
+
+
+SIZES = [4 * KiB, 64 * KiB, 256 * KiB, 1 * MiB, 2 * MiB, 8 * MiB, 16 * MiB]
+FIT_LATENCIES_MS = [20, 100]  # the fit set: never part of the validation grid
+VALIDATION_LATENCIES_MS = [2, 10, 33, 80, 130, 200]
+CONTENTION_LATENCIES_MS = [25, 80]
+
+
+def grid(name):
+    if name == "fit":  # what a model may be fitted on: 100 Mbit/s, one flow, two latencies, every size
+        return [budgeted("fit", 100, l, s, budget_s=90, rounds=16) for l in FIT_LATENCIES_MS for s in SIZES]
+    if name == "validation":
+        cells = [budgeted("validation", 100, l, s, budget_s=70) for l in VALIDATION_LATENCIES_MS
+                 for s in SIZES if s != 16 * MiB or l in (10, 80, 200)]
+        cells += [budgeted("validation", 100, l, s, flows=f, budget_s=110, warmup=3, rounds=10, min_rounds=6)
+                  for l in CONTENTION_LATENCIES_MS for s in (1 * MiB, 8 * MiB) for f in (4, 8)]
+        cells += [budgeted("validation", 10, l, s, budget_s=70) for l in (10, 80, 200) for s in (4 * KiB, 256 * KiB, 1 * MiB)]
+        cells += [budgeted("validation", 10, 33, 8 * MiB, budget_s=120, warmup=2, rounds=6, min_rounds=6)]
+        cells += [budgeted("validation", 1000, l, s, budget_s=60) for l in (2, 33, 130) for s in (64 * KiB, 1 * MiB, 8 * MiB, 16 * MiB)]
+        return cells
+    if name == "ab":  # the issue's A/B: 72.5 ms, 1 MB, normal vs real-time priority
+        return [Cell("ab", 100, 72.5, 1000000, 1, 3, 9, priority=p) for p in ("normal", "rt")]
+    if name == "sustain":  # the bulk TCP rate the delay line delivers at each configured rate (2 ms one-way)
+        return [Cell("sustain", r, 2, 64 * KiB, 1, 1, 3, measure_rate=True) for r in (10, 100, 1000)]
+    if name == "ci":
+        # About a minute and a half: short and long links, three rates, two contention cells. Only
+        # cells whose median two full runs of the grid reproduced within 4 % (docs/network-fidelity.md,
+        # "repeat run"): a CI verdict must not depend on real TCP's loss cycles (8-16 MiB at 1 Gbit/s
+        # or >= 100 ms moved by up to 22 % between runs).
+        return [Cell("ci", 100, l, s, 1, 3, 8) for l in (2, 33) for s in (64 * KiB, 1 * MiB)] + \
+               [Cell("ci", 100, 80, 1 * MiB, 1, 3, 8), Cell("ci", 100, 130, 256 * KiB, 1, 3, 8),
+                Cell("ci", 10, 80, 256 * KiB, 1, 3, 8), Cell("ci", 1000, 2, 8 * MiB, 1, 3, 8),
+                Cell("ci", 1000, 130, 1 * MiB, 1, 3, 8),
+                Cell("ci", 100, 25, 1 * MiB, 4, 3, 8), Cell("ci", 100, 80, 1 * MiB, 4, 3, 8)]
+    raise SystemExit(f"unknown grid '{name}' (fit, validation, ab, ci)")
+
+
+# ---------------------------------------------------------------- the emulated link
+
+def skip_reason(realtime=True):
     if os.geteuid() != 0:
         return "not root (network namespaces and TUN devices need CAP_NET_ADMIN)"
     try:
@@ -64,49 +154,89 @@ def skip_reason():
     except (OSError, subprocess.CalledProcessError) as e:
         return f"cannot create network namespaces: {getattr(e, 'stderr', e)}".strip()
     sh("ip", "netns", "del", name, check=False)
+    if realtime:
+        try:
+            sh("chrt", "-f", str(ENDPOINT_PRIORITY), "true")
+        except (OSError, subprocess.CalledProcessError) as e:
+            return f"no real-time scheduling (chrt -f): {getattr(e, 'stderr', e)}".strip()
     return None
+
+
+def scheduled(cmd, priority, cpu, realtime):
+    """`cmd` under SCHED_FIFO at `priority`, pinned to `cpu` when the machine has it."""
+    if not realtime:
+        return cmd
+    pin = ["taskset", "-c", str(cpu)] if (os.cpu_count() or 1) > cpu else []
+    return pin + ["chrt", "-f", str(priority)] + cmd
 
 
 class Link:
     """Two namespaces joined by the delay line; removed by close() (also on signals and errors)."""
 
-    def __init__(self, delay_line, latency_ms, index):
-        tag = f"{os.getpid() % 100000}{index}"
+    def __init__(self, tools, cell, index):
+        tag = f"{os.getpid() % 100000}{index % 100}"
         self.ns = [f"dmlsim-nf{tag}a", f"dmlsim-nf{tag}b"]
         self.dev = [f"nf{tag}a", f"nf{tag}b"]
         self.addr = ["10.199.1.1", "10.199.1.2"]
         self.procs = []
+        self.realtime = cell.priority == "rt"
+        self.line = None
         try:
-            self._setup(delay_line, latency_ms)
+            self._setup(tools, cell)
         except BaseException:
             self.close()
             raise
 
-    def _setup(self, delay_line, latency_ms):
+    def _setup(self, tools, cell):
         for ns in self.ns:
             sh("ip", "netns", "add", ns)
-        line = subprocess.Popen([delay_line, "--dev-a", self.dev[0], "--dev-b", self.dev[1], "--delay-ms", str(latency_ms),
-                                 "--rate-mbit", str(RATE_MBIT), "--queue-packets", str(QUEUE_PACKETS), "--max-seconds", "900"],
-                                stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
-        self.procs.append(line)
-        if line.stdout.readline().strip() != "ready":
+        self.line = subprocess.Popen(
+            scheduled([tools.delay_line, "--dev-a", self.dev[0], "--dev-b", self.dev[1], "--delay-ms", str(cell.latency_ms),
+                       "--rate-mbit", str(cell.rate_mbit), "--queue-packets", str(QUEUE_PACKETS), "--max-seconds", "1200"],
+                      LINE_PRIORITY, LINE_CPU, self.realtime),
+            stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
+        self.procs.append(self.line)
+        if self.line.stdout.readline().strip() != "ready":
             raise RuntimeError("the delay line did not start")
         for i in (0, 1):
             ns, dev = self.ns[i], self.dev[i]
             sh("ip", "link", "set", dev, "netns", ns)
             sh("ip", "-n", ns, "addr", "add", self.addr[i], "peer", self.addr[1 - i], "dev", dev)
-            sh("ip", "-n", ns, "link", "set", dev, "up")
+            # The TUN device's ring is the handoff to the delay line, not the modelled queue: at its
+            # default 500 packets a sender's burst overflows it before the delay line has read it.
+            sh("ip", "-n", ns, "link", "set", dev, "txqueuelen", str(TUN_RING_PACKETS), "up")
             sh("ip", "-n", ns, "link", "set", "lo", "up")
-            # Linux's own defaults, whatever the host was tuned to (this one: bbr, 32 MB buffers).
             # (A namespace may not change its default congestion control: serve and probe ask for cubic.)
-            for key, value in (("net.ipv4.tcp_rmem", "4096 131072 6291456"), ("net.ipv4.tcp_wmem", "4096 16384 4194304"),
-                               ("net.ipv4.tcp_slow_start_after_idle", "1")):
+            for key, value in SYSCTLS.items():
                 sh("ip", "netns", "exec", ns, "sysctl", "-q", "-w", f"{key}={value}")
 
-    def spawn(self, side, args, **kw):
-        proc = subprocess.Popen(["ip", "netns", "exec", self.ns[side]] + args, **kw)
+    def spawn(self, side, cmd, **kw):
+        proc = subprocess.Popen(["ip", "netns", "exec", self.ns[side]] + scheduled(cmd, ENDPOINT_PRIORITY, ENDPOINT_CPU, self.realtime), **kw)
         self.procs.append(proc)
         return proc
+
+    def kernel_counters(self):
+        """Emulator-side drop counters inside both namespaces: the TUN devices' and their qdiscs'."""
+        out = {}
+        for ns, dev in zip(self.ns, self.dev):
+            link = json.loads(sh("ip", "-n", ns, "-j", "-s", "link", "show", dev).stdout)[0]["stats64"]
+            qdiscs = json.loads(sh("ip", "netns", "exec", ns, "tc", "-s", "-j", "qdisc", "show", "dev", dev).stdout or "[]")
+            out[dev] = {"tx_dropped": link["tx"]["dropped"], "rx_dropped": link["rx"]["dropped"],
+                        "tx_packets": link["tx"]["packets"], "qdisc_drops": sum(q.get("drops", 0) for q in qdiscs)}
+        out["backlog_drops"] = softnet_drops()
+        return out
+
+    def line_counters(self):
+        """The delay line's counters so far (it prints them on SIGUSR1)."""
+        self.line.send_signal(signal.SIGUSR1)
+        return json.loads(self.line.stdout.readline())
+
+    def stop_line(self):
+        """Stops the delay line; returns its final counters (the JSON line it prints on exit)."""
+        self.line.send_signal(signal.SIGTERM)
+        out, _ = self.line.communicate(timeout=10)
+        lines = [l for l in out.splitlines() if l.startswith("{")]
+        return json.loads(lines[-1]) if lines else None
 
     def close(self):
         for proc in reversed(self.procs):
@@ -120,277 +250,510 @@ class Link:
             sh("ip", "netns", "del", ns, check=False)
 
 
-def measure(args, latency_ms, index, sizes, rounds, workdir):
-    """Real rounds over one emulated link; returns (probe json path, probe profile path)."""
-    link = Link(args.delay_line, latency_ms, index)
-    try:
-        serve = link.spawn(1, [args.dmlsim, "calibrate", "serve", "--port", str(PORT), "--bind", link.addr[1], "--once",
-                               "--timeout", "120", "--tcp-congestion", CONGESTION], stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
-        if "serving" not in serve.stdout.readline():
-            raise RuntimeError("calibrate serve did not start")
-        stem = os.path.join(workdir, f"probe-{latency_ms}ms")
-        probe = link.spawn(0, [args.dmlsim, "calibrate", "probe", f"{link.addr[1]}:{PORT}", "--sizes",
-                               ",".join(map(str, sizes)), "--rounds", str(rounds), "--warmup", str(WARMUP), "--gap", GAP, "--bandwidth-bytes", "8MB",
-                               "--max-time", "300", "--tcp-congestion", CONGESTION, "--json", stem + ".json", "--out", stem + ".xml", "--name",
-                               f"probe-{latency_ms}ms"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        out, _ = probe.communicate(timeout=360)
+def softnet_drops():
+    """Packets the kernel's per-CPU input backlog dropped (host-wide: a TUN write can land there)."""
+    with open("/proc/net/softnet_stat") as f:
+        return sum(int(line.split()[1], 16) for line in f if line.strip())
+
+
+def line_delta(before, after):
+    """The delay line's counters between two readings (packets before the measurement are not its)."""
+    out = {"directions": []}
+    for b, a in zip(before["directions"], after["directions"]):
+        out["directions"].append({k: (a[k] - b[k] if k not in ("name", "max_late_us") else a[k]) for k in a})
+    return out
+
+
+def emulator_drops(before, after, line):
+    """(emulator drops, modelled queue drops, packets, detail) between two kernel_counters() readings."""
+    detail = {"backlog": after["backlog_drops"] - before["backlog_drops"]}
+    emulator = detail["backlog"]
+    for dev in before:
+        if dev == "backlog_drops":
+            continue
+        for key in ("tx_dropped", "rx_dropped", "qdisc_drops"):
+            delta = after[dev][key] - before[dev][key]
+            detail[f"{dev}.{key}"] = delta
+            emulator += delta
+    queue = 0
+    packets = sum(after[dev]["tx_packets"] - before[dev]["tx_packets"] for dev in before if dev != "backlog_drops")
+    if line:
+        for d in line["directions"]:
+            detail[f"line {d['name']}.write_failures"] = d["write_failures"]
+            detail[f"line {d['name']}.late_over_1ms"] = d["late_over_1ms"]
+            detail[f"line {d['name']}.max_late_us"] = d["max_late_us"]
+            emulator += d["write_failures"]
+            queue += d["queue_drops"]
+    return emulator, queue, packets, detail
+
+
+def emulator_bound(packets):
+    """The stated bound: more emulator drops than 1 per 10,000 packets sent on the link (at least 2
+    allowed) flag a cell. Each drop is a loss TCP reacts to; the median of a cell's rounds tolerates
+    one or two slow rounds."""
+    return max(2, packets // 10000)
+
+
+# ---------------------------------------------------------------- one cell
+
+def quantile(xs, f):
+    """The f-quantile of sorted xs, linearly interpolated between neighbours."""
+    pos = f * (len(xs) - 1)
+    lo = int(math.floor(pos))
+    hi = min(len(xs) - 1, lo + 1)
+    return xs[lo] + (pos - lo) * (xs[hi] - xs[lo])
+
+
+def quartiles(xs):
+    xs = sorted(xs)
+    return quantile(xs, 0.25), quantile(xs, 0.5), quantile(xs, 0.75)
+
+
+def run_probe(tools, link, cell, workdir):
+    serve = link.spawn(1, [tools.dmlsim, "calibrate", "serve", "--port", str(PORT), "--bind", link.addr[1], "--once",
+                           "--timeout", "120", "--tcp-congestion", CONGESTION], stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
+    if "serving" not in serve.stdout.readline():
+        raise RuntimeError("calibrate serve did not start")
+    path = os.path.join(workdir, f"{cell.id}.probe.json")
+    cmd = [tools.dmlsim, "calibrate", "probe", f"{link.addr[1]}:{PORT}", "--sizes", str(cell.size), "--rounds", str(cell.rounds),
+           "--warmup", str(cell.warmup), "--gap", f"{GAP_S * 1e3:g}ms", "--max-time", "900", "--timeout", "120",
+           "--tcp-congestion", CONGESTION, "--json", path, "--assume-latency", f"{cell.latency_ms:g}ms"]
+    if cell.measure_rate:  # two bulk transfers of a few seconds' worth, the rate of their second half
+        cmd += ["--bandwidth-bytes", str(max(4 * MiB, int(cell.rate_mbit * 1e6 / 8 * 2)))]
+    else:
+        cmd += ["--assume-bandwidth", f"{cell.rate_mbit:g}Mbps"]
+    if cell.flows > 1:
+        cmd += ["--flows", str(cell.flows)]
+    probe = link.spawn(0, cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out, _ = probe.communicate(timeout=1000)
+    if probe.returncode != 0:
         log(out.rstrip())
-        if probe.returncode != 0:
-            raise RuntimeError(f"calibrate probe failed at {latency_ms} ms")
-        serve.wait(30)
-        return stem + ".json", stem + ".xml"
+        raise RuntimeError(f"calibrate probe failed on {cell.id}")
+    serve.wait(30)
+    with open(path) as f:
+        return json.load(f)
+
+
+def rounds_of(probe, cell):
+    """Per-round records (index, start, time, per-flow finish) from the probe's JSON."""
+    o = probe["observations"][0]
+    if "rounds" in o:
+        return o["rounds"]
+    # A probe without per-round detail (one flow): its samples in order are the measured rounds.
+    return [{"index": cell.warmup + i, "time": t, "finish": [t]} for i, t in enumerate(o["samples"])]
+
+
+def measure_once(tools, cell, index, workdir):
+    link = Link(tools, cell, index)
+    try:
+        before, line_before = link.kernel_counters(), link.line_counters()
+        probe = run_probe(tools, link, cell, workdir)
+        after = link.kernel_counters()
+        line = line_delta(line_before, link.stop_line())
     finally:
         link.close()
+    emulator, queue, packets, detail = emulator_drops(before, after, line)
+    return probe, emulator, queue, packets, detail
 
 
-def simulate(args, profile, latency_s, bandwidth, sizes, workdir):
-    out = os.path.join(workdir, "sim.json")
-    sh(args.dmlsim, "calibrate", "simulate", "--profile", profile, "--latency", f"{latency_s!r}s", "--bandwidth",
-       f"{bandwidth!r}Bps", "--sizes", ",".join(map(str, sizes)), "--gap", GAP, "--json", out)
+def measure_cell(tools, cell, index, workdir):
+    """The cell's record (CONTRACT.md): measured once more when the emulator dropped too much."""
+    for attempt in (1, 2):
+        probe, emulator, queue, packets, detail = measure_once(tools, cell, index * 2 + attempt, workdir)
+        bound = emulator_bound(packets)
+        if emulator <= bound:
+            break
+        log(f"  {cell.id}: {emulator} emulator drops > bound {bound} (attempt {attempt})")
+    rounds = rounds_of(probe, cell)
+    times = [r["time"] for r in rounds]
+    q1, med, q3 = quartiles(times)
+    flagged = emulator > bound
+    record = {
+        "kind": "dmlsim-calibration",  # also a `calibrate fit` input (one observation, flows=1 only)
+        "contract": 1,
+        "id": cell.id, "set": cell.set,
+        "date": probe["date"], "machine": probe["machine"],
+        "method": f"tests/netfidelity/run_fidelity.py: namespaces + user-space delay line ({cell.rate_mbit:g} Mbit/s, "
+                  f"drop-tail {QUEUE_PACKETS} packets, {cell.latency_ms:g} ms one-way), {cell.priority} priority; "
+                  f"{cell.flows} connection(s), same-size loop: {cell.warmup} warm-up + {cell.rounds} measured rounds",
+        "gap": GAP_S,
+        "latency": cell.latency_ms / 1e3, "bandwidth": cell.rate_mbit * 1e6 / 8, "queue_packets": QUEUE_PACKETS,
+        "flows": cell.flows, "bytes": cell.size, "warmup": cell.warmup, "priority": cell.priority,
+        "tcp": {"congestion": CONGESTION, "nodelay": True, **{k.split(".")[-1]: v for k, v in SYSCTLS.items()}, "mtu": MTU_BYTES},
+        "warmup_rounds": probe["observations"][0].get("warmup_rounds", []),
+        "rounds": rounds,
+        "median": med, "q1": q1, "q3": q3, "iqr": q3 - q1,
+        "drops": {"queue": queue, "emulator": emulator, "emulator_bound": bound, "packets": packets, "detail": detail},
+        "attempts": attempt,
+        "flagged": flagged,
+        "flag_reason": f"{emulator} emulator drops (TUN/qdisc/backlog/delay-line writes) > bound {bound} in both attempts" if flagged else "",
+        "measured_rate": probe["observations"][0]["bandwidth"] if cell.measure_rate else None,
+        "observations": ([{"latency": cell.latency_ms / 1e3, "bandwidth": cell.rate_mbit * 1e6 / 8, "bytes": cell.size,
+                           "time": med, "samples": times}] if cell.flows == 1 else []),
+    }
+    return record
+
+
+class Tools:
+    """Private copies of the binaries: a rebuild during a long measurement must not change them."""
+
+    def __init__(self, dmlsim, delay_line, workdir):
+        self.dmlsim = shutil.copy(os.path.abspath(dmlsim), os.path.join(workdir, "dmlsim"))
+        self.delay_line = shutil.copy(os.path.abspath(delay_line), os.path.join(workdir, "delay_line"))
+
+
+def measure(args, cells, out_dir):
+    tools = Tools(args.dmlsim, args.delay_line, args.workdir)
+    total = sum(c.estimate_s() for c in cells)
+    log(f"measuring {len(cells)} cells (rough estimate {total / 60:.0f} min) into {out_dir}")
+    records = []
+    for i, cell in enumerate(cells):
+        path = os.path.join(out_dir, cell.set, cell.id + ".json")
+        if args.skip_existing and os.path.exists(path):
+            with open(path) as f:
+                record = json.load(f)
+            d = record["drops"]
+            # A cell whose emulator dropped anything (older harness: smaller TUN ring, laxer bound) is measured again.
+            if d["emulator"] == 0:
+                records.append(record)
+                continue
+        started = time.time()
+        try:
+            record = measure_cell(tools, cell, i, args.workdir)
+        except (RuntimeError, subprocess.SubprocessError, OSError) as e:
+            log(f"  {cell.id}: FAILED {e}")
+            continue
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path + ".tmp", "w") as f:
+            json.dump(record, f, indent=1)
+        os.replace(path + ".tmp", path)
+        records.append(record)
+        d = record["drops"]
+        log(f"  {cell.id}: median {record['median']:.4f} s (IQR {record['iqr']:.4f} s), drops queue {d['queue']} "
+            f"emulator {d['emulator']}{' FLAGGED' if record['flagged'] else ''}; {time.time() - started:.0f} s")
+    return records
+
+
+# ---------------------------------------------------------------- simulation and report
+
+def simulate(args, dmlsim, profile, record):
+    """Simulated median round of a cell under a profile: `calibrate simulate`, with --flows/--warmup/--rounds
+    when that build has them (the connection model), else the stateless one-flow round."""
+    out = os.path.join(args.workdir, "sim.json")
+    cmd = [dmlsim, "calibrate", "simulate", "--profile", profile, "--latency", f"{record['latency']!r}s", "--bandwidth",
+           f"{record['bandwidth']!r}Bps", "--sizes", str(record["bytes"]), "--gap", f"{record['gap'] * 1e3:g}ms", "--json", out]
+    if simulate_has_flows(dmlsim):
+        cmd += ["--flows", str(record["flows"]), "--warmup", str(record["warmup"]), "--rounds", str(len(record["rounds"]))]
+    elif record["flows"] != 1:
+        return None
+    r = sh(*cmd, check=False)
+    if r.returncode != 0:
+        log(f"simulate failed ({profile}, {record['id']}): {r.stderr.strip()}")
+        return None
     with open(out) as f:
-        return json.load(f)["time"]
+        j = json.load(f)
+    if "median" in j:
+        return j["median"] if not isinstance(j["median"], list) else j["median"][0]
+    return j["time"][0]
 
 
-def nominal(observations, latency_ms):
-    """The probe's measured rounds, described with the link as configured (what a platform file says)."""
-    return [dict(o, latency=latency_ms / 1e3, bandwidth=RATE_MBIT * 1e6 / 8) for o in observations]
+_FLOWS_CACHE = {}
 
 
-def fit_linux_tcp(args, ladders, workdir):
-    merged = {"kind": "dmlsim-calibration", "gap": 0.010, "observations": [], "date": ladders[0][1]["date"],
-              "machine": ladders[0][1]["machine"],
-              "method": "tests/netfidelity/run_fidelity.py (fit mode): two network namespaces joined by a user-space "
-                        f"delay line (TUN, {RATE_MBIT} Mbit/s, drop-tail 1000 packets, one-way "
-                        f"{'/'.join(f'{l:g}' for l in FIT_LATENCIES_MS)} ms), Linux defaults (cubic, 6 MB/4 MB buffer caps), "
-                        f"TCP_NODELAY, dmlsim calibrate probe rounds ({WARMUP} warm-up, median of {args.fit_rounds}); "
-                        f"{'/'.join(f'{l:g}' for l in LATENCIES_MS)} ms measured in {args.fit_grid_runs} separate runs "
-                        "(the fit takes the median of a cell's runs); link values as configured"}
-    for latency_ms, data in ladders:
-        merged["observations"] += nominal(data["observations"], latency_ms)
-    path = os.path.join(workdir, "linux-tcp-input.json")
-    with open(path, "w") as f:
-        json.dump(merged, f)
-    out = sh(args.dmlsim, "calibrate", "fit", path, "--out", os.path.join(SOURCE, "profiles", "linux-tcp.xml"), "--name",
-             "linux-tcp", "--description",
-             LINUX_TCP_DESCRIPTION)
-    log(out.stdout.rstrip())
+def simulate_has_flows(dmlsim):
+    if dmlsim not in _FLOWS_CACHE:
+        _FLOWS_CACHE[dmlsim] = "--flows" in sh(dmlsim, "calibrate", "simulate", "--help", check=False).stdout
+    return _FLOWS_CACHE[dmlsim]
 
 
-def pooled_median(samples):
-    xs = sorted(samples)
-    n = len(xs)
-    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+def load_records(data_dirs, sets):
+    records = []
+    for d in data_dirs:
+        for path in sorted(glob.glob(os.path.join(d, "*", "*.json"))):
+            with open(path) as f:
+                r = json.load(f)
+            if r.get("contract") and r["set"] in sets:
+                records.append(r)
+    order = {"fit": 0, "validation": 1, "ci": 2, "ab": 3, "sustain": 4}
+    records.sort(key=lambda r: (order.get(r["set"], 9), r["flows"], r["bandwidth"], r["latency"], r["bytes"], r["priority"]))
+    return records
 
 
-def spread(samples):
-    """Interquartile range of the rounds relative to their median, in percent: how steady real TCP was."""
-    xs = sorted(samples)
-    q = lambda f: xs[min(len(xs) - 1, int(round(f * (len(xs) - 1))))]
-    return 100 * (q(0.75) - q(0.25)) / q(0.5)
+def profile_label(spec):
+    """--profile NAME, FILE or LABEL=FILE[@DMLSIM] -> (label, profile, dmlsim or None)."""
+    label, _, rest = spec.partition("=") if "=" in spec else (None, None, spec)
+    profile, _, dmlsim = rest.partition("@")
+    if label is None:
+        label = os.path.splitext(os.path.basename(profile))[0]
+    return label, profile, dmlsim or None
 
 
-def table(real, sims, profiles, max_error):
-    """Markdown rows, the worst |error| per profile, and the cells where linux-tcp misses both the
-    target and the real rounds' own spread."""
-    head = "| one-way latency | message | real Linux TCP (IQR) | " + " | ".join(profiles) + " |"
-    rule = "|---|---|---|" + "---|" * len(profiles)
-    rows = [head, rule]
-    worst = {p: 0.0 for p in profiles}  # on the validation grid
-    worst_unfitted = {p: 0.0 for p in profiles}  # at the latencies linux-tcp was not fitted to
-    misses = []
-    for (latency_ms, size), (t, samples) in sorted(real.items()):
+def summarise(errors):
+    if not errors:
+        return "no cells"
+    a = sorted(abs(e) for e in errors)
+    within = lambda b: 100 * sum(1 for e in a if e <= b) / len(a)
+    med = a[len(a) // 2] if len(a) % 2 else (a[len(a) // 2 - 1] + a[len(a) // 2]) / 2
+    return (f"{len(a)} cells, {within(5):.0f} % within 5 %, {within(10):.0f} % within 10 %, "
+            f"median |error| {med:.1f} %, worst {a[-1]:.1f} %")
+
+
+def report(args, records):
+    profiles = [profile_label(p) for p in args.profile]
+    rows = []
+    errors = {label: {"all": [], "validation": [], "contention": []} for label, _, _ in profiles}
+    repeats = {r["id"]: r for r in load_records([args.repeat], {"fit", "validation"})} if args.repeat else {}
+    head = "| set | bandwidth | one-way latency | size | flows | real median (IQR) | drops queue/emulator | " + \
+        ("repeat run (change) | " if repeats else "") + " | ".join(label for label, _, _ in profiles) + " |"
+    rows += [head, "|" + "---|" * (7 + bool(repeats) + len(profiles))]
+    sims, changes = {}, []
+    for r in records:
+        if r["set"] == "sustain":
+            continue
         cells = []
-        iqr = spread(samples)
-        for p in profiles:
-            s = sims[p][(latency_ms, size)]
-            err = 100 * (s - t) / t
-            bound = worst_unfitted if latency_ms in UNFITTED_MS else worst
-            bound[p] = max(bound[p], abs(err))
-            mark = "" if abs(err) <= max_error else " ⚠" if abs(err) <= max(max_error, iqr) else " ✗"
-            cells.append(f"{s:.4f} s ({err:+.1f} %){mark if p == 'linux-tcp' else ''}")
-            if p == "linux-tcp" and abs(err) > max(max_error, iqr) and latency_ms not in UNFITTED_MS:
-                misses.append(f"{latency_ms:g} ms, {size} B: {err:+.1f} % (real IQR {iqr:.1f} %)")
-        label = f"{latency_ms:g} ms" + (" (not fitted)" if latency_ms in UNFITTED_MS else "")
-        rows.append(f"| {label} | {size} B | {t:.4f} s ({iqr:.1f} %) | " + " | ".join(cells) + " |")
-    return "\n".join(rows), worst, worst_unfitted, misses
+        for label, profile, dmlsim in profiles:
+            s = simulate(args, dmlsim or args.dmlsim, profile, r)
+            if s is None:
+                cells.append("—")
+                continue
+            err = 100 * (s - r["median"]) / r["median"]
+            sims.setdefault(r["id"], {})[label] = s
+            if not r["flagged"] and r["set"] != "ab":
+                errors[label]["all"].append(err)
+                if r["set"] == "validation":
+                    errors[label]["validation"].append(err)
+                if r["flows"] > 1:
+                    errors[label]["contention"].append(err)
+            cells.append(f"{s:.4f} s ({err:+.1f} %)")
+        d = r["drops"]
+        again = ""
+        if repeats:
+            again = "— | "
+            twin = repeats.get(r["id"])
+            if twin and not twin["flagged"] and not r["flagged"]:
+                change = 100 * (twin["median"] - r["median"]) / r["median"]
+                changes.append(change)
+                again = f"{twin['median']:.4f} s ({change:+.1f} %) | "
+        rows.append(f"| {r['set']}{' ' + r['priority'] if r['priority'] != 'rt' else ''} | {r['bandwidth'] * 8e-6:g} Mbit/s | "
+                    f"{r['latency'] * 1e3:g} ms | {size_label(r['bytes'])} | {r['flows']} | {r['median']:.4f} s "
+                    f"({100 * r['iqr'] / r['median']:.1f} %) | {d['queue']}/{d['emulator']}{' FLAGGED' if r['flagged'] else ''} | "
+                    + again + " | ".join(cells) + " |")
+    summary = []
+    for label, _, _ in profiles:
+        e = errors[label]
+        summary.append(f"- **{label}**: all cells: {summarise(e['all'])}; validation cells only: {summarise(e['validation'])}; "
+                       f"contention cells: {summarise(e['contention'])}.")
+    if changes:
+        # Real TCP against itself: the floor under any model's error on these cells.
+        summary.append(f"- **real TCP, repeat run vs this run** (fresh namespaces and connections, same grid): "
+                       f"{summarise(changes).replace('|error|', '|change|')}.")
+    return "\n".join(rows), "\n".join(summary), errors
+
+
+def steady_state_table(records):
+    """Round index vs round time for every cell: whether the measured rounds reached a steady state."""
+    rows = ["| cell | warm-up rounds (s) | measured rounds (s) | last third vs first third |", "|---|---|---|---|"]
+    for r in records:
+        t = [x["time"] for x in r["rounds"]]
+        w = [x["time"] for x in r.get("warmup_rounds", [])]
+        third = max(1, len(t) // 3)
+        drift = 100 * (sum(t[-third:]) / third - sum(t[:third]) / third) / (sum(t[:third]) / third)
+        rows.append(f"| {r['id']} | {' '.join(f'{x:.3f}' for x in w)} | {' '.join(f'{x:.3f}' for x in t)} | {drift:+.1f} % |")
+    return "\n".join(rows)
+
+
+def contention_table(records):
+    """Per contention cell: when the first and the last flow finished (medians over rounds), and
+    the median over rounds of the last flow's finish divided by the first's (1 = perfectly fair)."""
+    rows = ["| cell | first flow done | last flow done (the round) | last / first |", "|---|---|---|---|"]
+    for r in records:
+        if r["flows"] < 2:
+            continue
+        first = [min(x["finish"]) for x in r["rounds"]]
+        last = [max(x["finish"]) for x in r["rounds"]]
+        ratio = [b / a for a, b in zip(first, last)]
+        rows.append(f"| {r['id']} | {quartiles(first)[1]:.3f} s | {quartiles(last)[1]:.3f} s | {quartiles(ratio)[1]:.2f} |")
+    return "\n".join(rows)
+
+
+def write_doc(args, records, table, summary):
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    machine = f"{platform.node()} (Linux {platform.release()}, {os.cpu_count()} CPUs)"
+    ab = [r for r in records if r["set"] == "ab"]
+    ab_lines = "\n".join(f"- {r['priority']} priority: median {r['median']:.3f} s (IQR {r['iqr']:.3f} s), "
+                         f"emulator drops {r['drops']['emulator']}, modelled queue drops {r['drops']['queue']}"
+                         for r in ab) or "- not measured in this data set"
+    flagged = [r["id"] for r in records if r["flagged"]]
+    measured = {r["id"] for r in records}
+    missing = [c.id for g in ("fit", "validation", "ab", "sustain") for c in grid(g) if c.id not in measured]
+    sustain_lines = "\n".join(
+        f"- {r['bandwidth'] * 8e-6:g} Mbit/s configured: {r['measured_rate'] * 8e-6:.1f} Mbit/s of TCP payload "
+        f"({100 * r['measured_rate'] / r['bandwidth']:.1f} %), emulator drops {r['drops']['emulator']}, "
+        f"delay-line releases over 1 ms late: {sum(v for k, v in r['drops']['detail'].items() if k.endswith('late_over_1ms'))}"
+        for r in records if r["set"] == "sustain") or "- not measured in this data set"
+    text = f"""# Network fidelity: simulated vs real Linux TCP
+
+Generated {when} on {machine} by
+
+    sudo /usr/bin/python3 tests/netfidelity/run_fidelity.py measure --grid fit,validation,ab,sustain --out-dir DATA
+    /usr/bin/python3 tests/netfidelity/run_fidelity.py report {' '.join('--data ' + d for d in args.data)} {' '.join('--profile ' + repr(p) if ' ' in p else '--profile ' + p for p in args.profile)} --write-doc docs/network-fidelity.md
+
+{args.note + chr(10) if args.note else ''}
+## How the real side is measured
+
+Two network namespaces joined by a user-space emulated link (`delay_line`: two TUN devices; per
+direction it serialises packets at the link rate behind a {QUEUE_PACKETS}-packet drop-tail queue,
+the modelled bottleneck, then delays them by the one-way latency). Linux TCP defaults inside the
+namespaces (cubic per socket, tcp_rmem {SYSCTLS['net.ipv4.tcp_rmem']}, tcp_wmem {SYSCTLS['net.ipv4.tcp_wmem']},
+slow start after idle), TCP_NODELAY, MTU {MTU_BYTES} B. The delay line runs under SCHED_FIFO pinned
+to CPU {LINE_CPU}, `dmlsim calibrate serve` and `probe` under SCHED_FIFO pinned to CPU {ENDPOINT_CPU}. The TUN
+devices' rings (the kernel's handoff to the delay line, not the modelled queue) hold {TUN_RING_PACKETS}
+packets: at the default 500 a sender's burst on a long fat link overflowed them although the delay
+line was never more than 2 ms late.
+
+A cell is one fresh link and fresh connection(s) running a same-size loop, as a training run
+does: each of `flows` connections sends S bytes at the same instant, the server waits the 10 ms
+gap and answers S bytes on each, the round ends when the last answer has arrived. Warm-up rounds,
+then measured rounds; real = the median of the measured rounds, IQR relative to it.
+
+Drops: `queue` counts the modelled drop-tail queue's drops (real TCP sees those at a real
+bottleneck too); `emulator` counts what the emulator lost on its own: the TUN devices' and their
+qdiscs' drop counters read inside the namespaces before and after the cell, the kernel's input
+backlog drops, and the delay line's failed writes. A cell with more emulator drops than 1 per
+10,000 of its packets (at least 2 allowed) is measured once more and, if it fails again, kept but flagged
+and left out of every summary (`calibrate fit` refuses a flagged measurement).
+Flagged cells: {', '.join(flagged) if flagged else 'none'}.
+Grid cells without a measurement in this data set: {', '.join(missing) if missing else 'none'}.
+
+### Normal vs real-time priority (the emulator artefact)
+
+72.5 ms one-way, 100 Mbit/s, 1 MB, 3 warm-up + 9 measured rounds, one connection, the TUN rings
+at their default 500 packets (the harness as the issue found it, plus real-time priority or not),
+measured while other builds loaded the machine:
+
+{ab_lines}
+
+### Does the delay line sustain the link rate?
+
+Bulk TCP rate through the delay line at 2 ms one-way (`calibrate probe`'s bandwidth measurement:
+the receiver's rate over the second half of a transfer of about two seconds' worth, best of two;
+TCP payload, so about 96.5 % of the link's IP rate is the most it can show):
+
+{sustain_lines}
+
+## Summary
+
+Sets: `fit` cells (100 Mbit/s, one flow, {' and '.join(f'{l:g}' for l in FIT_LATENCIES_MS)} ms) are the only ones a
+profile may be fitted on; `validation` cells (latencies {', '.join(f'{l:g}' for l in VALIDATION_LATENCIES_MS)} ms at
+100 Mbit/s, fewer at 10 Mbit/s and 1 Gbit/s, 4 and 8 flows at {' and '.join(f'{l:g}' for l in CONTENTION_LATENCIES_MS)} ms) were never fitted.
+Error = (simulated - real) / real of the median round; |error| statistics over unflagged cells:
+
+{summary}
+
+## Every cell
+
+{table}
+
+## Contention: how unevenly the flows finish
+
+All flows start their S bytes at the same instant; real TCP does not share the bottleneck evenly
+within a round, and the slowest flow sets the round.
+
+{contention_table(records)}
+
+## Steady state: round index vs round time
+
+{steady_state_table([r for r in records if r['set'] not in ('ab', 'sustain')])}
+"""
+    with open(args.write_doc, "w") as f:
+        f.write(text)
+
+
+# ---------------------------------------------------------------- commands
+
+def ci_verdict(label, errors, records, args):
+    """The pass criterion: every unflagged cell within --max-error and the median |error| within
+    --max-median-error; a flagged cell (emulator drops twice) fails the run, as it judged nothing."""
+    if any(r["flagged"] for r in records):
+        print("FAIL: flagged cells (emulator drops): " + ", ".join(r["id"] for r in records if r["flagged"]))
+        return 1
+    if len(errors) != len(records):
+        print(f"FAIL: {label} could not simulate {len(records) - len(errors)} of the {len(records)} cells "
+              "(contention cells need `calibrate simulate --flows`)")
+        return 1
+    a = sorted(abs(e) for e in errors)
+    med = a[len(a) // 2] if len(a) % 2 else (a[len(a) // 2 - 1] + a[len(a) // 2]) / 2
+    if a[-1] > args.max_error or med > args.max_median_error:
+        print(f"FAIL: {label}: worst |error| {a[-1]:.1f} % (allowed {args.max_error:g} %), median {med:.1f} % "
+              f"(allowed {args.max_median_error:g} %)")
+        return 1
+    print(f"PASS: {label}: worst |error| {a[-1]:.1f} %, median {med:.1f} %")
+    return 0
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dmlsim", required=True)
-    parser.add_argument("--delay-line", required=True)
-    parser.add_argument("--rounds", type=int, default=9, help="measured rounds per size and latency (median)")
-    parser.add_argument("--grid-runs", type=int, default=2,
-                        help="connections measured at each validation-grid latency (their rounds pooled)")
-    parser.add_argument("--fit-rounds", type=int, help="the same for --fit-linux-tcp (default: --rounds; TCP's state "
-                        "drifts over successive rounds, so the fit measures as the validation does)")
-    parser.add_argument("--fit-grid-runs", type=int, default=3,
-                        help="--fit-linux-tcp: separate runs at each validation-grid latency (median fitted)")
-    parser.add_argument("--max-error", type=float, default=5.0, help="percent allowed for linux-tcp and probe profiles")
-    parser.add_argument("--write-doc", help="write the markdown report here (e.g. docs/network-fidelity.md)")
-    parser.add_argument("--require-linux-tcp", action="store_true",
-                        help="fail when linux-tcp misses --max-error (and the real IQR) on some cell")
-    parser.add_argument("--fit-linux-tcp", action="store_true", help="refit profiles/linux-tcp.xml from a fresh measurement of the grid first")
+    parser.add_argument("command", choices=["measure", "report", "ci", "plan"])
+    parser.add_argument("--dmlsim", default=os.path.join(SOURCE, "build", "dmlsim"))
+    parser.add_argument("--delay-line", default=os.path.join(SOURCE, "build", "tests", "delay_line"))
+    parser.add_argument("--grid", default="fit,validation", help="comma-separated: fit, validation, ab, ci")
+    parser.add_argument("--only", help="measure only cells whose id matches this regular expression")
+    parser.add_argument("--out-dir", help="measure: write DIR/<set>/<cell>.json")
+    parser.add_argument("--skip-existing", action="store_true", help="measure: keep cells already in --out-dir")
+    parser.add_argument("--data", action="append", default=[], help="report: measured cells (DIR/<set>/*.json), repeatable")
+    parser.add_argument("--profile", action="append", default=[],
+                        help="a profile to compare (name, file, or LABEL=FILE[@DMLSIM] to simulate with another build); repeatable")
+    parser.add_argument("--write-doc", help="report: write the markdown report here")
+    parser.add_argument("--repeat", help="report: a second measurement of the same grid (DIR/<set>/*.json), compared cell by cell")
+    parser.add_argument("--note", help="report: a paragraph for the document's head (e.g. which build simulated)")
+    parser.add_argument("--pass-profile", default="linux-tcp", help="ci: the profile the pass criterion applies to")
+    parser.add_argument("--max-error", type=float, default=10.0, help="ci: percent allowed per cell for --pass-profile")
+    parser.add_argument("--max-median-error", type=float, default=5.0, help="ci: median |error| allowed for --pass-profile")
     args = parser.parse_args()
-    args.dmlsim, args.delay_line = os.path.abspath(args.dmlsim), os.path.abspath(args.delay_line)
-    args.fit_rounds = args.fit_rounds or args.rounds
+    args.dmlsim = os.path.abspath(args.dmlsim)
+    if not args.profile:
+        args.profile = ["linux-tcp", "cm02"]
 
-    reason = skip_reason()
-    if reason:
-        print(f"SKIP network fidelity: {reason}")
-        return SKIP
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # run the finally blocks
-    started = time.time()
+    cells = [c for g in args.grid.split(",") for c in grid(g)] if args.command != "ci" else grid("ci")
+    if args.only:
+        cells = [c for c in cells if re.search(args.only, c.id)]
+    if args.command == "plan":
+        for c in cells:
+            print(f"{c.set:10} {c.id:32} warmup {c.warmup:2} rounds {c.rounds:2} ~{c.estimate_s():5.0f} s")
+        print(f"total ~{sum(c.estimate_s() for c in cells) / 60:.0f} min")
+        return 0
     with tempfile.TemporaryDirectory(prefix="dmlsim-netfidelity-") as workdir:
-        if args.fit_linux_tcp:
-            ladders = []
-            for latency_ms in FIT_LATENCIES_MS:
-                # The validation grid itself, measured the same way: TCP's state depends on the sizes
-                # sent before (a 4 MiB ladder step leaves 8 MB rounds ~25 % faster at 100 ms). The
-                # grid's latencies in several runs (fresh namespaces and connection each): medians
-                # move by a few percent from one run to the next, and the fit takes their median.
-                for _ in range(args.fit_grid_runs if latency_ms in LATENCIES_MS else 1):
-                    path, _ = measure(args, latency_ms, len(ladders), SIZES, args.fit_rounds, workdir)
-                    with open(path) as f:
-                        ladders.append((latency_ms, json.load(f)))
-            fit_linux_tcp(args, ladders, workdir)
-
-        real, probe_checks = {}, []
-        runs = [(l, r) for l in LATENCIES_MS for r in range(args.grid_runs)] + [(l, 0) for l in UNFITTED_MS]
-        for i, (latency_ms, _) in enumerate(runs):
-            path, probe_profile = measure(args, latency_ms, 50 + i, SIZES, args.rounds, workdir)
-            with open(path) as f:
-                data = json.load(f)
-            # Real TCP differs from one connection to the next by a few percent on some cells (more
-            # than within one connection), so the grid pools the rounds of several connections.
-            for o in data["observations"]:
-                key = (latency_ms, int(o["bytes"]))
-                real[key] = real.get(key, []) + o["samples"]
-            # The probe's own profile, simulated on the path it measured, must give back its measurements.
-            o0 = data["observations"][0]
-            sims = simulate(args, probe_profile, o0["latency"], o0["bandwidth"], SIZES, workdir)
-            for o, s in zip(data["observations"], sims):
-                probe_checks.append((latency_ms, o0["latency"], o0["bandwidth"], int(o["bytes"]), o["time"], s))
-
-        profiles = sorted(f[:-4] for f in os.listdir(os.path.join(SOURCE, "profiles")) if f.endswith(".xml"))
-        profiles.sort(key=lambda p: (p != "linux-tcp", p))
-        sims = {p: {} for p in profiles}
-        for p in profiles:
-            for latency_ms in LATENCIES_MS + UNFITTED_MS:
-                times = simulate(args, p, latency_ms / 1e3, RATE_MBIT * 1e6 / 8, SIZES, workdir)
-                for size, t in zip(SIZES, times):
-                    sims[p][(latency_ms, size)] = t
-
-    real = {key: (pooled_median(samples), samples) for key, samples in real.items()}
-    text, worst, worst_unfitted, misses = table(real, sims, profiles, args.max_error)
-    probe_rows = ["| one-way latency | measured path | message | real | probe's profile |", "|---|---|---|---|---|"]
-    probe_worst = 0.0
-    for latency_ms, lat, bw, size, t, s in probe_checks:
-        err = 100 * (s - t) / t
-        probe_worst = max(probe_worst, abs(err))
-        probe_rows.append(f"| {latency_ms:g} ms | {lat * 1e3:.3f} ms, {bw * 8e-6:.1f} Mbit/s | {size} B | {t:.4f} s | "
-                          f"{s:.4f} s ({err:+.1f} %) |")
-    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    machine = f"{platform.node()} (Linux {platform.release()}, {os.cpu_count()} CPUs)"
-    report = f"""# Network fidelity: simulated vs real Linux TCP
-
-Generated {when} on {machine} by
-
-    sudo tests/netfidelity/run_fidelity.py --dmlsim build/dmlsim --delay-line build/tests/delay_line --write-doc docs/network-fidelity.md
-
-(also run by CTest as `netfidelity`, which prints the same tables). Real: two network namespaces
-joined by a user-space emulated link (two TUN devices; per direction serialise at {RATE_MBIT} Mbit/s
-behind a 1000-packet drop-tail queue, then delay by the one-way latency), Linux TCP defaults inside
-the namespaces (cubic, buffer caps 6 MB/4 MB, slow start after idle), one persistent connection
-with TCP_NODELAY. The round: S bytes out, 10 ms compute, S bytes back; {args.rounds} rounds after
-{WARMUP} warm-up rounds per connection (`dmlsim calibrate probe`), on the grid's latencies {args.grid_runs}
-connections (fresh namespaces each) pooled; real: the median of those rounds; IQR: their
-interquartile range relative to the median, i.e. how steady real TCP itself was. Simulated: the same round on a two-host SimGrid
-platform whose link has the configured latency and bandwidth, under each network profile (`dmlsim
-calibrate simulate`). Cells: simulated time (relative error vs real); for linux-tcp, ⚠ marks an
-error above {args.max_error:g} % but within real TCP's own IQR, ✗ one outside both.
-
-`linux-tcp` was fitted (`--fit-linux-tcp`, an earlier run of the same harness; the measurements
-are inside `profiles/linux-tcp.xml`) at one-way latencies of {", ".join(f"{l:g}" for l in FIT_LATENCIES_MS)} ms, which
-include the validation grid {", ".join(f"{l:g}" for l in LATENCIES_MS)} ms (measured there in several runs, the median
-fitted): on the grid, the table compares it with fresh measurements, so its errors are how much
-real TCP differs from one run to the next. The rows marked "not fitted" ({", ".join(f"{l:g}" for l in UNFITTED_MS)} ms)
-test the interpolation between fitted latencies.
-
-{text}
-
-Largest |error| on the grid: {", ".join(f"{p} {w:.1f} %" for p, w in worst.items())}.
-linux-tcp cells of the grid outside both {args.max_error:g} % and the real IQR: {"; ".join(misses) if misses else "none"}.
-Not fitted ({", ".join(f"{l:g}" for l in UNFITTED_MS)} ms): largest |error| {", ".join(f"{p} {w:.1f} %" for p, w in worst_unfitted.items())}.
-
-## `calibrate probe` profiles reproduce their own link
-
-For each link, the profile written by `dmlsim calibrate probe` (fitted to the path latency and
-bandwidth it measured), simulated on that measured path:
-
-{chr(10).join(probe_rows)}
-
-Largest |error|: {probe_worst:.1f} %.
-
-## Network profiles and calibration
-
-A network profile (`profiles/NAME.xml`) names a SimGrid network model and its options:
-
-    <network-profile name="linux-tcp" model="CM02">
-      <description>one line, shown in run outputs</description>
-      <config name="network/TCP-gamma" value="1095000"/>     <!-- window cap: rate <= gamma / RTT -->
-      <factors latency="25ms" lat-factor="0:1.0;4031:0.99;..." bw-factor="0:0.08;4031:0.88;..."/>
-      <factors latency="100ms" .../>                          <!-- one row per fitted latency -->
-      <measurements date="..." machine="..." gap="10ms"> <round latency=".." bandwidth=".." bytes=".." real=".." simulated=".."/> </measurements>
-    </network-profile>
-
-A message of S bytes over a route of latency L (the sum of its links' latencies) and bottleneck
-bandwidth B takes L·lat-factor(S, L) + S / (bw-factor(S, L)·min(B, TCP-gamma / 2L)). In a row, a
-factor applies to sizes above its threshold (SimGrid's SMPI convention); between two rows, the
-message's effective latency (L·lat-factor) and time per byte are interpolated linearly in L, so its
-time lies between the rows' measured ones; below the first row and above the last, the nearest
-row's factors apply.
-The factors are installed as SimGrid's per-communication factor callbacks of the CM02 model.
-Profiles may instead keep SimGrid's own options, e.g. `model="SMPI"` with `smpi/lat-factor`.
-
-A scenario selects one with `<network profile="linux-tcp"/>` (a name from `profiles/`, or a file
-relative to the scenario) or keeps `<network model="CM02"/>`; `dmlsim run --network-profile
-NAME|FILE` replaces it from the command line. The scenario's `<config>` items and `--cfg` still
-override the profile's. Shipped: `linux-tcp` (fitted here; the default: every shipped scenario,
-and any scenario without `<network>`), `cm02` (latency + size/bandwidth), `lv08` (SimGrid's default).
-
-To simulate your own network, e.g. two VMs in two regions:
-
-    vm1$ dmlsim calibrate serve --port 5201                    # stops after 300 s without a probe
-    vm2$ dmlsim calibrate probe vm1:5201 --out my-wan.xml      # 256 B ... 16 MiB, about a minute on a 100 ms path
-
-The probe measures the path latency (half the median 1-byte round trip) and bandwidth (receiver's
-rate over the second half of a bulk transfer), runs the round ladder over one TCP connection,
-fits the factors and writes the profile (the measurements and the date inside), then prints
-measured vs simulated. Give your platform's WAN link the latency and bandwidth it printed and use
-`<network profile="my-wan.xml"/>`. `--json` keeps the measurements; `dmlsim calibrate fit A.json
-B.json --out F.xml` fits one profile to several paths (that is how `linux-tcp` is made), and
-`dmlsim calibrate simulate --profile P --latency 100ms --bandwidth 100Mbps` prints simulated rounds.
-Unreachable peers, refused connections and silent peers give one message and exit code 3.
-"""
-    print(report)
-    if args.write_doc:
-        with open(args.write_doc, "w") as f:
-            f.write(report)
-    log(f"network fidelity: {time.time() - started:.0f} s")
-    failures = []
-    if misses:
-        # Fatal with --require-linux-tcp (as CTest runs it); reported otherwise, e.g. while refitting.
-        message = f"linux-tcp misses {args.max_error:g} % and the real rounds' IQR on: " + "; ".join(misses)
-        if args.require_linux_tcp:
-            failures.append(message)
-        else:
-            print("NOTE:", message)
-    if probe_worst > args.max_error:
-        failures.append(f"a probe-written profile is {probe_worst:.1f} % off its own measurements")
-    for failure in failures:
-        print("FAIL:", failure)
-    return 1 if failures else 0
+        args.workdir = workdir
+        if args.command == "report":
+            records = load_records(args.data, {"fit", "validation", "ab", "ci", "sustain"})
+            table, summary, _ = report(args, records)
+            print(table + "\n\n" + summary)
+            if args.write_doc:
+                write_doc(args, records, table, summary)
+            return 0
+        reason = skip_reason()
+        if reason:
+            print(f"SKIP network fidelity: {reason}")
+            return SKIP
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # run the finally blocks
+        if args.command == "measure":
+            if not args.out_dir:
+                parser.error("measure needs --out-dir")
+            measure(args, cells, args.out_dir)
+            return 0
+        # ci: the reduced grid, then the pass criterion for one profile.
+        out_dir = os.path.join(workdir, "cells")
+        records = measure(args, cells, out_dir)
+        if len(records) != len(cells):
+            print("FAIL: some cells could not be measured")
+            return 1
+        table, summary, errors = report(args, records)
+        print(table + "\n\n" + summary)
+        label = profile_label(args.pass_profile)[0]
+        if label not in errors:
+            print(f"FAIL: --pass-profile {args.pass_profile} is not among --profile")
+            return 1
+        return ci_verdict(label, errors[label]["all"], records, args)
 
 
 if __name__ == "__main__":
