@@ -83,11 +83,11 @@ std::vector<PlacedFlow> place_background(const Scenario& s) {
                             fmt::format("<flow> attribute '{}': host '{}' is not in platform {}", attribute, name,
                                         s.platform.file.string()));
     // CM02 bounds a flow by min(rate, TCP-gamma / (2 latency)), and with the window cap lifted
-    // (TCP-gamma 0, as the cm02 profile sets) that bound is dropped, rate included.
+    // (TCP-gamma 0, as the shipped profiles set) that bound is dropped, rate included.
     if (flow.rate && simgrid::config::get_value<double>("network/TCP-gamma") <= 0)
       throw ScenarioError(s.file.string(), flow.line,
-                          "<flow> attribute 'rate': SimGrid ignores a rate cap when network/TCP-gamma is 0 (the cm02 "
-                          "profile); give the network a finite window, e.g. <config name=\"network/TCP-gamma\" "
+                          "<flow> attribute 'rate': SimGrid ignores a rate cap when network/TCP-gamma is 0 (as the shipped "
+                          "profiles set it); give the network a finite window, e.g. <config name=\"network/TCP-gamma\" "
                           "value=\"1e12\"/>");
     placed.push_back(p);
   }
