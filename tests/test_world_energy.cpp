@@ -150,4 +150,17 @@ TEST(WorldEnergy, TableShowsEnergyToTargetAndPerRun) {
   EXPECT_NE(without.out.find("| run energy (J) |"), std::string::npos) << without.out;
 }
 
+TEST(WorldEnergy, TableRefusesEnergyOfRunsWithoutIt) {
+  TempDir dir;
+  write_text(dir / "study.xml", fmt::format(R"(<study name="plain" output="{}" scenario="{}/scenarios/wan/ma.xml">
+  <fixed set="training.rounds" value="5"/>
+  <seeds from="1" to="1"/>
+</study>
+)", (dir / "results").string(), testutil::source_dir().string()));
+  ASSERT_EQ(run_dmlsim(fmt::format("sweep {} -j 1", (dir / "study.xml").string())).exit_code, 0);
+  const auto table = run_dmlsim(fmt::format("table {} -t 0.9 --energy", (dir / "results").string()));
+  EXPECT_EQ(table.exit_code, 2) << table.out;
+  EXPECT_NE(table.out.find("needs <energy/>"), std::string::npos) << table.out;
+}
+
 }  // namespace
