@@ -17,8 +17,10 @@ namespace sg4 = simgrid::s4u;
 
 namespace {
 
-// Large enough never to finish within a run (years on a 100 Gbit/s link).
-constexpr std::uint64_t kEndlessBytes = std::uint64_t{1} << 62;
+// A flow is a back-to-back sequence of transfers of this size: long enough that the gaps between
+// them (one latency each) are small, finite so that a network model that follows a transfer
+// through its TCP windows (linux-tcp) has a bounded message to simulate.
+constexpr std::uint64_t kChunkBytes = std::uint64_t{64} << 20;
 
 // The receiving end of a flow: takes whatever arrives, including transfers cut by an off period.
 class FlowSink {
@@ -46,7 +48,7 @@ class FlowSource {
     static int payload = 0;  // nothing travels but the simulated size
     for (;;) {
       // A mailbox transfer, not sendto: only a communication not started yet takes a rate cap.
-      auto comm = mailbox_->put_init(&payload, kEndlessBytes);
+      auto comm = mailbox_->put_init(&payload, kChunkBytes);
       if (flow_.spec.rate) comm->set_rate(*flow_.spec.rate);
       comm->start();
       if (!flow_.spec.on) {
