@@ -131,6 +131,10 @@ def save_png(fig, out_path, dpi=120):
     try:
         with os.fdopen(fd, "wb") as f:
             fig.savefig(f, format="png", dpi=dpi)
+        # mkstemp creates the file 0600; a figure is as readable as any file the user writes.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, out_path)
     except BaseException:
         os.unlink(tmp)

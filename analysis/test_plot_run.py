@@ -60,6 +60,10 @@ class MainTest(unittest.TestCase):
             self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
         self.assertEqual(sorted(os.listdir(self.run)),
                          ["accuracy.png", "rounds.csv", "summary.json"])
+        # Readable like any file the user writes (the umask decides), not mkstemp's 0600.
+        umask = os.umask(0)
+        os.umask(umask)
+        self.assertEqual(os.stat(png).st_mode & 0o777, 0o666 & ~umask)
 
     def test_missing_rounds_csv(self):
         code, err = self.main(self.run)

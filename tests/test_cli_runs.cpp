@@ -1,6 +1,7 @@
 // End-to-end: the dmlsim binary on shipped scenarios and on deliberately broken ones.
 #include "test_util.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -83,6 +84,61 @@ TEST(Run, SeedScenarioWritesItsFilesAndSummary) {
   EXPECT_EQ(s["result"]["messages_sent"], 300 * 4 * 2);
 }
 
+TEST(Outputs, ARunReplacesItsDirectoryWholeAndCleansStaleTemporaries) {
+  TempDir out;
+  const auto dir = out / "ma";
+  ASSERT_EQ(run_dmlsim("run scenarios/seed/ma.xml -q --save-weights --out " + dir.string()).exit_code, 0);
+  write_text(dir / "accuracy.png", "a figure of the previous run");
+  write_text(out / ".ma.tmp.999999999", "");  // left by a killed run (no such pid)
+  fs::create_directory(out / ".ma.tmp.999999998");
+  write_text(out / ".ma.tmp.999999998" / "rounds.csv", "half");
+  const auto again = run_dmlsim("run scenarios/seed/ma.xml -q --set training.rounds=3 --out " + dir.string());
+  ASSERT_EQ(again.exit_code, 0) << again.out;
+  std::vector<std::string> files;
+  for (const auto& entry : fs::directory_iterator(dir)) files.push_back(entry.path().filename().string());
+  std::sort(files.begin(), files.end());
+  EXPECT_EQ(files, (std::vector<std::string>{"partitions.csv", "rounds.csv", "summary.json"}));
+  EXPECT_EQ(summary(dir)["result"]["rounds"], 3);
+  std::vector<std::string> siblings;
+  for (const auto& entry : fs::directory_iterator(out.path())) siblings.push_back(entry.path().filename().string());
+  EXPECT_EQ(siblings, std::vector<std::string>{"ma"});
+}
+
+TEST(Outputs, BareRunsWithoutOutLeaveTheRealResultsAlone) {
+  TempDir out;
+  const auto dir = out / "ma";
+  ASSERT_EQ(run_dmlsim("run scenarios/seed/ma.xml -q --out " + dir.string()).exit_code, 0);
+  const auto rounds = read_text(dir / "rounds.csv");
+  const auto bare = run_dmlsim("run scenarios/seed/ma.xml -q --bare --set output.dir=" + dir.string());
+  ASSERT_EQ(bare.exit_code, 0) << bare.out;
+  EXPECT_EQ(read_text(dir / "rounds.csv"), rounds);
+  EXPECT_TRUE(fs::exists(out / "ma-bare" / "summary.json"));
+}
+
+TEST(Outputs, ADirectoryThatHoldsNoResultsIsNeverReplaced) {
+  TempDir out;
+  write_text(out / "notes.txt", "precious");
+  const auto result = run_dmlsim("run scenarios/seed/ma.xml -q --out " + out.path().string());
+  EXPECT_EQ(result.exit_code, 2) << result.out;
+  EXPECT_NE(result.out.find("exists and holds no dmlsim results"), std::string::npos) << result.out;
+  EXPECT_EQ(read_text(out / "notes.txt"), "precious");
+}
+
+TEST(Outputs, AFullDiskIsReportedAndLeavesNothing) {
+  TempDir out;
+  const auto disk = out / "disk";
+  fs::create_directory(disk);
+  // A 16 KiB file system in a private mount namespace: needs root (CI runs as root); skipped elsewhere.
+  const auto result = run_dmlsim(fmt::format("--version && unshare -m sh -c 'mount -t tmpfs -o size=16k tmpfs {0} && "
+                                             "{1} run scenarios/seed/ma.xml -q --out {0}/ma; rc=$?; echo left:; ls -A {0}; exit $rc' 2>&1",
+                                             disk.string(), DMLSIM_BINARY));
+  if (result.out.find("mount:") != std::string::npos || result.out.find("unshare:") != std::string::npos)
+    GTEST_SKIP() << "cannot mount a small file system here: " << result.out;
+  EXPECT_EQ(result.exit_code, 3) << result.out;
+  EXPECT_NE(result.out.find("No space left on device"), std::string::npos) << result.out;
+  EXPECT_EQ(result.out.substr(result.out.find("left:")), "left:\n") << result.out;
+}
+
 TEST(Run, SameScenarioAndSeedGiveByteIdenticalRounds) {
   TempDir out;
   for (const char* run : {"a", "b"})
@@ -108,7 +164,7 @@ TEST(Run, WanTimeExceedsLanTimeByTheAddedLatency) {
   TempDir out;
   // CM02 arithmetic (latency + size/bandwidth), pinned: whatever the shipped scenarios' default.
   ASSERT_EQ(run_dmlsim("run scenarios/seed/ssgd.xml -q --network-profile cm02 --set training.rounds=50 --out " + (out / "lan").string()).exit_code, 0);
-  ASSERT_EQ(run_dmlsim("run scenarios/seed/ssgd.xml -q --network-profile cm02 --set training.rounds=50 --set platform.file=../../platforms/wan-geo.xml "
+  ASSERT_EQ(run_dmlsim("run scenarios/seed/ssgd.xml -q --network-profile cm02 --set training.rounds=50 --set platform.file=platforms/wan-geo.xml "
                        "--set server.host=us-east-0 --set workers.placement=zones --out " + (out / "wan").string()).exit_code, 0);
   const double lan = summary(out / "lan")["result"]["sim_time"];
   const double wan = summary(out / "wan")["result"]["sim_time"];
@@ -256,7 +312,7 @@ TEST(BadInput, EachClassGivesOneMessageAndExitCodeTwo) {
   expect_bad_input("run scenarios/seed/ma.xml --cfg network/no-such-option:1", "network/no-such-option");
   expect_bad_input("run scenarios/seed/ma.xml --set bogus", "expected ELEMENT.ATTRIBUTE=VALUE");
   expect_bad_input("run no/such/scenario.xml", "no/such/scenario.xml: cannot read the scenario file");
-  expect_bad_input("run scenarios/wan/ma.xml --set algorithm.eta=0.1 --set scenario.name=x --set platform.file=../../data/README.md",
+  expect_bad_input("run scenarios/wan/ma.xml --set algorithm.eta=0.1 --set scenario.name=x --set platform.file=data/README.md",
                    "malformed platform XML");
   TempDir dir;
   write_text(dir / "nolink.xml", relocated_wan_scenario(R"(<link pattern="gpu-*" latency="1ms"/>)"));
@@ -266,9 +322,133 @@ TEST(BadInput, EachClassGivesOneMessageAndExitCodeTwo) {
   expect_bad_input("run scenarios/wan/ma.xml --link 'gpu-*:latency=1ms'", "command line: --link gpu-*:latency=1ms: 'gpu-*' matches no link");
   expect_bad_input("run scenarios/wan/ma.xml --link 'wan-*:latency=soon'", "--link wan-*:latency=soon: 'soon' does not start with a number");
   expect_bad_input("run scenarios/wan/ma.xml --link 'wan-*'", "expected PATTERN:latency=TIME");
+  expect_bad_input("run scenarios/wan/ma.xml --link 'wan-*:latency=50'", "--link wan-*:latency=50: '50' has no unit: a time needs one, e.g. 50ms");
+  expect_bad_input("run scenarios/wan/ma.xml --link 'wan-*:bandwidth=0Gbps'", "--link wan-*:bandwidth=0Gbps: bandwidth must be positive");
+  expect_bad_input("run scenarios/wan/ma.xml --link 'wan-*:latency=0s'", "--link wan-*:latency=0s: latency must be positive");
+  expect_bad_input("run scenarios/wan/ma.xml --set stop.max-time=30", "'max-time' (set on the command line: --set stop.max-time): '30' has no unit");
   const auto unknown = run_dmlsim("frobnicate");
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_NE(unknown.out.find("A subcommand is required"), std::string::npos) << unknown.out;
+}
+
+TEST(BadInput, NonUtf8NamesAreRejectedBeforeRunning) {
+  TempDir dir;
+  std::string text = relocated_wan_scenario("");
+  const auto at = text.find("name=\"wan-ssgd\"");
+  text.replace(at, 15, "name=\"wan-\xe9\"");
+  write_text(dir / "latin1.xml", text);
+  const auto line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n');
+  expect_bad_input("run " + (dir / "latin1.xml").string(), fmt::format("latin1.xml:{}: byte 0xe9 is not UTF-8", line));
+  expect_bad_input("run scenarios/seed/ma.xml --set 'scenario.name=caf\xe9'", "--set scenario.name=caf");
+}
+
+TEST(BadInput, WorkerCountsTheMachineCannotHoldAreRejectedWithTheNumbers) {
+  const long limit = std::stol(read_text("/proc/sys/vm/max_map_count"));
+  if (limit > 400000) GTEST_SKIP() << "vm.max_map_count " << limit << " is too high to reach quickly";
+  const long workers = limit / 2 + 100;
+  TempDir dir;
+  std::string rows = "x,y\n";
+  for (long i = 0; i < workers; ++i) rows += fmt::format("{},{}\n", i % 7, i % 2);
+  write_text(dir / "d.csv", rows);
+  write_text(dir / "many.xml", fmt::format(R"(<scenario name="many">
+  <platform file="{}"/>
+  <network model="CM02"/>
+  <data train="d.csv" test="d.csv" label="y"/>
+  <workers count="{}" placement="pattern" pattern="node-*"/>
+  <server host="node-0"/>
+  <algorithm name="ma" eta="0.1"/>
+  <training rounds="1"/>
+</scenario>
+)", (source_dir() / "platforms/lan.xml").string(), workers));
+  expect_bad_input("run " + (dir / "many.xml").string(),
+                   fmt::format("many.xml:5: {} actors (the workers and the server) need about", workers + 1));
+  expect_bad_input("run " + (dir / "many.xml").string(), fmt::format("vm.max_map_count is {}", limit));
+}
+
+TEST(BadInput, SimGridConfigurationValuesAreCheckedBeforeSimGridAbortsOnThem) {
+  expect_bad_input("run scenarios/seed/ma.xml --cfg cpu/optim:Fast", "command line: --cfg: SimGrid configuration 'cpu/optim:Fast': 'Fast' is not one of Lazy, TI, Full");
+  expect_bad_input("run scenarios/seed/ma.xml --cfg host/model:fancy", "'fancy' is not one of default, compound, ptask_L07");
+  expect_bad_input("run scenarios/seed/ma.xml --cfg network/optim:x", "'network/optim:x'");
+  expect_bad_input("run scenarios/seed/ma.xml --cfg contexts/factory:greenlet", "'greenlet' is not one of raw, ucontext, boost, thread");
+  expect_bad_input("run scenarios/seed/ma.xml --cfg network/TCP-gamma:lots", "'lots' is not a number");
+  expect_bad_input("run scenarios/seed/ma.xml --cfg contexts/stack-size:-5", "'contexts/stack-size:-5': must be at least 1");
+  TempDir dir;
+  std::string text = relocated_wan_scenario("");
+  text.replace(text.find("<network profile=\"linux-tcp\"/>"), 30,
+               "<network model=\"CM02\">\n    <config name=\"network/solver\" value=\"simplex\"/>\n  </network>");
+  write_text(dir / "cfg.xml", text);
+  expect_bad_input("run " + (dir / "cfg.xml").string(), "cfg.xml:14: SimGrid configuration 'network/solver:simplex'");
+  const auto guarded = run_dmlsim("run scenarios/seed/ma.xml -q --cfg contexts/guard-size:0 --cfg contexts/factory:thread --out " + (dir / "ok").string());
+  EXPECT_EQ(guarded.exit_code, 0) << guarded.out;
+}
+
+TEST(BadInput, PlatformsSimGridRejectsGiveExitTwoWithSimGridsOwnMessage) {
+  const std::string wan = read_text(source_dir() / "platforms/wan-geo.xml");
+  const auto body_start = wan.find("<platform");
+  TempDir dir;
+  const auto expect_platform_error = [&](const std::string& from, const std::string& to, const std::string& message) {
+    std::string text = wan;
+    const auto at = text.find(from, body_start);
+    ASSERT_NE(at, std::string::npos) << from;
+    text.replace(at, from.size(), to);
+    write_text(dir / "p.xml", text);
+    expect_bad_input("run scenarios/wan/ma.xml --set platform.file=" + (dir / "p.xml").string(), (dir / "p.xml").string() + ": " + message);
+  };
+  expect_platform_error("routing=\"Full\"", "routing=\"5us\"", "SimGrid rejects this platform: Not a valid model!");
+  expect_platform_error("core=\"1\"", "core=\"0\"", "SimGrid rejects this platform: Host us-east-0 must have at least one core, not 0.");
+  const std::string link = "<link id=\"wan-us-east-eu-west\"";
+  expect_platform_error(link, link + " bandwidth=\"1Gbps\" latency=\"1ms\" sharing_policy=\"SPLITDUPLEX\"/>\n    " + link,
+                        "SimGrid rejects this platform: Link 'wan-us-east-eu-west_UP' declared several times in the platform.");
+  const std::string route = "<zoneRoute src=\"us-east\" dst=\"eu-west\"";
+  expect_platform_error(route, route + " gw_src=\"us-east-router\" gw_dst=\"eu-west-router\"><link_ctn id=\"wan-us-east-eu-west\" direction=\"UP\"/></zoneRoute>\n    " + route,
+                        "SimGrid rejects this platform: The route between us-east@us-east-router and eu-west@eu-west-router already exists");
+  expect_platform_error("speed=\"20Gf\"", "speed=\"0f\"", "host 'us-east-0' has speed 0 FLOP/s: it must be positive");
+  expect_platform_error("bandwidth=\"1Gbps\" latency=\"40ms\"", "bandwidth=\"0Bps\" latency=\"40ms\"", "link 'wan-us-east-eu-west_DOWN' has bandwidth 0 B/s");
+  expect_platform_error("latency=\"40ms\"", "latency=\"-1s\"", "link 'wan-us-east-eu-west_DOWN' has latency -1 s: it must be between 0 and 10000 s");
+  expect_platform_error("latency=\"40ms\"", "latency=\"100000s\"", "link 'wan-us-east-eu-west_DOWN' has latency 100000 s");
+  expect_bad_input("run scenarios/wan/ma.xml --link 'wan-*:latency=1e6s'", "(after the link overrides)");
+}
+
+TEST(FirstHour, OptionsMayComeBeforeTheScenario) {
+  TempDir out;
+  const auto result = run_dmlsim("run --set algorithm.eta=0.05 --cfg network/TCP-gamma:0 --link 'lan_link_*:latency=1ms' "
+                                 "scenarios/seed/ma.xml -q --set training.rounds=2 --out " + (out / "r").string());
+  EXPECT_EQ(result.exit_code, 0) << result.out;
+  EXPECT_NE(summary(out / "r")["algorithm"]["eta"].dump().find("0.05"), std::string::npos);
+}
+
+TEST(FirstHour, SimGridsOwnLogOptionIsAccepted) {
+  TempDir out;
+  const auto result = run_dmlsim("run scenarios/seed/ma.xml -q --log=root.thres:critical --log=xbt_cfg.thres:verbose "
+                                 "--set training.rounds=2 --out " + (out / "r").string());
+  EXPECT_EQ(result.exit_code, 0) << result.out;
+  expect_bad_input("run scenarios/seed/ma.xml --log=root.thres:bogus", "command line: --log=root.thres:bogus: SimGrid rejects it: ");
+  expect_bad_input("run scenarios/seed/ma.xml --log=foo", "--log=foo: SimGrid rejects it: Invalid control string 'foo'");
+}
+
+TEST(FirstHour, UnknownHostsAreListedWithTheValidOnes) {
+  expect_bad_input("run scenarios/seed/ma.xml --set server.host=node-999",
+                   "host 'node-999' is not in platform platforms/lan.xml (its 72 hosts: node-0, node-1, node-2, …, node-71)");
+}
+
+TEST(FirstHour, ValidatePrintsTheNetworkTheRunUses) {
+  const auto result = run_dmlsim("validate scenarios/seed/ma.xml");
+  EXPECT_EQ(result.exit_code, 0) << result.out;
+  EXPECT_NE(result.out.find("network      CM02, TCP-gamma"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("profile linux-tcp"), std::string::npos) << result.out;
+}
+
+TEST(FirstHour, ZonePlacementWarnsWhenItStacksWorkersWhileHostsAreFree) {
+  TempDir dir;
+  std::string platform = read_text(source_dir() / "platforms/wan-geo.xml");
+  const std::string from = "prefix=\"us-east-\" radical=\"0-31\"";
+  platform.replace(platform.find(from), from.size(), "prefix=\"us-east-\" radical=\"0-1\"");
+  write_text(dir / "small-zone.xml", platform);
+  const auto result = run_dmlsim("validate scenarios/wan/ma.xml --set platform.file=" + (dir / "small-zone.xml").string());
+  EXPECT_EQ(result.exit_code, 0) << result.out;
+  EXPECT_NE(result.out.find("warning: placement=\"zones\" puts several workers on 1 host(s) while"), std::string::npos)
+      << result.out;
+  EXPECT_EQ(run_dmlsim("validate scenarios/wan/ma.xml").out.find("warning"), std::string::npos);
 }
 
 TEST(BadInput, DivergingModelStopsWithAClearMessage) {

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 using namespace dmlsim;
+using testutil::max_relative_difference;
+using testutil::trajectory;
 
 namespace {
 
@@ -15,26 +17,6 @@ Experiment seed_experiment(const std::string& algorithm, const std::vector<std::
   overrides.push_back(parse_override(std::string("data.standardize=") + (standardize ? "true" : "false")));
   overrides.push_back(parse_override("batch.resample=step"));
   return build_experiment(load_scenario(testutil::source_dir() / "scenarios/seed" / (algorithm + ".xml"), overrides));
-}
-
-std::vector<Vector> trajectory(const Experiment& e) {
-  std::vector<Vector> models;
-  run_sequential(e, [&](int, const Vector& w) {
-    models.push_back(w);
-    return true;
-  });
-  return models;
-}
-
-double max_relative_difference(const std::vector<Vector>& a, const std::vector<Vector>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  double worst = 0;
-  for (std::size_t r = 0; r < std::min(a.size(), b.size()); ++r)
-    for (Eigen::Index i = 0; i < a[r].size(); ++i) {
-      const double scale = std::max({std::abs(a[r](i)), std::abs(b[r](i)), 1e-300});
-      worst = std::max(worst, std::abs(a[r](i) - b[r](i)) / scale);
-    }
-  return worst;
 }
 
 class Identity : public ::testing::TestWithParam<bool> {};

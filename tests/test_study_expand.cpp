@@ -223,11 +223,12 @@ TEST(StudyExpand, ShellCommandsAreSelfContainedAndQuoted) {
   run.seed = 1;
   run.links = {"wan-*:latency=50ms"};
   const auto command = run_command_line("/abs/dmlsim", run, "/abs/res");
-  EXPECT_EQ(command.rfind("mkdir -p '/abs/res/runs/x_seed-1' && rm -f '/abs/res/runs/x_seed-1/error.txt' && '/abs/dmlsim' run "
-                          "'/abs/s.xml' --link 'wan-*:latency=50ms' --set 'scenario.seed=1' --out '/abs/res/runs/x_seed-1' -q "
-                          "> '/abs/res/runs/x_seed-1/run.log' 2>&1 || {", 0),
-            0u)
-      << command;
+  EXPECT_EQ(command, "(mkdir -p '/abs/res/runs' && '/abs/dmlsim' run "
+                     "'/abs/s.xml' --link 'wan-*:latency=50ms' --set 'scenario.seed=1' --out '/abs/res/runs/x_seed-1' -q "
+                     "> '/abs/res/runs/.x_seed-1.log' 2>&1; rc=$?; mkdir -p '/abs/res/runs/x_seed-1' && "
+                     "mv -f '/abs/res/runs/.x_seed-1.log' '/abs/res/runs/x_seed-1/run.log'; if [ $rc -ne 0 ]; then "
+                     "echo \"exit code $rc\" > '/abs/res/runs/x_seed-1/error.txt'; tail -n 5 '/abs/res/runs/x_seed-1/run.log' "
+                     ">> '/abs/res/runs/x_seed-1/error.txt'; fi; exit $rc)");
 }
 
 TEST(StudyExpand, CsvFieldsRoundTrip) {
@@ -237,4 +238,19 @@ TEST(StudyExpand, CsvFieldsRoundTrip) {
   EXPECT_EQ(split_csv_line("a,\"b,c\",\"d \"\"e\"\"\","), (std::vector<std::string>{"a", "b,c", "d \"e\"", ""}));
   EXPECT_EQ(sanitize("50ms"), "50ms");
   EXPECT_EQ(sanitize("a b/c*"), "a-b-c-");
+}
+
+TEST(StudyExpand, RunIdsLongerThanADirectoryNameAreRejectedBeforeWriting) {
+  const std::string label(300, 'x');
+  expect_error("  <axis name=\"eta\" set=\"algorithm.eta\" values=\"0.1\" labels=\"" + label + "\"/>\n  <seeds values=\"1\"/>\n",
+               "characters, more than the 200 a run directory name may have");
+}
+
+TEST(StudyExpand, UnitlessLinkValuesAreRejected) {
+  expect_error("  <axis name=\"lat\" link=\"wan-*\" property=\"latency\" values=\"10 50\"/>\n  <seeds values=\"1\"/>\n",
+               "'10' has no unit: a time needs one, e.g. 50ms");
+  expect_error("  <axis name=\"bw\" link=\"wan-*\" property=\"bandwidth\" values=\"0Bps\"/>\n  <seeds values=\"1\"/>\n",
+               "a bandwidth must be positive");
+  expect_error("  <axis name=\"lat\" link=\"wan-*\" property=\"latency\" values=\"0s\"/>\n  <seeds values=\"1\"/>\n",
+               "a latency must be positive");
 }

@@ -146,15 +146,19 @@ TEST(StudySweep, InterruptedSweepResumesWhereItStopped) {
 )", (source_dir() / "scenarios/wan/ma.xml").string()));
   const std::string sweep = fmt::format("'{}' sweep '{}' -j 2 --out '{}'", DMLSIM_BINARY, (out / "long.xml").string(), results.string());
   // Start, let a few runs finish, interrupt.
-  const int status = std::system((sweep + " > /dev/null 2>&1 & pid=$!; sleep 0.6; kill -INT $pid; wait $pid").c_str());
+  // Interrupt once a first run has finished (a fixed delay is too short on a loaded machine, and an
+  // early SIGINT, before the sweep installs its handler, is ignored by a background job).
+  const int status = std::system((sweep + " > /dev/null 2>&1 & pid=$!; for i in $(seq 400); do ls '" + results.string() +
+                                  "'/runs/*/summary.json > /dev/null 2>&1 && break; sleep 0.05; done; kill -INT $pid; wait $pid")
+                                     .c_str());
   EXPECT_NE(status, 0);
   const auto done = finished_runs(results);
   EXPECT_LT(done, 40u) << "the sweep finished before the interruption; make the study longer";
   if (fs::exists(results / "runs")) {
-    for (const auto& entry : fs::directory_iterator(results / "runs")) {
-      for (const auto& file : fs::directory_iterator(entry.path())) {
-        EXPECT_EQ(file.path().filename().string().find(".tmp."), std::string::npos) << file.path();
-      }
+    for (const auto& entry : fs::recursive_directory_iterator(results / "runs")) {
+      EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos) << entry.path();
+      const auto name = entry.path().filename().string();
+      EXPECT_FALSE(name.front() == '.' && entry.path().extension() == ".log") << "an interrupted run leaves no log: " << name;
     }
   }
   const auto resumed = run_dmlsim(fmt::format("sweep {} -j 2 --out {}", (out / "long.xml").string(), results.string()));
@@ -162,4 +166,68 @@ TEST(StudySweep, InterruptedSweepResumesWhereItStopped) {
   EXPECT_NE(resumed.out.find(fmt::format("40 runs: {} ran now, {} already done, 0 failed", 40 - done, done)), std::string::npos)
       << resumed.out;
   EXPECT_EQ(finished_runs(results), 40u);
+}
+
+namespace {
+// A two-run study of the seed's MA scenario (tiny and fast), `rounds` rounds each.
+fs::path write_two_run_study(const TempDir& dir, int rounds) {
+  write_text(dir / "two.xml", fmt::format(R"(<study name="two" scenario="{}">
+  <axis name="eta" set="algorithm.eta" values="0.05 0.1"/>
+  <fixed set="training.rounds" value="{}"/>
+  <seeds values="1"/>
+</study>
+)", (source_dir() / "scenarios/seed/ma.xml").string(), rounds));
+  return dir / "two.xml";
+}
+}  // namespace
+
+TEST(StudySweep, AChangedStudyRunsAgainWhatChangedAndSaysSo) {
+  TempDir out;
+  const auto results = out / "r";
+  const auto sweep = [&] { return run_dmlsim(fmt::format("sweep {} -j 2 --out {}", (out / "two.xml").string(), results.string())); };
+  write_two_run_study(out, 5);
+  ASSERT_EQ(sweep().exit_code, 0);
+  const auto unchanged = sweep();
+  EXPECT_NE(unchanged.out.find("2 runs: 0 ran now, 2 already done"), std::string::npos) << unchanged.out;
+  write_two_run_study(out, 7);
+  const auto changed = sweep();
+  ASSERT_EQ(changed.exit_code, 0) << changed.out;
+  EXPECT_NE(changed.out.find("2 finished run(s) in " + results.string() + " changed since they ran"), std::string::npos) << changed.out;
+  EXPECT_NE(changed.out.find("2 runs: 2 ran now, 0 already done"), std::string::npos) << changed.out;
+  EXPECT_EQ(nlohmann::json::parse(read_text(results / "runs/eta-0.1_seed-1/summary.json"))["result"]["rounds"], 7);
+}
+
+TEST(StudySweep, OneSweepAtATimePerResultsDirectory) {
+  TempDir out;
+  const auto results = out / "r";
+  write_two_run_study(out, 5);
+  fs::create_directories(results);
+  const auto held = run_dmlsim(fmt::format("--version > /dev/null && flock {}/.lock '{}' sweep {} --out {}", results.string(),
+                                           DMLSIM_BINARY, (out / "two.xml").string(), results.string()));
+  EXPECT_EQ(held.exit_code, 2) << held.out;
+  EXPECT_NE(held.out.find("another sweep is running into " + results.string()), std::string::npos) << held.out;
+  EXPECT_FALSE(fs::exists(results / "runs"));
+}
+
+TEST(StudySweep, RunsDieWithAKilledSweep) {
+  TempDir out;
+  const auto results = out / "killed";
+  write_text(out / "slow.xml", fmt::format(R"(<study name="slow" scenario="{}">
+  <axis name="eta" set="algorithm.eta" values="0.05 0.1"/>
+  <fixed set="training.rounds" value="1000000"/>
+  <seeds values="1"/>
+</study>
+)", (source_dir() / "scenarios/seed/ma.xml").string()));
+  const std::string sweep = fmt::format("'{}' sweep '{}' -j 2 --out '{}'", DMLSIM_BINARY, (out / "slow.xml").string(), results.string());
+  // Start, wait until both runs are running, SIGKILL the sweep (it cannot clean up), look for its runs.
+  const std::string script = sweep + " > /dev/null 2>&1 & pid=$!; for i in $(seq 100); do "
+                             "[ $(pgrep -f -c -- '[-]-out " + results.string() + "/runs') -ge 2 ] && { echo started; break; }; sleep 0.1; done; "
+                             "kill -9 $pid; wait $pid; sleep 0.5; pgrep -f -c -- '[-]-out " + results.string() + "/runs'";
+  FILE* pipe = ::popen(script.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string output;
+  char buffer[64] = {};
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
+  ::pclose(pipe);
+  EXPECT_EQ(output, "started\n0\n") << "runs of a SIGKILLed sweep must not outlive it";
 }

@@ -217,6 +217,17 @@ TEST(StudyTable, BadOptionsAndDirectories) {
   options.baseline = "algorithm";
   EXPECT_THROW(table(f, options), std::invalid_argument);
   EXPECT_THROW(format_table(table(f, {}), "html"), std::invalid_argument);
+  options.baseline.clear();
+  for (double percent : {95.0, 0.0, -0.5}) {
+    options.targets = {percent};
+    EXPECT_THROW(table(f, options), std::invalid_argument) << percent;
+  }
+  options.targets = {95};
+  try {
+    table(f, options);
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "--target 95: a target is an accuracy in (0, 1] (for 95 %, give 0.95)");
+  }
   TempDir empty;
   EXPECT_THROW(read_results(empty.path()), std::runtime_error);
   EXPECT_THROW(parse_rounds_csv("round,sim_time\n", "r.csv"), std::runtime_error);

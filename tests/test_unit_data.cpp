@@ -45,8 +45,8 @@ TEST(Csv, MalformedFilesNameFileAndLine) {
   };
   expect_error("a,b,y\n1,2,1\n3,4\n", "y", "bad.csv:3: 2 columns");
   expect_error("a,b,y\n1,x,1\n", "y", "bad.csv:2: column 'b': 'x' is not a finite number");
-  expect_error("a,b,y\n1,2,1.5\n", "y", "bad.csv:2: label 'y' is 1.5, but labels must be class indices");
-  expect_error("a,b,y\n1,2,-1\n", "y", "bad.csv:2: label 'y' is -1");
+  expect_error("a,b,y\n1,2,1.5\n", "y", "bad.csv:2: label 'y' is '1.5': the label column is 'y'. Labels must be class indices");
+  expect_error("a,b,y\n1,2,-1\n", "y", "bad.csv:2: label 'y' is '-1'");
   expect_error("a,b,y\n1,2,1\n", "z", "no column named 'z'");
   expect_error("a,b,y\n1,2,1\n", "9", "out of range");
   expect_error("", "y", "bad.csv:1: the file is empty");

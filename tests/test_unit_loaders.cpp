@@ -10,6 +10,7 @@
 
 using namespace dmlsim;
 using dmlsim::testutil::TempDir;
+using dmlsim::testutil::read_text;
 using dmlsim::testutil::write_text;
 
 namespace {
@@ -70,6 +71,66 @@ TEST(Idx, MalformedFiles) {
   write_bytes(dir / "bad.gz", std::string("\x1f\x8b\x08\x00garbage", 11), false);
   EXPECT_NE(load_error([&] { load_idx(dir / "bad.gz", dir / "lab", 255); }).find("bad.gz"), std::string::npos);
   EXPECT_NE(load_error([&] { load_idx(dir / "missing", dir / "lab", 255); }).find("cannot open"), std::string::npos);
+}
+
+TEST(Idx, ZeroImagesAndOverflowingDimensionsAreRejected) {
+  TempDir dir;
+  write_tiny_idx(dir, false);
+  write_bytes(dir / "none", be32(0x803) + be32(0) + be32(28) + be32(28), false);
+  write_bytes(dir / "nolab", be32(0x801) + be32(0), false);
+  EXPECT_NE(load_error([&] { load_idx(dir / "none", dir / "nolab", 255); }).find("none: the IDX header announces a dimension of size 0"),
+            std::string::npos);
+  // 2^32-1 cubed wraps past 2^64; the forged product must not match the file's size.
+  write_bytes(dir / "huge", be32(0x803) + be32(0xffffffffu) + be32(0xffffffffu) + be32(0xffffffffu) + "x", false);
+  EXPECT_NE(load_error([&] { load_idx(dir / "huge", dir / "lab", 255); }).find("multiply past 2^64"), std::string::npos);
+}
+
+TEST(Idx, TruncatedGzipNamesTheFileAndZlibsReason) {
+  TempDir dir;
+  write_tiny_idx(dir, true);
+  const std::string whole = read_text(dir / "img");
+  write_bytes(dir / "cut.gz", whole.substr(0, whole.size() - 6), false);
+  const auto error = load_error([&] { load_idx(dir / "cut.gz", dir / "lab", 255); });
+  EXPECT_NE(error.find("cut.gz: corrupt or truncated gzip data ("), std::string::npos) << error;
+}
+
+TEST(Libsvm, IndicesAndFeatureCountsBeyondMemoryNameTheLine) {
+  TempDir dir;
+  write_text(dir / "big.svm", "1 1:1\n0 1:1\n1 1:1\n0 1:1\n1 1:1\n0 1:1\n1 1:1\n0 1073741824:1\n");
+  EXPECT_NE(load_error([&] { load_libsvm(dir / "big.svm", 0); }).find("big.svm:8: feature index 1073741824 makes a dense 8 x 1073741824 matrix"),
+            std::string::npos);
+  write_text(dir / "small.svm", "1 1:1\n0 2:1\n");
+  EXPECT_NE(load_error([&] { load_libsvm(dir / "small.svm", Eigen::Index{1} << 40); }).find("features=1099511627776 makes a dense"),
+            std::string::npos);
+}
+
+TEST(Csv, HugeLabelColumnAndHugeClassIndexAreRejected) {
+  TempDir dir;
+  write_text(dir / "d.csv", "a,y\n1,0\n2,999999\n");
+  EXPECT_NE(load_error([&] { load_csv(dir / "d.csv", "99999999999999999999999"); }).find("label column 99999999999999999999999 is out of range"),
+            std::string::npos);
+  EXPECT_NE(load_error([&] { load_csv(dir / "d.csv", "y"); }).find("d.csv:3: label 'y' is 999999, but labels must be class indices 0, 1, 2, … (at most 65535)"),
+            std::string::npos);
+}
+
+TEST(Csv, QuotedHeadersAsRAndPandasWriteThem) {
+  TempDir dir;
+  write_text(dir / "q.csv", "\"x 1\",\"say \"\"hi\"\"\",\"y\"\r\n1,2,0\r\n3,4,1\r\n");
+  const auto data = load_csv(dir / "q.csv", "y");
+  EXPECT_EQ(data.feature_names, (std::vector<std::string>{"x 1", "say \"hi\""}));
+  EXPECT_EQ(data.labels(1), 1);
+}
+
+TEST(Csv, LabelErrorsSayWhichColumnWasTakenAndHowToFixIt) {
+  TempDir dir;
+  write_text(dir / "iris.csv", "a,species\n1,setosa\n");
+  EXPECT_NE(load_error([&] { load_csv(dir / "iris.csv", "last"); }).find("map class names to numbers first"), std::string::npos);
+  write_text(dir / "first.csv", "y,a,b\n1,0.5,0.25\n");
+  const auto error = load_error([&] { load_csv(dir / "first.csv", "last"); });
+  EXPECT_NE(error.find("first.csv:2: label 'b' is '0.25': the label is the last column, 'b' (label=\"last\", the default); "
+                       "if it is elsewhere, name it: <data label=\"COLUMN\"/>"),
+            std::string::npos)
+      << error;
 }
 
 TEST(FashionMnist, DebianPackageLoadsWhenInstalled) {

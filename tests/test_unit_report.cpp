@@ -3,6 +3,7 @@
 #include "test_util.hpp"
 #include "util/atomic_file.hpp"
 
+#include <cmath>
 #include <gtest/gtest.h>
 
 using namespace dmlsim;
@@ -43,6 +44,20 @@ TEST(TimeToAccuracy, SmoothedCurveIsLater) {
   EXPECT_EQ(raw[0].first->round, 1);
   // s_i = 1 - 0.5 * 0.9^i  >= 0.7  once 0.9^i <= 0.6, i.e. i = 5.
   EXPECT_EQ(smooth[0].first->round, 5);
+}
+
+TEST(TimeToAccuracy, SmoothingIsPerRoundWhenEvaluationsAreSparse) {
+  // The curve above evaluated every 50 rounds: per round, 50 steps of 0.9 have passed by the first
+  // evaluation after round 0, so the smoothed curve is reached at round 50, as the raw one.
+  auto rows = rows_with({0.5, 1.0, 1.0});
+  for (auto& row : rows) row.round *= 50;
+  const auto smooth = time_to_accuracy(rows, {0.7}, 0.9);
+  ASSERT_TRUE(smooth[0].first);
+  EXPECT_EQ(smooth[0].first->round, 50);
+  EXPECT_DOUBLE_EQ(ewma_over_rounds(rows, 0.9)[1], 1.0 - 0.5 * std::pow(0.9, 50));
+  // Every round evaluated: the seed's smoothing, unchanged.
+  const auto dense = rows_with({0.1, 0.5, 0.7});
+  EXPECT_EQ(ewma_over_rounds(dense, 0.9), ewma({0.1, 0.5, 0.7}, 0.9));
 }
 
 TEST(Outputs, RoundsCsvHasHeaderAndRoundTripPrecision) {

@@ -1,6 +1,8 @@
+#include "algorithms/registry.hpp"
 #include "scenario/scenario.hpp"
 #include "test_util.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 using namespace dmlsim;
@@ -85,15 +87,16 @@ TEST_F(ScenarioTest, EachClassOfBadInputNamesFileLineAndAttribute) {
   EXPECT_EQ(error_of(scenario_text(R"(<algorithm name="ma" eta="0.1" local-steps="0"/>)")),
             file + ":7: <algorithm> attribute 'local-steps': 0 is out of range [1, 1048576]");
   EXPECT_EQ(error_of(scenario_text(R"(<algorithm name="sgd" eta="0.1"/>)")),
-            file + ":7: <algorithm> attribute 'name': 'sgd' is not one of: ssgd, ma, bmuf, easgd");
+            file + ":7: <algorithm> attribute 'name': 'sgd' is not one of: " + fmt::format("{}", fmt::join(algorithm_names(), ", ")));
+  EXPECT_EQ(algorithm_names().front(), "ssgd");
   EXPECT_EQ(error_of(scenario_text(R"(<algorithm name="ma" eta="0.1"/>)", "<wibble/>\n")),
             file + ":9: unknown element <wibble> (known: platform, network, data, model, workers, server, topology, algorithm, "
                    "batch, training, stop, report, output, energy, background)");
   EXPECT_EQ(error_of(R"(<scenario><platform file="p.xml"/></scenario>)"),
             file + ":1: missing required element <data>");
   EXPECT_EQ(error_of(scenario_text(R"(<algorithm name="ma" eta="0.1"/>)", "<stop max-time=\"5 years\"/>\n")),
-            file + ":9: <stop> attribute 'max-time': unknown time unit ' years' in '5 years' (known: ns, us, ms, s, m, "
-                   "h, d, w)");
+            file + ":9: <stop> attribute 'max-time': unknown time unit ' years' in '5 years' (known: ps, ns, us, ms, s, "
+                   "m, h, d, w)");
   EXPECT_EQ(error_of(scenario_text(R"(<algorithm name="ma" eta="0.1"/>)"), {parse_override("algorithm.mu=-1")}),
             file + ":7: <algorithm> attribute 'mu' (set on the command line: --set algorithm.mu): -1 is out of "
                    "range [0, 1)");

@@ -230,6 +230,21 @@ TEST(TcpModel, HystartEndsSlowStartOncePerConnection) {
   EXPECT_DOUBLE_EQ(fresh.ssthresh, 640 + pipe / 2);  // the ACK train of the 640-segment window
 }
 
+TEST(TcpModel, TheSrttKeepsTheQueueOfTheLastBurstUntilLaterAcksDecayIt) {
+  // Windows 10 ... 320 (630 segments) each take a round trip; the 320-segment burst queued up to
+  // 320 packets, and the one segment after it moves srtt only 1/8 per delayed ACK back (RFC 6298).
+  const double rtt = 0.100, rate = 12.5e6;
+  ConnectionState short_rest;
+  send_message(short_rest, TcpParams{}, wan(), 631 * kMss, 0);
+  EXPECT_NEAR(short_rest.srtt, rtt + 320 * std::pow(7.0 / 8.0, 0.5) * kMss / rate, 1e-12);
+  // A long rest decays it away: what is left is the standing queue of the window beyond the path
+  // (HyStart left slow start at 640 + 863 / 2 segments; 1730 segments stream after the 640 round).
+  ConnectionState long_rest;
+  send_message(long_rest, TcpParams{}, wan(), 3000 * kMss, 0);
+  const double pipe = rate * rtt / kMss;
+  EXPECT_NEAR(long_rest.srtt, rtt + (640 + pipe / 2 - pipe) * kMss / rate, 1e-9);
+}
+
 TEST(TcpModel, RejectsImpossibleParameters) {
   EXPECT_EQ(check_params(TcpParams{}), "");
   auto broken = [](auto change) {

@@ -1,6 +1,8 @@
 #include "util/rng.hpp"
 #include "util/units.hpp"
+#include "util/utf8.hpp"
 
+#include <functional>
 #include <gtest/gtest.h>
 #include <set>
 
@@ -10,8 +12,9 @@ TEST(Units, TimesInSimGridNotation) {
   EXPECT_DOUBLE_EQ(parse_time("50ms"), 0.05);
   EXPECT_DOUBLE_EQ(parse_time("20us"), 20e-6);
   EXPECT_DOUBLE_EQ(parse_time("72.5ms"), 0.0725);
-  EXPECT_DOUBLE_EQ(parse_time("2"), 2.0);
   EXPECT_DOUBLE_EQ(parse_time("1h"), 3600.0);
+  EXPECT_DOUBLE_EQ(parse_time("5m"), 300.0);
+  EXPECT_DOUBLE_EQ(parse_time("1e3us"), 1e-3);
   EXPECT_THROW(parse_time("5 parsecs"), std::invalid_argument);
   EXPECT_THROW(parse_time("ms"), std::invalid_argument);
   EXPECT_THROW(parse_time(""), std::invalid_argument);
@@ -22,8 +25,26 @@ TEST(Units, BandwidthBitsAndBytes) {
   EXPECT_DOUBLE_EQ(parse_bandwidth("10Gbps"), 1.25e9);
   EXPECT_DOUBLE_EQ(parse_bandwidth("125MBps"), 125e6);
   EXPECT_DOUBLE_EQ(parse_bandwidth("1MiBps"), 1048576.0);
-  EXPECT_DOUBLE_EQ(parse_bandwidth("1000"), 1000.0);
+  EXPECT_DOUBLE_EQ(parse_bandwidth("1000Bps"), 1000.0);
   EXPECT_THROW(parse_bandwidth("1Gbit"), std::invalid_argument);
+}
+
+TEST(Units, AUnitIsRequiredAndOnlyDecimalNumbersAreAccepted) {
+  const auto message = [](const std::function<void()>& parse) {
+    try {
+      parse();
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message([] { parse_time("50"); }), "'50' has no unit: a time needs one, e.g. 50ms");
+  EXPECT_EQ(message([] { parse_bandwidth("50"); }), "'50' has no unit: a bandwidth needs one, e.g. 1Gbps or 125MBps");
+  EXPECT_EQ(message([] { parse_speed("2e9"); }), "'2e9' has no unit: a speed needs one, e.g. 20Gf");
+  EXPECT_EQ(message([] { parse_time("5min"); }), "unknown time unit 'min' in '5min' (known: ps, ns, us, ms, s, m, h, d, w)");
+  EXPECT_EQ(message([] { parse_time("0x10s"); }), "'0x10s' is not a decimal number");
+  EXPECT_EQ(message([] { parse_time("infs"); }), "'infs' is not finite");
+  EXPECT_EQ(message([] { parse_time("1e400s"); }), "'1e400s' is not finite");
 }
 
 TEST(Units, NumbersIntegersBooleans) {
@@ -37,6 +58,16 @@ TEST(Units, NumbersIntegersBooleans) {
   EXPECT_FALSE(parse_bool("no"));
   EXPECT_THROW(parse_bool("maybe"), std::invalid_argument);
   EXPECT_DOUBLE_EQ(parse_speed("20Gf"), 20e9);
+}
+
+TEST(Utf8, FindsTheFirstIllFormedByte) {
+  EXPECT_FALSE(first_invalid_utf8("plain ascii"));
+  EXPECT_FALSE(first_invalid_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));  // é € 😀
+  EXPECT_EQ(first_invalid_utf8("caf\xe9!"), 3u);                                   // Latin-1 é
+  EXPECT_EQ(first_invalid_utf8("ab\xc0\xaf"), 2u);                                // overlong '/'
+  EXPECT_EQ(first_invalid_utf8("\xed\xa0\x80"), 0u);                             // surrogate
+  EXPECT_EQ(first_invalid_utf8("x\xf4\x90\x80\x80"), 1u);                       // past U+10FFFF
+  EXPECT_EQ(first_invalid_utf8("\xe2\x82"), 0u);                                  // cut short
 }
 
 TEST(Rng, SameKeySameStreamDifferentKeysDiffer) {

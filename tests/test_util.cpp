@@ -1,8 +1,12 @@
 #include "test_util.hpp"
 
+#include "experiment/sequential_driver.hpp"
 #include "util/child_process.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cmath>
+#include <limits>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -52,6 +56,50 @@ std::string read_text(const fs::path& file) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+std::vector<Vector> trajectory(const Experiment& experiment, int every) {
+  std::vector<Vector> models;
+  run_sequential(experiment, [&](int step, const Vector& w) {
+    if (step % every == 0) models.push_back(w);
+    return true;
+  });
+  return models;
+}
+
+double max_relative_difference(const std::vector<Vector>& a, const std::vector<Vector>& b) {
+  if (a.size() != b.size()) return std::numeric_limits<double>::infinity();
+  double worst = 0;
+  for (std::size_t r = 0; r < std::min(a.size(), b.size()); ++r)
+    for (Eigen::Index i = 0; i < a[r].size(); ++i) {
+      const double scale = std::max({std::abs(a[r](i)), std::abs(b[r](i)), 1e-300});
+      worst = std::max(worst, std::abs(a[r](i) - b[r](i)) / scale);
+    }
+  return worst;
+}
+
+Vector read_weights(const std::filesystem::path& file) {
+  std::istringstream in(read_text(file));
+  std::string line;
+  std::getline(in, line);  // header
+  std::vector<double> values;
+  while (std::getline(in, line)) values.push_back(std::stod(line.substr(line.rfind(',') + 1)));
+  return Eigen::Map<Vector>(values.data(), static_cast<Eigen::Index>(values.size()));
+}
+
+std::string star_platform(int workers, const StarSpec& spec) {
+  std::string hosts = "<host id=\"server\" speed=\"" + spec.speed + "\"/>\n";
+  std::string links, routes;
+  for (int k = 0; k < workers; ++k) {
+    const bool slow = k == workers - 1;
+    const auto id = std::to_string(k);
+    hosts += "<host id=\"w" + id + "\" speed=\"" + (slow ? spec.straggler_speed : spec.speed) + "\"/>\n";
+    links += "<link id=\"l" + id + "\" bandwidth=\"100MBps\" latency=\"" +
+             (slow ? spec.straggler_latency : spec.latency) + "\"/>\n";
+    routes += "<route src=\"server\" dst=\"w" + id + "\"><link_ctn id=\"l" + id + "\"/></route>\n";
+  }
+  return "<?xml version=\"1.0\"?>\n<!DOCTYPE platform SYSTEM \"https://simgrid.org/simgrid.dtd\">\n"
+         "<platform version=\"4.1\"><zone id=\"star\" routing=\"Full\">\n" + hosts + links + routes + "</zone></platform>\n";
 }
 
 }  // namespace dmlsim::testutil

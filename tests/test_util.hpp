@@ -2,6 +2,8 @@
 // for an in-process simulation (SimGrid allows one engine per process), reading files.
 #pragma once
 
+#include "experiment/experiment.hpp"
+
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -37,5 +39,20 @@ std::string in_child(const std::function<std::string()>& body);
 void write_text(const std::filesystem::path& file, const std::string& text);
 std::string read_text(const std::filesystem::path& file);
 std::filesystem::path source_dir();
+
+// The global model after every `every`-th round (or server update) of the sequential driver.
+std::vector<Vector> trajectory(const Experiment& experiment, int every = 1);
+// Largest relative difference between two trajectories, parameter by parameter (infinity when
+// their lengths differ).
+double max_relative_difference(const std::vector<Vector>& a, const std::vector<Vector>& b);
+// A star platform: host "server" and workers w0 … w(K-1), each on its own link to the server; the
+// last worker is the straggler (its own speed and latency).
+struct StarSpec {
+  std::string speed = "1Gf", latency = "5ms";
+  std::string straggler_speed = "1Gf", straggler_latency = "5ms";
+};
+std::string star_platform(int workers, const StarSpec& spec);
+// The parameters of a run's weights.csv (--save-weights).
+Vector read_weights(const std::filesystem::path& file);
 
 }  // namespace dmlsim::testutil

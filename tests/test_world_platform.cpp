@@ -140,7 +140,7 @@ TEST_F(WorldPlatform, RegeneratesTheShippedAwsPlatform) {
 TEST_F(WorldPlatform, ShippedPlatformRunsHierarchicalOverItsSixRegions) {
   const auto out = dir_ / "run";
   const auto r = run_dmlsim(
-      "run scenarios/wan/ma.xml -q --set platform.file=../../platforms/aws-6region.xml --set server.host=us-east-1-0 "
+      "run scenarios/wan/ma.xml -q --set platform.file=platforms/aws-6region.xml --set server.host=us-east-1-0 "
       "--set workers.count=12 --set topology.kind=hierarchical --set training.rounds=3 -o " + out.string());
   ASSERT_EQ(r.exit_code, 0) << r.out;
   const auto summary = read_text(out / "summary.json");

@@ -2,12 +2,15 @@
 
 #include "algorithms/registry.hpp"
 
+#include <algorithm>
+#include <numeric>
+
 namespace dmlsim {
 
 LocalTrainer::LocalTrainer(const Model& model, const Dataset& train, const std::vector<int>& partition,
                            BatchSpec batch, std::uint64_t seed, int worker, double flops_per_sample)
     : model_(model), train_(train), sampler_(batch, partition), spec_(batch), seed_(seed), worker_(worker),
-      flops_per_sample_(flops_per_sample) {
+      flops_per_sample_(flops_per_sample), partition_rows_(static_cast<double>(partition.size())) {
   const auto chunk = std::min<Eigen::Index>(kChunkRows, std::max<Eigen::Index>(1, static_cast<Eigen::Index>(partition.size())));
   rows_.resize(chunk, train.cols());
   labels_.resize(chunk);
@@ -52,6 +55,21 @@ double LocalTrainer::take_flops() {
   const double f = flops_;
   flops_ = 0;
   return f;
+}
+
+std::vector<int> ServerRole::participants(int, int workers) {
+  std::vector<int> all(static_cast<std::size_t>(workers));
+  std::iota(all.begin(), all.end(), 0);
+  return all;
+}
+
+std::vector<int> first_arrivals(std::vector<Arrival> arrivals, int needed) {
+  std::sort(arrivals.begin(), arrivals.end(),
+            [](const Arrival& a, const Arrival& b) { return a.time != b.time ? a.time < b.time : a.worker < b.worker; });
+  std::vector<int> chosen;
+  for (std::size_t i = 0; i < arrivals.size() && static_cast<int>(i) < needed; ++i) chosen.push_back(arrivals[i].worker);
+  std::sort(chosen.begin(), chosen.end());
+  return chosen;
 }
 
 Vector mean_of_uploads(const std::vector<Upload>& uploads) {

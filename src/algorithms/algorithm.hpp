@@ -23,7 +23,17 @@ struct Upload {
   int worker = 0;
   Vector values;
   double samples = 0;  // rows in the batches behind `values` (SSGD's per-sample average needs it)
+  double weight = 1;   // the worker's weight in a weighted average (FedAvg: its partition's rows)
 };
+
+// When an upload reached the server (simulated seconds; all 0 in the sequential driver).
+struct Arrival {
+  double time = 0;
+  int worker = 0;
+};
+
+// The workers of the `needed` earliest arrivals, ties broken by worker id, in worker order.
+std::vector<int> first_arrivals(std::vector<Arrival> arrivals, int needed);
 
 // A worker's view of its data: its partition of the training set (row indices into the shared
 // data set), its batch rule and its random stream. Batches are gathered into a buffer of at most
@@ -42,6 +52,8 @@ class LocalTrainer {
   double take_flops();  // FLOPs spent since the last call
   void charge_flops(double flops) { flops_ += flops; }  // work done outside the trainer (bare roles)
   Eigen::Index dim() const { return model_.dim(); }
+  double partition_rows() const { return partition_rows_; }
+  double expected_batch_rows() const { return sampler_.expected_size(); }
 
  private:
   const Model& model_;
@@ -51,6 +63,7 @@ class LocalTrainer {
   std::uint64_t seed_;
   int worker_;
   double flops_per_sample_;
+  double partition_rows_;
   Matrix rows_;  // gathered batch chunk
   Vector labels_;
   std::vector<int> chunk_;
@@ -69,6 +82,12 @@ class ServerRole {
   virtual void aggregate(const std::vector<Upload>& uploads) = 0;
   // The global (centre) parameters that are evaluated.
   virtual const Vector& model() const = 0;
+  // The workers that take part in round `round` (in worker order): all of them unless the
+  // algorithm samples clients (FedAvg). Only they receive the broadcast and upload.
+  virtual std::vector<int> participants(int round, int workers);
+  // How many of the participants' uploads the round aggregates: the earliest ones by arrival
+  // (backup workers drop the rest). All of them by default.
+  virtual int uploads_needed(int participants) const { return participants; }
 };
 
 class WorkerRole {

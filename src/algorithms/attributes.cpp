@@ -29,7 +29,7 @@ void check_range(const AttributeSpec& spec, double value, const std::string& tex
 }  // namespace
 
 std::string Range::text() const {
-  return fmt::format("[{}, {}{}", bound_text(min), bound_text(max), max_open || std::isinf(max) ? ")" : "]");
+  return fmt::format("{}{}, {}{}", min_open ? "(" : "[", bound_text(min), bound_text(max), max_open || std::isinf(max) ? ")" : "]");
 }
 
 std::string AttributeSpec::allowed_text() const {

@@ -17,14 +17,18 @@ enum class AttributeType { Real, Integer, Boolean, Choice };
 // Real -> double, Integer -> int, Boolean -> bool, Choice -> std::string.
 using AttributeValue = std::variant<double, int, bool, std::string>;
 
-// Closed interval by default; `max_open` makes it [min, max) (e.g. a momentum below 1).
+// Closed interval by default; `max_open` makes it [min, max) (e.g. a momentum below 1), `min_open`
+// (min, max] (e.g. a fraction above 0).
 struct Range {
   double min = -std::numeric_limits<double>::infinity();
   double max = std::numeric_limits<double>::infinity();
   bool max_open = false;
+  bool min_open = false;
 
-  bool contains(double value) const { return value >= min && (max_open ? value < max : value <= max); }
-  std::string text() const;  // "[0, 1)", "[1, 1048576]", "[0, inf)"
+  bool contains(double value) const {
+    return (min_open ? value > min : value >= min) && (max_open ? value < max : value <= max);
+  }
+  std::string text() const;  // "[0, 1)", "(0, 1]", "[1, 1048576]", "[0, inf)"
 };
 
 struct AttributeSpec {

@@ -10,7 +10,12 @@
   ALGORITHM(ssgd)                         \
   ALGORITHM(ma)                           \
   ALGORITHM(bmuf)                         \
-  ALGORITHM(easgd)
+  ALGORITHM(easgd)                        \
+  ALGORITHM(fedavg)                       \
+  ALGORITHM(ssgd_backup)                  \
+  ALGORITHM(asgd)                         \
+  ALGORITHM(ssp)                          \
+  ALGORITHM(easgd_async)
 
 namespace dmlsim {
 

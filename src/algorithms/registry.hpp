@@ -17,7 +17,12 @@ namespace dmlsim {
 struct RoundCost {
   double gradient_flops = 0;  // one mini-batch gradient (expected batch size × FLOPs per sample)
   double update_flops = 0;    // one vector update w <- w - eta·g (2 FLOPs per parameter)
+  double partition_rows = 0;  // rows of the worker's partition (epoch-based algorithms)
+  double batch_rows = 0;      // expected rows of one batch
 };
+
+// ASGD's staleness bound: none (SSP with s = infinity).
+inline constexpr int kUnboundedStaleness = -1;
 
 struct AlgorithmInfo {
   std::string name;     // as written in <algorithm name="…">
@@ -30,6 +35,17 @@ struct AlgorithmInfo {
   std::function<double(const AlgorithmParams& params, const RoundCost& cost)> round_flops;
   // Optional values derived from the attributes, shown after them in summaries (e.g. EASGD's alpha).
   std::function<std::vector<std::pair<std::string, AttributeValue>>(const AlgorithmParams& params)> derived;
+  // The topologies it runs on (empty: every one); another one is a scenario error.
+  std::vector<std::string> topologies = {};
+  // Checks the hyper-parameters against the worker count K (e.g. backup < K): an error text, or
+  // empty when they fit. Empty function: nothing to check.
+  std::function<std::string(const AlgorithmParams& params, int workers)> check_workers = {};
+  // Asynchronous algorithms (the server applies every upload on arrival and replies to its sender
+  // only): how many pushes a worker may lead the slowest worker by (SSP's s, or
+  // kUnboundedStaleness). Empty function: a round-based (synchronous) algorithm.
+  std::function<int(const AlgorithmParams& params)> staleness_bound = {};
+
+  bool asynchronous() const { return static_cast<bool>(staleness_bound); }
 
   const AttributeSpec* find_attribute(const std::string& attribute) const;
 };

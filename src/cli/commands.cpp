@@ -5,7 +5,9 @@
 #include "experiment/sequential_driver.hpp"
 #include "report/outputs.hpp"
 #include "scenario/scenario.hpp"
+#include "sim/config_check.hpp"
 #include "sim/simulation.hpp"
+#include "util/atomic_file.hpp"
 
 #include <chrono>
 #include <fmt/format.h>
@@ -37,6 +39,16 @@ Loaded load(const RunOptions& options) {
     if (colon == std::string::npos || colon == 0)
       throw ScenarioError("command line", 0, fmt::format("--cfg {}: expected KEY:VALUE, e.g. network/model:LV08", text));
     loaded.cfg.emplace_back(text.substr(0, colon), text.substr(colon + 1));
+  }
+  try {
+    check_simgrid_config(loaded.cfg);
+  } catch (const std::invalid_argument& e) {
+    throw ScenarioError("command line", 0, fmt::format("--cfg: {}", e.what()));
+  }
+  try {
+    use_log_settings(options.logs);
+  } catch (const std::invalid_argument& e) {
+    throw ScenarioError("command line", 0, e.what());
   }
   for (const auto& text : options.links) {
     try {
@@ -106,6 +118,9 @@ int guarded(const RunOptions& options, Body body) {
   } catch (const SimulationFailure& e) {
     std::cerr << "dmlsim: " << options.scenario << ": " << e.what() << '\n';
     return kExitRunFailed;
+  } catch (const OutputError& e) {
+    std::cerr << "dmlsim: " << options.scenario << ": the results could not be written, none were: " << e.what() << '\n';
+    return kExitRunFailed;
   } catch (const std::exception& e) {
     std::cerr << "dmlsim: " << options.scenario << ": " << e.what() << '\n';
     return 1;
@@ -116,11 +131,20 @@ int guarded(const RunOptions& options, Body body) {
 
 int run_command(const RunOptions& options) {
   return guarded(options, [&] {
-    const auto loaded = load(options);
+    auto loaded = load(options);
+    // A benchmark baseline is not a result: without -o it goes beside the real run's directory.
+    if (options.bare && options.output_dir.empty()) {
+      auto& dir = loaded.scenario.output_dir;
+      if (!dir.has_filename()) dir = dir.parent_path();
+      dir += "-bare";
+    }
     const auto& s = loaded.scenario;
+    check_output_directory(s);
     Simulation simulation(s, loaded.cfg);
     const auto& record = simulation.run(options.bare);
-    write_outputs(s, simulation.context(), record, simulation.experiment().train.feature_names, options.save_weights);
+    NamedContents extra;
+    if (!options.identity.empty()) extra.emplace_back("identity", options.identity + "\n");
+    write_outputs(s, simulation.context(), record, simulation.experiment().train.feature_names, options.save_weights, extra);
     if (!options.quiet) print_summary(s, simulation.context(), record);
     return 0;
   });
@@ -187,9 +211,10 @@ int validate_command(const RunOptions& options) {
     Simulation simulation(loaded.scenario, loaded.cfg);
     const auto& c = simulation.context();
     const std::set<std::string> hosts(c.worker_hosts.begin(), c.worker_hosts.end());
-    fmt::print("{}: valid ({} workers on {} hosts, {}, topology {}, {} parameters, network {})\n", options.scenario,
+    // The network exactly as `run` describes it: the profile, not only the model it builds on.
+    fmt::print("{}: valid ({} workers on {} hosts, {}, topology {}, {} parameters)\nnetwork      {}\n", options.scenario,
                loaded.scenario.workers.count, hosts.size(), server_text(c), loaded.scenario.topology.kind, c.parameters,
-               loaded.cfg.empty() ? loaded.scenario.network.model : c.sim_config.front().second);
+               c.network_description);
     fmt::print("algorithm    {}\n", algorithm_text(loaded.scenario.algorithm));
     return 0;
   });

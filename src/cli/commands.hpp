@@ -12,10 +12,12 @@ struct RunOptions {
   std::string scenario;
   std::vector<std::string> sets;  // ELEMENT.ATTRIBUTE=VALUE
   std::vector<std::string> cfgs;  // SimGrid KEY:VALUE
+  std::vector<std::string> logs;  // SimGrid --log= settings
   std::vector<std::string> links; // PATTERN:latency=..,bandwidth=.. (applied after the scenario's <link>s)
   std::string network_profile;    // replaces the scenario's <network> model/profile (its <config> items stay)
   std::string output_dir;         // overrides <output dir>
   bool save_weights = false;
+  std::string identity;           // written to OUT/identity: the sweep's digest of the run's inputs
   bool bare = false;  // benchmark baseline: same messages and FLOPs, no training
   bool quiet = false;
 };

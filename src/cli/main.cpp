@@ -10,13 +10,28 @@ namespace {
 
 void add_scenario_options(CLI::App& command, dmlsim::RunOptions& options) {
   command.add_option("scenario", options.scenario, "Scenario XML file")->required();
+  // Repeatable options take one value each, so `run --set A=1 SCENARIO` leaves SCENARIO positional.
   command.add_option("--set", options.sets, "Override an attribute: ELEMENT.ATTRIBUTE=VALUE (repeatable)")
-      ->type_name("E.A=V");
+      ->type_name("E.A=V")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   command.add_option("--cfg", options.cfgs, "SimGrid configuration KEY:VALUE, e.g. network/model:LV08 (repeatable)")
-      ->type_name("K:V");
+      ->type_name("K:V")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   command.add_option("--link", options.links,
                      "Override links matching a glob: PATTERN:latency=50ms,bandwidth=1Gbps (repeatable)")
-      ->type_name("P:K=V");
+      ->type_name("P:K=V")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  command.add_option("--log", options.logs, "SimGrid logging setting, as SimGrid programs take it, e.g. --log=root.thres:debug")
+      ->type_name("CAT.thres:LEVEL")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   command.add_option("--network-profile", options.network_profile,
                      "Network profile NAME (profiles/NAME.xml: linux-tcp, cm02, lv08) or FILE, replacing the scenario's")
       ->type_name("NAME|FILE");
@@ -34,6 +49,8 @@ int main(int argc, char** argv) {
   add_scenario_options(*run, options);
   run->add_option("-o,--out", options.output_dir, "Output directory (overrides <output dir>)");
   run->add_flag("--save-weights", options.save_weights, "Also write the final parameters to weights.csv");
+  run->add_option("--identity", options.identity, "Record this run identity in the output directory (used by sweeps)")
+      ->type_name("HEX");
   run->add_flag("-q,--quiet", options.quiet, "Print nothing on success");
   run->add_flag("--bare", options.bare,
                 "Benchmark baseline: send the same messages and execute the same FLOPs, but train nothing");

@@ -11,17 +11,39 @@
 namespace dmlsim {
 namespace {
 
+constexpr double kMaxClassIndex = 65535;
+
+std::string trim(const std::string& cell) {
+  // Spaces and a trailing carriage return (files written on Windows).
+  const auto first = cell.find_first_not_of(" \t\r");
+  const auto last = cell.find_last_not_of(" \t\r");
+  return first == std::string::npos ? std::string() : cell.substr(first, last - first + 1);
+}
+
+// Cells of one line; a cell may be quoted as R's write.csv and pandas write headers ("a","b"),
+// with "" for a quote inside.
 std::vector<std::string> split_csv_line(const std::string& line) {
   std::vector<std::string> cells;
   std::string cell;
-  std::istringstream stream(line);
-  while (std::getline(stream, cell, ',')) {
-    // Trim spaces and a trailing carriage return (files written on Windows).
-    const auto first = cell.find_first_not_of(" \t\r");
-    const auto last = cell.find_last_not_of(" \t\r");
-    cells.push_back(first == std::string::npos ? std::string() : cell.substr(first, last - first + 1));
+  bool quoted = false, was_quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+      cell += '"';
+      ++i;
+    } else if (c == '"' && (quoted || trim(cell).empty())) {
+      quoted = !quoted;
+      was_quoted = true;
+      if (quoted) cell.clear();
+    } else if (c == ',' && !quoted) {
+      cells.push_back(was_quoted ? cell : trim(cell));
+      cell.clear();
+      was_quoted = false;
+    } else if (!(was_quoted && !quoted)) {  // text after a closing quote (spaces, \r) is dropped
+      cell += c;
+    }
   }
-  if (!line.empty() && line.back() == ',') cells.emplace_back();
+  cells.push_back(was_quoted ? cell : trim(cell));
   return cells;
 }
 
@@ -30,9 +52,9 @@ std::size_t label_column(const std::vector<std::string>& header, const std::stri
     if (header[i] == label) return i;
   if (label == "last") return header.size() - 1;
   if (!label.empty() && label.find_first_not_of("0123456789") == std::string::npos) {
-    const auto position = std::stoul(label);
+    const auto position = label.size() > 9 ? header.size() + 1 : std::stoul(label);  // stoul throws past 2^64
     if (position >= 1 && position <= header.size()) return position - 1;
-    throw DataError(fmt::format("{}: label column {} is out of range (the file has {} columns)", where, position,
+    throw DataError(fmt::format("{}: label column {} is out of range (the file has {} columns)", where, label,
                                 header.size()));
   }
   throw DataError(fmt::format("{}: no column named '{}' in the header", where, label));
@@ -45,6 +67,23 @@ double parse_cell(const std::string& cell, const std::string& where, const std::
   if (cell.empty() || end != begin + cell.size() || !std::isfinite(value))
     throw DataError(fmt::format("{}: column '{}': '{}' is not a finite number", where, column, cell));
   return value;
+}
+
+// A label that is not a class index: say which column was taken and why, and how to fix the file.
+void check_label_cell(const std::string& cell, const std::string& where, const std::string& column,
+                      const std::string& label) {
+  const char* begin = cell.c_str();
+  char* end = nullptr;
+  const double value = std::strtod(begin, &end);
+  if (!cell.empty() && end == begin + cell.size() && std::isfinite(value) && value == std::floor(value) && value >= 0)
+    return;
+  const std::string taken = label == "last" ? fmt::format("the label is the last column, '{}' (label=\"last\", the "
+                                                          "default); if it is elsewhere, name it: <data label=\"COLUMN\"/>",
+                                                          column)
+                                            : fmt::format("the label column is '{}'", column);
+  const bool text = end == begin && !cell.empty();
+  throw DataError(fmt::format("{}: label '{}' is '{}': {}. Labels must be class indices 0, 1, 2, …{}", where, column, cell,
+                              taken, text ? "; map class names to numbers first (e.g. setosa → 0, versicolor → 1)" : ""));
 }
 
 Dataset select_rows(const Dataset& all, const std::vector<int>& rows) {
@@ -82,13 +121,16 @@ Dataset load_csv(const std::filesystem::path& file, const std::string& label) {
     if (cells.size() != header.size())
       throw DataError(fmt::format("{}: {} columns, but the header has {}", where, cells.size(), header.size()));
     for (std::size_t c = 0; c < cells.size(); ++c) {
+      if (c == label_index) check_label_cell(cells[c], where, header[c], label);
       const double value = parse_cell(cells[c], where, header[c]);
       if (c != label_index) {
         values.push_back(value);
       } else {
-        if (value < 0 || value != std::floor(value) || value > 1e6)
-          throw DataError(fmt::format("{}: label '{}' is {}, but labels must be class indices 0, 1, 2, …", where,
-                                      header[c], cells[c]));
+        // A softmax or MLP output layer has one row per class up to the largest index: cap it so a
+        // stray value (999999) cannot silently build a million-class model.
+        if (value < 0 || value != std::floor(value) || value > kMaxClassIndex)
+          throw DataError(fmt::format("{}: label '{}' is {}, but labels must be class indices 0, 1, 2, … (at most {})",
+                                      where, header[c], cells[c], kMaxClassIndex));
         labels.push_back(value);
       }
     }

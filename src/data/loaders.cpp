@@ -6,6 +6,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <unistd.h>
 #include <zlib.h>
 
 namespace dmlsim {
@@ -21,7 +22,8 @@ std::string read_maybe_gzipped(const std::filesystem::path& file) {
   int n = 0;
   while ((n = gzread(in, buffer, sizeof buffer)) > 0) content.append(buffer, static_cast<std::size_t>(n));
   int error = Z_OK;
-  const char* message = gzerror(in, &error);
+  // gzerror's text belongs to the handle: copy it before gzclose frees it.
+  const std::string message = gzerror(in, &error);
   gzclose(in);
   if (n < 0 || (error != Z_OK && error != Z_STREAM_END))
     throw DataError(fmt::format("{}: corrupt or truncated gzip data ({})", file.string(), message));
@@ -45,16 +47,30 @@ std::vector<std::uint32_t> idx_header(const std::string& bytes, const std::files
   std::size_t total = 1;
   for (int d = 0; d < dims; ++d) {
     sizes.push_back(big_endian(bytes, 4 + 4 * static_cast<std::size_t>(d)));
-    total *= sizes.back();
+    if (sizes.back() == 0)
+      throw DataError(fmt::format("{}: the IDX header announces a dimension of size 0 (dimension {})", file.string(), d + 1));
+    // A forged header can multiply past 2^64 and wrap into a size that matches the file.
+    if (__builtin_mul_overflow(total, std::size_t{sizes.back()}, &total))
+      throw DataError(fmt::format("{}: the IDX header's dimensions multiply past 2^64 bytes", file.string()));
   }
   const std::size_t header = 4 + 4 * static_cast<std::size_t>(dims);
-  if (bytes.size() != header + total)
+  if (bytes.size() - header != total)
     throw DataError(fmt::format("{}: truncated or oversized IDX data ({} bytes of data, the header announces {})",
                                 file.string(), bytes.size() - header, total));
   return sizes;
 }
 
 }  // namespace
+
+void check_dense_size(Eigen::Index rows, Eigen::Index columns, const std::string& where) {
+  const double bytes = static_cast<double>(rows) * static_cast<double>(columns) * sizeof(double);
+  // The data is held at least twice (as loaded, then split or partitioned): half of what is free.
+  const double available = static_cast<double>(::sysconf(_SC_AVPHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+  if (bytes > available / 2)
+    throw DataError(fmt::format("{} makes a dense {} x {} matrix of {:.3g} GB, more than half of the {:.3g} GB of memory "
+                                "available on this machine",
+                                where, rows, columns, bytes / 1e9, available / 1e9));
+}
 
 Dataset load_idx(const std::filesystem::path& images, const std::filesystem::path& labels, double scale) {
   const std::string image_bytes = read_maybe_gzipped(images);
@@ -66,6 +82,7 @@ Dataset load_idx(const std::filesystem::path& images, const std::filesystem::pat
                                 image_sizes[0], images.string()));
   const auto n = static_cast<Eigen::Index>(image_sizes[0]);
   const auto d = static_cast<Eigen::Index>(image_sizes[1]) * image_sizes[2];
+  check_dense_size(n, d, images.string());
   Dataset data;
   data.features.resize(n, d);
   data.labels.resize(n);
@@ -88,6 +105,7 @@ Dataset load_libsvm(const std::filesystem::path& file, Eigen::Index features) {
   std::vector<Entry> entries;
   std::vector<double> raw_labels;
   Eigen::Index max_index = 0;
+  int max_index_line = 0;
   std::string line;
   int line_number = 0;
   while (std::getline(lines, line)) {
@@ -119,7 +137,10 @@ Dataset load_libsvm(const std::filesystem::path& file, Eigen::Index features) {
       if (features > 0 && index > features)
         throw DataError(fmt::format("{}: index {} exceeds the declared {} features", where, index, features));
       entries.push_back({row, index - 1, value});
-      max_index = std::max<Eigen::Index>(max_index, index);
+      if (index > max_index) {
+        max_index = index;
+        max_index_line = line_number;
+      }
     }
   }
   if (raw_labels.empty()) throw DataError(fmt::format("{}: no data lines", file.string()));
@@ -131,6 +152,9 @@ Dataset load_libsvm(const std::filesystem::path& file, Eigen::Index features) {
   for (auto& [label, index] : classes) index = next++;
   Dataset data;
   const Eigen::Index d = features > 0 ? features : max_index;
+  check_dense_size(static_cast<Eigen::Index>(raw_labels.size()), d,
+                   features > 0 ? fmt::format("{}: features={}", file.string(), features)
+                                : fmt::format("{}:{}: feature index {}", file.string(), max_index_line, max_index));
   data.features = Matrix::Zero(static_cast<Eigen::Index>(raw_labels.size()), d);
   data.labels.resize(static_cast<Eigen::Index>(raw_labels.size()));
   for (std::size_t i = 0; i < raw_labels.size(); ++i) data.labels(static_cast<Eigen::Index>(i)) = classes[raw_labels[i]];

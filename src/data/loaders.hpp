@@ -15,4 +15,8 @@ Dataset load_idx(const std::filesystem::path& images, const std::filesystem::pat
 // be integers, mapped to 0 … C-1 in increasing order.
 Dataset load_libsvm(const std::filesystem::path& file, Eigen::Index features);
 
+// Throws DataError, starting with `where`, if a dense rows x columns matrix of doubles would not fit
+// in half of the machine's available memory (a sparse index of 2^30 would otherwise end in bad_alloc).
+void check_dense_size(Eigen::Index rows, Eigen::Index columns, const std::string& where);
+
 }  // namespace dmlsim

@@ -52,7 +52,9 @@ double Experiment::evaluation_flops() const {
 
 double Experiment::expected_round_flops() const {
   const BatchSampler sampler(batch, partitions.front());
-  const RoundCost cost{sampler.expected_size() * gradient_flops_per_sample, 2.0 * static_cast<double>(model->dim())};
+  RoundCost cost{sampler.expected_size() * gradient_flops_per_sample, 2.0 * static_cast<double>(model->dim())};
+  cost.partition_rows = static_cast<double>(partitions.front().size());
+  cost.batch_rows = sampler.expected_size();
   return algorithm.params.algorithm().round_flops(algorithm.params, cost);
 }
 

@@ -6,11 +6,23 @@
 namespace dmlsim {
 
 MonitorRules monitor_rules(const Scenario& s) {
-  return {s.training.rounds, s.training.eval_every, s.training.charge_eval, s.stop.target_accuracy, s.stop.max_time};
+  return {s.training.rounds,  s.training.eval_every, s.training.charge_eval,
+          s.stop.target_accuracy, s.stop.max_time,     s.report.eval_every_time};
 }
 
 RunMonitor::RunMonitor(const Experiment& experiment, MonitorRules rules, RunRecord& record, bool evaluate)
-    : experiment_(experiment), rules_(rules), record_(record), evaluate_(evaluate) {}
+    : experiment_(experiment), rules_(rules), record_(record), evaluate_(evaluate),
+      next_evaluation_time_(rules.eval_every_time.value_or(0)) {}
+
+bool RunMonitor::evaluation_due(int round, RunProbe& probe) {
+  if (round == rules_.rounds) return true;
+  if (!rules_.eval_every_time) return round % rules_.eval_every == 0;
+  const double now = probe.now();
+  if (now < next_evaluation_time_) return false;
+  const double step = *rules_.eval_every_time;
+  next_evaluation_time_ = (std::floor(now / step) + 1) * step;
+  return true;
+}
 
 void RunMonitor::start(const Vector& w, RunProbe& probe) {
   record_evaluation(0, w, probe);
@@ -24,7 +36,7 @@ bool RunMonitor::after_round(int round, const Vector& w, RunProbe& probe) {
                            "(try a smaller eta, or standardize=\"true\" in <data>)", round);
     return false;
   }
-  if (round % rules_.eval_every == 0 || round == rules_.rounds) {
+  if (evaluation_due(round, probe)) {
     record_evaluation(round, w, probe);
     const double loss = record_.rows.back().test_loss;
     if (!std::isfinite(loss)) {

@@ -18,6 +18,7 @@ struct MonitorRules {
   bool charge_eval = false;  // evaluation costs FLOPs on the host that runs it
   std::optional<double> target_accuracy;
   std::optional<double> max_time;  // simulated seconds
+  std::optional<double> eval_every_time;  // simulated seconds; replaces eval_every when set
 };
 
 MonitorRules monitor_rules(const Scenario& scenario);
@@ -50,12 +51,14 @@ class RunMonitor {
 
  private:
   void record_evaluation(int round, const Vector& w, RunProbe& probe);
+  bool evaluation_due(int round, RunProbe& probe);
 
   const Experiment& experiment_;
   MonitorRules rules_;
   RunRecord& record_;
   bool evaluate_;
   std::string failure_;
+  double next_evaluation_time_ = 0;  // with eval_every_time
 };
 
 }  // namespace dmlsim

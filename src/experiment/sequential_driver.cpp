@@ -1,5 +1,10 @@
 #include "experiment/sequential_driver.hpp"
 
+#include "algorithms/asynchronous.hpp"
+#include "algorithms/registry.hpp"
+
+#include <deque>
+
 namespace dmlsim {
 
 namespace {
@@ -12,9 +17,55 @@ class NoClock final : public RunProbe {
   Traffic traffic() override { return {}; }
 };
 
+// Without a clock every upload arrives at once: the needed ones are the lowest worker ids.
+std::vector<Upload> first_uploads(const std::vector<Upload>& uploads, const std::vector<int>& chosen, int needed) {
+  std::vector<Arrival> arrived;
+  for (int k : chosen) arrived.push_back({0.0, k});
+  std::vector<Upload> kept;
+  for (int k : first_arrivals(arrived, needed)) kept.push_back(uploads[static_cast<std::size_t>(k)]);
+  return kept;
+}
+
+// An asynchronous algorithm with workers of equal speed and free messages: workers compute in the
+// order they pulled (worker order among simultaneous pulls), so ASGD goes round-robin with every
+// update K - 1 updates stale, and SSP with s = 0 turns into rounds. Each observed step is one
+// server update.
+Vector run_asynchronous(const Experiment& e, const RoundObserver& observe) {
+  const int workers = e.algorithm.workers;
+  auto server = make_server(e.algorithm, e.initial);
+  const auto& params = e.algorithm.params;
+  AsyncProtocol protocol(*server, workers, params.algorithm().staleness_bound(params));
+  struct Pull {
+    int worker;
+    std::uint64_t version;
+    Vector model;
+  };
+  std::deque<Pull> ready;
+  std::vector<std::unique_ptr<WorkerRole>> roles;
+  std::vector<LocalTrainer> trainers;
+  std::vector<int> pushes(static_cast<std::size_t>(workers), 0);
+  for (int k = 0; k < workers; ++k) {
+    roles.push_back(make_worker(e.algorithm, k, e.initial));
+    trainers.push_back(e.make_trainer(k));
+    ready.push_back({k, 0, server->model()});
+  }
+  Upload upload;
+  for (int update = 1; update <= e.rounds; ++update) {
+    const Pull pull = std::move(ready.front());
+    ready.pop_front();
+    const auto k = static_cast<std::size_t>(pull.worker);
+    upload.worker = pull.worker;
+    roles[k]->run_round(++pushes[k], pull.model, trainers[k], upload);
+    for (int released : protocol.push(upload, pull.version)) ready.push_back({released, protocol.version(), server->model()});
+    if (observe && !observe(update, server->model())) break;
+  }
+  return server->model();
+}
+
 }  // namespace
 
 Vector run_sequential(const Experiment& e, const RoundObserver& observe) {
+  if (e.algorithm.params.algorithm().asynchronous()) return run_asynchronous(e, observe);
   const int workers = e.algorithm.workers;
   auto server = make_server(e.algorithm, e.initial);
   std::vector<std::unique_ptr<WorkerRole>> roles;
@@ -27,11 +78,15 @@ Vector run_sequential(const Experiment& e, const RoundObserver& observe) {
   }
   for (int round = 1; round <= e.rounds; ++round) {
     const Vector payload = server->broadcast();
-    for (int k = 0; k < workers; ++k) {
+    const auto chosen = server->participants(round, workers);
+    for (int k : chosen) {
       const auto i = static_cast<std::size_t>(k);
       roles[i]->run_round(round, payload, trainers[i], uploads[i]);
     }
-    server->aggregate(uploads);
+    if (static_cast<int>(chosen.size()) == workers && server->uploads_needed(workers) == workers)
+      server->aggregate(uploads);
+    else
+      server->aggregate(first_uploads(uploads, chosen, server->uploads_needed(static_cast<int>(chosen.size()))));
     if (observe && !observe(round, server->model())) break;
   }
   return server->model();

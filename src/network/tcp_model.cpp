@@ -157,6 +157,15 @@ void while_streaming(ConnectionState& s, const TcpParams& p, const TcpPath& path
   }
 }
 
+// The queue the srtt still carries from the last window round: that window went out as a burst
+// (slow start's two segments per ACK, or the whole window at once when the application writes a
+// message into an open window), so its last segments waited behind up to the whole window in the
+// bottleneck queue. Linux's srtt moves 1/8 towards each RTT sample (RFC 6298), one per delayed ACK
+// (two segments), so the rest of the message, sent after that round, decays the excess.
+double burst_queue_in_srtt(double last_window, double rest_segments) {
+  return last_window * std::pow(7.0 / 8.0, rest_segments / 2);
+}
+
 // Linux lowers rttvar by a quarter of its excess over the minimum RTO once per round trip of data
 // when the RTT samples agree.
 void decay_rttvar(ConnectionState& s, const TcpParams& p, double round_trips) {
@@ -200,7 +209,8 @@ MessageTiming send_message(ConnectionState& state, const TcpParams& params, cons
   }
   const double streaming = unsent / path.rate;
   // The last segments wait behind whatever the window put in the bottleneck queue beyond the path.
-  const double queued = std::max(0.0, std::min({state.cwnd, cap, segments}) - pipe);
+  const double queued = std::max({0.0, std::min({state.cwnd, cap, segments}) - pipe,
+                                  burst_queue_in_srtt(previous_window, segments)});
   state.srtt = rtt + queued * params.mss / path.rate;
   while_streaming(state, params, path, segments, pipe, rtt, streaming, previous_window);
   sending += streaming;

@@ -10,7 +10,8 @@
 //   packet queued per ACK, RFC 5681's doubling) exceeds the queue, loses a packet and CUBIC
 //   multiplies the window by beta; the next rounds run at the reduced window (fast recovery).
 //   HyStart ends slow start once per connection (Linux keeps it off until a timeout), so the slow
-//   starts after idle restarts double on to ssthresh.
+//   starts after idle restarts double on to ssthresh. The RTO's smoothed RTT keeps the queueing
+//   delay of the message's last window burst (RFC 6298's 1/8 average over the later ACKs).
 //
 // A message of S bytes on a path of one-way latency L (round trip R = 2L) and rate share b is
 // sent in rounds: while the window w is below the path's capacity b R and the rest does not fit

@@ -9,6 +9,10 @@ namespace dmlsim {
 
 namespace {
 
+// Files that show a directory holds a run's results (the sweep adds run.log and error.txt): only
+// such a directory is replaced by a new run's.
+const std::vector<std::string> kResultMarkers = {"summary.json", "rounds.csv", "run.log", "error.txt"};
+
 using Json = nlohmann::ordered_json;
 
 Json target_json(const std::vector<TargetHit>& hits) {
@@ -83,6 +87,23 @@ std::string rounds_csv(const std::vector<RoundRow>& rows, bool energy) {
                        r.bytes_sent, r.messages_sent, r.bytes_intra_zone, r.bytes_inter_zone,
                        energy ? fmt::format(",{}", r.energy) : "");
   return out;
+}
+
+// Asynchronous runs: how stale the applied updates were (server updates between an update's pull
+// and its application).
+Json staleness_json(const std::vector<std::uint64_t>& histogram) {
+  std::uint64_t updates = 0;
+  double sum = 0;
+  std::size_t max = 0;
+  for (std::size_t i = 0; i < histogram.size(); ++i) {
+    updates += histogram[i];
+    sum += static_cast<double>(i) * static_cast<double>(histogram[i]);
+    if (histogram[i] > 0) max = i;
+  }
+  return {{"updates", updates},
+          {"mean", updates > 0 ? sum / static_cast<double>(updates) : 0.0},
+          {"max", max},
+          {"histogram", histogram}};
 }
 
 Json summary_json(const Scenario& s, const RunContext& c, const RunRecord& record) {
@@ -169,6 +190,8 @@ Json summary_json(const Scenario& s, const RunContext& c, const RunRecord& recor
                  {"bytes_intra_zone", last.bytes_intra_zone},
                  {"bytes_inter_zone", last.bytes_inter_zone},
                  {"wall_time", c.wall_time}};
+  if (s.report.eval_every_time) j["training"]["eval_every_time"] = *s.report.eval_every_time;
+  if (!record.staleness_histogram.empty()) j["staleness"] = staleness_json(record.staleness_histogram);
   j["time_to_accuracy"] = {{"curve", "raw"}, {"targets", target_json(time_to_accuracy(record.rows, s.report.targets))}};
   j["time_to_accuracy_ewma"] = {
       {"curve", "ewma"},
@@ -193,12 +216,24 @@ std::string weights_csv(const Vector& w, const std::vector<std::string>& names) 
   return out;
 }
 
+void check_output_directory(const Scenario& s) {
+  if (!replaceable_directory(s.output_dir, kResultMarkers))
+    throw ScenarioError(s.file.string(), 0,
+                        fmt::format("output directory {} exists and holds no dmlsim results ({}): a run replaces its "
+                                    "output directory whole, so choose another one",
+                                    s.output_dir.string(), fmt::join(kResultMarkers, ", ")));
+}
+
 void write_outputs(const Scenario& s, const RunContext& c, const RunRecord& record,
-                   const std::vector<std::string>& feature_names, bool save_weights) {
-  write_file_atomically(s.output_dir / "rounds.csv", rounds_csv(record.rows, !c.energy.is_null()));
-  write_file_atomically(s.output_dir / "partitions.csv", c.class_histogram_csv);
-  if (save_weights) write_file_atomically(s.output_dir / "weights.csv", weights_csv(record.final_model, feature_names));
-  write_file_atomically(s.output_dir / "summary.json", summary_json(s, c, record).dump(2) + "\n");
+                   const std::vector<std::string>& feature_names, bool save_weights, const NamedContents& extra) {
+  // Everything is formatted before anything is written; a name that is not UTF-8 (a file path) is
+  // written with U+FFFD rather than failing after the run.
+  NamedContents files = {{"rounds.csv", rounds_csv(record.rows, !c.energy.is_null())}, {"partitions.csv", c.class_histogram_csv}};
+  if (save_weights) files.emplace_back("weights.csv", weights_csv(record.final_model, feature_names));
+  files.emplace_back("summary.json",
+                     summary_json(s, c, record).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  files.insert(files.end(), extra.begin(), extra.end());
+  write_directory_atomically(s.output_dir, files, kResultMarkers);
 }
 
 }  // namespace dmlsim

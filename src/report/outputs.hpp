@@ -4,6 +4,8 @@
 //   weights.csv   the final global parameters at full precision (on request)
 #pragma once
 
+#include "util/atomic_file.hpp"
+
 #include "report/run_record.hpp"
 #include "scenario/scenario.hpp"
 
@@ -35,8 +37,14 @@ std::string rounds_csv(const std::vector<RoundRow>& rows, bool energy = false);
 nlohmann::ordered_json summary_json(const Scenario& scenario, const RunContext& context, const RunRecord& record);
 std::string weights_csv(const Vector& w, const std::vector<std::string>& names);
 
-// Writes rounds.csv, summary.json and (if asked) weights.csv into scenario.output_dir.
+// Makes scenario.output_dir hold exactly rounds.csv, partitions.csv, summary.json and (if asked)
+// weights.csv, and `extra` files, all at once (write_directory_atomically): no file of an earlier run survives. Throws
+// OutputError, and leaves the directory as it was, if it cannot.
+// Throws ScenarioError before a run if write_outputs would refuse its output directory (one that
+// exists and holds no result of dmlsim: a mistyped --out must not wipe it).
+void check_output_directory(const Scenario& scenario);
+
 void write_outputs(const Scenario& scenario, const RunContext& context, const RunRecord& record,
-                   const std::vector<std::string>& feature_names, bool save_weights);
+                   const std::vector<std::string>& feature_names, bool save_weights, const NamedContents& extra = {});
 
 }  // namespace dmlsim

@@ -51,6 +51,8 @@ struct RunRecord {
   int rounds_done = 0;
   double sim_time = 0;
   std::string stop_reason;  // "rounds", "target-accuracy", "max-time"
+  // Asynchronous runs: entry i counts the server updates applied with staleness i (empty otherwise).
+  std::vector<std::uint64_t> staleness_histogram;
 };
 
 struct TargetHit {
@@ -61,8 +63,13 @@ struct TargetHit {
 // EWMA as the seed smooths accuracy curves: s0 = a0, s_i = alpha·s_{i-1} + (1-alpha)·a_i.
 std::vector<double> ewma(const std::vector<double>& values, double alpha);
 
-// For each target, the first row whose accuracy (raw, or EWMA-smoothed when alpha is given) is at
-// or above the target.
+// The same smoothing per round of training, not per evaluation: with evaluations every N rounds,
+// s_i = alpha^N·s_{i-1} + (1-alpha^N)·a_i, so the curve does not lag N times further behind.
+// Identical to ewma() when every round is evaluated.
+std::vector<double> ewma_over_rounds(const std::vector<RoundRow>& rows, double alpha);
+
+// For each target, the first row whose accuracy (raw, or EWMA-smoothed over rounds when alpha is
+// given) is at or above the target.
 std::vector<TargetHit> time_to_accuracy(const std::vector<RoundRow>& rows, const std::vector<double>& targets,
                                         std::optional<double> ewma_alpha = std::nullopt);
 

@@ -50,6 +50,7 @@ class ProfileParser {
       throw ScenarioError(file_.string(), 0, "cannot read the network profile");
     }
     lines_ = std::make_unique<LineIndex>(text);
+    check_utf8(text, file_.string(), *lines_);
     const auto result = doc_.load_buffer(text.data(), text.size());
     if (!result)
       throw ScenarioError(file_.string(), lines_->line_of(result.offset),

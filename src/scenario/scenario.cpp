@@ -4,6 +4,7 @@
 #include "scenario/xml_reader.hpp"
 #include "util/atomic_file.hpp"
 #include "util/units.hpp"
+#include "util/utf8.hpp"
 
 #include <fmt/format.h>
 #include <limits>
@@ -30,6 +31,7 @@ class Parser {
   Scenario parse() {
     const std::string text = read_text();
     lines_ = std::make_unique<LineIndex>(text);
+    check_utf8(text, file_.string(), *lines_);
     const auto result = doc_.load_buffer(text.data(), text.size());
     if (!result)
       throw ScenarioError(file_.string(), lines_->line_of(result.offset),
@@ -129,6 +131,7 @@ class Parser {
       link.pattern = lr.required_text("pattern");
       link.latency = lr.optional_time("latency");
       link.bandwidth = lr.optional_bandwidth("bandwidth");
+      if (link.latency && *link.latency <= 0) lr.fail("latency", "a latency must be positive");
       if (!link.latency && !link.bandwidth) lr.fail("give 'latency', 'bandwidth' or both");
       lr.finish();
       s.platform.links.push_back(link);
@@ -413,7 +416,22 @@ class Parser {
         s.notes.push_back(fmt::format("{}:{}: note: <algorithm> attribute '{}' is ignored by {}", file_.string(),
                                       r.line(), attr, name));
     }
+    check_algorithm_fits(r, s);
     reject_children(node);
+  }
+
+  // What the algorithm needs of the rest of the scenario: a topology it can run on, hyper-parameters
+  // that fit the worker count.
+  static void check_algorithm_fits(ElementReader& r, const Scenario& s) {
+    const AlgorithmInfo& algorithm = s.algorithm.algorithm();
+    const auto& kinds = algorithm.topologies;
+    if (!kinds.empty() && std::find(kinds.begin(), kinds.end(), s.topology.kind) == kinds.end())
+      r.fail("name", fmt::format("{} runs only on topology {}, not on <topology kind=\"{}\">", algorithm.name,
+                                 fmt::join(kinds, ", "), s.topology.kind));
+    if (algorithm.check_workers) {
+      const auto problem = algorithm.check_workers(s.algorithm, s.workers.count);
+      if (!problem.empty()) r.fail(problem);
+    }
   }
 
   static std::string attribute_names(const AlgorithmInfo& algorithm) {
@@ -484,6 +502,8 @@ class Parser {
     }
     s.report.ewma_alpha = r.number("ewma-alpha", 0.9, 0.0, 1.0);
     if (s.report.ewma_alpha >= 1.0) r.fail("ewma-alpha", "must be below 1");
+    s.report.eval_every_time = r.optional_time("eval-every-time");
+    if (s.report.eval_every_time && *s.report.eval_every_time <= 0) r.fail("eval-every-time", "must be positive");
     r.finish();
     reject_children(node);
   }
@@ -513,6 +533,8 @@ Override parse_override(const std::string& text) {
   if (eq == std::string::npos || dot == std::string::npos || dot > eq || dot == 0 || dot + 1 == eq)
     throw std::invalid_argument(
         fmt::format("--set {}: expected ELEMENT.ATTRIBUTE=VALUE, e.g. algorithm.local-steps=10", text));
+  if (const auto bad = first_invalid_utf8(text))
+    throw std::invalid_argument(fmt::format("--set {}: byte {:#04x} is not UTF-8", text, static_cast<unsigned char>(text[*bad])));
   return {text.substr(0, dot), text.substr(dot + 1, eq - dot - 1), text.substr(eq + 1), text};
 }
 
@@ -538,7 +560,8 @@ LinkOverride parse_link_option(const std::string& text) {
     }
   }
   if (!link.latency && !link.bandwidth) throw std::invalid_argument(usage);
-  if (link.latency && *link.latency < 0) throw std::invalid_argument(fmt::format("--link {}: negative latency", text));
+  if (link.latency && *link.latency <= 0)
+    throw std::invalid_argument(fmt::format("--link {}: latency must be positive", text));
   if (link.bandwidth && *link.bandwidth <= 0)
     throw std::invalid_argument(fmt::format("--link {}: bandwidth must be positive", text));
   return link;

@@ -129,6 +129,9 @@ struct StopSpec : Located {
 struct ReportSpec : Located {
   std::vector<double> targets;
   double ewma_alpha = 0.9;
+  // Evaluate at the first update at or after every multiple of this simulated time, instead of
+  // every training.eval_every rounds (asynchronous runs have no rounds to count).
+  std::optional<double> eval_every_time;
 };
 
 // <energy>: SimGrid's host energy plugin (src/world/energy.*). Hosts without a

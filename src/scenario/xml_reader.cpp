@@ -1,6 +1,7 @@
 #include "scenario/xml_reader.hpp"
 
 #include "util/units.hpp"
+#include "util/utf8.hpp"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -16,6 +17,13 @@ LineIndex::LineIndex(const std::string& text) {
 int LineIndex::line_of(std::ptrdiff_t offset) const {
   const auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset);
   return static_cast<int>(it - line_starts_.begin());
+}
+
+void check_utf8(const std::string& text, const std::string& file, const LineIndex& lines) {
+  if (const auto bad = first_invalid_utf8(text))
+    throw ScenarioError(file, lines.line_of(static_cast<std::ptrdiff_t>(*bad)),
+                        fmt::format("byte {:#04x} is not UTF-8 (names end up in JSON outputs: save the file as UTF-8)",
+                                    static_cast<unsigned char>(text[*bad])));
 }
 
 void reject_child_elements(pugi::xml_node node, const std::string& file, const LineIndex& lines) {
@@ -135,7 +143,9 @@ std::string ElementReader::choice(const char* name, const std::string& fallback,
 
 std::filesystem::path ElementReader::existing_file(const char* name, const std::filesystem::path& base_dir) {
   const std::filesystem::path relative = required_text(name);
-  const auto path = relative.is_absolute() ? relative : (base_dir / relative).lexically_normal();
+  // A path typed on the command line (--set) is relative to the current directory, as -o is.
+  const bool typed = overridden_.count(std::string(node_.name()) + "." + name) > 0;
+  const auto path = relative.is_absolute() || typed ? relative : (base_dir / relative).lexically_normal();
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) fail(name, fmt::format("file '{}' does not exist", path.string()));
   return path;

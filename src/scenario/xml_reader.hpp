@@ -22,6 +22,9 @@ class LineIndex {
   std::vector<std::ptrdiff_t> line_starts_;
 };
 
+// Throws ScenarioError at the first byte of `text` that is not UTF-8.
+void check_utf8(const std::string& text, const std::string& file, const LineIndex& lines);
+
 // Throws ScenarioError at the first child element of `node` (elements that take none).
 void reject_child_elements(pugi::xml_node node, const std::string& file, const LineIndex& lines);
 

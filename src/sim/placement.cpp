@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <fmt/format.h>
 #include <fnmatch.h>
+#include <iostream>
+#include <map>
 #include <simgrid/s4u/Engine.hpp>
 #include <simgrid/s4u/Link.hpp>
 #include <simgrid/s4u/NetZone.hpp>
@@ -46,6 +48,33 @@ int zone_index(const sg4::Host* host) {
   throw ScenarioError(s.file.string(), line, message);
 }
 
+// "(its 72 hosts: node-0, node-1, node-2, …, node-71)": enough for the user to see the naming.
+std::string valid_hosts() {
+  const auto hosts = sorted_hosts(sg4::Engine::get_instance()->get_all_hosts(), nullptr);
+  std::string list;
+  for (std::size_t i = 0; i < hosts.size(); ++i) {
+    if (i == 3 && hosts.size() > 4) {
+      list += ", …";
+      i = hosts.size() - 1;
+    }
+    list += (list.empty() ? "" : ", ") + hosts[i]->get_name();
+  }
+  return fmt::format(" (its {} hosts: {})", hosts.size(), list);
+}
+
+// Zones round-robin can stack workers on the few hosts of a small zone while other hosts idle.
+void warn_if_hosts_shared_while_others_idle(const Placed& placed, const Scenario& s) {
+  std::map<const sg4::Host*, int> load;
+  for (const auto* host : placed.workers) ++load[host];
+  const auto total = sg4::Engine::get_instance()->get_host_count() - 1;  // without the server's
+  const auto shared = std::count_if(load.begin(), load.end(), [](const auto& entry) { return entry.second > 1; });
+  if (shared > 0 && load.size() < total)
+    std::cerr << fmt::format("{}:{}: warning: placement=\"zones\" puts several workers on {} host(s) while {} host(s) "
+                             "have none (workers go round-robin over the datacenters first); use placement=\"pattern\" "
+                             "or \"hosts\" to spread them\n",
+                             s.file.string(), s.workers.line, shared, total - load.size());
+}
+
 }  // namespace
 
 bool natural_less(const std::string& a, const std::string& b) {
@@ -68,14 +97,17 @@ Placed place_actors(const Scenario& s) {
   Placed placed;
   if (!s.server.host.empty()) placed.server = engine.host_by_name_or_null(s.server.host);
   if (!s.server.host.empty() && !placed.server)
-    fail(s, s.server.line, fmt::format("<server> attribute 'host': host '{}' is not in platform {}", s.server.host, platform));
+    fail(s, s.server.line, fmt::format("<server> attribute 'host': host '{}' is not in platform {}{}", s.server.host,
+                                       platform, valid_hosts()));
 
   const auto& w = s.workers;
   switch (w.placement) {
     case Placement::Hosts:
       for (const auto& name : w.hosts) {
         auto* host = engine.host_by_name_or_null(name);
-        if (!host) fail(s, w.line, fmt::format("<workers> attribute 'hosts': host '{}' is not in platform {}", name, platform));
+        if (!host)
+          fail(s, w.line, fmt::format("<workers> attribute 'hosts': host '{}' is not in platform {}{}", name, platform,
+                                      valid_hosts()));
         placed.workers.push_back(host);
       }
       break;
@@ -97,6 +129,7 @@ Placed place_actors(const Scenario& s) {
         const auto& zone = zones[static_cast<std::size_t>(k) % zones.size()];
         placed.workers.push_back(zone[(static_cast<std::size_t>(k) / zones.size()) % zone.size()]);
       }
+      warn_if_hosts_shared_while_others_idle(placed, s);
       break;
     }
   }

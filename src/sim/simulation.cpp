@@ -1,7 +1,10 @@
 #include "sim/simulation.hpp"
 
+#include "algorithms/registry.hpp"
 #include "scenario/xml_reader.hpp"
 #include "sim/bare_roles.hpp"
+#include "sim/config_check.hpp"
+#include "sim/placement.hpp"
 #include "util/atomic_file.hpp"
 #include "world/background.hpp"
 #include "world/energy.hpp"
@@ -42,12 +45,25 @@ Simulation::Simulation(const Scenario& scenario, const ConfigList& command_line_
     : scenario_(scenario), experiment_(build_experiment(scenario)) {
   const auto network = resolve_network(scenario.network, command_line_config);
   config_ = network.config;
-  int argc = 2;
+  try {
+    check_simgrid_config(config_);
+  } catch (const std::exception& e) {
+    throw ScenarioError(scenario.file.string(), scenario.network.line, e.what());
+  }
+  try {
+    check_actor_limits(scenario.workers.count + 1L, config_);
+  } catch (const std::exception& e) {
+    throw ScenarioError(scenario.file.string(), scenario.workers.line, e.what());
+  }
   // SimGrid announces every configuration change at INFO level; outputs state the model instead.
-  char arg0[] = "dmlsim";
-  char arg1[] = "--log=xbt_cfg.thres:warning";
-  char* argv[] = {arg0, arg1, nullptr};
-  engine_ = std::make_unique<sg4::Engine>(&argc, argv);
+  // Context options are only read when the engine is created.
+  std::vector<std::string> arguments = {"dmlsim", "--log=xbt_cfg.thres:warning"};
+  for (const auto& argument : engine_arguments(config_)) arguments.push_back(argument);
+  std::vector<char*> argv;
+  for (auto& argument : arguments) argv.push_back(argument.data());
+  argv.push_back(nullptr);
+  int argc = static_cast<int>(arguments.size());
+  engine_ = std::make_unique<sg4::Engine>(&argc, argv.data());
   try {
     apply_network_config(config_);
   } catch (const std::exception& e) {
@@ -82,14 +98,20 @@ Simulation::~Simulation() = default;
 
 void Simulation::load_platform() {
   check_platform_xml(scenario_);
+  const auto platform = scenario_.platform.file.string();
   try {
-    engine_->load_platform(scenario_.platform.file.string());
+    check_platform_in_child(platform);
+    engine_->load_platform(platform);
   } catch (const std::exception& e) {
-    throw ScenarioError(scenario_.file.string(), scenario_.platform.line,
-                        fmt::format("SimGrid could not load platform {}: {}", scenario_.platform.file.string(), e.what()));
+    throw ScenarioError(platform, 0, e.what());
   }
   if (scenario_.energy.enabled) apply_power_defaults(scenario_.energy);
   context_.applied_link_overrides = apply_link_overrides(scenario_);
+  try {
+    check_platform_resources();
+  } catch (const std::exception& e) {
+    throw ScenarioError(platform, 0, fmt::format("{}{}", e.what(), scenario_.platform.links.empty() ? "" : " (after the link overrides)"));
+  }
   const auto& kind = find_topology_kind(scenario_);
   placed_ = place_actors(scenario_);
   if (kind.needs_zones && !placed_.platform_has_zones) {
@@ -100,7 +122,8 @@ void Simulation::load_platform() {
                         fmt::format("<topology> attribute 'kind': {} groups workers by zone, but platform {} has no zones "
                                     "(allowed on it: {})", kind.name, scenario_.platform.file.string(), fmt::join(allowed, ", ")));
   }
-  topology_ = kind.make(scenario_.topology);
+  topology_ = scenario_.algorithm.algorithm().asynchronous() ? make_async_parameter_server(scenario_.topology)
+                                                             : kind.make(scenario_.topology);
   place_background(scenario_);  // checks the flows' hosts before the clock starts
 }
 

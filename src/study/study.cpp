@@ -23,6 +23,10 @@ namespace fs = std::filesystem;
 
 // Scenario attributes that name files: their study values are relative to the study file.
 const std::set<std::string> kFileAttributes = {"platform.file", "data.file", "data.train", "data.test"};
+// A run directory is named by its id; NAME_MAX is 255 bytes and the temporary sibling written
+// before the final rename adds a suffix.
+constexpr std::size_t kMaxRunIdLength = 200;
+
 const std::set<std::string> kReservedNames = {"seed", "run_id", "run_dir"};
 
 std::vector<std::string> split_words(const std::string& text) {
@@ -44,6 +48,7 @@ class Parser {
       throw ScenarioError(shown_, 0, "cannot read the study file");
     }
     lines_ = std::make_unique<LineIndex>(text);
+    check_utf8(text, shown_, *lines_);
     const auto result = doc_.load_buffer(text.data(), text.size());
     if (!result)
       throw ScenarioError(shown_, lines_->line_of(result.offset), fmt::format("malformed XML: {}", result.description()));
@@ -169,7 +174,7 @@ class Parser {
   double link_value(ElementReader& r, const char* attribute, const std::string& property, const std::string& value) {
     try {
       const double v = property == "latency" ? parse_time(value) : parse_bandwidth(value);
-      if (property == "latency" && v < 0) r.fail(attribute, fmt::format("'{}': a time must not be negative", value));
+      if (property == "latency" && v <= 0) r.fail(attribute, fmt::format("'{}': a latency must be positive", value));
       if (property == "bandwidth" && v <= 0) r.fail(attribute, fmt::format("'{}': a bandwidth must be positive", value));
       return v;
     } catch (const std::invalid_argument& e) {
@@ -328,7 +333,48 @@ std::vector<std::string> Run::run_args() const {
   for (const auto& set : sets) args.insert(args.end(), {"--set", set});
   for (const auto& link : links) args.insert(args.end(), {"--link", link});
   args.insert(args.end(), {"--set", fmt::format("scenario.seed={}", seed)});
+  if (!identity.empty()) args.insert(args.end(), {"--identity", identity});
   return args;
+}
+
+namespace {
+
+// FNV-1a, 64 bits: a content fingerprint (not a defence against forgery).
+std::uint64_t fnv1a(const std::string& text, std::uint64_t hash = 0xcbf29ce484222325ULL) {
+  for (unsigned char c : text) hash = (hash ^ c) * 0x100000001b3ULL;
+  return hash;
+}
+
+// Each input file is hashed once per process (data files are shared by every run of a study).
+std::uint64_t file_fingerprint(const fs::path& file) {
+  static std::map<std::string, std::uint64_t> cache;
+  const auto key = fs::absolute(file).lexically_normal().string();
+  const auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  return cache[key] = fnv1a(read_file(file));
+}
+
+std::vector<Override> overrides_of(const Run& run) {
+  std::vector<Override> overrides;
+  for (const auto& set : run.sets) overrides.push_back(parse_override(set));
+  overrides.push_back(parse_override(fmt::format("scenario.seed={}", run.seed)));
+  return overrides;
+}
+
+}  // namespace
+
+std::string run_identity(const Run& run) {
+  const auto s = load_scenario(run.scenario, overrides_of(run));
+  std::vector<fs::path> files = {run.scenario, s.platform.file};
+  for (const auto* file : {&s.data.file, &s.data.train_file, &s.data.test_file, &s.data.train_labels, &s.data.test_labels})
+    if (!file->empty()) files.push_back(*file);
+  if (s.network.profile) files.push_back(s.network.profile->file);
+  std::string material;
+  for (const auto& file : files) material += fmt::format("{}\n{:016x}\n", file.string(), file_fingerprint(file));
+  for (const auto& set : run.sets) material += "set " + set + "\n";
+  for (const auto& link : run.links) material += "link " + link + "\n";
+  material += fmt::format("seed {}\n", run.seed);
+  return fmt::format("{:016x}", fnv1a(material));
 }
 
 std::string sanitize(const std::string& text) {
@@ -376,6 +422,12 @@ std::vector<Run> expand(const Study& study) {
         id += sanitize(axis.name) + "-" + sanitize(axis.labels[i]) + "_";
       }
       run.id = id + fmt::format("seed-{}", seed);
+      if (run.id.size() > kMaxRunIdLength)
+        throw ScenarioError(study.file.string(), study.line,
+                            fmt::format("run id '{}…' has {} characters, more than the {} a run directory name may have "
+                                        "(file names stop at 255 bytes, with room for temporary names): give the axes "
+                                        "shorter labels (labels=\"…\")",
+                                        run.id.substr(0, 40), run.id.size(), kMaxRunIdLength));
       if (!ids.insert(run.id).second)
         throw ScenarioError(study.file.string(), study.line,
                             fmt::format("two runs would share the id '{}': make the axis values differ in "
@@ -402,10 +454,7 @@ void check_runs(const Study& study, const std::vector<Run>& runs) {
     for (const auto& set : run.sets) key += "\n" + set;
     if (!checked.insert(key).second) continue;
     try {
-      std::vector<Override> overrides;
-      for (const auto& set : run.sets) overrides.push_back(parse_override(set));
-      overrides.push_back(parse_override(fmt::format("scenario.seed={}", run.seed)));
-      load_scenario(run.scenario, overrides);
+      load_scenario(run.scenario, overrides_of(run));
       for (const auto& link : run.links) parse_link_option(link);
     } catch (const std::exception& e) {
       throw ScenarioError(study.file.string(), study.line, fmt::format("run {}: {}", run.id, e.what()));

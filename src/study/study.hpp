@@ -68,6 +68,7 @@ struct Run {
   std::uint64_t seed = 0;
   std::vector<std::string> sets;       // ELEMENT.ATTRIBUTE=VALUE (without the seed)
   std::vector<std::string> links;      // PATTERN:property=VALUE
+  std::string identity;                // run_identity(), once computed; passed as --identity
   std::vector<std::string> run_args() const;  // arguments after "dmlsim run"
 };
 
@@ -81,6 +82,11 @@ std::vector<Run> expand(const Study& study);
 // Loads each run's scenario with its overrides (no simulation) so a bad value fails before any
 // run starts. Throws ScenarioError naming the study line and the run.
 void check_runs(const Study& study, const std::vector<Run>& runs);
+
+// A digest (16 hex digits) of everything that decides the run's results: the text of its scenario
+// and of every file the scenario names (platform, data, network profile), its overrides and seed.
+// A finished run whose recorded identity differs is run again. Throws ScenarioError.
+std::string run_identity(const Run& run);
 
 // Keeps [A-Za-z0-9._-], replaces anything else with '-'.
 std::string sanitize(const std::string& text);

@@ -10,11 +10,14 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -45,10 +48,15 @@ pid_t spawn(const std::string& binary, const std::vector<std::string>& args, int
   std::vector<char*> argv;
   for (auto& arg : storage) argv.push_back(arg.data());
   argv.push_back(nullptr);
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error(std::string("fork failed: ") + std::strerror(errno));
   if (pid == 0) {
     ::setpgid(0, 0);
+    // The run dies with the sweep, even a SIGKILLed one (its own process group keeps it from the
+    // terminal's signals, so nothing else would end it).
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(127);  // the sweep died before prctl took effect
     ::dup2(out_fd, STDOUT_FILENO);
     ::dup2(out_fd, STDERR_FILENO);
     if (out_fd != STDOUT_FILENO && out_fd != STDERR_FILENO) ::close(out_fd);
@@ -97,7 +105,9 @@ std::string format_duration(double seconds) {
 std::string validate_run(const std::string& binary, const Run& run) {
   int fds[2];
   if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
-  auto args = run.run_args();
+  Run checked = run;
+  checked.identity.clear();  // an option of `run` only
+  auto args = checked.run_args();
   args.insert(args.begin(), "validate");
   const pid_t pid = spawn(binary, args, fds[1]);
   ::close(fds[1]);
@@ -192,6 +202,33 @@ class SignalGuard {
   struct sigaction old_int_ {}, old_term_ {};
 };
 
+// One sweep at a time per results directory (flock on DIR/.lock, released when the sweep ends,
+// however it ends): a second sweep would start the same runs again beside the first one's.
+class StudyLock {
+ public:
+  explicit StudyLock(const fs::path& results) {
+    fs::create_directories(results);
+    const fs::path file = results / ".lock";
+    fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw std::runtime_error("cannot open " + file.string() + ": " + std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd_);
+      throw StudyBusy(fmt::format("another sweep is running into {} (it holds {}): wait for it to end, or give "
+                                  "another --out", results.string(), file.string()));
+    }
+  }
+  ~StudyLock() { ::close(fd_); }
+  StudyLock(const StudyLock&) = delete;
+  StudyLock& operator=(const StudyLock&) = delete;
+
+  struct StudyBusy : std::runtime_error {
+    using std::runtime_error::runtime_error;
+  };
+
+ private:
+  int fd_ = -1;
+};
+
 struct Running {
   const Run* run;
   Clock::time_point start;
@@ -208,23 +245,37 @@ std::string shell_quote(const std::string& text) {
   return out + "'";
 }
 
+fs::path running_log(const fs::path& results_dir, const Run& run) { return results_dir / "runs" / ("." + run.id + ".log"); }
+
 std::string run_command_line(const std::string& binary, const Run& run, const fs::path& results_dir) {
   const fs::path dir = results_dir / "runs" / run.id;
   const std::string d = shell_quote(dir.string());
+  const std::string running = shell_quote(running_log(results_dir, run).string());
   const std::string log = shell_quote((dir / "run.log").string());
   const std::string error = shell_quote((dir / "error.txt").string());
-  std::string command = fmt::format("mkdir -p {} && rm -f {} && {} run", d, error, shell_quote(binary));
+  // The run replaces its directory whole when it succeeds: its log waits beside it until then.
+  // A subshell, so that `exit` ends this run's line only when the lines are piped to one shell.
+  std::string command = fmt::format("(mkdir -p {} && {} run", shell_quote((results_dir / "runs").string()), shell_quote(binary));
   for (const auto& arg : run.run_args()) command += " " + (arg.rfind("--", 0) == 0 ? arg : shell_quote(arg));
-  command += fmt::format(" --out {} -q > {} 2>&1 || {{ rc=$?; echo \"exit code $rc\" > {}; tail -n 5 {} >> {}; exit $rc; }}",
-                         d, log, error, log, error);
+  command += fmt::format(" --out {} -q > {} 2>&1; rc=$?; mkdir -p {} && mv -f {} {}; "
+                         "if [ $rc -ne 0 ]; then echo \"exit code $rc\" > {}; tail -n 5 {} >> {}; fi; exit $rc)",
+                         d, running, d, running, log, error, log, error);
   return command;
 }
 
 std::vector<const Run*> pending_runs(const std::vector<Run>& runs, const fs::path& results_dir) {
   std::vector<const Run*> pending;
   for (const auto& run : runs)
-    if (!fs::exists(results_dir / "runs" / run.id / "summary.json")) pending.push_back(&run);
+    if (!fs::exists(results_dir / "runs" / run.id / "summary.json") || recorded_identity(run, results_dir) != run.identity)
+      pending.push_back(&run);
   return pending;
+}
+
+std::string recorded_identity(const Run& run, const fs::path& results_dir) {
+  std::ifstream in(results_dir / "runs" / run.id / "identity");
+  std::string identity;
+  in >> identity;
+  return identity;
 }
 
 int sweep_command(const SweepOptions& options) {
@@ -234,6 +285,7 @@ int sweep_command(const SweepOptions& options) {
     study = load_study(options.study);
     runs = expand(study);
     check_runs(study, runs);
+    for (auto& run : runs) run.identity = run_identity(run);
   } catch (const ScenarioError& e) {
     std::cerr << "dmlsim: " << e.what() << '\n';
     return 2;
@@ -242,7 +294,7 @@ int sweep_command(const SweepOptions& options) {
     const SignalGuard signals;
     const fs::path results = fs::absolute(options.out.empty() ? study.output_dir : fs::path(options.out)).lexically_normal();
     const std::string binary = options.binary.empty() ? self_executable() : options.binary;
-    const auto pending = pending_runs(runs, results);
+    auto pending = pending_runs(runs, results);
 
     // `dmlsim validate` (platform, hosts, link patterns: what needs SimGrid) on a few runs that
     // together use every value of every axis, so that a bad value stops the study before it starts.
@@ -260,6 +312,13 @@ int sweep_command(const SweepOptions& options) {
       }
     }
 
+    const StudyLock lock(results);
+    pending = pending_runs(runs, results);  // as it is now that no other sweep can change it
+    std::size_t changed = 0;
+    for (const auto* run : pending) changed += fs::exists(results / "runs" / run->id / "summary.json");
+    if (changed > 0)
+      std::cerr << fmt::format("dmlsim sweep: {} finished run(s) in {} changed since they ran (their scenario, a file it "
+                               "names, or the study's values): running them again\n", changed, results.string());
     const std::string json = study_json(study);
     if (fs::exists(results / "study.json")) {
       // Finished runs are kept by id: warn if what every run shares has changed since.
@@ -298,10 +357,10 @@ int sweep_command(const SweepOptions& options) {
       while (!g_interrupted && running.size() < jobs && next < pending.size()) {
         const Run& run = *pending[next++];
         const fs::path dir = results / "runs" / run.id;
-        fs::create_directories(dir);
-        fs::remove(dir / "error.txt");
-        const int fd = ::open((dir / "run.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0) throw std::runtime_error("cannot write " + (dir / "run.log").string() + ": " + std::strerror(errno));
+        fs::create_directories(results / "runs");
+        const fs::path log = running_log(results, run);
+        const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) throw std::runtime_error("cannot write " + log.string() + ": " + std::strerror(errno));
         auto args = run.run_args();
         args.insert(args.begin(), "run");
         args.insert(args.end(), {"--out", dir.string(), "-q"});
@@ -322,6 +381,8 @@ int sweep_command(const SweepOptions& options) {
       const double seconds = std::chrono::duration<double>(Clock::now() - it->second.start).count();
       running.erase(it);
       const fs::path dir = results / "runs" / run.id;
+      fs::create_directories(dir);  // a failed run wrote nothing
+      fs::rename(running_log(results, run), dir / "run.log");
       const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && fs::exists(dir / "summary.json");
       std::string error;
       if (!ok) {
@@ -343,6 +404,7 @@ int sweep_command(const SweepOptions& options) {
         int status = 0;
         while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
         }
+        fs::remove(running_log(results, *r.run));  // an interrupted run leaves nothing
       }
       std::cerr << fmt::format("sweep {}: interrupted; {} runs finished, {} failed, {} left. Run the same command to resume.\n",
                                study.name, progress.ran() - progress.failed(), progress.failed(),
@@ -354,6 +416,9 @@ int sweep_command(const SweepOptions& options) {
     for (const auto& [id, error] : failures) fmt::print("  FAILED {}: {} (log: {})\n", id, error, (results / "runs" / id / "run.log").string());
     fmt::print("results in {}/ (tabulate: dmlsim table {})\n", results.string(), results.string());
     return failures.empty() ? 0 : 3;
+  } catch (const StudyLock::StudyBusy& e) {
+    std::cerr << "dmlsim: sweep " << options.study << ": " << e.what() << '\n';
+    return 2;
   } catch (const std::exception& e) {
     std::cerr << "dmlsim: sweep " << options.study << ": " << e.what() << '\n';
     return 1;

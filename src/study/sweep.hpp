@@ -1,4 +1,5 @@
-// Running a study: each pending run (one without runs/<id>/summary.json) is a separate
+// Running a study: each pending run (one without runs/<id>/summary.json, or whose scenario or
+// files changed since it ran: see run_identity) is a separate
 // `dmlsim run` process, N at a time; or, with --list, one self-contained shell command per
 // pending run for GNU parallel, Slurm job arrays and the like.
 #pragma once
@@ -25,10 +26,15 @@ std::string shell_quote(const std::string& text);
 // The shell command that runs one run into `results_dir`/runs/<id> (run.log; error.txt on failure).
 std::string run_command_line(const std::string& binary, const Run& run, const std::filesystem::path& results_dir);
 
-// Runs of `runs` whose summary.json does not exist yet.
+// Runs of `runs` without summary.json, or whose recorded identity is not their run_identity().
 std::vector<const Run*> pending_runs(const std::vector<Run>& runs, const std::filesystem::path& results_dir);
 
-// The `dmlsim sweep` command; returns the exit code (0 all done, 2 bad study, 3 some run failed).
+// The identity a finished run recorded (runs/<id>/identity), or "".
+std::string recorded_identity(const Run& run, const std::filesystem::path& results_dir);
+
+// The `dmlsim sweep` command; returns the exit code (0 all done, 2 bad study or another sweep
+// running into the same directory, 3 some run failed).
+
 int sweep_command(const SweepOptions& options);
 
 }  // namespace dmlsim::study

@@ -294,6 +294,10 @@ Table build_table(const StudyResults& results, const TableOptions& options) {
     baseline = std::make_pair(static_cast<std::size_t>(pos - by.begin()), value);
   }
 
+  for (double target : options.targets)
+    if (!(target > 0 && target <= 1))
+      throw std::invalid_argument(fmt::format("--target {:g}: a target is an accuracy in (0, 1]{}", target,
+                                              target > 1 && target <= 100 ? fmt::format(" (for {:g} %, give {:g})", target, target / 100) : ""));
   table.targets = options.targets;
   if (table.targets.empty())
     for (const auto& run : results.runs)

@@ -1,14 +1,41 @@
 #include "util/child_process.hpp"
 
 #include <array>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <stdexcept>
 #include <sys/wait.h>
 #include <unistd.h>
 
 namespace dmlsim {
 
-std::string run_in_child(const std::function<std::string()>& body) {
+namespace {
+
+std::string read_all(int fd) {
+  std::string out;
+  std::array<char, 4096> buffer{};
+  ssize_t n = 0;
+  while ((n = ::read(fd, buffer.data(), buffer.size())) > 0) out.append(buffer.data(), static_cast<std::size_t>(n));
+  return out;
+}
+
+void write_all(int fd, const std::string& text) {
+  for (std::size_t done = 0; done < text.size();) {
+    const auto n = ::write(fd, text.data() + done, text.size() - done);
+    if (n <= 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+struct Finished {
+  std::string output;  // what the child wrote to the pipe
+  int status = 0;      // as waitpid reports it
+};
+
+// Forks; the child runs `child` with the pipe's write end and leaves with _exit(its result),
+// running none of the parent's destructors.
+Finished fork_and_collect(const std::function<int(int)>& child) {
   int fds[2];
   if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
   std::fflush(nullptr);
@@ -16,6 +43,20 @@ std::string run_in_child(const std::function<std::string()>& body) {
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
     ::close(fds[0]);
+    ::_exit(child(fds[1]));
+  }
+  ::close(fds[1]);
+  Finished finished;
+  finished.output = read_all(fds[0]);
+  ::close(fds[0]);
+  ::waitpid(pid, &finished.status, 0);
+  return finished;
+}
+
+}  // namespace
+
+std::string run_in_child(const std::function<std::string()>& body) {
+  const auto finished = fork_and_collect([&](int fd) {
     std::string out;
     int code = 0;
     try {
@@ -24,24 +65,39 @@ std::string run_in_child(const std::function<std::string()>& body) {
       out = e.what();
       code = 1;
     }
-    for (std::size_t done = 0; done < out.size();) {
-      const auto n = ::write(fds[1], out.data() + done, out.size() - done);
-      if (n <= 0) break;
-      done += static_cast<std::size_t>(n);
+    write_all(fd, out);
+    return code;
+  });
+  if (!WIFEXITED(finished.status) || WEXITSTATUS(finished.status) != 0)
+    throw std::runtime_error(finished.output.empty() ? "the simulation process crashed" : finished.output);
+  return finished.output;
+}
+
+ChildOutcome run_capturing_stderr(const std::function<void()>& body, unsigned timeout_seconds) {
+  const auto finished = fork_and_collect([&](int fd) {
+    ::dup2(fd, STDERR_FILENO);
+    ::close(fd);
+    ::alarm(timeout_seconds);
+    int code = 0;
+    try {
+      body();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+      code = 1;
     }
-    ::_exit(code);
-  }
-  ::close(fds[1]);
-  std::string out;
-  std::array<char, 4096> buffer{};
-  ssize_t n = 0;
-  while ((n = ::read(fds[0], buffer.data(), buffer.size())) > 0) out.append(buffer.data(), static_cast<std::size_t>(n));
-  ::close(fds[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw std::runtime_error(out.empty() ? "the simulation process crashed" : out);
-  return out;
+    std::fflush(stderr);
+    return code;
+  });
+  const int status = finished.status;
+  ChildOutcome outcome;
+  outcome.diagnostics = finished.output;
+  outcome.succeeded = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  if (WIFSIGNALED(status))
+    outcome.ending = WTERMSIG(status) == SIGALRM ? "stopped after " + std::to_string(timeout_seconds) + " s"
+                                                 : std::string("killed by signal: ") + ::strsignal(WTERMSIG(status));
+  else if (!outcome.succeeded)
+    outcome.ending = "exit status " + std::to_string(WEXITSTATUS(status));
+  return outcome;
 }
 
 }  // namespace dmlsim

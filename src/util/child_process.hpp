@@ -12,4 +12,14 @@ namespace dmlsim {
 // carrying what it reported. The child leaves with _exit, running none of the parent's destructors.
 std::string run_in_child(const std::function<std::string()>& body);
 
+// Runs `body` in a forked child whose standard error is captured, so that a library that aborts the
+// process (SimGrid's xbt_die) can be tried without taking the caller down. The child is killed
+// after `timeout_seconds`.
+struct ChildOutcome {
+  bool succeeded = false;  // exited with status 0
+  std::string diagnostics; // what it wrote to stderr
+  std::string ending;      // how it ended if it did not succeed ("killed by signal: Aborted")
+};
+ChildOutcome run_capturing_stderr(const std::function<void()>& body, unsigned timeout_seconds = 60);
+
 }  // namespace dmlsim

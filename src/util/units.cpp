@@ -1,6 +1,8 @@
 #include "util/units.hpp"
 
 #include <cmath>
+#include <simgrid/Exception.hpp>
+#include <xbt/parse_units.hpp>
 #include <cstdlib>
 #include <stdexcept>
 #include <utility>
@@ -9,7 +11,7 @@
 namespace dmlsim {
 namespace {
 
-using UnitTable = std::vector<std::pair<const char*, double>>;
+using SimGridParser = double (*)(const std::string&, int, const std::string&, const std::string&);
 
 // Splits "12.5ms" into 12.5 and "ms"; the number part must be non-empty and finite.
 std::pair<double, std::string> split_number_unit(const std::string& text) {
@@ -22,44 +24,51 @@ std::pair<double, std::string> split_number_unit(const std::string& text) {
   return {value, std::string(end)};
 }
 
-double parse_with_units(const std::string& text, const UnitTable& units, const char* what) {
-  auto [value, unit] = split_number_unit(text);
-  if (unit.empty()) return value;
-  for (const auto& [name, factor] : units)
-    if (unit == name) return value * factor;
-  std::string known;
-  for (const auto& entry : units) known += std::string(known.empty() ? "" : ", ") + entry.first;
-  throw std::invalid_argument("unknown " + std::string(what) + " unit '" + unit + "' in '" + text + "' (known: " +
-                              known + ")");
+// A decimal number followed by a unit, parsed by SimGrid's own unit parser so that every unit
+// SimGrid accepts in platform files is accepted here, with the same meaning. A unit is required:
+// SimGrid reads a bare number as seconds or bytes per second and only warns.
+double parse_with_units(const std::string& text, SimGridParser parse, const char* what, const char* example,
+                        const char* units) {
+  const auto [value, unit] = split_number_unit(text);
+  const auto number_end = text.size() - unit.size();
+  if (text.find_first_not_of("0123456789.eE+-") < number_end)  // hexadecimal, inf, nan: strtod's extensions
+    throw std::invalid_argument("'" + text + "' is not a decimal number");
+  if (unit.empty())
+    throw std::invalid_argument("'" + text + "' has no unit: a " + what + " needs one, e.g. " + example);
+  try {
+    return parse("", 0, text, what);
+  } catch (const simgrid::ParseError& e) {
+    // SimGrid's message starts "Parse error at :0: "; keep what follows.
+    const std::string message = e.what();
+    const auto colon = message.find(":0: ");
+    const std::string reason = colon == std::string::npos ? message : message.substr(colon + 4);
+    if (reason.rfind("unknown unit", 0) == 0)
+      throw std::invalid_argument("unknown " + std::string(what) + " unit '" + unit + "' in '" + text + "' (" + units + ")");
+    throw std::invalid_argument("'" + text + "': " + reason);
+  }
 }
 
 }  // namespace
 
 double parse_time(const std::string& text) {
-  static const UnitTable units = {{"ns", 1e-9}, {"us", 1e-6}, {"ms", 1e-3}, {"s", 1.0},
-                                  {"m", 60.0},  {"h", 3600.0}, {"d", 86400.0}, {"w", 604800.0}};
-  return parse_with_units(text, units, "time");
+  return parse_with_units(text, xbt_parse_get_time, "time", "50ms", "known: ps, ns, us, ms, s, m, h, d, w");
 }
 
 double parse_bandwidth(const std::string& text) {
-  static const UnitTable units = {
-      {"bps", 0.125},         {"kbps", 125.0},         {"Kbps", 125.0},         {"Mbps", 125e3},
-      {"Gbps", 125e6},        {"Tbps", 125e9},         {"Bps", 1.0},            {"kBps", 1e3},
-      {"KBps", 1e3},          {"MBps", 1e6},           {"GBps", 1e9},           {"TBps", 1e12},
-      {"Kibps", 128.0},       {"Mibps", 131072.0},     {"Gibps", 134217728.0},  {"KiBps", 1024.0},
-      {"MiBps", 1048576.0},   {"GiBps", 1073741824.0}};
-  return parse_with_units(text, units, "bandwidth");
+  return parse_with_units(text, xbt_parse_get_bandwidth, "bandwidth", "1Gbps or 125MBps",
+                          "bps or Bps after a decimal prefix k, M, G, T or a binary one Ki, Mi, Gi, Ti");
 }
 
 double parse_speed(const std::string& text) {
-  static const UnitTable units = {{"f", 1.0}, {"kf", 1e3}, {"Mf", 1e6}, {"Gf", 1e9}, {"Tf", 1e12}, {"Pf", 1e15}};
-  return parse_with_units(text, units, "speed");
+  return parse_with_units(text, xbt_parse_get_speed, "speed", "20Gf", "f after a prefix k, M, G, T, P, E, Z");
 }
 
 double parse_power(const std::string& text) {
-  static const UnitTable units = {{"mW", 1e-3}, {"W", 1.0}, {"kW", 1e3}, {"MW", 1e6}};
-  if (split_number_unit(text).second.empty()) throw std::invalid_argument("'" + text + "' needs a unit (W, kW, mW)");
-  return parse_with_units(text, units, "power");
+  static const std::vector<std::pair<const char*, double>> units = {{"mW", 1e-3}, {"W", 1.0}, {"kW", 1e3}, {"MW", 1e6}};
+  const auto [value, unit] = split_number_unit(text);
+  for (const auto& [name, factor] : units)
+    if (unit == name) return value * factor;
+  throw std::invalid_argument("'" + text + "' needs a power unit (mW, W, kW, MW)");
 }
 
 double parse_number(const std::string& text) {

@@ -6,13 +6,14 @@
 
 namespace dmlsim {
 
-// Seconds. Accepts a bare number (seconds) or units: ns, us, ms, s, m, h, d, w.
+// Times, rates and speeds are parsed by SimGrid's own unit parser (xbt/parse_units.hpp), so every
+// unit SimGrid accepts in a platform file is accepted, with the same meaning. A unit is required:
+// a bare "50" would silently mean 50 s or 50 B/s.
+// Seconds: ps, ns, us, ms, s, m, h, d, w (e.g. "50ms", "5m").
 double parse_time(const std::string& text);
-// Bytes per second. Units: bps, kbps, Mbps, Gbps, Tbps (bits, decimal), Bps, kBps, MBps, GBps,
-// TBps (bytes, decimal) and the binary forms Kibps, Mibps, Gibps, KiBps, MiBps, GiBps.
-// A bare number is bytes per second, as in SimGrid.
+// Bytes per second: bps, kbps … Tbps (bits), Bps, kBps … TBps (bytes), and binary forms (Kibps, MiBps…).
 double parse_bandwidth(const std::string& text);
-// FLOP/s. Units: f, kf, Mf, Gf, Tf, Pf. A bare number is FLOP/s.
+// FLOP/s: f, kf, Mf, Gf, Tf, Pf, Ef, Zf.
 double parse_speed(const std::string& text);
 // Watts. Units: mW, W, kW, MW; a unit is required.
 double parse_power(const std::string& text);

@@ -28,29 +28,57 @@ class ServerActor {
     const auto workers = ctx_.uploads.size();
     for (std::size_t k = 0; k < workers; ++k) outboxes_.push_back(sg4::Mailbox::by_name(worker_mailbox(static_cast<int>(k))));
     auto& role = *ctx_.server;
+    may_drop_uploads_ = role.uploads_needed(static_cast<int>(workers)) < static_cast<int>(workers);
     SimProbe probe(ctx_);
 
     ctx_.monitor->start(role.model(), probe);
     for (int round = 1;; ++round) {
-      broadcast(round, role.broadcast());
-      for (std::size_t i = 0; i < workers; ++i) inbox->get_unique<Message>();  // the uploads are in their slots
-      role.aggregate(ctx_.uploads);
+      const auto chosen = role.participants(round, static_cast<int>(workers));
+      broadcast(round, role.broadcast(), chosen);
+      const int needed = role.uploads_needed(static_cast<int>(chosen.size()));
+      if (needed == static_cast<int>(workers)) {
+        for (std::size_t i = 0; i < workers; ++i) inbox->get_unique<Message>();  // the uploads are in their slots
+        role.aggregate(ctx_.uploads);
+      } else {
+        role.aggregate(first_uploads(inbox, round, needed));
+      }
       if (!ctx_.monitor->after_round(round, role.model(), probe)) break;
     }
     ctx_.monitor->finish(role.model(), sg4::Engine::get_clock());
+    while (inbox->ready()) inbox->get_unique<Message>();  // late uploads of dropped workers
     inbox->set_receiver(nullptr);
     ctx_.finished = true;
   }
 
  private:
-  void broadcast(int round, const Vector& values) {
+  // The uploads of this round's `needed` earliest arrivals (ties by worker id), in worker order.
+  // Uploads of earlier rounds, from workers the server stopped waiting for, are dropped.
+  std::vector<Upload> first_uploads(sg4::Mailbox* inbox, int round, int needed) {
+    std::vector<Arrival> arrived;
+    const auto take = [&] {
+      const auto message = inbox->get_unique<Message>();
+      if (message->round == round) arrived.push_back({sg4::Engine::get_clock(), message->from});
+    };
+    while (static_cast<int>(arrived.size()) < needed) take();
+    while (inbox->ready()) take();  // arrived at the same instant: they compete by worker id
+    std::vector<Upload> uploads;
+    for (int k : first_arrivals(arrived, needed)) uploads.push_back(ctx_.uploads[static_cast<std::size_t>(k)]);
+    return uploads;
+  }
+
+  void broadcast(int round, const Vector& values, const std::vector<int>& chosen) {
     auto shared = std::make_shared<const Vector>(values);
     std::vector<sg4::CommPtr> sends;
-    for (std::size_t k = 0; k < outboxes_.size(); ++k) {
+    for (int worker : chosen) {
+      const auto k = static_cast<std::size_t>(worker);
       auto message = std::make_unique<Message>(
           Message{round, kBroadcastTag, -1, ctx_.sizes.whole(), sg4::Engine::get_clock(), shared});
       ctx_.count(*message, ctx_.server_zone, ctx_.worker_zone[k]);
-      sends.push_back(outboxes_[k]->put_async(message.get(), message->bytes));
+      if (may_drop_uploads_) {  // a straggler's broadcast must not hold up the server
+        outboxes_[k]->put_init(message.get(), message->bytes)->detach([](void* m) { delete static_cast<Message*>(m); });
+      } else {
+        sends.push_back(outboxes_[k]->put_async(message.get(), message->bytes));
+      }
       message.release();  // the receiver owns it now
     }
     sg4::Comm::wait_all(sends);
@@ -58,6 +86,7 @@ class ServerActor {
 
   SimContext& ctx_;
   std::vector<sg4::Mailbox*> outboxes_;
+  bool may_drop_uploads_ = false;  // backup workers: the server does not wait for every upload
 };
 
 class WorkerActor {
@@ -73,9 +102,14 @@ class WorkerActor {
     auto& upload = ctx_.uploads[static_cast<std::size_t>(worker_)];
     TimeLedger ledger(ctx_, worker_);
 
+    // A worker the server may stop waiting for (backup workers) starts on the newest broadcast.
+    const int workers = static_cast<int>(ctx_.uploads.size());
+    const bool may_fall_behind = ctx_.server->uploads_needed(workers) < workers;
+
     // Daemon: the simulation ends when the server does, with the workers waiting for a broadcast.
     for (;;) {
       auto message = inbox->get_unique<Message>();
+      while (may_fall_behind && inbox->ready()) message = inbox->get_unique<Message>();
       ledger.received(message->sent_at);
 
       role->run_round(message->round, *message->values, trainer, upload);

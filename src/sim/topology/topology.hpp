@@ -40,5 +40,7 @@ std::unique_ptr<Topology> make_parameter_server(const TopologySpec& spec);
 std::unique_ptr<Topology> make_ring_allreduce(const TopologySpec& spec);
 std::unique_ptr<Topology> make_tree(const TopologySpec& spec);
 std::unique_ptr<Topology> make_hierarchical(const TopologySpec& spec);
+// Not in the table: what the parameter-server kind runs for an asynchronous algorithm.
+std::unique_ptr<Topology> make_async_parameter_server(const TopologySpec& spec);
 
 }  // namespace dmlsim
