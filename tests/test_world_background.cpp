@@ -113,7 +113,7 @@ std::string scenario_with(const std::string& background) {
 TEST_F(WorldBackground, AScenarioFlowSlowsLargeMessagesAndRerunsIdentically) {
   const auto scenario = testutil::source_dir() / "scenarios/wan/background-test.xml";
   const std::string args = " --network-profile cm02 --set training.rounds=3 --set model.sim-parameters=1000000 --set model.sim-forward-flops=1000 -q -o ";
-  write_text(scenario, scenario_with(R"(<background><flow from="us-east-5" to="eu-west-5" on="0.5s" off="0.5s"/></background>)"));
+  write_text(scenario, scenario_with(R"(<background><flow from="us-east-5" to="eu-west-5"/><flow from="us-east-6" to="ap-northeast-6" on="0.5s" off="0.5s"/></background>)"));
   const auto first = run_dmlsim("run " + scenario.string() + args + (dir_ / "a").string());
   const auto again = run_dmlsim("run " + scenario.string() + args + (dir_ / "b").string());
   const auto without = run_dmlsim("run scenarios/wan/ma.xml" + args + (dir_ / "c").string());
