@@ -1,6 +1,7 @@
 // dmlsim command line: run a scenario, validate one, sweep a study, tabulate its results, list the algorithms.
 #include "cli/commands.hpp"
 #include "cli/study_commands.hpp"
+#include "cli/platform_command.hpp"
 #include "calibrate/calibrate.hpp"
 
 #include <CLI/CLI.hpp>
@@ -66,6 +67,7 @@ int main(int argc, char** argv) {
 
   const auto run_study_command = dmlsim::add_study_commands(app);
   auto* calibrate = dmlsim::add_calibrate_command(app);
+  const auto run_platform_command = dmlsim::add_platform_command(app);
 
   try {
     app.parse(argc, argv);
@@ -78,5 +80,6 @@ int main(int argc, char** argv) {
   if (calibrate->parsed()) return dmlsim::run_calibrate_command();
   if (algorithms->parsed()) return dmlsim::algorithms_command(markdown);
   if (const int code = run_study_command(); code >= 0) return code;
+  if (const int code = run_platform_command(); code >= 0) return code;
   return dmlsim::validate_command(options);
 }

@@ -20,6 +20,7 @@ struct TableCliOptions {
   bool breakdown = false;
   bool wan_bytes = false;
   bool utilisation = false;
+  bool energy = false;
 };
 
 int table_command(const TableCliOptions& o, bool by_given) {
@@ -39,6 +40,7 @@ int table_command(const TableCliOptions& o, bool by_given) {
     options.breakdown = o.breakdown;
     options.wan_bytes = o.wan_bytes;
     options.utilisation = o.utilisation;
+    options.energy = o.energy;
     std::cout << study::format_table(study::build_table(results, options), o.format);
     return 0;
   } catch (const std::invalid_argument& e) {
@@ -71,6 +73,7 @@ std::function<int()> add_study_commands(CLI::App& app) {
   table->add_flag("--wan-bytes", table_options->wan_bytes, "Also show the bytes sent between platform zones (WAN) to each target");
   table->add_flag("--utilisation", table_options->utilisation,
                   "Also show the compute utilisation (compute time / simulated time, mean over workers and runs)");
+  table->add_flag("--energy", table_options->energy, "Also show the joules to each target and of the whole run (scenarios with <energy/>)");
 
   return [=]() -> int {
     if (sweep->parsed()) return study::sweep_command(*sweep_options);

@@ -67,6 +67,7 @@ void RunMonitor::record_evaluation(int round, const Vector& w, RunProbe& probe) 
   RoundRow row;
   row.round = round;
   row.sim_time = probe.now();
+  row.energy = probe.energy();
   const Traffic traffic = probe.traffic();
   row.bytes_sent = traffic.bytes;
   row.messages_sent = traffic.messages;

@@ -31,6 +31,7 @@ class RunProbe {
   virtual double now() = 0;
   virtual void charge_evaluation(double flops) = 0;  // called before the row's time is read
   virtual Traffic traffic() = 0;
+  virtual double energy() { return 0; }  // joules so far (with <energy>)
 };
 
 class RunMonitor {

@@ -29,9 +29,11 @@ struct RunContext {
   std::string class_histogram_csv;   // partitions.csv
   std::uint64_t message_bytes = 0;
   double wall_time = 0;
+  nlohmann::ordered_json energy;  // with <energy>: summary.json's "energy" (src/world/energy.hpp)
 };
 
-std::string rounds_csv(const std::vector<RoundRow>& rows);
+// `energy`: with a last column energy_joules (runs with <energy>).
+std::string rounds_csv(const std::vector<RoundRow>& rows, bool energy = false);
 nlohmann::ordered_json summary_json(const Scenario& scenario, const RunContext& context, const RunRecord& record);
 std::string weights_csv(const Vector& w, const std::vector<std::string>& names);
 

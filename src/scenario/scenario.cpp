@@ -19,7 +19,8 @@ namespace fs = std::filesystem;
 
 // The elements a scenario may contain, in the order the README documents them.
 const std::vector<std::string> kElements = {"platform",  "network", "data",     "model", "workers", "server", "topology",
-                                            "algorithm", "batch",   "training", "compression", "stop",  "report",  "output"};
+                                            "algorithm", "batch",   "training", "compression", "stop",  "report",  "output",
+                                            "energy",    "background"};
 // <server> is required by the topologies that have one (checked with the platform).
 const std::vector<std::string> kRequired = {"platform", "data", "workers", "algorithm", "training"};
 
@@ -65,6 +66,8 @@ class Parser {
     read_stop(root.child("stop"), s);
     read_report(root.child("report"), s);
     read_output(root.child("output"), s);
+    read_energy(root.child("energy"), s);
+    read_background(root.child("background"), s);
     return s;
   }
 
@@ -294,6 +297,62 @@ class Parser {
     if (w.partition.dirichlet_alpha <= 0) r.fail("dirichlet-alpha", "must be positive");
     r.finish();
     reject_children(node);
+  }
+
+  void read_energy(pugi::xml_node node, Scenario& s) {
+    if (!node) return;
+    auto r = reader(node);
+    auto& e = s.energy;
+    e.line = r.line();
+    e.enabled = true;
+    const auto power = [&r](const char* name, double fallback) {
+      if (!r.has(name)) return fallback;
+      const auto text = r.required_text(name);
+      try {
+        const double watts = parse_power(text);
+        if (watts < 0) r.fail(name, fmt::format("{} is negative", text));
+        return watts;
+      } catch (const std::invalid_argument& ex) {
+        r.fail(name, ex.what());
+      }
+    };
+    e.host_idle = power("host-idle", e.host_idle);
+    e.host_busy = power("host-busy", e.host_busy);
+    e.host_off = power("host-off", e.host_off);
+    r.finish();
+    reject_children(node);
+  }
+
+  void read_background(pugi::xml_node node, Scenario& s) {
+    if (!node) return;
+    auto top = reader(node);
+    s.background.line = top.line();
+    top.finish();
+    for (auto child : node.children()) {
+      if (child.type() != pugi::node_element) continue;
+      auto r = reader(child);
+      if (std::string(child.name()) != "flow") r.fail(fmt::format("unknown element <{}> inside <background> (expected <flow>)", child.name()));
+      for (const char* name : {"rate", "on", "off"}) {
+        const std::string text = child.attribute(name).value();
+        if (!text.empty() && (std::isdigit(static_cast<unsigned char>(text.back())) || text.back() == '.'))
+          r.fail(name, fmt::format("'{}' needs a unit (e.g. {})", text, name[0] == 'r' ? "500Mbps" : "2s"));
+      }
+      BackgroundFlow flow;
+      flow.line = r.line();
+      flow.from = r.required_text("from");
+      flow.to = r.required_text("to");
+      if (flow.from == flow.to) r.fail("to", fmt::format("the flow starts and ends on host {}", flow.from));
+      flow.rate = r.optional_bandwidth("rate");
+      if (flow.rate && !(*flow.rate > 0)) r.fail("rate", "must be positive");
+      flow.on = r.optional_time("on");
+      flow.off = r.optional_time("off");
+      if (flow.on.has_value() != flow.off.has_value()) r.fail(flow.on ? "off" : "on", "on and off go together");
+      for (const auto* period : {&flow.on, &flow.off})
+        if (*period && !(**period > 0)) r.fail(period == &flow.on ? "on" : "off", "must be positive");
+      r.finish();
+      s.background.flows.push_back(flow);
+    }
+    if (s.background.flows.empty()) top.fail("<background> needs at least one <flow>");
   }
 
   void read_server(pugi::xml_node node, Scenario& s) {

@@ -141,6 +141,26 @@ struct ReportSpec : Located {
   std::optional<double> eval_every_time;
 };
 
+// <energy>: SimGrid's host energy plugin (src/world/energy.*). Hosts without a
+// wattage_per_state / wattage_off property get these powers.
+struct EnergySpec : Located {
+  bool enabled = false;
+  double host_idle = 100, host_busy = 200, host_off = 10;  // watts
+};
+
+// <background><flow from="HOST" to="HOST" [rate="500Mbps"] [on="2s" off="3s"]/>…</background>:
+// competing traffic (src/world/background.*). Without rate a flow takes what the network model
+// gives it; with on/off it alternates periods drawn (exponential, these means) from the seed.
+struct BackgroundFlow : Located {
+  std::string from, to;
+  std::optional<double> rate;     // bytes per second
+  std::optional<double> on, off;  // mean seconds
+};
+
+struct BackgroundSpec : Located {
+  std::vector<BackgroundFlow> flows;
+};
+
 struct Scenario {
   std::filesystem::path file;
   std::string name;
@@ -158,6 +178,8 @@ struct Scenario {
   CompressionElement compression;
   StopSpec stop;
   ReportSpec report;
+  EnergySpec energy;
+  BackgroundSpec background;
   std::filesystem::path output_dir;
   std::vector<std::string> notes;  // warnings found while parsing (e.g. attributes the algorithm ignores)
 };

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,6 +36,7 @@ struct SimContext {
   std::vector<int> worker_zone;
   int server_zone = 0;
   Traffic traffic;
+  std::function<double()> energy_probe;  // joules so far, with <energy> (src/world/energy.hpp)
   // Per worker: the simulated time up to which its ledger has classified its time.
   std::vector<double> accounted_until;
 
@@ -50,6 +52,7 @@ class SimProbe final : public RunProbe {
   double now() override;
   void charge_evaluation(double flops) override;
   Traffic traffic() override { return ctx_.traffic; }
+  double energy() override { return ctx_.energy_probe ? ctx_.energy_probe() : 0; }
 
  private:
   const SimContext& ctx_;

@@ -6,6 +6,8 @@
 #include "sim/config_check.hpp"
 #include "sim/placement.hpp"
 #include "util/atomic_file.hpp"
+#include "world/background.hpp"
+#include "world/energy.hpp"
 
 #include <chrono>
 #include <fmt/format.h>
@@ -67,6 +69,7 @@ Simulation::Simulation(const Scenario& scenario, const ConfigList& command_line_
   } catch (const std::exception& e) {
     throw ScenarioError(scenario.file.string(), scenario.network.line, e.what());
   }
+  if (scenario.energy.enabled) init_energy_plugin();
   load_platform();
   try {
     install_network_model(network);
@@ -105,6 +108,7 @@ void Simulation::load_platform() {
   } catch (const std::exception& e) {
     throw ScenarioError(platform, 0, e.what());
   }
+  if (scenario_.energy.enabled) apply_power_defaults(scenario_.energy);
   context_.applied_link_overrides = apply_link_overrides(scenario_);
   try {
     check_platform_resources();
@@ -123,6 +127,7 @@ void Simulation::load_platform() {
   }
   topology_ = scenario_.algorithm.algorithm().asynchronous() ? make_async_parameter_server(scenario_.topology)
                                                              : kind.make(scenario_.topology);
+  place_background(scenario_);  // checks the flows' hosts before the clock starts
 }
 
 void Simulation::prepare_run(bool bare) {
@@ -147,6 +152,14 @@ void Simulation::prepare_run(bool bare) {
 const RunRecord& Simulation::run(bool bare) {
   prepare_run(bare);
   topology_->create_actors(sim_, placed_);
+  start_background(place_background(scenario_), scenario_.seed);
+  std::shared_ptr<EnergyMeter> energy;
+  if (scenario_.energy.enabled) {
+    auto hosts = placed_.workers;
+    if (placed_.server) hosts.push_back(placed_.server);
+    energy = std::make_shared<EnergyMeter>(hosts);
+    sim_.energy_probe = [energy] { return energy->joules(); };
+  }
 
   const auto start = std::chrono::steady_clock::now();
   engine_->run();
@@ -159,6 +172,7 @@ const RunRecord& Simulation::run(bool bare) {
   if (!sim_.finished)
     throw SimulationFailure(fmt::format("the simulation stopped at {} s before the run finished (deadlock)",
                                         sg4::Engine::get_clock()));
+  if (energy) context_.energy = energy_json(scenario_, *energy, sim_.record, placed_.workers, placed_.server);
   return sim_.record;
 }
 

@@ -162,6 +162,7 @@ std::vector<RoundRow> parse_rounds_csv(const std::string& text, const std::strin
       row.bytes_sent = static_cast<std::uint64_t>(parse_integer(get(fields, "bytes_sent")));
       row.messages_sent = static_cast<std::uint64_t>(parse_integer(get(fields, "messages_sent")));
       row.bytes_inter_zone = static_cast<std::uint64_t>(parse_integer(get(fields, "bytes_inter_zone")));
+      row.energy = parse_number(get(fields, "energy_joules"));
       rows.push_back(row);
     } catch (const std::invalid_argument& e) {
       throw std::runtime_error(fmt::format("{}:{}: {}", name, i + 1, e.what()));
@@ -227,6 +228,7 @@ StudyResults read_results(const fs::path& dir) {
       run.network = network_of(summary);
       if (summary.contains("time_to_accuracy") && summary["time_to_accuracy"].contains("targets"))
         for (const auto& t : summary["time_to_accuracy"]["targets"]) run.targets.push_back(t.value("target", 0.0));
+      if (summary.contains("energy")) run.energy = number_or(summary["energy"], "total_joules", 0);
     } else if (fs::exists(run_dir / "error.txt")) {
       run.failed = true;
       run.missing_reason = "failed: " + first_and_last_line(read_file(run_dir / "error.txt"));
@@ -261,6 +263,11 @@ Table build_table(const StudyResults& results, const TableOptions& options) {
   table.breakdown = options.breakdown;
   table.wan_bytes = options.wan_bytes;
   table.utilisation = options.utilisation;
+  table.energy = options.energy;
+  if (options.energy)
+    for (const auto& run : results.runs)
+      if (run.present && !run.energy)
+        throw std::invalid_argument(fmt::format("--energy: run {} has no energy (its scenario needs <energy/>)", run.id));
   table.baseline = options.baseline;
 
   // Grouping axes, as indices into results.axes.
@@ -347,13 +354,14 @@ Table build_table(const StudyResults& results, const TableOptions& options) {
     for (std::size_t t = 0; t < table.targets.size(); ++t) {
       TargetStats stats;
       stats.runs = present.size() + row.failed;
-      std::vector<double> times, rounds, bytes, wan_bytes;
+      std::vector<double> times, rounds, bytes, wan_bytes, energy;
       for (const auto& run_hits : hits)
         if (run_hits[t].first) {
           times.push_back(run_hits[t].first->sim_time);
           rounds.push_back(run_hits[t].first->round);
           bytes.push_back(static_cast<double>(run_hits[t].first->bytes_sent));
           wan_bytes.push_back(static_cast<double>(run_hits[t].first->bytes_inter_zone));
+          energy.push_back(run_hits[t].first->energy);
         }
       stats.reached = times.size();
       if (!times.empty()) {
@@ -363,11 +371,12 @@ Table build_table(const StudyResults& results, const TableOptions& options) {
         stats.median_rounds = median(rounds);
         stats.median_bytes = median(bytes);
         stats.median_wan_bytes = median(wan_bytes);
+        stats.median_energy = median(energy);
       }
       row.targets.push_back(stats);
     }
     if (!present.empty()) {
-      std::vector<double> accuracy, sim_times, compute, comm, wait, ratio, utilisation;
+      std::vector<double> accuracy, sim_times, compute, comm, wait, ratio, utilisation, run_energy;
       for (const auto* run : present) {
         accuracy.push_back(run->final_accuracy);
         sim_times.push_back(run->sim_time);
@@ -376,6 +385,7 @@ Table build_table(const StudyResults& results, const TableOptions& options) {
         wait.push_back(run->wait_time);
         if (run->comm_compute_ratio) ratio.push_back(*run->comm_compute_ratio);
         if (run->utilisation) utilisation.push_back(*run->utilisation);
+        if (run->energy) run_energy.push_back(*run->energy);
       }
       if (!utilisation.empty()) row.utilisation = mean_std(utilisation);
       row.final_accuracy = mean_std(accuracy);
@@ -384,6 +394,7 @@ Table build_table(const StudyResults& results, const TableOptions& options) {
       row.comm_time = mean_std(comm).mean;
       row.wait_time = mean_std(wait).mean;
       if (!ratio.empty()) row.comm_compute_ratio = mean_std(ratio).mean;
+      if (!run_energy.empty()) row.energy = median(run_energy);
     }
     table.rows.push_back(row);
   }
@@ -420,9 +431,11 @@ std::string format_table(const Table& t, const std::string& format) {
       for (const char* column : {"reached", "time_median", "time_min", "time_max", "rounds_median", "bytes_median"})
         header.push_back(fmt::format("t{}_{}", n, column));
       if (t.wan_bytes) header.push_back(fmt::format("t{}_wan_bytes_median", n));
+      if (t.energy) header.push_back(fmt::format("t{}_energy_median", n));
       if (speedup) header.push_back(fmt::format("t{}_speedup", n));
     }
     header.insert(header.end(), {"final_accuracy_mean", "final_accuracy_std", "sim_time_median"});
+    if (t.energy) header.push_back("energy_median");
     if (t.breakdown) header.insert(header.end(), {"compute_time", "comm_time", "wait_time", "comm_compute_ratio"});
     if (t.utilisation) header.insert(header.end(), {"utilisation_mean", "utilisation_std"});
     header.push_back("curve");
@@ -438,11 +451,13 @@ std::string format_table(const Table& t, const std::string& format) {
         fields.push_back(std::to_string(s.reached));
         for (const auto* v : {&s.median_time, &s.min_time, &s.max_time, &s.median_rounds, &s.median_bytes}) fields.push_back(opt(*v));
         if (t.wan_bytes) fields.push_back(opt(s.median_wan_bytes));
+        if (t.energy) fields.push_back(opt(s.median_energy));
         if (speedup) fields.push_back(opt(s.speedup));
       }
       fields.push_back(row.final_accuracy ? fmt::format("{}", row.final_accuracy->mean) : "");
       fields.push_back(row.final_accuracy ? opt(row.final_accuracy->std) : "");
       fields.push_back(opt(row.sim_time));
+      if (t.energy) fields.push_back(opt(row.energy));
       if (t.breakdown)
         for (const auto* v : {&row.compute_time, &row.comm_time, &row.wait_time, &row.comm_compute_ratio}) fields.push_back(opt(*v));
       if (t.utilisation) {
@@ -467,11 +482,13 @@ std::string format_table(const Table& t, const std::string& format) {
     header.push_back({fmt::format("rounds to {}", n), "rounds"});
     header.push_back({fmt::format("bytes to {}", n), "bytes"});
     if (t.wan_bytes) header.push_back({fmt::format("WAN bytes to {}", n), "WAN bytes"});
+    if (t.energy) header.push_back({fmt::format("energy to {} (J)", n), "energy (J)"});
     header.push_back({fmt::format("reached {}", n), "reached"});
     if (speedup) header.push_back({fmt::format("speedup at {}", n), "speedup"});
   }
   header.push_back({"final accuracy", "final acc."});
   header.push_back({"run sim time (s)", "run time (s)"});
+  if (t.energy) header.push_back({"run energy (J)", "run energy (J)"});
   if (t.breakdown)
     for (const char* name : {"compute (s)", "comm (s)", "wait (s)", "comm/compute"}) header.push_back({name, name});
   if (t.utilisation) header.push_back({"utilisation", "util."});
@@ -492,8 +509,9 @@ std::string format_table(const Table& t, const std::string& format) {
         cells.push_back({rounds, rounds});
         cells.push_back({human_bytes(*s.median_bytes), human_bytes(*s.median_bytes)});
         if (t.wan_bytes) cells.push_back({human_bytes(*s.median_wan_bytes), human_bytes(*s.median_wan_bytes)});
+        if (t.energy) cells.push_back({fmt::format("{:#.4g}", *s.median_energy), fmt::format("{:#.4g}", *s.median_energy)});
       } else {
-        for (int i = 0; i < (t.wan_bytes ? 4 : 3); ++i) cells.push_back({"—", "--"});
+        for (int i = 0; i < 3 + int{t.wan_bytes} + int{t.energy}; ++i) cells.push_back({"—", "--"});
       }
       const auto reached = fmt::format("{}/{}", s.reached, s.runs);
       cells.push_back({reached, reached});
@@ -510,6 +528,10 @@ std::string format_table(const Table& t, const std::string& format) {
     }
     const auto run_time = row.sim_time ? fmt::format("{:#.4g}", *row.sim_time) : std::string("—");
     cells.push_back({run_time, row.sim_time ? run_time : "--"});
+    if (t.energy) {
+      const auto joules = row.energy ? fmt::format("{:#.4g}", *row.energy) : std::string("—");
+      cells.push_back({joules, row.energy ? joules : "--"});
+    }
     if (t.breakdown)
       for (const auto* v : {&row.compute_time, &row.comm_time, &row.wait_time, &row.comm_compute_ratio}) {
         const auto text = *v ? fmt::format("{:.4g}", **v) : std::string("—");

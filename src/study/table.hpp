@@ -42,6 +42,7 @@ struct RunResult {
   std::optional<double> utilisation;  // compute time / simulated time, mean over workers
   std::string network;              // e.g. "CM02 (network/TCP-gamma=0)"
   std::vector<double> targets;      // the scenario's report targets
+  std::optional<double> energy;     // joules of the whole run (scenarios with <energy>)
 };
 
 struct StudyResults {
@@ -65,6 +66,7 @@ struct TableOptions {
   bool breakdown = false;
   bool wan_bytes = false;  // also the inter-zone (WAN) bytes to each target
   bool utilisation = false;  // also the compute utilisation (compute time / simulated time)
+  bool energy = false;     // also the joules to each target and of the whole run (runs with <energy>)
 };
 
 // "raw", "ewma" (alpha 0.9) or "ewma:ALPHA". Throws std::invalid_argument.
@@ -74,6 +76,7 @@ struct TargetStats {
   std::size_t reached = 0, runs = 0;  // runs: with results plus failed ones
   std::optional<double> median_time, min_time, max_time, median_rounds, median_bytes, speedup;
   std::optional<double> median_wan_bytes;
+  std::optional<double> median_energy;  // joules
 };
 
 struct TableRow {
@@ -84,6 +87,7 @@ struct TableRow {
   std::optional<double> sim_time;  // median over runs of the whole run's simulated time
   std::optional<double> compute_time, comm_time, wait_time, comm_compute_ratio;  // means over runs
   std::optional<MeanStd> utilisation;  // over runs
+  std::optional<double> energy;    // median over runs of the whole run's joules
 };
 
 struct Table {
@@ -95,6 +99,7 @@ struct Table {
   bool breakdown = false;
   bool wan_bytes = false;
   bool utilisation = false;
+  bool energy = false;
   std::vector<std::string> networks;
   std::vector<TableRow> rows;
   std::vector<std::pair<std::string, std::string>> missing;  // run id, reason

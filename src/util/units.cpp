@@ -63,6 +63,14 @@ double parse_speed(const std::string& text) {
   return parse_with_units(text, xbt_parse_get_speed, "speed", "20Gf", "f after a prefix k, M, G, T, P, E, Z");
 }
 
+double parse_power(const std::string& text) {
+  static const std::vector<std::pair<const char*, double>> units = {{"mW", 1e-3}, {"W", 1.0}, {"kW", 1e3}, {"MW", 1e6}};
+  const auto [value, unit] = split_number_unit(text);
+  for (const auto& [name, factor] : units)
+    if (unit == name) return value * factor;
+  throw std::invalid_argument("'" + text + "' needs a power unit (mW, W, kW, MW)");
+}
+
 double parse_number(const std::string& text) {
   auto [value, rest] = split_number_unit(text);
   if (!rest.empty()) throw std::invalid_argument("'" + text + "' is not a number");

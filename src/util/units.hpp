@@ -15,6 +15,8 @@ double parse_time(const std::string& text);
 double parse_bandwidth(const std::string& text);
 // FLOP/s: f, kf, Mf, Gf, Tf, Pf, Ef, Zf.
 double parse_speed(const std::string& text);
+// Watts. Units: mW, W, kW, MW; a unit is required.
+double parse_power(const std::string& text);
 // Plain floating-point number (the whole string must be consumed, finite).
 double parse_number(const std::string& text);
 // Non-negative integer.

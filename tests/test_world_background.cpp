@@ -1,0 +1,160 @@
+// Competing traffic: background flows share a link with a transfer under CM02 (forked children),
+// and <background> in a scenario (hosts checked, bad input, determinism) through the binary.
+#include "test_util.hpp"
+#include "world/background.hpp"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <simgrid/s4u.hpp>
+
+using namespace dmlsim;
+using dmlsim::testutil::in_child;
+using dmlsim::testutil::read_text;
+using dmlsim::testutil::run_dmlsim;
+using dmlsim::testutil::TempDir;
+using dmlsim::testutil::write_text;
+
+namespace {
+
+namespace sg4 = simgrid::s4u;
+
+// Two hosts on one full-duplex link: 1 MB/s, 10 ms.
+const char* kTwoHosts = R"(<?xml version="1.0"?>
+<!DOCTYPE platform SYSTEM "https://simgrid.org/simgrid.dtd">
+<platform version="4.1">
+  <zone id="z" routing="Full">
+    <host id="a" speed="1Gf"/><host id="b" speed="1Gf"/>
+    <link id="ab" bandwidth="1MBps" latency="10ms" sharing_policy="SPLITDUPLEX"/>
+    <route src="a" dst="b"><link_ctn id="ab" direction="UP"/></route>
+  </zone>
+</platform>
+)";
+
+constexpr double kLatency = 0.010, kBytes = 2e6;
+
+// Time a transfer of kBytes from a to b takes under CM02 (bandwidth factor 1, a TCP window so large
+// it never binds: SimGrid drops rate caps when TCP-gamma is 0), alongside the given flows.
+double transfer_time(const std::filesystem::path& platform, const std::vector<BackgroundFlow>& flows) {
+  return std::stod(in_child([&] {
+    int argc = 2;
+    char name[] = "test";
+    char quiet[] = "--log=xbt_cfg.thres:warning";
+    char* argv[] = {name, quiet, nullptr};
+    sg4::Engine engine(&argc, argv);
+    for (const char* item : {"network/model:CM02", "network/TCP-gamma:1e12", "network/bandwidth-factor:1",
+                             "network/latency-factor:1", "network/crosstraffic:0"})
+      sg4::Engine::set_config(item);
+    engine.load_platform(platform.string());
+    std::vector<PlacedFlow> placed;
+    for (const auto& flow : flows) placed.push_back({flow, engine.host_by_name(flow.from), engine.host_by_name(flow.to)});
+    start_background(placed, 1);
+    double arrival = -1;
+    sg4::Actor::create("sender", engine.host_by_name("a"), [] {
+      static int payload = 0;
+      sg4::Mailbox::by_name("box")->put(&payload, static_cast<std::uint64_t>(kBytes));
+    });
+    sg4::Actor::create("receiver", engine.host_by_name("b"), [&arrival] {
+      sg4::Mailbox::by_name("box")->get<int>();
+      arrival = sg4::Engine::get_clock();
+    });
+    engine.run();
+    return fmt::format("{:.17g}", arrival);
+  }));
+}
+
+BackgroundFlow flow(const std::string& from, const std::string& to) {
+  BackgroundFlow f;
+  f.from = from;
+  f.to = to;
+  return f;
+}
+
+class WorldBackground : public ::testing::Test {
+ protected:
+  void SetUp() override { write_text(dir_ / "p.xml", kTwoHosts); }
+  double rate_with(const std::vector<BackgroundFlow>& flows) {
+    return kBytes / (transfer_time(dir_ / "p.xml", flows) - kLatency);
+  }
+  TempDir dir_;
+};
+
+TEST_F(WorldBackground, AGreedyFlowHalvesALoneTransfersRate) {
+  const double lone = rate_with({});
+  EXPECT_NEAR(lone, 1e6, 1e-6 * 1e6);
+  EXPECT_NEAR(rate_with({flow("a", "b")}), lone / 2, 1e-6 * lone);
+}
+
+TEST_F(WorldBackground, ACappedFlowTakesItsRateAndLeavesTheRest) {
+  auto capped = flow("a", "b");
+  capped.rate = 0.25e6;
+  EXPECT_NEAR(rate_with({capped}), 0.75e6, 1e-6 * 1e6);
+}
+
+TEST_F(WorldBackground, AFlowTheOtherWayLeavesAFullDuplexLinkAlone) {
+  EXPECT_NEAR(rate_with({flow("b", "a")}), 1e6, 1e-6 * 1e6);
+}
+
+// An on/off flow slows the transfer less than a flow that is always on, and more than none.
+TEST_F(WorldBackground, AnOnOffFlowSlowsLessThanAnAlwaysOnFlow) {
+  auto on_off = flow("a", "b");
+  on_off.on = 0.2;
+  on_off.off = 0.2;
+  const double rate = rate_with({on_off});
+  EXPECT_LT(rate, 0.99e6);
+  EXPECT_GT(rate, 0.51e6);
+}
+
+std::string scenario_with(const std::string& background) {
+  auto text = read_text(testutil::source_dir() / "scenarios/wan/ma.xml");
+  const auto at = text.find("</scenario>");
+  return text.insert(at, background + "\n");
+}
+
+TEST_F(WorldBackground, AScenarioFlowSlowsLargeMessagesAndRerunsIdentically) {
+  // Its own file name: CTest runs the tests of this binary in parallel.
+  const auto scenario = testutil::source_dir() / "scenarios/wan/background-scenario-test.xml";
+  const std::string args = " --network-profile cm02 --set training.rounds=3 --set model.sim-parameters=1000000 --set model.sim-forward-flops=1000 -q -o ";
+  write_text(scenario, scenario_with(R"(<background><flow from="us-east-5" to="eu-west-5"/><flow from="us-east-6" to="ap-northeast-6" on="0.5s" off="0.5s"/></background>)"));
+  const auto first = run_dmlsim("run " + scenario.string() + args + (dir_ / "a").string());
+  const auto again = run_dmlsim("run " + scenario.string() + args + (dir_ / "b").string());
+  const auto without = run_dmlsim("run scenarios/wan/ma.xml" + args + (dir_ / "c").string());
+  // Under the default profile's TCP connection model too (it follows each transfer's windows, so
+  // a flow is a sequence of finite transfers).
+  const auto tcp_model = run_dmlsim("run " + scenario.string() + args.substr(args.find(" --set")) + (dir_ / "d").string());
+  std::filesystem::remove(scenario);
+  EXPECT_EQ(tcp_model.exit_code, 0) << tcp_model.out;
+  ASSERT_EQ(first.exit_code, 0) << first.out;
+  ASSERT_EQ(without.exit_code, 0) << without.out;
+  EXPECT_EQ(read_text(dir_ / "a/rounds.csv"), read_text(dir_ / "b/rounds.csv"));
+  EXPECT_NE(read_text(dir_ / "a/rounds.csv"), read_text(dir_ / "c/rounds.csv"));
+}
+
+TEST_F(WorldBackground, RejectsBadFlows) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"(<flow from="us-east-5" to="nowhere"/>)", "host 'nowhere' is not in platform"},
+      {R"(<flow from="us-east-5" to="us-east-5"/>)", "starts and ends on host"},
+      {R"(<flow from="us-east-5" to="eu-west-5" rate="100"/>)", "needs a unit"},
+      {R"(<flow from="us-east-5" to="eu-west-5" on="1s"/>)", "on and off go together"},
+      {R"(<flow from="us-east-5" to="eu-west-5" on="0s" off="1s"/>)", "must be positive"},
+      {R"(<flow from="us-east-5" to="eu-west-5" speed="1Gbps"/>)", "speed"},
+      {R"(<stream/>)", "expected <flow>"},
+      {"", "at least one <flow>"}};
+  const auto scenario = testutil::source_dir() / "scenarios/wan/background-bad-test.xml";
+  for (const auto& [flow_text, message] : cases) {
+    write_text(scenario, scenario_with("  <background>\n" + flow_text + "</background>"));
+    const auto r = run_dmlsim("validate " + scenario.string());
+    EXPECT_EQ(r.exit_code, 2) << flow_text << r.out;
+    EXPECT_NE(r.out.find("background-bad-test.xml:2"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(message), std::string::npos) << flow_text << r.out;
+  }
+  // A rate cap needs a finite TCP window (the shipped profiles lift it: TCP-gamma 0).
+  write_text(scenario, scenario_with(R"(<background><flow from="us-east-5" to="eu-west-5" rate="100Mbps"/></background>)"));
+  const auto capped = run_dmlsim("validate " + scenario.string() + " --cfg network/TCP-gamma:1e12");
+  const auto lifted = run_dmlsim("validate " + scenario.string() + " --network-profile cm02");
+  std::filesystem::remove(scenario);
+  EXPECT_EQ(capped.exit_code, 0) << capped.out;
+  EXPECT_EQ(lifted.exit_code, 2) << lifted.out;
+  EXPECT_NE(lifted.out.find("ignores a rate cap when network/TCP-gamma is 0"), std::string::npos) << lifted.out;
+}
+
+}  // namespace

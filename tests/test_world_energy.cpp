@@ -1,0 +1,166 @@
+// Energy from SimGrid's host energy plugin: idle and busy hosts over a known time (in a forked
+// child), and a run through the binary with <energy> (summary.json, rounds.csv, bad input).
+#include "test_util.hpp"
+#include "world/energy.hpp"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <simgrid/s4u.hpp>
+#include <sstream>
+
+using namespace dmlsim;
+using dmlsim::testutil::in_child;
+using dmlsim::testutil::read_text;
+using dmlsim::testutil::run_dmlsim;
+using dmlsim::testutil::TempDir;
+using dmlsim::testutil::write_text;
+
+namespace {
+
+namespace sg4 = simgrid::s4u;
+
+// Host "own" has its own power states (50 W idle, 150 W busy); "plain" has none and gets the
+// scenario's defaults (100 W, 200 W).
+const char* kTwoHosts = R"(<?xml version="1.0"?>
+<!DOCTYPE platform SYSTEM "https://simgrid.org/simgrid.dtd">
+<platform version="4.1">
+  <zone id="z" routing="Full">
+    <host id="own" speed="1Gf"><prop id="wattage_per_state" value="50:150"/><prop id="wattage_off" value="5"/></host>
+    <host id="plain" speed="1Gf"/>
+  </zone>
+</platform>
+)";
+
+// Runs `busy_host` for `busy` seconds then idles it for `idle` seconds; returns the joules of
+// both hosts and of a meter over both, at the end.
+std::string energy_after(const std::filesystem::path& platform, const std::string& busy_host, double busy, double idle) {
+  return in_child([&] {
+    int argc = 1;
+    char name[] = "test";
+    char* argv[] = {name, nullptr};
+    sg4::Engine engine(&argc, argv);
+    init_energy_plugin();
+    engine.load_platform(platform.string());
+    apply_power_defaults(EnergySpec{});
+    sg4::Actor::create("load", engine.host_by_name(busy_host), [busy, idle] {
+      sg4::this_actor::execute(busy * 1e9);
+      sg4::this_actor::sleep_for(idle);
+    });
+    engine.run();
+    const EnergyMeter meter({engine.host_by_name("own"), engine.host_by_name("plain"), engine.host_by_name("own")});
+    return fmt::format("{:.9g} {:.9g} {:.9g} {:.9g}", sg4::Engine::get_clock(),
+                       EnergyMeter::host_joules(engine.host_by_name("own")),
+                       EnergyMeter::host_joules(engine.host_by_name("plain")), meter.joules());
+  });
+}
+
+TEST(WorldEnergy, IdleAndBusyHostsDrawPowerTimesTime) {
+  TempDir dir;
+  write_text(dir / "p.xml", kTwoHosts);
+  // "own" busy 2 s then idle 3 s: 150·2 + 50·3; "plain" idle 5 s at the default 100 W.
+  EXPECT_EQ(energy_after(dir / "p.xml", "own", 2, 3), fmt::format("{:.9g} {:.9g} {:.9g} {:.9g}", 5.0, 450.0, 500.0, 950.0));
+  // "plain" busy 4 s at the default 200 W, "own" idle 4 s (the meter counts "own" once).
+  EXPECT_EQ(energy_after(dir / "p.xml", "plain", 4, 0), fmt::format("{:.9g} {:.9g} {:.9g} {:.9g}", 4.0, 200.0, 800.0, 1000.0));
+}
+
+TEST(WorldEnergy, ARunReportsJoulesPerWorkerAndToTarget) {
+  TempDir dir;
+  const auto r = run_dmlsim(fmt::format(
+      "run -q scenarios/wan/ma.xml --set energy.host-idle=40W --set energy.host-busy=0.1kW --set training.rounds=20 -o {}",
+      (dir / "run").string()));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto summary = nlohmann::json::parse(read_text(dir / "run/summary.json"));
+  const auto& energy = summary.at("energy");
+  const double time = summary.at("result").at("sim_time");
+  // Five distinct hosts (server and four workers), at least idle all along, at most busy.
+  double sum = energy.at("server").at("joules");
+  for (const auto& w : energy.at("workers")) sum += w.at("joules").get<double>();
+  EXPECT_NEAR(energy.at("total_joules").get<double>(), sum, 1e-9 * sum);
+  EXPECT_GE(sum, 5 * 40 * time * (1 - 1e-12));
+  EXPECT_LE(sum, 5 * 100 * time);
+  EXPECT_EQ(energy.at("default_power").at("busy_watts"), 100.0);
+  // rounds.csv gains energy_joules; the energy to a target is that of its row.
+  const auto rounds = read_text(dir / "run/rounds.csv");
+  EXPECT_NE(rounds.find(",bytes_inter_zone,energy_joules\n"), std::string::npos);
+  const auto& first = energy.at("to_target").at(0);
+  EXPECT_EQ(first.at("target"), 0.9);
+  ASSERT_FALSE(first.at("joules").is_null());
+  EXPECT_NE(rounds.find(fmt::format(",{}\n", first.at("joules").get<double>())), std::string::npos);
+}
+
+TEST(WorldEnergy, WithoutEnergyTheOutputsKeepTheirColumns) {
+  TempDir dir;
+  const auto r = run_dmlsim(fmt::format("run -q scenarios/wan/ma.xml --set training.rounds=2 -o {}", (dir / "run").string()));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(read_text(dir / "run/rounds.csv").find("energy"), std::string::npos);
+  EXPECT_FALSE(nlohmann::json::parse(read_text(dir / "run/summary.json")).contains("energy"));
+}
+
+TEST(WorldEnergy, RejectsPowersWithoutUnitsOrNegative) {
+  for (const auto* value : {"100", "-5W", "12furlongs"}) {
+    const auto r = run_dmlsim(fmt::format("validate scenarios/wan/ma.xml --set energy.host-busy={}", value));
+    EXPECT_EQ(r.exit_code, 2) << value << r.out;
+    EXPECT_NE(r.out.find("scenarios/wan/ma.xml:"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("host-busy"), std::string::npos) << r.out;
+  }
+  const auto r = run_dmlsim("validate scenarios/wan/ma.xml --set energy.link-busy=5W");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+}
+
+}  // namespace
+
+namespace {
+
+// A study over two host powers: `dmlsim table --energy` gives the joules to the target and of
+// the run, which scale with the power (every host of these runs is idle almost all the time).
+TEST(WorldEnergy, TableShowsEnergyToTargetAndPerRun) {
+  TempDir dir;
+  write_text(dir / "study.xml", fmt::format(R"(<study name="energy" output="{}">
+  <scenarios axis="algorithm"><scenario label="ma" file="{}/scenarios/wan/ma.xml"/></scenarios>
+  <axis name="idle" set="energy.host-idle" values="50W 100W"/>
+  <fixed set="energy.host-busy" value="100W"/>
+  <fixed set="training.rounds" value="30"/>
+  <seeds from="1" to="1"/>
+</study>
+)", (dir / "results").string(), testutil::source_dir().string()));
+  const auto sweep = run_dmlsim(fmt::format("sweep {} -j 1", (dir / "study.xml").string()));
+  ASSERT_EQ(sweep.exit_code, 0) << sweep.out;
+  const auto table = run_dmlsim(fmt::format("table {} -t 0.9 --energy --format csv", (dir / "results").string()));
+  ASSERT_EQ(table.exit_code, 0) << table.out;
+  std::istringstream lines(table.out);
+  std::string header, low, high;
+  std::getline(lines, header);
+  std::getline(lines, low);
+  std::getline(lines, high);
+  EXPECT_NE(header.find("t0.9_energy_median"), std::string::npos) << header;
+  EXPECT_NE(header.find("energy_median"), std::string::npos) << header;
+  const auto last_number = [](const std::string& line, int from_end) {
+    std::vector<std::string> fields;
+    std::istringstream in(line);
+    for (std::string f; std::getline(in, f, ',');) fields.push_back(f);
+    return std::stod(fields[fields.size() - static_cast<std::size_t>(from_end)]);
+  };
+  // energy_median is the column before "curve"; at 100 W idle about twice that at 50 W.
+  const double run_low = last_number(low, 2), run_high = last_number(high, 2);
+  EXPECT_GT(run_high, 1.9 * run_low);
+  EXPECT_LT(run_high, 2.0 * run_low);
+  const auto without = run_dmlsim(fmt::format("table {} -t 0.9 --energy", (dir / "results").string()));
+  EXPECT_EQ(without.exit_code, 0) << without.out;
+  EXPECT_NE(without.out.find("| run energy (J) |"), std::string::npos) << without.out;
+}
+
+TEST(WorldEnergy, TableRefusesEnergyOfRunsWithoutIt) {
+  TempDir dir;
+  write_text(dir / "study.xml", fmt::format(R"(<study name="plain" output="{}" scenario="{}/scenarios/wan/ma.xml">
+  <fixed set="training.rounds" value="5"/>
+  <seeds from="1" to="1"/>
+</study>
+)", (dir / "results").string(), testutil::source_dir().string()));
+  ASSERT_EQ(run_dmlsim(fmt::format("sweep {} -j 1", (dir / "study.xml").string())).exit_code, 0);
+  const auto table = run_dmlsim(fmt::format("table {} -t 0.9 --energy", (dir / "results").string()));
+  EXPECT_EQ(table.exit_code, 2) << table.out;
+  EXPECT_NE(table.out.find("needs <energy/>"), std::string::npos) << table.out;
+}
+
+}  // namespace
