@@ -22,6 +22,7 @@ tests/netfidelity/CONTRACT.md.
 Exit 77 (skipped) without root, network namespaces, /dev/net/tun or real-time scheduling.
 """
 import argparse
+import difflib
 import datetime
 import glob
 import json
@@ -576,7 +577,7 @@ def contention_table(records):
     return "\n".join(rows)
 
 
-def write_doc(args, records, table, summary):
+def doc_text(args, records, table, summary):
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     machine = f"{platform.node()} (Linux {platform.release()}, {os.cpu_count()} CPUs)"
     ab = [r for r in records if r["set"] == "ab"]
@@ -665,8 +666,26 @@ within a round, and the slowest flow sets the round.
 
 {steady_state_table([r for r in records if r['set'] not in ('ab', 'sustain')])}
 """
-    with open(args.write_doc, "w") as f:
-        f.write(text)
+    return text
+
+
+def without_generated_line(text):
+    """The document's head names when and where it was generated; the rest must be reproducible."""
+    return [line for line in text.splitlines() if not line.startswith("Generated ")]
+
+
+def check_doc(path, text):
+    """Exit status 1 with a diff when the shipped document is not what the shipped data and model give."""
+    with open(path) as f:
+        shipped = f.read()
+    diff = list(difflib.unified_diff(without_generated_line(shipped), without_generated_line(text),
+                                     path, "regenerated", lineterm=""))
+    if diff:
+        print("\n".join(diff[:80]))
+        print(f"FAIL: {path} is not what the shipped measurements and profiles give; regenerate it with --write-doc")
+        return 1
+    print(f"PASS: {path} reproduces from the shipped measurements and profiles")
+    return 0
 
 
 # ---------------------------------------------------------------- commands
@@ -676,8 +695,9 @@ def ci_verdict(args, records):
     targets and how far each profile is from them are stated in docs/network-fidelity.md):
     1. real TCP reproduces the documented median of every reduced-grid cell (tests/netfidelity/data)
        within max(--max-real-change, twice the documented IQR): else the harness or the stack changed;
-    2. the pass profile's error on the fresh measurement is within --max-error, or within
-       --max-error-change points of its documented error on that cell: else the model regressed.
+    2. the pass profile's |error| on the fresh measurement is within --max-error, or at most
+       --max-error-change points (plus the real median's move) above its documented |error| on
+       that cell: else the model fits this machine's TCP worse than documented.
     A flagged cell (emulator drops twice) fails the run, as it judged nothing."""
     if any(r["flagged"] for r in records):
         print("FAIL: flagged cells (emulator drops): " + ", ".join(r["id"] for r in records if r["flagged"]))
@@ -702,7 +722,10 @@ def ci_verdict(args, records):
               f"±{allowed_change:.1f} %); {label} {err:+.1f} % (documented {err_doc:+.1f} %)")
         if abs(change) > allowed_change:
             failures.append(f"{r['id']}: real TCP moved {change:+.1f} % from the documented median")
-        if abs(err) > args.max_error and abs(err - err_doc) > args.max_error_change:
+        # One-sided: a model closer to real TCP than documented never fails, and the error may grow
+        # by as much as the real median legitimately moved (a model regression is caught
+        # deterministically by netfidelity.documented, which regenerates the document).
+        if abs(err) > max(args.max_error, abs(err_doc) + args.max_error_change + abs(change)):
             failures.append(f"{r['id']}: {label} is {err:+.1f} % off, documented {err_doc:+.1f} %")
     a = sorted(abs(e) for e in fresh_errors)
     if a:
@@ -729,6 +752,8 @@ def main():
     parser.add_argument("--profile", action="append", default=[],
                         help="a profile to compare (name, file, or LABEL=FILE[@DMLSIM] to simulate with another build); repeatable")
     parser.add_argument("--write-doc", help="report: write the markdown report here")
+    parser.add_argument("--check-doc", help="report: exit 1 unless this document is what the data and profiles give "
+                        "(all but its 'Generated' line)")
     parser.add_argument("--repeat", help="report: a second measurement of the same grid (DIR/<set>/*.json), compared cell by cell")
     parser.add_argument("--note", help="report: a paragraph for the document's head (e.g. which build simulated)")
     parser.add_argument("--pass-profile", default="linux-tcp", help="ci: the profile the pass criterion applies to")
@@ -759,9 +784,11 @@ def main():
             records = load_records(args.data, {"fit", "validation", "ab", "ci", "sustain"})
             table, summary, _ = report(args, records)
             print(table + "\n\n" + summary)
+            text = doc_text(args, records, table, summary)
             if args.write_doc:
-                write_doc(args, records, table, summary)
-            return 0
+                with open(args.write_doc, "w") as f:
+                    f.write(text)
+            return check_doc(args.check_doc, text) if args.check_doc else 0
         reason = skip_reason()
         if reason:
             print(f"SKIP network fidelity: {reason}")
