@@ -134,6 +134,22 @@ TEST(TcpModel, BuffersCapTheWindowAndSoTheRate) {
   EXPECT_DOUBLE_EQ(params.window_cap(), 50);
 }
 
+TEST(TcpModel, TheAdvertisedShareOfTheReceiveBufferSetsTheWindowCap) {
+  // Linux >= 6.6 advertises the payload / memory share of what it receives: 160/256 of the buffer
+  // when a 1448-byte segment is charged as a 2304-byte buffer, instead of tcp_adv_win_scale's half.
+  TcpParams half, measured;
+  half.rmem_max = measured.rmem_max = 256 * kMss;
+  measured.rcv_buffer_share = 0.625;
+  EXPECT_DOUBLE_EQ(half.window_cap(), 128);
+  EXPECT_DOUBLE_EQ(measured.window_cap(), 160);
+  // A 1 Gbit/s, 66 ms path holds ~5700 segments: the larger window needs fewer round trips.
+  const TcpPath fast{0.033, 1.2e8, 1};
+  ConnectionState a, b;
+  const auto t_half = send_message(a, half, fast, 2000 * kMss, 0);
+  const auto t_measured = send_message(b, measured, fast, 2000 * kMss, 0);
+  EXPECT_GT(t_half.duration, t_measured.duration);
+}
+
 TEST(TcpModel, ASmallerShareNeedsFewerWindowRounds) {
   // Four flows sharing the path: each fills its quarter of the pipe with a quarter of the window.
   ConnectionState alone, shared;
@@ -258,6 +274,8 @@ TEST(TcpModel, RejectsImpossibleParameters) {
   EXPECT_NE(broken([](TcpParams& p) { p.wmem_max = 4000; }), "");
   EXPECT_NE(broken([](TcpParams& p) { p.cubic_beta = 1; }), "");
   EXPECT_NE(broken([](TcpParams& p) { p.cubic_c = 0; }), "");
+  EXPECT_NE(broken([](TcpParams& p) { p.rcv_buffer_share = 0; }), "");
+  EXPECT_NE(broken([](TcpParams& p) { p.rcv_buffer_share = 1.5; }), "");
   EXPECT_NE(broken([](TcpParams& p) { p.mss = 8000; p.rmem_max = 8192; }), "");
   ConnectionState state;
   EXPECT_THROW(send_message(state, TcpParams{}, {0.01, 0, 1}, 100, 0), std::invalid_argument);
@@ -294,7 +312,7 @@ TEST(TcpProfile, ReadsPhysicalParametersWithUnits) {
   TempDir dir;
   write_text(dir / "p.xml", R"(<network-profile name="t" model="CM02"><description>d</description>
   <tcp mss="1400B" header="40B" initial-window="4" cubic-c="0.5" cubic-beta="0.8" rto-min="1s" rmem-max="1MiB"
-       wmem-max="256KiB" slow-start-after-idle="off" hystart="off" queue="100"/></network-profile>)");
+       rcv-buffer-share="0.75" wmem-max="256KiB" slow-start-after-idle="off" hystart="off" queue="100"/></network-profile>)");
   const auto p = dmlsim::load_network_profile(dir / "p.xml");
   ASSERT_TRUE(p.tcp);
   EXPECT_EQ(p.tcp->mss, 1400);
@@ -305,6 +323,7 @@ TEST(TcpProfile, ReadsPhysicalParametersWithUnits) {
   EXPECT_EQ(p.tcp->rto_min, 1);
   EXPECT_EQ(p.tcp->rmem_max, 1048576);
   EXPECT_EQ(p.tcp->wmem_max, 262144);
+  EXPECT_EQ(p.tcp->rcv_buffer_share, 0.75);
   EXPECT_FALSE(p.tcp->slow_start_after_idle);
   EXPECT_FALSE(p.tcp->hystart);
   EXPECT_EQ(p.tcp->queue_packets, 100);
@@ -327,6 +346,7 @@ TEST(TcpProfile, ImpossibleParametersNameFileAndLine) {
       {R"(mss="1448")", "needs a size unit"},
       {R"(cubic-beta="1.5")", "beta must be between 0 and 1"},
       {R"(queue="-1")", "queue must not be negative"},
+      {R"(rcv-buffer-share="0")", "share of the receive buffer must be in (0, 1]"},
       {R"(slow-start-after-idle="maybe")", "is not one of"},
       {R"(window="10")", "unknown attribute"},
   };

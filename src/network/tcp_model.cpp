@@ -174,7 +174,7 @@ void decay_rttvar(ConnectionState& s, const TcpParams& p, double round_trips) {
 
 }  // namespace
 
-double TcpParams::window_cap() const { return std::min(rmem_max / 2, wmem_max) / mss; }
+double TcpParams::window_cap() const { return std::min(rmem_max * rcv_buffer_share, wmem_max) / mss; }
 
 MessageTiming send_message(ConnectionState& state, const TcpParams& params, const TcpPath& path, double bytes,
                            double now) {
@@ -230,6 +230,7 @@ std::string check_params(const TcpParams& p) {
   if (!(p.rto_min >= 0)) return "the minimum RTO must not be negative";
   if (!(p.rmem_max >= 4096)) return "the receive buffer (tcp_rmem maximum) must be at least 4 KiB";
   if (!(p.wmem_max >= 4096)) return "the send buffer (tcp_wmem maximum) must be at least 4 KiB";
+  if (!(p.rcv_buffer_share > 0 && p.rcv_buffer_share <= 1)) return "the advertised share of the receive buffer must be in (0, 1]";
   if (!(p.window_cap() >= 1)) return "the buffers allow a window of less than 1 MSS";
   if (!(p.queue_packets >= 0)) return "the bottleneck queue must not be negative";
   return "";

@@ -5,7 +5,7 @@
 //   over idle periods), restart after an idle longer than the retransmission timeout
 //   (net.ipv4.tcp_slow_start_after_idle: halve per RTO elapsed, not below the initial window),
 //   window caps from the send and receive buffers (tcp_wmem / tcp_rmem maxima; the advertised
-//   window is half the receive buffer, tcp_adv_win_scale=1), and optionally a drop-tail
+//   window is a share of the receive buffer, rcv_buffer_share), and optionally a drop-tail
 //   bottleneck queue: a window beyond path + queue, or a slow-start round whose burst (one more
 //   packet queued per ACK, RFC 5681's doubling) exceeds the queue, loses a packet and CUBIC
 //   multiplies the window by beta; the next rounds run at the reduced window (fast recovery).
@@ -36,14 +36,18 @@ struct TcpParams {
   double rto_min = 0.200;         // minimum retransmission timeout; the RTO is the RTT plus this
   double rmem_max = 6291456;      // net.ipv4.tcp_rmem maximum, bytes
   double wmem_max = 4194304;      // net.ipv4.tcp_wmem maximum, bytes
+  // Share of the receive buffer the receiver advertises as window: 1/2 with tcp_adv_win_scale=1
+  // (Linux up to 6.5); since 6.6 the payload / memory ratio of the segments it receives
+  // (tp->scaling_ratio, e.g. 1448 B charged as a 2304-byte buffer: 160/256).
+  double rcv_buffer_share = 0.5;
   bool slow_start_after_idle = true;
   bool hystart = true;            // CUBIC's HyStart ends slow start when the window fills the path
   double queue_packets = 0;       // drop-tail bottleneck queue, packets; 0: losses not modelled
 
   // Payload share of what the link carries: mss / (mss + header).
   double efficiency() const { return mss / (mss + header); }
-  // The largest window the buffers allow, segments: half the receive buffer (advertised window)
-  // or the send buffer, whichever is smaller.
+  // The largest window the buffers allow, segments: the advertised share of the receive buffer or
+  // the send buffer, whichever is smaller.
   double window_cap() const;
 };
 

@@ -131,6 +131,7 @@ class ProfileParser {
     t.rto_min = seconds(r, "rto-min", t.rto_min);
     t.rmem_max = bytes(r, "rmem-max", t.rmem_max);
     t.wmem_max = bytes(r, "wmem-max", t.wmem_max);
+    t.rcv_buffer_share = r.number("rcv-buffer-share", t.rcv_buffer_share, -1e9, 1e9);
     t.slow_start_after_idle = r.choice("slow-start-after-idle", "on", {"on", "off"}) == "on";
     t.hystart = r.choice("hystart", "on", {"on", "off"}) == "on";
     t.queue_packets = r.number("queue", t.queue_packets, -1e9, 1e9);
