@@ -463,6 +463,59 @@ TEST(BadInput, DivergingModelStopsWithAClearMessage) {
   EXPECT_FALSE(fs::exists(out / "d"));
 }
 
+// A host of the platform fails (state_file) while a worker on it exchanges with the server: the
+// exception escapes the actor and SimGrid aborts the process it runs in.
+TEST(BadInput, ASimGridAbortDuringTheRunIsAFailedRunThatLeavesThePreviousResults) {
+  TempDir dir;
+  write_text(dir / "off.txt", "0.02 0\n");
+  write_text(dir / "failing.xml", R"(<?xml version='1.0'?>
+<!DOCTYPE platform SYSTEM "https://simgrid.org/simgrid.dtd">
+<platform version="4.1">
+  <zone id="z" routing="Full">
+    <host id="node-0" speed="1Gf"/>
+    <host id="node-1" speed="1Gf" state_file="off.txt"/>
+    <link id="l" bandwidth="1Gbps" latency="1ms"/>
+    <route src="node-0" dst="node-1"><link_ctn id="l"/></route>
+  </zone>
+</platform>
+)");
+  const std::string args = "run scenarios/seed/ma.xml -q --set workers.count=2 --out " + (dir / "r").string();
+  ASSERT_EQ(run_dmlsim(args).exit_code, 0);
+  const auto previous = read_text(dir / "r" / "summary.json");
+  const auto result = run_dmlsim(args + " --set platform.file=" + (dir / "failing.xml").string());
+  EXPECT_EQ(result.exit_code, 3) << result.out;
+  EXPECT_NE(result.out.find("NetworkFailureException"), std::string::npos) << "SimGrid's diagnosis is kept:\n" << result.out;
+  EXPECT_NE(result.out.find("scenarios/seed/ma.xml: the simulation was ended inside SimGrid (killed by signal: Aborted"),
+            std::string::npos) << result.out;
+  EXPECT_EQ(read_text(dir / "r" / "summary.json"), previous);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 3) << "no temporary left";
+}
+
+TEST(Outputs, SimGridsTraceGoesIntoTheOutputDirectoryWithTheOtherResults) {
+  TempDir dir;
+  write_text(dir / "star.xml", star_platform(2, {}));
+  const std::string run = "run scenarios/seed/ma.xml -q --set training.rounds=3 --set platform.file=" + (dir / "star.xml").string() +
+                          " --set server.host=server --set workers.count=2 --set workers.pattern=w* --cfg tracing:yes "
+                          "--cfg tracing/uncategorized:yes --out ";
+  const auto result = run_dmlsim(run + (dir / "r").string());
+  ASSERT_EQ(result.exit_code, 0) << result.out;
+  const auto trace = read_text(dir / "r" / "simgrid.trace");
+  EXPECT_NE(trace.find("%EndEventDef"), std::string::npos);
+  EXPECT_GT(std::count(trace.begin(), trace.end(), '\n'), 100) << "the events of the whole run, not only the header";
+  EXPECT_FALSE(fs::exists(source_dir() / "simgrid.trace")) << "nothing in the current directory";
+  EXPECT_TRUE(fs::exists(dir / "r" / "summary.json"));
+
+  const auto named = run_dmlsim(run + (dir / "named").string() + " --cfg tracing/filename:ma.trace");
+  ASSERT_EQ(named.exit_code, 0) << named.out;
+  EXPECT_EQ(read_text(dir / "named" / "ma.trace"), trace) << "same scenario, same trace";
+  EXPECT_FALSE(fs::exists(dir / "named" / "simgrid.trace"));
+  expect_bad_input(run.substr(0, run.size() - 7) + " --cfg tracing/filename:" + (dir / "elsewhere.trace").string(),
+                   "the trace goes into the run's output directory, so give a plain file name");
+  // Without tracing, a re-run leaves no stale trace behind.
+  ASSERT_EQ(run_dmlsim(run.substr(0, run.find(" --cfg tracing:yes")) + " --out " + (dir / "r").string()).exit_code, 0);
+  EXPECT_FALSE(fs::exists(dir / "r" / "simgrid.trace"));
+}
+
 TEST(Workloads, FashionMnistMlpRunsWithLabelSkewAndWritesTheHistogram) {
   if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) GTEST_SKIP() << "dataset-fashion-mnist not installed";
   TempDir out;

@@ -1,10 +1,12 @@
 #include "util/child_process.hpp"
 
 #include <array>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -98,6 +100,29 @@ ChildOutcome run_capturing_stderr(const std::function<void()>& body, unsigned ti
   else if (!outcome.succeeded)
     outcome.ending = "exit status " + std::to_string(WEXITSTATUS(status));
   return outcome;
+}
+
+int run_as_child(const std::function<int()>& body, std::string& ending) {
+  const pid_t parent = ::getpid();
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error(std::string("fork failed: ") + std::strerror(errno));
+  if (pid == 0) {
+    // SIGTERM, not SIGKILL: the child defers it while it moves its results into place.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(128 + SIGTERM);  // the caller died before prctl
+    const int code = body();
+    std::fflush(nullptr);
+    ::_exit(code);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) throw std::runtime_error(std::string("waitpid failed: ") + std::strerror(errno));
+  if (WIFSIGNALED(status)) {
+    ending = std::string("killed by signal: ") + ::strsignal(WTERMSIG(status));
+    return 128 + WTERMSIG(status);
+  }
+  return WEXITSTATUS(status);
 }
 
 }  // namespace dmlsim
