@@ -516,6 +516,35 @@ TEST(Outputs, SimGridsTraceGoesIntoTheOutputDirectoryWithTheOtherResults) {
   EXPECT_FALSE(fs::exists(dir / "r" / "simgrid.trace"));
 }
 
+// Compression wraps the server role; who takes part (FedAvg's client sampling) and how many uploads
+// a round waits for (backup workers) stay the algorithm's.
+TEST(Run, CompressedPayloadsKeepTheAlgorithmsParticipantsAndBackupWorkers) {
+  TempDir dir;
+  const auto run = [&](const std::string& scenario, const std::string& sets, const std::string& name) {
+    const auto result = run_dmlsim("run scenarios/wan/" + scenario + " -q --set training.rounds=10 " + sets + " --out " +
+                                   (dir / name).string());
+    EXPECT_EQ(result.exit_code, 0) << result.out;
+    return dir / name;
+  };
+  const auto message_bytes = [](const fs::path& dir_of_run) { return summary(dir_of_run)["training"]["message_bytes"].get<double>(); };
+  const auto plain = run("fedavg.xml", "", "fedavg"), int8 = run("fedavg.xml", "--set compression.format=int8", "fedavg-int8");
+  const auto messages = csv_column(plain / "rounds.csv", 6);
+  EXPECT_EQ(messages.back(), "40") << "2 of the 4 clients a round, a broadcast and an upload each";
+  EXPECT_EQ(csv_column(int8 / "rounds.csv", 6), messages);
+  const auto plain_intra = csv_column(plain / "rounds.csv", 7), int8_intra = csv_column(int8 / "rounds.csv", 7);
+  const auto int8_bytes = csv_column(int8 / "rounds.csv", 5);
+  for (std::size_t row = 0; row < messages.size(); ++row) {
+    EXPECT_EQ(std::stod(int8_bytes[row]), std::stod(messages[row]) * message_bytes(int8)) << "row " << row;
+    // The same clients: the same messages stay inside a region.
+    EXPECT_EQ(std::stod(int8_intra[row]) / message_bytes(int8), std::stod(plain_intra[row]) / message_bytes(plain)) << "row " << row;
+  }
+  const auto time = [](const fs::path& dir_of_run) { return summary(dir_of_run)["result"]["sim_time"].get<double>(); };
+  const auto backup = run("ssgd-backup.xml", "--set compression.format=int8", "backup-int8");
+  const auto no_backup = run("ssgd-backup.xml", "--set compression.format=int8 --set algorithm.backup=0", "no-backup-int8");
+  EXPECT_LT(time(backup), 0.7 * time(no_backup)) << "the round does not wait for the farthest region";
+  EXPECT_NEAR(time(backup), time(run("ssgd-backup.xml", "", "backup")), 1e-3);
+}
+
 TEST(Workloads, FashionMnistMlpRunsWithLabelSkewAndWritesTheHistogram) {
   if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) GTEST_SKIP() << "dataset-fashion-mnist not installed";
   TempDir out;
