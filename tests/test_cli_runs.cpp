@@ -545,6 +545,24 @@ TEST(Run, CompressedPayloadsKeepTheAlgorithmsParticipantsAndBackupWorkers) {
   EXPECT_NEAR(time(backup), time(run("ssgd-backup.xml", "", "backup")), 1e-3);
 }
 
+// rounds.csv books the mean compute and communication time per worker at every evaluation, so the
+// breakdown can be read up to a target; at the last row it is the summary's.
+TEST(Outputs, RoundsCarryTheTimeBreakdownSoFar) {
+  TempDir out;
+  ASSERT_EQ(run_dmlsim("run scenarios/wan/ma.xml -q --set training.rounds=40 --out " + (out / "r").string()).exit_code, 0);
+  const auto time = csv_column(out / "r" / "rounds.csv", 1), compute = csv_column(out / "r" / "rounds.csv", 9),
+             comm = csv_column(out / "r" / "rounds.csv", 10);
+  ASSERT_EQ(compute.size(), 41u);
+  for (std::size_t row = 1; row < time.size(); ++row) {
+    EXPECT_GE(std::stod(compute[row]), std::stod(compute[row - 1]));
+    EXPECT_GT(std::stod(comm[row]), std::stod(comm[row - 1])) << "every round of MA sends";
+    EXPECT_LE(std::stod(compute[row]) + std::stod(comm[row]), std::stod(time[row]) * (1 + 1e-12));
+  }
+  const auto breakdown = summary(out / "r")["time_breakdown"];
+  EXPECT_DOUBLE_EQ(std::stod(compute.back()), breakdown["mean_compute_time"].get<double>());
+  EXPECT_DOUBLE_EQ(std::stod(comm.back()), breakdown["mean_comm_time"].get<double>());
+}
+
 TEST(Workloads, FashionMnistMlpRunsWithLabelSkewAndWritesTheHistogram) {
   if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) GTEST_SKIP() << "dataset-fashion-mnist not installed";
   TempDir out;

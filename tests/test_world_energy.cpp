@@ -82,7 +82,7 @@ TEST(WorldEnergy, ARunReportsJoulesPerWorkerAndToTarget) {
   EXPECT_EQ(energy.at("default_power").at("busy_watts"), 100.0);
   // rounds.csv gains energy_joules; the energy to a target is that of its row.
   const auto rounds = read_text(dir / "run/rounds.csv");
-  EXPECT_NE(rounds.find(",bytes_inter_zone,energy_joules\n"), std::string::npos);
+  EXPECT_NE(rounds.find(",mean_comm_time,energy_joules\n"), std::string::npos);
   const auto& first = energy.at("to_target").at(0);
   EXPECT_EQ(first.at("target"), 0.9);
   ASSERT_FALSE(first.at("joules").is_null());
