@@ -11,6 +11,7 @@
 #include "util/child_process.hpp"
 
 #include <chrono>
+#include <csignal>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <iostream>
@@ -174,6 +175,10 @@ int run_command(const RunOptions& options) {
         ending);
     if (ending.empty()) return code;
     remove_abandoned_temporaries(s.output_dir);
+    if (termination_request(code - 128)) {  // stopped, as the child was: end the same way
+      std::signal(code - 128, SIG_DFL);
+      std::raise(code - 128);
+    }
     std::cerr << "dmlsim: " << options.scenario << ": the simulation was ended inside SimGrid (" << ending
               << "; its diagnosis is above): the run failed and no results were written\n";
     return kExitRunFailed;
