@@ -13,8 +13,10 @@ summary.json). Writes into OUTDIR (default RESULTS_DIR/figures) and prints the p
   tta_vs_latency.png    time to --target accuracy (log) vs link latency (log): median over the
                         seeds that reached it, min-max band, hollow "k/n" where only k of n
                         finished runs did; a bar chart per algorithm without a latency axis
-  time_breakdown.png    mean compute / communication / wait time per worker, stacked, per
-                        algorithm (one panel per latency value), averaged over seeds
+  time_breakdown.png    mean compute / communication / wait time per worker up to the first
+                        evaluation at --target accuracy, stacked, per algorithm (one panel per
+                        latency value), averaged over the seeds that reach it; log y axis in a
+                        panel whose bars differ by more than 100x
 Time to accuracy (DAWNBench, as `dmlsim table`): simulated time of the first evaluation at or
 above the target, on the raw curve (default) or the EWMA-smoothed one (--smooth ewma:0.9).
 The latency axis is the axis of kind "link" with property "latency" or --latency-axis NAME.
@@ -192,6 +194,17 @@ def tick_label(series):
     return series.replace(", ", "\n")
 
 
+def set_series_ticks(ax, series):
+    """One tick per series; slanted when the labels would not fit side by side."""
+    labels = [tick_label(s) for s in series]
+    widest = max((len(line) for label in labels for line in label.split("\n")), default=0)
+    width_chars = ax.get_position().width * ax.figure.get_figwidth() * 11  # ~11 characters per inch
+    slant = len(series) * (widest + 1) > width_chars
+    ax.set_xticks(range(len(series)))
+    ax.set_xticklabels(labels, rotation=30 if slant else 0, ha="right" if slant else "center",
+                       rotation_mode="anchor" if slant else "default")
+
+
 def log_labels(ax):
     """Plain numbers on a log y axis, and labelled 2 and 5 minor ticks below 2 decades."""
     def minor(v, _):
@@ -264,9 +277,7 @@ def plot_tta(study, stats, series, x_axis, target, curve, caption, out):
                            linestyle="none", label="hollow k/n: k of n finished seeds reached it"),
                     Patch(color="grey", alpha=0.25, label="band: min\u2013max over seeds")]
     else:
-        ax.set_xticks(range(len(series)))
-        ax.set_xticklabels([tick_label(s) for s in series],
-                           rotation=30 if len(series) > 6 else 0)
+        set_series_ticks(ax, series)
         ax.set_xlim(-0.6, len(series) - 0.4)
         handles = [h for h in handles if "not reached" in h.get_label()]
         handles.append(Patch(facecolor="white", edgecolor="grey", hatch="//",
@@ -286,15 +297,29 @@ def share(part, total):
     return "-" if pct != pct else "<0.01%" if pct < 0.01 else f"{pct:.2g}%"
 
 
-def plot_breakdown(study, runs, series, x_axis, caption, out):
+def breakdown_columns(runs, target):
+    """The compute / communication / wait columns to plot and what they cover: up to the target
+    when rounds.csv carries the breakdown (dmlsim writes it), else the whole run."""
+    to_target = [name + "_to_target" for name in sr.BREAKDOWN]
+    if runs[to_target[0]].notna().any():
+        return to_target, f"up to {target:g} accuracy", \
+            f"Up to the first evaluation at or above {target:g} (runs that never reach it left out); "
+    return list(sr.BREAKDOWN), "whole run", "Whole run (rounds.csv without the breakdown columns); "
+
+
+def plot_breakdown(study, runs, series, x_axis, target, caption, out):
     panels = [None] if x_axis is None else x_axis["values"]
     fig, axes = grid(len(panels), width=max(3.6, 1.0 + 0.75 * len(series)), height=3.8)
-    parts = [("compute_time", "compute", 1.0, None), ("comm_time", "communication", 0.55, "//"),
-             ("wait_time", "wait", 0.25, "..")]
+    columns, span, note = breakdown_columns(runs, target)
+    parts = list(zip(columns, ["compute", "communication", "wait"], [1.0, 0.55, 0.25], [None, "//", ".."]))
     done = runs[runs["finished"]]
+    log_panels = 0
     for ax, value in zip(axes, panels):
         sel = done if value is None else done[done[x_axis["name"]] == value]
-        means = sel.groupby("series")[[p[0] for p in parts]].mean()
+        means = sel.groupby("series")[columns].mean().dropna()
+        totals = means.sum(axis=1)
+        # Bars orders of magnitude apart (LAN beside WAN) vanish on a linear axis: log then.
+        log = len(totals) > 1 and totals.min() > 0 and totals.max() / totals.min() > 100
         for i, s in enumerate(series):
             if s not in means.index:
                 continue
@@ -304,24 +329,29 @@ def plot_breakdown(study, runs, series, x_axis, caption, out):
                 ax.bar(i, means.at[s, col], 0.7, bottom=bottom, color=c, alpha=a,
                        hatch=hatch, edgecolor=c, linewidth=0.8)
                 bottom += means.at[s, col]
-            ax.annotate(share(means.at[s, "compute_time"], bottom),
+            ax.annotate(share(means.at[s, columns[0]], bottom),
                         (i, bottom), xytext=(0, 2), textcoords="offset points",
                         ha="center", fontsize=8, color="dimgrey")
-        ax.set_xticks(range(len(series)))
-        ax.set_xticklabels([tick_label(s) for s in series],
-                           rotation=30 if len(series) > 6 else 0)
+        set_series_ticks(ax, series)
         for tick, s in zip(ax.get_xticklabels(), series):
             tick.set_color(runs.loc[runs["series"] == s, "colour"].iloc[0])
-        ax.margins(y=0.08)
-        ax.set_ylim(bottom=0)
-        ax.set_ylabel("simulated seconds per worker")
+        if log:
+            log_panels += 1
+            ax.set_yscale("log")
+            ax.set_ylim(bottom=totals.min() / 20, top=totals.max() * 3)
+            log_labels(ax)
+        else:
+            ax.margins(y=0.08)
+            ax.set_ylim(bottom=0)
+        ax.set_ylabel("simulated seconds per worker" + (" (log)" if log else ""))
         ax.set_title("all runs" if value is None else f"{x_axis['name']} = {value}")
         ax.grid(True, axis="y", alpha=0.3)
     handles = [Patch(facecolor="grey", alpha=a, hatch=h, edgecolor="grey", label=label)
                for _, label, a, h in parts]
-    note = "Mean over finished seeds; number above a bar: compute share of the total (%)" + \
-        ("; y scales differ between panels. " if len(panels) > 1 else ". ")
-    finish(fig, f"Time breakdown per worker \u2014 {study.meta.get('name', '')}",
+    note += "mean over seeds; number above a bar: compute share of the total (%)" + \
+        ("; y scales differ between panels" if len(panels) > 1 else "") + \
+        ("; log scale where bars differ by more than 100\u00d7 (segments then not to scale)" if log_panels else "") + ". "
+    finish(fig, f"Time breakdown per worker, {span} \u2014 {study.meta.get('name', '')}",
            (note + caption).strip(), handles)
     save_png(fig, out, dpi=150)
 
@@ -365,6 +395,7 @@ def main(argv=None):
                                 f"(no runs/*/summary.json among {len(runs)} runs)")
         x_axis = pick_x_axis(study, args.latency_axis)
         runs = sr.add_tta(study, args.target, tta_alpha)  # reads every rounds.csv now
+        runs = sr.add_breakdown_to_target(study, runs, args.target, tta_alpha)
         outdir = args.outdir or os.path.join(args.results_dir, "figures")
         os.makedirs(outdir, exist_ok=True)
     except (sr.StudyError, OSError) as e:
@@ -404,7 +435,7 @@ def main(argv=None):
     plot_accuracy(study, acc_runs, acc_series, p_axis, alpha, args.target, caption.strip(),
                   paths[0])
     plot_tta(study, stats, series, x_axis, args.target, curve, caption.strip(), paths[1])
-    plot_breakdown(study, runs, series, x_axis, caption.strip(), paths[2])
+    plot_breakdown(study, runs, series, x_axis, args.target, caption.strip(), paths[2])
     for p in paths:
         print(p)
     return 0

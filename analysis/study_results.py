@@ -142,16 +142,34 @@ def parse_smoothing(text):
     raise ValueError(f"--smooth {text}: expected raw, ewma or ewma:ALPHA with ALPHA in [0, 1)")
 
 
-def time_to_accuracy(rounds, target, alpha=None):
-    """Simulated time of the first evaluation at or above target (None if never).
+def first_hit(rounds, target, alpha=None):
+    """Position of the first evaluation at or above target (None if never).
 
-    rounds: DataFrame with sim_time and test_accuracy; alpha: EWMA factor, or None for raw."""
+    rounds: DataFrame with test_accuracy; alpha: EWMA factor, or None for raw."""
     acc = rounds["test_accuracy"].tolist()
     curve = acc if alpha is None else ewma(acc, alpha)
-    for t, a in zip(rounds["sim_time"], curve):
-        if a >= target:
-            return float(t)
-    return None
+    return next((i for i, a in enumerate(curve) if a >= target), None)
+
+
+def time_to_accuracy(rounds, target, alpha=None):
+    """Simulated time of the first evaluation at or above target (None if never)."""
+    hit = first_hit(rounds, target, alpha)
+    return None if hit is None else float(rounds["sim_time"].iloc[hit])
+
+
+BREAKDOWN = ["compute_time", "comm_time", "wait_time"]
+
+
+def breakdown_to_target(rounds, target, alpha=None):
+    """Mean compute / communication / wait time per worker up to the first evaluation at or
+    above target, from rounds.csv's mean_compute_time and mean_comm_time (waiting is the rest of
+    sim_time); None if never reached or if rounds.csv predates those columns."""
+    hit = first_hit(rounds, target, alpha)
+    if hit is None or "mean_compute_time" not in rounds.columns:
+        return None
+    row = rounds.iloc[hit]
+    compute, comm = float(row["mean_compute_time"]), float(row["mean_comm_time"])
+    return compute, comm, max(0.0, float(row["sim_time"]) - compute - comm)
 
 
 def add_tta(study, target, alpha=None):
@@ -160,6 +178,18 @@ def add_tta(study, target, alpha=None):
     runs["tta"] = [time_to_accuracy(study.rounds(r.run_id), target, alpha) if r.finished
                    else None for r in runs.itertuples()]
     runs["tta"] = pd.to_numeric(runs["tta"], errors="coerce")
+    return runs
+
+
+def add_breakdown_to_target(study, runs, target, alpha=None):
+    """Copy of runs with BREAKDOWN + "_to_target" columns (NaN: unfinished, never reached, or
+    results written before rounds.csv carried the breakdown)."""
+    runs = runs.copy()
+    values = [breakdown_to_target(study.rounds(r.run_id), target, alpha) if r.finished else None
+              for r in runs.itertuples()]
+    for i, name in enumerate(BREAKDOWN):
+        runs[name + "_to_target"] = pd.to_numeric(pd.Series([v[i] if v else None for v in values],
+                                                            index=runs.index, dtype=object), errors="coerce")
     return runs
 
 

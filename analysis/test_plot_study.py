@@ -92,6 +92,14 @@ class TimeToAccuracyTest(unittest.TestCase):
         self.assertEqual(sr.time_to_accuracy(self.curve, 0.0), 0.0)  # round 0 counts
         self.assertIsNone(sr.time_to_accuracy(self.curve, 1.01))
 
+    def test_breakdown_up_to_the_target(self):
+        curve = self.curve.assign(mean_compute_time=[0.0, 0.25, 0.5, 0.75, 1.0, 1.25],
+                                  mean_comm_time=[0.0, 0.5, 1.0, 1.5, 2.0, 2.5])
+        self.assertEqual(sr.breakdown_to_target(curve, 0.95), (0.25, 0.5, 0.25))
+        self.assertEqual(sr.breakdown_to_target(curve, 0.95, alpha=0.5), (1.25, 2.5, 1.25))
+        self.assertIsNone(sr.breakdown_to_target(curve, 1.01))
+        self.assertIsNone(sr.breakdown_to_target(self.curve, 0.95))  # rounds.csv without the columns
+
     def test_ewma(self):
         # alpha 0.5: 0, 0.5, 0.75, 0.875, 0.9375, 0.96875
         self.assertEqual(sr.time_to_accuracy(self.curve, 0.75, alpha=0.5), 2.0)

@@ -463,6 +463,106 @@ TEST(BadInput, DivergingModelStopsWithAClearMessage) {
   EXPECT_FALSE(fs::exists(out / "d"));
 }
 
+// A host of the platform fails (state_file) while a worker on it exchanges with the server: the
+// exception escapes the actor and SimGrid aborts the process it runs in.
+TEST(BadInput, ASimGridAbortDuringTheRunIsAFailedRunThatLeavesThePreviousResults) {
+  TempDir dir;
+  write_text(dir / "off.txt", "0.02 0\n");
+  write_text(dir / "failing.xml", R"(<?xml version='1.0'?>
+<!DOCTYPE platform SYSTEM "https://simgrid.org/simgrid.dtd">
+<platform version="4.1">
+  <zone id="z" routing="Full">
+    <host id="node-0" speed="1Gf"/>
+    <host id="node-1" speed="1Gf" state_file="off.txt"/>
+    <link id="l" bandwidth="1Gbps" latency="1ms"/>
+    <route src="node-0" dst="node-1"><link_ctn id="l"/></route>
+  </zone>
+</platform>
+)");
+  const std::string args = "run scenarios/seed/ma.xml -q --set workers.count=2 --out " + (dir / "r").string();
+  ASSERT_EQ(run_dmlsim(args).exit_code, 0);
+  const auto previous = read_text(dir / "r" / "summary.json");
+  const auto result = run_dmlsim(args + " --set platform.file=" + (dir / "failing.xml").string());
+  EXPECT_EQ(result.exit_code, 3) << result.out;
+  EXPECT_NE(result.out.find("NetworkFailureException"), std::string::npos) << "SimGrid's diagnosis is kept:\n" << result.out;
+  EXPECT_NE(result.out.find("scenarios/seed/ma.xml: the simulation was ended inside SimGrid (killed by signal: Aborted"),
+            std::string::npos) << result.out;
+  EXPECT_EQ(read_text(dir / "r" / "summary.json"), previous);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 3) << "no temporary left";
+}
+
+TEST(Outputs, SimGridsTraceGoesIntoTheOutputDirectoryWithTheOtherResults) {
+  TempDir dir;
+  write_text(dir / "star.xml", star_platform(2, {}));
+  const std::string run = "run scenarios/seed/ma.xml -q --set training.rounds=3 --set platform.file=" + (dir / "star.xml").string() +
+                          " --set server.host=server --set workers.count=2 --set workers.pattern=w* --cfg tracing:yes "
+                          "--cfg tracing/uncategorized:yes --out ";
+  const auto result = run_dmlsim(run + (dir / "r").string());
+  ASSERT_EQ(result.exit_code, 0) << result.out;
+  const auto trace = read_text(dir / "r" / "simgrid.trace");
+  EXPECT_NE(trace.find("%EndEventDef"), std::string::npos);
+  EXPECT_GT(std::count(trace.begin(), trace.end(), '\n'), 100) << "the events of the whole run, not only the header";
+  EXPECT_FALSE(fs::exists(source_dir() / "simgrid.trace")) << "nothing in the current directory";
+  EXPECT_TRUE(fs::exists(dir / "r" / "summary.json"));
+
+  const auto named = run_dmlsim(run + (dir / "named").string() + " --cfg tracing/filename:ma.trace");
+  ASSERT_EQ(named.exit_code, 0) << named.out;
+  EXPECT_EQ(read_text(dir / "named" / "ma.trace"), trace) << "same scenario, same trace";
+  EXPECT_FALSE(fs::exists(dir / "named" / "simgrid.trace"));
+  expect_bad_input(run.substr(0, run.size() - 7) + " --cfg tracing/filename:" + (dir / "elsewhere.trace").string(),
+                   "the trace goes into the run's output directory, so give a plain file name");
+  // Without tracing, a re-run leaves no stale trace behind.
+  ASSERT_EQ(run_dmlsim(run.substr(0, run.find(" --cfg tracing:yes")) + " --out " + (dir / "r").string()).exit_code, 0);
+  EXPECT_FALSE(fs::exists(dir / "r" / "simgrid.trace"));
+}
+
+// Compression wraps the server role; who takes part (FedAvg's client sampling) and how many uploads
+// a round waits for (backup workers) stay the algorithm's.
+TEST(Run, CompressedPayloadsKeepTheAlgorithmsParticipantsAndBackupWorkers) {
+  TempDir dir;
+  const auto run = [&](const std::string& scenario, const std::string& sets, const std::string& name) {
+    const auto result = run_dmlsim("run scenarios/wan/" + scenario + " -q --set training.rounds=10 " + sets + " --out " +
+                                   (dir / name).string());
+    EXPECT_EQ(result.exit_code, 0) << result.out;
+    return dir / name;
+  };
+  const auto message_bytes = [](const fs::path& dir_of_run) { return summary(dir_of_run)["training"]["message_bytes"].get<double>(); };
+  const auto plain = run("fedavg.xml", "", "fedavg"), int8 = run("fedavg.xml", "--set compression.format=int8", "fedavg-int8");
+  const auto messages = csv_column(plain / "rounds.csv", 6);
+  EXPECT_EQ(messages.back(), "40") << "2 of the 4 clients a round, a broadcast and an upload each";
+  EXPECT_EQ(csv_column(int8 / "rounds.csv", 6), messages);
+  const auto plain_intra = csv_column(plain / "rounds.csv", 7), int8_intra = csv_column(int8 / "rounds.csv", 7);
+  const auto int8_bytes = csv_column(int8 / "rounds.csv", 5);
+  for (std::size_t row = 0; row < messages.size(); ++row) {
+    EXPECT_EQ(std::stod(int8_bytes[row]), std::stod(messages[row]) * message_bytes(int8)) << "row " << row;
+    // The same clients: the same messages stay inside a region.
+    EXPECT_EQ(std::stod(int8_intra[row]) / message_bytes(int8), std::stod(plain_intra[row]) / message_bytes(plain)) << "row " << row;
+  }
+  const auto time = [](const fs::path& dir_of_run) { return summary(dir_of_run)["result"]["sim_time"].get<double>(); };
+  const auto backup = run("ssgd-backup.xml", "--set compression.format=int8", "backup-int8");
+  const auto no_backup = run("ssgd-backup.xml", "--set compression.format=int8 --set algorithm.backup=0", "no-backup-int8");
+  EXPECT_LT(time(backup), 0.7 * time(no_backup)) << "the round does not wait for the farthest region";
+  EXPECT_NEAR(time(backup), time(run("ssgd-backup.xml", "", "backup")), 1e-3);
+}
+
+// rounds.csv books the mean compute and communication time per worker at every evaluation, so the
+// breakdown can be read up to a target; at the last row it is the summary's.
+TEST(Outputs, RoundsCarryTheTimeBreakdownSoFar) {
+  TempDir out;
+  ASSERT_EQ(run_dmlsim("run scenarios/wan/ma.xml -q --set training.rounds=40 --out " + (out / "r").string()).exit_code, 0);
+  const auto time = csv_column(out / "r" / "rounds.csv", 1), compute = csv_column(out / "r" / "rounds.csv", 9),
+             comm = csv_column(out / "r" / "rounds.csv", 10);
+  ASSERT_EQ(compute.size(), 41u);
+  for (std::size_t row = 1; row < time.size(); ++row) {
+    EXPECT_GE(std::stod(compute[row]), std::stod(compute[row - 1]));
+    EXPECT_GT(std::stod(comm[row]), std::stod(comm[row - 1])) << "every round of MA sends";
+    EXPECT_LE(std::stod(compute[row]) + std::stod(comm[row]), std::stod(time[row]) * (1 + 1e-12));
+  }
+  const auto breakdown = summary(out / "r")["time_breakdown"];
+  EXPECT_DOUBLE_EQ(std::stod(compute.back()), breakdown["mean_compute_time"].get<double>());
+  EXPECT_DOUBLE_EQ(std::stod(comm.back()), breakdown["mean_comm_time"].get<double>());
+}
+
 TEST(Workloads, FashionMnistMlpRunsWithLabelSkewAndWritesTheHistogram) {
   if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) GTEST_SKIP() << "dataset-fashion-mnist not installed";
   TempDir out;

@@ -211,7 +211,7 @@ TEST(Study, CompressionAxisAndUtilisationColumnInTheTable) {
     EXPECT_NE(line.find(fmt::format(",{},", sum / 2)), std::string::npos) << line;
   }
   const auto markdown = run_dmlsim(fmt::format("table {} -t 0.5 --utilisation", results.string()));
-  EXPECT_NE(markdown.out.find("| utilisation |"), std::string::npos) << markdown.out;
+  EXPECT_NE(markdown.out.find("| utilisation (%) |"), std::string::npos) << markdown.out;
 }
 
 TEST(Readme, WanDilocoExampleIsWhatTheShippedScenarioProduces) {

@@ -145,11 +145,11 @@ TEST(StudySweep, InterruptedSweepResumesWhereItStopped) {
 </study>
 )", (source_dir() / "scenarios/wan/ma.xml").string()));
   const std::string sweep = fmt::format("'{}' sweep '{}' -j 2 --out '{}'", DMLSIM_BINARY, (out / "long.xml").string(), results.string());
-  // Start, let a few runs finish, interrupt.
-  // Interrupt once a first run has finished (a fixed delay is too short on a loaded machine, and an
-  // early SIGINT, before the sweep installs its handler, is ignored by a background job).
-  const int status = std::system((sweep + " > /dev/null 2>&1 & pid=$!; for i in $(seq 400); do ls '" + results.string() +
-                                  "'/runs/*/summary.json > /dev/null 2>&1 && break; sleep 0.05; done; kill -INT $pid; wait $pid")
+  // Start, interrupt once a first run has finished: no fixed delay, which is too short on a loaded
+  // machine (and an early SIGINT, before the sweep installs its handler, is ignored by a background
+  // job). A sweep that ends on its own before any run finished ends the wait too.
+  const int status = std::system((sweep + " > /dev/null 2>&1 & pid=$!; until ls '" + results.string() +
+                                  "'/runs/*/summary.json > /dev/null 2>&1 || ! kill -0 $pid 2> /dev/null; do sleep 0.02; done; kill -INT $pid; wait $pid")
                                      .c_str());
   EXPECT_NE(status, 0);
   const auto done = finished_runs(results);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sstream>
 
 using namespace dmlsim::testutil;
 using namespace dmlsim::study;
@@ -150,26 +151,26 @@ TEST(StudyTable, MediansReachedCountsAndSpeedups) {
   const auto md = format_table(t, "md");
   EXPECT_NE(md.find("on the raw test-accuracy curve"), std::string::npos) << md;
   EXPECT_NE(md.find("network: CM02 (network/TCP-gamma=0)"), std::string::npos) << md;
-  EXPECT_NE(md.find("| algorithm | lat | runs | time to 0.9 (s) | rounds to 0.9 | bytes to 0.9 | reached 0.9 | speedup at 0.9 |"),
+  EXPECT_NE(md.find("| algorithm | lat | runs | time to 0.9 (s) | rounds to 0.9 | bytes to 0.9 (B) | reached 0.9 | speedup at 0.9 (×) |"),
             std::string::npos) << md;
-  EXPECT_NE(md.find("| a | fast | 3 | 4.000 (2.000–6.000) | 4 | 400 B | 3/3 | 1.00× |"), std::string::npos) << md;
-  EXPECT_NE(md.find("| b | slow | 1 + 1 failed (1 not run) | 10.00 (10.00–10.00) | 1 | 100 B | 1/2 | 4.00× |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| a | fast | 3 | 4.000 (2.000–6.000) | 4 | 400 | 3/3 | 1.00 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| b | slow | 1 + 1 failed (1 not run) | 10.00 (10.00–10.00) | 1 | 100 | 1/2 | 4.00 |"), std::string::npos) << md;
   EXPECT_NE(md.find("0.9300 ± 0.0265"), std::string::npos) << md;
   EXPECT_NE(md.find("- algorithm-b_lat-slow_seed-2: not run"), std::string::npos) << md;
 
   const auto csv = format_table(t, "csv");
   EXPECT_EQ(csv.substr(0, csv.find('\n')),
             "algorithm,lat,runs,runs_failed,runs_total,"
-            "t0.9_reached,t0.9_time_median,t0.9_time_min,t0.9_time_max,t0.9_rounds_median,t0.9_bytes_median,t0.9_speedup,"
-            "t0.75_reached,t0.75_time_median,t0.75_time_min,t0.75_time_max,t0.75_rounds_median,t0.75_bytes_median,t0.75_speedup,"
-            "final_accuracy_mean,final_accuracy_std,sim_time_median,compute_time,comm_time,wait_time,comm_compute_ratio,curve");
+            "t0.9_reached,t0.9_time_median_s,t0.9_time_min_s,t0.9_time_max_s,t0.9_rounds_median,t0.9_bytes_median_B,t0.9_speedup,"
+            "t0.75_reached,t0.75_time_median_s,t0.75_time_min_s,t0.75_time_max_s,t0.75_rounds_median,t0.75_bytes_median_B,t0.75_speedup,"
+            "final_accuracy_mean,final_accuracy_std,sim_time_median_s,compute_time_s,comm_time_s,wait_time_s,comm_compute_ratio,curve");
   // At 0.75 the third b seed counts: its final evaluation (0.85, round 8) is above it.
   EXPECT_NE(csv.find("\nb,fast,3,0,3,2,2,1,3,2,200,2,3,3,1,8,3,300,1.3333333333333333,0.9166666666666666,0.05773502691896257,8,1,2,1,2,raw\n"),
             std::string::npos) << csv;
 
   const auto tex = format_table(t, "tex");
   EXPECT_NE(tex.find("\\toprule"), std::string::npos);
-  EXPECT_NE(tex.find("a & fast & 3 & 4.000 (2.000--6.000) & 4 & 400 B & 3/3 & 1.00$\\times$ & "), std::string::npos) << tex;
+  EXPECT_NE(tex.find("a & fast & 3 & 4.000 (2.000--6.000) & 4 & 400 & 3/3 & 1.00 & "), std::string::npos) << tex;
   // The run's simulated time: the median of the seeds' last evaluations (8 rounds of 1 s).
   EXPECT_NE(tex.find(" & 0.9300 $\\pm$ 0.0265 & 8.000 & 2 & 2 & 1 & 1.222 \\\\\n"), std::string::npos) << tex;
 }
@@ -240,7 +241,51 @@ TEST(StudyTable, WanBytesColumnOnRequest) {
   EXPECT_EQ(format_table(table(f, options), "md").find("WAN bytes"), std::string::npos);
   options.wan_bytes = true;
   const auto md = format_table(table(f, options), "md");
-  EXPECT_NE(md.find("| bytes to 0.9 | WAN bytes to 0.9 | reached 0.9 |"), std::string::npos) << md;
-  EXPECT_NE(md.find("| 400 B | 120 B |"), std::string::npos) << md;
-  EXPECT_NE(format_table(table(f, options), "csv").find("t0.9_bytes_median,t0.9_wan_bytes_median"), std::string::npos);
+  EXPECT_NE(md.find("| bytes to 0.9 (B) | WAN bytes to 0.9 (B) | reached 0.9 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 400 | 120 |"), std::string::npos) << md;
+  EXPECT_NE(format_table(table(f, options), "csv").find("t0.9_bytes_median_B,t0.9_wan_bytes_median_B"), std::string::npos);
+}
+
+// Axes whose values are numbers or quantities: the unit in the header, numbers in the cells, rows in
+// numeric order whatever the study's order; other axes keep their labels and the study's order.
+TEST(StudyTable, NumericAxesShowNumbersWithTheirUnitInNumericOrder) {
+  EXPECT_EQ(axis_scale({"100ms", "0.05ms", "10ms"}).unit, "ms");
+  EXPECT_EQ(axis_scale({"100ms", "0.05ms", "10ms"}).values, (std::vector<double>{100, 0.05, 10}));
+  EXPECT_EQ(axis_scale({"500us", "1ms"}).unit, "s");
+  EXPECT_EQ(axis_scale({"500us", "1ms"}).values, (std::vector<double>{5e-4, 1e-3}));
+  EXPECT_EQ(axis_scale({"1Gbps", "10Gbps"}).unit, "Gbps");
+  EXPECT_EQ(axis_scale({"8", "16", "4"}).unit, "");
+  EXPECT_TRUE(axis_scale({"8", "16", "4"}).numeric);
+  EXPECT_FALSE(axis_scale({"lan", "wan-geo"}).numeric);
+  EXPECT_FALSE(axis_scale({"1ms", "fast"}).numeric);
+
+  TempDir dir;
+  write_text(dir / "study.json", R"({"name": "num", "axes": [{"name": "wan-latency", "values": ["100ms", "2ms", "10ms"]},
+    {"name": "workers", "values": ["16", "4"]}], "seeds": [1]})");
+  std::string manifest = "run_id,wan-latency,workers,seed,run_dir\n";
+  for (const char* latency : {"100ms", "2ms", "10ms"})
+    for (const char* workers : {"16", "4"}) {
+      const auto id = fmt::format("l{}_w{}", latency, workers);
+      manifest += fmt::format("{},{},{},1,runs/{}\n", id, latency, workers, id);
+      write_text(dir / "runs" / id / "rounds.csv", rounds_csv(1, 0.95, 1.0));
+      write_text(dir / "runs" / id / "summary.json", summary_json(0.95, 1.0));
+    }
+  write_text(dir / "manifest.csv", manifest);
+  TableOptions options;
+  options.targets = {0.9};
+  const auto t = build_table(read_results(dir.path()), options);
+  const auto md = format_table(t, "md");
+  EXPECT_NE(md.find("| wan-latency (ms) | workers | runs |"), std::string::npos) << md;
+  const auto first_cells = [](const std::string& text, const std::string& row_start) {
+    std::vector<std::string> rows;
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);)
+      if (line.rfind(row_start, 0) == 0) rows.push_back(line.substr(0, line.find(" | ", line.find(" | ") + 3)));
+    return rows;
+  };
+  EXPECT_EQ(first_cells(md, "| "), (std::vector<std::string>{"| wan-latency (ms) | workers", "| 2 | 4", "| 2 | 16", "| 10 | 4",
+                                                             "| 10 | 16", "| 100 | 4", "| 100 | 16"})) << md;
+  const auto csv = format_table(t, "csv");
+  EXPECT_EQ(csv.substr(0, csv.find(",runs,")), "wan-latency_ms,workers");
+  EXPECT_NE(csv.find("\n2,4,1,"), std::string::npos) << csv;
 }

@@ -61,10 +61,11 @@ TEST(TimeToAccuracy, SmoothingIsPerRoundWhenEvaluationsAreSparse) {
 }
 
 TEST(Outputs, RoundsCsvHasHeaderAndRoundTripPrecision) {
-  const auto csv = rounds_csv({{3, 0.1 + 0.2, 1.0 / 3.0, 0.25, 0.5, 1234, 8, 1000, 234}});
+  const auto csv = rounds_csv({{3, 0.1 + 0.2, 1.0 / 3.0, 0.25, 0.5, 1234, 8, 1000, 234, 0, 0.125, 0.0625}});
   EXPECT_EQ(csv,
-            "round,sim_time,test_accuracy,test_loss,train_loss,bytes_sent,messages_sent,bytes_intra_zone,bytes_inter_zone\n"
-            "3,0.30000000000000004,0.3333333333333333,0.25,0.5,1234,8,1000,234\n");
+            "round,sim_time,test_accuracy,test_loss,train_loss,bytes_sent,messages_sent,bytes_intra_zone,bytes_inter_zone,"
+            "mean_compute_time,mean_comm_time\n"
+            "3,0.30000000000000004,0.3333333333333333,0.25,0.5,1234,8,1000,234,0.125,0.0625\n");
 }
 
 TEST(AtomicFile, WritesWholeFileAndLeavesNoTemporary) {

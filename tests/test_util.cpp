@@ -3,6 +3,8 @@
 #include "experiment/sequential_driver.hpp"
 #include "util/child_process.hpp"
 
+#include <simgrid/s4u/Engine.hpp>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -31,6 +33,23 @@ TempDir::~TempDir() {
 }
 
 fs::path source_dir() { return DMLSIM_SOURCE_DIR; }
+
+std::unique_ptr<simgrid::s4u::Engine> make_engine() {
+  int argc = 2;
+  char name[] = "test";
+  char quiet[] = "--log=xbt_cfg.thres:warning";
+  char* argv[] = {name, quiet, nullptr};
+  return std::make_unique<simgrid::s4u::Engine>(&argc, argv);
+}
+
+std::string relocated_scenario(const std::string& shipped, const std::string& before_end) {
+  const fs::path file = source_dir() / shipped;
+  std::string text = read_text(file);
+  const std::string relative = "\"../../";
+  for (auto at = text.find(relative); at != std::string::npos; at = text.find(relative, at))
+    text.replace(at, relative.size(), "\"" + (source_dir().string() + "/"));
+  return text.insert(text.rfind("</scenario>"), before_end + "\n");
+}
 
 CommandResult run_dmlsim(const std::string& args) {
   const std::string command = "cd '" + source_dir().string() + "' && '" + DMLSIM_BINARY + "' " + args + " 2>&1";

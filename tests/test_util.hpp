@@ -6,7 +6,12 @@
 
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
+
+namespace simgrid::s4u {
+class Engine;
+}
 
 namespace dmlsim::testutil {
 
@@ -35,6 +40,15 @@ CommandResult run_dmlsim(const std::string& args);
 // Runs `body` in a forked child (dmlsim::run_in_child) and returns what it returned, or throws with
 // what the child reported if it threw or crashed.
 std::string in_child(const std::function<std::string()>& body);
+
+// A SimGrid engine for a simulation inside a test's forked child (see in_child), with SimGrid's
+// announcements of configuration changes silenced.
+std::unique_ptr<simgrid::s4u::Engine> make_engine();
+
+// A shipped scenario (path relative to the source directory) made movable: its relative paths
+// ("../../platforms/…", "../../data/…") absolute, and `before_end` inserted before </scenario>,
+// so a test can write a variant into its own temporary directory instead of beside the original.
+std::string relocated_scenario(const std::string& shipped, const std::string& before_end = "");
 
 void write_text(const std::filesystem::path& file, const std::string& text);
 std::string read_text(const std::filesystem::path& file);

@@ -8,11 +8,7 @@
 #include <simgrid/s4u.hpp>
 
 using namespace dmlsim;
-using dmlsim::testutil::in_child;
-using dmlsim::testutil::read_text;
-using dmlsim::testutil::run_dmlsim;
-using dmlsim::testutil::TempDir;
-using dmlsim::testutil::write_text;
+using namespace dmlsim::testutil;
 
 namespace {
 
@@ -36,11 +32,8 @@ constexpr double kLatency = 0.010, kBytes = 2e6;
 // it never binds: SimGrid drops rate caps when TCP-gamma is 0), alongside the given flows.
 double transfer_time(const std::filesystem::path& platform, const std::vector<BackgroundFlow>& flows) {
   return std::stod(in_child([&] {
-    int argc = 2;
-    char name[] = "test";
-    char quiet[] = "--log=xbt_cfg.thres:warning";
-    char* argv[] = {name, quiet, nullptr};
-    sg4::Engine engine(&argc, argv);
+    const auto owned = make_engine();
+    auto& engine = *owned;
     for (const char* item : {"network/model:CM02", "network/TCP-gamma:1e12", "network/bandwidth-factor:1",
                              "network/latency-factor:1", "network/crosstraffic:0"})
       sg4::Engine::set_config(item);
@@ -104,15 +97,10 @@ TEST_F(WorldBackground, AnOnOffFlowSlowsLessThanAnAlwaysOnFlow) {
   EXPECT_GT(rate, 0.51e6);
 }
 
-std::string scenario_with(const std::string& background) {
-  auto text = read_text(testutil::source_dir() / "scenarios/wan/ma.xml");
-  const auto at = text.find("</scenario>");
-  return text.insert(at, background + "\n");
-}
+std::string scenario_with(const std::string& background) { return relocated_scenario("scenarios/wan/ma.xml", background); }
 
 TEST_F(WorldBackground, AScenarioFlowSlowsLargeMessagesAndRerunsIdentically) {
-  // Its own file name: CTest runs the tests of this binary in parallel.
-  const auto scenario = testutil::source_dir() / "scenarios/wan/background-scenario-test.xml";
+  const auto scenario = dir_ / "background-scenario-test.xml";
   const std::string args = " --network-profile cm02 --set training.rounds=3 --set model.sim-parameters=1000000 --set model.sim-forward-flops=1000 -q -o ";
   write_text(scenario, scenario_with(R"(<background><flow from="us-east-5" to="eu-west-5"/><flow from="us-east-6" to="ap-northeast-6" on="0.5s" off="0.5s"/></background>)"));
   const auto first = run_dmlsim("run " + scenario.string() + args + (dir_ / "a").string());
@@ -121,7 +109,6 @@ TEST_F(WorldBackground, AScenarioFlowSlowsLargeMessagesAndRerunsIdentically) {
   // Under the default profile's TCP connection model too (it follows each transfer's windows, so
   // a flow is a sequence of finite transfers).
   const auto tcp_model = run_dmlsim("run " + scenario.string() + args.substr(args.find(" --set")) + (dir_ / "d").string());
-  std::filesystem::remove(scenario);
   EXPECT_EQ(tcp_model.exit_code, 0) << tcp_model.out;
   ASSERT_EQ(first.exit_code, 0) << first.out;
   ASSERT_EQ(without.exit_code, 0) << without.out;
@@ -139,7 +126,7 @@ TEST_F(WorldBackground, RejectsBadFlows) {
       {R"(<flow from="us-east-5" to="eu-west-5" speed="1Gbps"/>)", "speed"},
       {R"(<stream/>)", "expected <flow>"},
       {"", "at least one <flow>"}};
-  const auto scenario = testutil::source_dir() / "scenarios/wan/background-bad-test.xml";
+  const auto scenario = dir_ / "background-bad-test.xml";
   for (const auto& [flow_text, message] : cases) {
     write_text(scenario, scenario_with("  <background>\n" + flow_text + "</background>"));
     const auto r = run_dmlsim("validate " + scenario.string());
@@ -151,7 +138,6 @@ TEST_F(WorldBackground, RejectsBadFlows) {
   write_text(scenario, scenario_with(R"(<background><flow from="us-east-5" to="eu-west-5" rate="100Mbps"/></background>)"));
   const auto capped = run_dmlsim("validate " + scenario.string() + " --cfg network/TCP-gamma:1e12");
   const auto lifted = run_dmlsim("validate " + scenario.string() + " --network-profile cm02");
-  std::filesystem::remove(scenario);
   EXPECT_EQ(capped.exit_code, 0) << capped.out;
   EXPECT_EQ(lifted.exit_code, 2) << lifted.out;
   EXPECT_NE(lifted.out.find("ignores a rate cap when network/TCP-gamma is 0"), std::string::npos) << lifted.out;

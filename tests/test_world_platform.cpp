@@ -11,11 +11,7 @@
 #include <sstream>
 
 using namespace dmlsim;
-using dmlsim::testutil::in_child;
-using dmlsim::testutil::read_text;
-using dmlsim::testutil::run_dmlsim;
-using dmlsim::testutil::TempDir;
-using dmlsim::testutil::write_text;
+using namespace dmlsim::testutil;
 
 namespace {
 
@@ -81,10 +77,8 @@ TEST_F(WorldPlatform, EveryRouteCarriesItsPairAsWritten) {
   ASSERT_EQ(r.exit_code, 0) << r.out;
   const auto m = read_region_matrix(matrix, {});
   const auto report = in_child([&] {
-    int argc = 1;
-    char name[] = "test";
-    char* argv[] = {name, nullptr};
-    sg4::Engine engine(&argc, argv);
+    const auto owned = make_engine();
+    auto& engine = *owned;
     engine.load_platform(xml.string());
     std::ostringstream out;
     out << engine.get_netzone_root()->get_children().size() << " zones, " << engine.get_host_count() << " hosts\n";

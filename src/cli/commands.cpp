@@ -8,8 +8,10 @@
 #include "sim/config_check.hpp"
 #include "sim/simulation.hpp"
 #include "util/atomic_file.hpp"
+#include "util/child_process.hpp"
 
 #include <chrono>
+#include <csignal>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <iostream>
@@ -153,12 +155,33 @@ int run_command(const RunOptions& options) {
     const auto& s = loaded.scenario;
     check_output_directory(s);
     Simulation simulation(s, loaded.cfg);
-    const auto& record = simulation.run(options.bare);
-    NamedContents extra;
-    if (!options.identity.empty()) extra.emplace_back("identity", options.identity + "\n");
-    write_outputs(s, simulation.context(), record, simulation.experiment().train.feature_names, options.save_weights, extra);
-    if (!options.quiet) print_summary(s, simulation.context(), record);
-    return 0;
+    // SimGrid ends the process when the simulation cannot go on (an exception escaping an actor, as
+    // when a host of the platform fails under it; xbt_die): the run happens in a child, so that such
+    // an end is a failed run, exit 3, after SimGrid's own diagnosis and with no results written.
+    std::string ending;
+    const int code = run_as_child(
+        [&] {
+          return guarded(options, [&] {
+            const auto& record = simulation.run(options.bare);
+            NamedContents extra;
+            if (!options.identity.empty()) extra.emplace_back("identity", options.identity + "\n");
+            if (const auto trace = simulation.trace().contents()) extra.emplace_back(simulation.trace().name(), *trace);
+            write_outputs(s, simulation.context(), record, simulation.experiment().train.feature_names,
+                          options.save_weights, extra);
+            if (!options.quiet) print_summary(s, simulation.context(), record);
+            return 0;
+          });
+        },
+        ending);
+    if (ending.empty()) return code;
+    remove_abandoned_temporaries(s.output_dir);
+    if (termination_request(code - 128)) {  // stopped, as the child was: end the same way
+      std::signal(code - 128, SIG_DFL);
+      std::raise(code - 128);
+    }
+    std::cerr << "dmlsim: " << options.scenario << ": the simulation was ended inside SimGrid (" << ending
+              << "; its diagnosis is above): the run failed and no results were written\n";
+    return kExitRunFailed;
   });
 }
 

@@ -32,6 +32,10 @@ class CompressedServer final : public ServerRole {
     stale_ = true;
   }
   const Vector& model() const override { return inner_->model(); }
+  // Who takes part and how many uploads count are the algorithm's decisions, not the payload's.
+  std::vector<int> participants(int round, int workers) override { return inner_->participants(round, workers); }
+  int uploads_needed(int participants) const override { return inner_->uploads_needed(participants); }
+  bool samples_clients() const override { return inner_->samples_clients(); }
 
  private:
   std::unique_ptr<ServerRole> inner_;

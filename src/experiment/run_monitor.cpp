@@ -68,6 +68,9 @@ void RunMonitor::record_evaluation(int round, const Vector& w, RunProbe& probe) 
   row.round = round;
   row.sim_time = probe.now();
   row.energy = probe.energy();
+  const auto times = probe.worker_times();
+  row.compute_time = times.compute;
+  row.comm_time = times.comm;
   const Traffic traffic = probe.traffic();
   row.bytes_sent = traffic.bytes;
   row.messages_sent = traffic.messages;

@@ -32,6 +32,11 @@ class RunProbe {
   virtual void charge_evaluation(double flops) = 0;  // called before the row's time is read
   virtual Traffic traffic() = 0;
   virtual double energy() { return 0; }  // joules so far (with <energy>)
+  // Mean over workers of the compute and communication time booked so far (see RoundRow).
+  struct WorkerTimes {
+    double compute = 0, comm = 0;
+  };
+  virtual WorkerTimes worker_times() { return {}; }
 };
 
 class RunMonitor {

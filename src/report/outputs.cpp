@@ -86,12 +86,13 @@ Json worker_json(const WorkerStats& w, double sim_time) {
 
 std::string rounds_csv(const std::vector<RoundRow>& rows, bool energy) {
   std::string out =
-      "round,sim_time,test_accuracy,test_loss,train_loss,bytes_sent,messages_sent,bytes_intra_zone,bytes_inter_zone";
+      "round,sim_time,test_accuracy,test_loss,train_loss,bytes_sent,messages_sent,bytes_intra_zone,bytes_inter_zone,"
+      "mean_compute_time,mean_comm_time";
   out += energy ? ",energy_joules\n" : "\n";
   for (const auto& r : rows)
-    out += fmt::format("{},{},{},{},{},{},{},{},{}{}\n", r.round, r.sim_time, r.test_accuracy, r.test_loss, r.train_loss,
-                       r.bytes_sent, r.messages_sent, r.bytes_intra_zone, r.bytes_inter_zone,
-                       energy ? fmt::format(",{}", r.energy) : "");
+    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{}{}\n", r.round, r.sim_time, r.test_accuracy, r.test_loss,
+                       r.train_loss, r.bytes_sent, r.messages_sent, r.bytes_intra_zone, r.bytes_inter_zone, r.compute_time,
+                       r.comm_time, energy ? fmt::format(",{}", r.energy) : "");
   return out;
 }
 

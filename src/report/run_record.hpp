@@ -32,6 +32,9 @@ struct RoundRow {
   std::uint64_t bytes_intra_zone = 0;  // cumulative, of bytes_sent: inside one platform zone
   std::uint64_t bytes_inter_zone = 0;  // cumulative, of bytes_sent: between zones (WAN)
   double energy = 0;  // joules consumed so far by the run's hosts and the links (with <energy>)
+  // Mean over workers of the time booked so far as computing and as communicating (the rest of
+  // sim_time is waiting), so the breakdown can be read up to any evaluation, e.g. a target's.
+  double compute_time = 0, comm_time = 0;
 };
 
 struct WorkerStats {

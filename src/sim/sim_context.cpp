@@ -25,6 +25,18 @@ double SimProbe::now() { return sg4::Engine::get_clock(); }
 
 void SimProbe::charge_evaluation(double flops) { sg4::this_actor::execute(flops); }
 
+RunProbe::WorkerTimes SimProbe::worker_times() {
+  WorkerTimes times;
+  const auto& workers = ctx_.record.workers;
+  if (workers.empty()) return times;
+  for (const auto& w : workers) {
+    times.compute += w.compute_time;
+    times.comm += w.comm_time;
+  }
+  const auto n = static_cast<double>(workers.size());
+  return {times.compute / n, times.comm / n};
+}
+
 TimeLedger::TimeLedger(SimContext& context, int worker)
     : stats_(context.stats(worker)), since_(context.accounted_until[static_cast<std::size_t>(worker)]) {
   since_ = sg4::Engine::get_clock();

@@ -53,6 +53,7 @@ class SimProbe final : public RunProbe {
   void charge_evaluation(double flops) override;
   Traffic traffic() override { return ctx_.traffic; }
   double energy() override { return ctx_.energy_probe ? ctx_.energy_probe() : 0; }
+  WorkerTimes worker_times() override;
 
  private:
   const SimContext& ctx_;

@@ -47,6 +47,7 @@ Simulation::Simulation(const Scenario& scenario, const ConfigList& command_line_
   config_ = network.config;
   try {
     check_simgrid_config(config_);
+    trace_ = std::make_unique<TraceFile>(config_);
   } catch (const std::exception& e) {
     throw ScenarioError(scenario.file.string(), scenario.network.line, e.what());
   }

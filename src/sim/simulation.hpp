@@ -10,6 +10,7 @@
 #include "sim/placement.hpp"
 #include "sim/sim_context.hpp"
 #include "sim/topology/topology.hpp"
+#include "sim/trace_file.hpp"
 
 #include <memory>
 #include <stdexcept>
@@ -36,6 +37,8 @@ class Simulation {
 
   const Experiment& experiment() const { return experiment_; }
   const RunContext& context() const { return context_; }
+  // SimGrid's trace of the run when the configuration turns tracing on (`--cfg tracing:yes`).
+  const TraceFile& trace() const { return *trace_; }
 
  private:
   void load_platform();
@@ -44,6 +47,7 @@ class Simulation {
   const Scenario& scenario_;
   Experiment experiment_;
   ConfigList config_;
+  std::unique_ptr<TraceFile> trace_;  // before the engine, which writes it
   RunContext context_;
   std::unique_ptr<simgrid::s4u::Engine> engine_;
   SimContext sim_;

@@ -65,14 +65,40 @@ std::string target_name(double target) { return fmt::format("{:g}", target); }
 
 std::string opt(const std::optional<double>& value) { return value ? fmt::format("{}", *value) : ""; }
 
-std::string human_bytes(double bytes) {
-  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
-  int unit = 0;
-  while (bytes >= 1000 && unit < 4) {
-    bytes /= 1000;
-    ++unit;
+// Bytes in one decimal unit per column, the unit of the column's largest value, so the header can
+// carry it ("bytes to 0.95 (MB)").
+struct ByteUnit {
+  const char* name;
+  double divisor;
+};
+
+ByteUnit byte_unit(double largest) {
+  static const ByteUnit units[] = {{"B", 1}, {"kB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}};
+  std::size_t unit = 0;
+  while (unit + 1 < std::size(units) && largest >= units[unit + 1].divisor) ++unit;
+  return units[unit];
+}
+
+std::string in_unit(double bytes, const ByteUnit& unit) { return fmt::format("{:.3g}", bytes / unit.divisor); }
+
+// The trailing letters of a label: "ms" of "0.05ms".
+std::string unit_suffix(const std::string& label) {
+  const auto last_digit = label.find_last_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
+  return last_digit == std::string::npos ? label : label.substr(last_digit + 1);
+}
+
+// Every label read by `parse`, or nothing if one does not read.
+template <typename Parse>
+std::optional<std::vector<double>> read_all(const std::vector<std::string>& labels, Parse parse) {
+  std::vector<double> values;
+  for (const auto& label : labels) {
+    try {
+      values.push_back(parse(label));
+    } catch (const std::invalid_argument&) {
+      return std::nullopt;
+    }
   }
-  return fmt::format("{:.3g} {}", bytes, units[unit]);
+  return values;
 }
 
 std::string tex_escape(const std::string& text) {
@@ -105,12 +131,42 @@ struct Cell {
   std::string md, tex;
 };
 
-// "87.3 % ± 1.2 %" (md) or "87.3 \% $\pm$ 1.2 \%" (tex); one run: no spread.
+// A --by axis's header and cells: a numeric axis carries its unit in the header, numbers in the cells.
+std::string axis_header(const Table& t, std::size_t k, bool csv) {
+  const auto& unit = t.by_scale[k].unit;
+  if (unit.empty()) return t.by[k];
+  return csv ? t.by[k] + "_" + unit : fmt::format("{} ({})", t.by[k], unit);
+}
+
+std::string axis_cell(const Table& t, std::size_t k, const std::string& label, bool csv) {
+  const auto& scale = t.by_scale[k];
+  const auto& labels = t.by_values[k];
+  const auto it = std::find(labels.begin(), labels.end(), label);
+  if (!scale.numeric || it == labels.end()) return label;
+  const double value = scale.values[static_cast<std::size_t>(it - labels.begin())];
+  return csv ? fmt::format("{}", value) : fmt::format("{:g}", value);
+}
+
+// The byte unit of each target's column: that of its largest median (`wan`: the inter-zone bytes).
+std::vector<ByteUnit> byte_units(const Table& t, bool wan) {
+  std::vector<ByteUnit> units;
+  for (std::size_t target = 0; target < t.targets.size(); ++target) {
+    double largest = 0;
+    for (const auto& row : t.rows) {
+      const auto& bytes = wan ? row.targets[target].median_wan_bytes : row.targets[target].median_bytes;
+      if (bytes) largest = std::max(largest, *bytes);
+    }
+    units.push_back(byte_unit(largest));
+  }
+  return units;
+}
+
+// In %: "87.3 ± 1.2" (md) or "87.3 $\pm$ 1.2" (tex); one run: no spread.
 Cell utilisation_cell(const std::optional<MeanStd>& u) {
   if (!u) return {"—", "--"};
-  if (!u->std) return {fmt::format("{:.1f} %", 100 * u->mean), fmt::format("{:.1f} \\%", 100 * u->mean)};
-  return {fmt::format("{:.1f} % ± {:.1f} %", 100 * u->mean, 100 * *u->std),
-          fmt::format("{:.1f} \\% $\\pm$ {:.1f} \\%", 100 * u->mean, 100 * *u->std)};
+  if (!u->std) return {fmt::format("{:.1f}", 100 * u->mean), fmt::format("{:.1f}", 100 * u->mean)};
+  return {fmt::format("{:.1f} ± {:.1f}", 100 * u->mean, 100 * *u->std),
+          fmt::format("{:.1f} $\\pm$ {:.1f}", 100 * u->mean, 100 * *u->std)};
 }
 
 }  // namespace
@@ -134,6 +190,35 @@ MeanStd mean_std(const std::vector<double>& values) {
     out.std = std::sqrt(squares / static_cast<double>(values.size() - 1));
   }
   return out;
+}
+
+AxisScale axis_scale(const std::vector<std::string>& labels) {
+  AxisScale scale;
+  if (labels.empty()) return scale;
+  if (const auto plain = read_all(labels, [](const std::string& label) { return parse_number(label); })) {
+    scale.numeric = true;
+    scale.values = *plain;
+    return scale;
+  }
+  struct Kind {
+    double (*parse)(const std::string&);
+    const char* si_unit;
+  };
+  for (const auto& kind : {Kind{parse_time, "s"}, Kind{parse_bandwidth, "Bps"}, Kind{parse_speed, "f"}}) {
+    const auto si = read_all(labels, kind.parse);
+    if (!si) continue;
+    scale.numeric = true;
+    // One unit in every label ("0.05ms 1ms 10ms"): the numbers as written; mixed units: SI.
+    const auto unit = unit_suffix(labels.front());
+    const auto written = read_all(labels, [&](const std::string& label) {
+      if (unit_suffix(label) != unit) throw std::invalid_argument("another unit");
+      return parse_number(label.substr(0, label.size() - unit.size()));
+    });
+    scale.unit = written ? unit : kind.si_unit;
+    scale.values = written ? *written : *si;
+    return scale;
+  }
+  return scale;
 }
 
 std::vector<RoundRow> parse_rounds_csv(const std::string& text, const std::string& name) {
@@ -287,7 +372,11 @@ Table build_table(const StudyResults& results, const TableOptions& options) {
       by.push_back(i);
     }
   }
-  for (auto i : by) table.by.push_back(results.axes[i]);
+  for (auto i : by) {
+    table.by.push_back(results.axes[i]);
+    table.by_scale.push_back(axis_scale(results.axis_values[i]));
+    table.by_values.push_back(results.axis_values[i]);
+  }
 
   std::optional<std::pair<std::size_t, std::string>> baseline;  // position in `by`, value
   if (!options.baseline.empty()) {
@@ -318,10 +407,22 @@ Table build_table(const StudyResults& results, const TableOptions& options) {
       }
   if (table.targets.empty()) throw std::invalid_argument("no target: give --target (no finished run names its targets)");
 
-  // Groups, sorted by the position of their values in the study.
+  // Groups, sorted by their values: numeric axes in numeric order, the others in the study's.
+  std::vector<std::vector<std::size_t>> ranks;  // per axis, per value
+  for (const auto& values : results.axis_values) {
+    const auto scale = axis_scale(values);
+    std::vector<std::size_t> order(values.size());
+    for (std::size_t v = 0; v < order.size(); ++v) order[v] = v;
+    if (scale.numeric)
+      std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return scale.values[a] < scale.values[b]; });
+    std::vector<std::size_t> rank_of(values.size());
+    for (std::size_t r = 0; r < order.size(); ++r) rank_of[order[r]] = r;
+    ranks.push_back(rank_of);
+  }
   const auto rank = [&](std::size_t axis, const std::string& label) {
     const auto& values = results.axis_values[axis];
-    return static_cast<std::size_t>(std::find(values.begin(), values.end(), label) - values.begin());
+    const auto index = static_cast<std::size_t>(std::find(values.begin(), values.end(), label) - values.begin());
+    return index < values.size() ? ranks[axis][index] : index;
   };
   std::map<std::vector<std::size_t>, std::vector<const RunResult*>> groups;
   std::map<std::vector<std::size_t>, std::vector<std::string>> keys;
@@ -423,27 +524,28 @@ Table build_table(const StudyResults& results, const TableOptions& options) {
 std::string format_table(const Table& t, const std::string& format) {
   const bool speedup = !t.baseline.empty();
   if (format == "csv") {
+    // Units in the names: _s seconds, _B bytes, _J joules; accuracy and utilisation are fractions.
     std::vector<std::string> header;
-    for (const auto& name : t.by) header.push_back(csv_field(name));
+    for (std::size_t k = 0; k < t.by.size(); ++k) header.push_back(csv_field(axis_header(t, k, true)));
     header.insert(header.end(), {"runs", "runs_failed", "runs_total"});
     for (double target : t.targets) {
       const auto n = target_name(target);
-      for (const char* column : {"reached", "time_median", "time_min", "time_max", "rounds_median", "bytes_median"})
+      for (const char* column : {"reached", "time_median_s", "time_min_s", "time_max_s", "rounds_median", "bytes_median_B"})
         header.push_back(fmt::format("t{}_{}", n, column));
-      if (t.wan_bytes) header.push_back(fmt::format("t{}_wan_bytes_median", n));
-      if (t.energy) header.push_back(fmt::format("t{}_energy_median", n));
+      if (t.wan_bytes) header.push_back(fmt::format("t{}_wan_bytes_median_B", n));
+      if (t.energy) header.push_back(fmt::format("t{}_energy_median_J", n));
       if (speedup) header.push_back(fmt::format("t{}_speedup", n));
     }
-    header.insert(header.end(), {"final_accuracy_mean", "final_accuracy_std", "sim_time_median"});
-    if (t.energy) header.push_back("energy_median");
-    if (t.breakdown) header.insert(header.end(), {"compute_time", "comm_time", "wait_time", "comm_compute_ratio"});
+    header.insert(header.end(), {"final_accuracy_mean", "final_accuracy_std", "sim_time_median_s"});
+    if (t.energy) header.push_back("energy_median_J");
+    if (t.breakdown) header.insert(header.end(), {"compute_time_s", "comm_time_s", "wait_time_s", "comm_compute_ratio"});
     if (t.utilisation) header.insert(header.end(), {"utilisation_mean", "utilisation_std"});
     header.push_back("curve");
     std::string out = fmt::format("{}\n", fmt::join(header, ","));
     const std::string curve = t.ewma_alpha ? fmt::format("ewma:{:g}", *t.ewma_alpha) : "raw";
     for (const auto& row : t.rows) {
       std::vector<std::string> fields;
-      for (const auto& key : row.key) fields.push_back(csv_field(key));
+      for (std::size_t k = 0; k < row.key.size(); ++k) fields.push_back(csv_field(axis_cell(t, k, row.key[k], true)));
       fields.push_back(std::to_string(row.runs));
       fields.push_back(std::to_string(row.failed));
       fields.push_back(std::to_string(row.total));
@@ -473,42 +575,52 @@ std::string format_table(const Table& t, const std::string& format) {
   const bool tex = format == "tex";
 
   // Header and cells, shared by md and tex.
+  const auto bytes_unit = byte_units(t, false), wan_unit = byte_units(t, true);
   std::vector<Cell> header;
-  for (const auto& name : t.by) header.push_back({name, tex_escape(name)});
+  for (std::size_t k = 0; k < t.by.size(); ++k) header.push_back({axis_header(t, k, false), tex_escape(axis_header(t, k, false))});
   header.push_back({"runs", "runs"});
-  for (double target : t.targets) {
-    const auto n = target_name(target);
+  for (std::size_t target = 0; target < t.targets.size(); ++target) {
+    const auto n = target_name(t.targets[target]);
     header.push_back({fmt::format("time to {} (s)", n), fmt::format("$t_{{{}}}$ (s)", n)});
     header.push_back({fmt::format("rounds to {}", n), "rounds"});
-    header.push_back({fmt::format("bytes to {}", n), "bytes"});
-    if (t.wan_bytes) header.push_back({fmt::format("WAN bytes to {}", n), "WAN bytes"});
+    header.push_back({fmt::format("bytes to {} ({})", n, bytes_unit[target].name), fmt::format("bytes ({})", bytes_unit[target].name)});
+    if (t.wan_bytes)
+      header.push_back({fmt::format("WAN bytes to {} ({})", n, wan_unit[target].name), fmt::format("WAN bytes ({})", wan_unit[target].name)});
     if (t.energy) header.push_back({fmt::format("energy to {} (J)", n), "energy (J)"});
     header.push_back({fmt::format("reached {}", n), "reached"});
-    if (speedup) header.push_back({fmt::format("speedup at {}", n), "speedup"});
+    if (speedup) header.push_back({fmt::format("speedup at {} (×)", n), "speedup ($\\times$)"});
   }
   header.push_back({"final accuracy", "final acc."});
   header.push_back({"run sim time (s)", "run time (s)"});
   if (t.energy) header.push_back({"run energy (J)", "run energy (J)"});
   if (t.breakdown)
     for (const char* name : {"compute (s)", "comm (s)", "wait (s)", "comm/compute"}) header.push_back({name, name});
-  if (t.utilisation) header.push_back({"utilisation", "util."});
+  if (t.utilisation) header.push_back({"utilisation (%)", "util. (\\%)"});
 
   std::vector<std::vector<Cell>> body;
   for (const auto& row : t.rows) {
     std::vector<Cell> cells;
-    for (const auto& key : row.key) cells.push_back({key, tex_escape(key)});
+    for (std::size_t k = 0; k < row.key.size(); ++k) {
+      const auto text = axis_cell(t, k, row.key[k], false);
+      cells.push_back({text, tex_escape(text)});
+    }
     std::string runs = std::to_string(row.runs);
     if (row.failed) runs += fmt::format(" + {} failed", row.failed);
     if (row.runs + row.failed < row.total) runs += fmt::format(" ({} not run)", row.total - row.runs - row.failed);
     cells.push_back({runs, runs});
-    for (const auto& s : row.targets) {
+    for (std::size_t target = 0; target < row.targets.size(); ++target) {
+      const auto& s = row.targets[target];
       if (s.median_time) {
         cells.push_back({fmt::format("{:#.4g} ({:#.4g}–{:#.4g})", *s.median_time, *s.min_time, *s.max_time),
                          fmt::format("{:#.4g} ({:#.4g}--{:#.4g})", *s.median_time, *s.min_time, *s.max_time)});
         const auto rounds = fmt::format("{:g}", *s.median_rounds);
         cells.push_back({rounds, rounds});
-        cells.push_back({human_bytes(*s.median_bytes), human_bytes(*s.median_bytes)});
-        if (t.wan_bytes) cells.push_back({human_bytes(*s.median_wan_bytes), human_bytes(*s.median_wan_bytes)});
+        const auto bytes = in_unit(*s.median_bytes, bytes_unit[target]);
+        cells.push_back({bytes, bytes});
+        if (t.wan_bytes) {
+          const auto wan = in_unit(*s.median_wan_bytes, wan_unit[target]);
+          cells.push_back({wan, wan});
+        }
         if (t.energy) cells.push_back({fmt::format("{:#.4g}", *s.median_energy), fmt::format("{:#.4g}", *s.median_energy)});
       } else {
         for (int i = 0; i < 3 + int{t.wan_bytes} + int{t.energy}; ++i) cells.push_back({"—", "--"});
@@ -516,8 +628,7 @@ std::string format_table(const Table& t, const std::string& format) {
       const auto reached = fmt::format("{}/{}", s.reached, s.runs);
       cells.push_back({reached, reached});
       if (speedup)
-        cells.push_back(s.speedup ? Cell{fmt::format("{:.2f}×", *s.speedup), fmt::format("{:.2f}$\\times$", *s.speedup)}
-                                  : Cell{"—", "--"});
+        cells.push_back(s.speedup ? Cell{fmt::format("{:.2f}", *s.speedup), fmt::format("{:.2f}", *s.speedup)} : Cell{"—", "--"});
     }
     if (row.final_accuracy) {
       const auto& a = *row.final_accuracy;

@@ -90,9 +90,22 @@ struct TableRow {
   std::optional<double> energy;    // median over runs of the whole run's joules
 };
 
+// How an axis's values are shown: a numeric axis (every value a number, or a quantity SimGrid's
+// unit parser reads) as numbers in one unit, its rows in numeric order; any other axis as its labels
+// in study order.
+struct AxisScale {
+  bool numeric = false;
+  std::string unit;  // empty for plain numbers: "ms" when every label is in ms, else the SI unit
+  std::vector<double> values;  // one per axis value, in `unit`
+};
+// Throws nothing: an axis whose values do not all read as one kind of quantity is not numeric.
+AxisScale axis_scale(const std::vector<std::string>& labels);
+
 struct Table {
   std::string study;
   std::vector<std::string> by;
+  std::vector<AxisScale> by_scale;  // one per --by axis
+  std::vector<std::vector<std::string>> by_values;  // each --by axis's labels, as in the study
   std::vector<double> targets;
   std::optional<double> ewma_alpha;
   std::string baseline;

@@ -80,6 +80,8 @@ void remove_stale_temporaries(const fs::path& target, const std::string& prefix)
 
 }  // namespace
 
+void remove_abandoned_temporaries(const fs::path& dir) { remove_stale_temporaries(dir, "."); }
+
 bool replaceable_directory(const fs::path& dir, const std::vector<std::string>& markers) {
   std::error_code ec;
   if (!fs::exists(dir, ec)) return true;
@@ -116,7 +118,7 @@ void write_directory_atomically(const fs::path& dir, const NamedContents& files,
                       "choose another output directory");
   const bool exists = fs::exists(dir, ec);
   create_parent(dir);
-  remove_stale_temporaries(dir, ".");
+  remove_abandoned_temporaries(dir);
   const DeferTerminationSignals defer;
   const auto sibling = [&](const char* kind) {
     return (dir.has_parent_path() ? dir.parent_path() : fs::path(".")) /

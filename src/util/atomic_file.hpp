@@ -32,6 +32,10 @@ using NamedContents = std::vector<std::pair<std::string, std::string>>;  // file
 void write_directory_atomically(const std::filesystem::path& dir, const NamedContents& files,
                                 const std::vector<std::string>& markers);
 
+// Removes the temporary siblings of `dir` that writers which are no longer running left behind
+// (write_directory_atomically does it too before it writes).
+void remove_abandoned_temporaries(const std::filesystem::path& dir);
+
 // Whether write_directory_atomically may replace `dir`: it does not exist, is empty, or holds a marker.
 bool replaceable_directory(const std::filesystem::path& dir, const std::vector<std::string>& markers);
 

@@ -1,10 +1,12 @@
 #include "util/child_process.hpp"
 
 #include <array>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -98,6 +100,67 @@ ChildOutcome run_capturing_stderr(const std::function<void()>& body, unsigned ti
   else if (!outcome.succeeded)
     outcome.ending = "exit status " + std::to_string(WEXITSTATUS(status));
   return outcome;
+}
+
+namespace {
+
+volatile sig_atomic_t g_running_child = 0;
+
+void forward_to_child(int signal) {
+  if (g_running_child > 0) ::kill(static_cast<pid_t>(g_running_child), signal);
+}
+
+// While the caller waits, a termination request (SIGINT, SIGTERM, SIGHUP) goes to the child, which
+// may be moving its results into place and defers it until done: the caller must not end first.
+class ForwardTerminationSignals {
+ public:
+  explicit ForwardTerminationSignals(pid_t child) {
+    g_running_child = child;
+    struct sigaction forward {};
+    forward.sa_handler = forward_to_child;
+    sigemptyset(&forward.sa_mask);
+    for (std::size_t i = 0; i < kSignals.size(); ++i) ::sigaction(kSignals[i], &forward, &previous_[i]);
+  }
+  ~ForwardTerminationSignals() {
+    for (std::size_t i = 0; i < kSignals.size(); ++i) ::sigaction(kSignals[i], &previous_[i], nullptr);
+    g_running_child = 0;
+  }
+  ForwardTerminationSignals(const ForwardTerminationSignals&) = delete;
+  ForwardTerminationSignals& operator=(const ForwardTerminationSignals&) = delete;
+
+ private:
+  static constexpr std::array<int, 3> kSignals = {SIGINT, SIGTERM, SIGHUP};
+  std::array<struct sigaction, 3> previous_{};
+};
+
+}  // namespace
+
+bool termination_request(int signal) { return signal == SIGINT || signal == SIGTERM || signal == SIGHUP; }
+
+int run_as_child(const std::function<int()>& body, std::string& ending) {
+  const pid_t parent = ::getpid();
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error(std::string("fork failed: ") + std::strerror(errno));
+  if (pid == 0) {
+    // SIGTERM, not SIGKILL: the child defers it while it moves its results into place.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(128 + SIGTERM);  // the caller died before prctl
+    const int code = body();
+    std::fflush(nullptr);
+    ::_exit(code);
+  }
+  int status = 0;
+  {
+    const ForwardTerminationSignals forward(pid);
+    while (::waitpid(pid, &status, 0) < 0)
+      if (errno != EINTR) throw std::runtime_error(std::string("waitpid failed: ") + std::strerror(errno));
+  }
+  if (WIFSIGNALED(status)) {
+    ending = std::string("killed by signal: ") + ::strsignal(WTERMSIG(status));
+    return 128 + WTERMSIG(status);
+  }
+  return WEXITSTATUS(status);
 }
 
 }  // namespace dmlsim

@@ -22,4 +22,14 @@ struct ChildOutcome {
 };
 ChildOutcome run_capturing_stderr(const std::function<void()>& body, unsigned timeout_seconds = 60);
 
+// Runs `body` in a forked child that shares the caller's standard streams and receives SIGTERM
+// when the caller dies, so that a library abort (SimGrid's xbt_die, an exception escaping an actor)
+// ends the child, not the caller. While it waits, the caller passes SIGINT, SIGTERM and SIGHUP on
+// to the child instead of ending before it. Returns the child's exit code, or 128 + the signal that
+// ended it with `ending` describing it ("killed by signal: Aborted").
+int run_as_child(const std::function<int()>& body, std::string& ending);
+
+// SIGINT, SIGTERM, SIGHUP: someone asked the process to stop (not a crash).
+bool termination_request(int signal);
+
 }  // namespace dmlsim

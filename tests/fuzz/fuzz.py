@@ -5,7 +5,8 @@ LIBSVM and IDX data, and the command line.
 Each case starts from a shipped (or generated) valid input, applies a few random mutations with a
 fixed seed, runs dmlsim on it in a fresh directory with a time limit, and checks dmlsim's promise:
 
-  * the exit code is 0, 2 or 3 (never a crash, an abort, exit 1, or a hang);
+  * the exit code is 0, 2 or 3 (never a crash, an abort, exit 1, or a hang), and no sanitizer
+    report or segmentation fault inside a run (which dmlsim turns into exit 3);
   * an exit-2 message names a file (one of the case's inputs, or "command line");
   * exit 2 or 3 writes nothing: no output directory, no new file anywhere in the case directory.
 
@@ -328,6 +329,10 @@ def check(dmlsim, kind, args, inputs, workdir, timeout):
     args = [a for a in args if a]
     if code not in (0, 2, 3):
         return code, f"exit code {code} (only 0, 2 and 3 are allowed)", out
+    # A run ended by a signal inside the simulation is exit 3; only SimGrid's abort may end it so.
+    for crash in ("ERROR: AddressSanitizer", "runtime error:", "inside SimGrid (killed by signal: Segmentation"):
+        if crash in out:
+            return code, f"crashed ({crash})", out
     if code == 0:
         return code, None, out
     if code == 2 and not names_a_file(out, inputs, args, workdir):
