@@ -55,6 +55,12 @@ const std::vector<Case> kCases = {
     {"wan-ssgd-stop", "scenarios/wan/ssgd.xml --set stop.target-accuracy=0.95 --set training.charge-eval=true "
                       "--set training.eval-every=3"},
     {"wan-ma-maxtime", "scenarios/wan/ma.xml --set stop.max-time=2s"},
+    // Client sampling and backup workers (arrival order), at 200 workers: several broadcast groups,
+    // uploads of dropped stragglers. Pinned from the shared-upload-mailbox code they replaced.
+    {"wan-fedavg", "scenarios/wan/fedavg.xml"},
+    {"wan-fedavg-200", "scenarios/wan/fedavg.xml --set workers.count=200 --set algorithm.fraction=0.9"},
+    {"wan-ssgd-backup", "scenarios/wan/ssgd-backup.xml"},
+    {"wan-ssgd-backup-200", "scenarios/wan/ssgd-backup.xml --set workers.count=200 --set algorithm.backup=37"},
 };
 
 std::string line_for(const Case& c, const fs::path& out) {

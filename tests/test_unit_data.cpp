@@ -1,7 +1,9 @@
 #include "data/dataset.hpp"
 #include "data/partition.hpp"
 #include "test_util.hpp"
+#include "util/rng.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <numeric>
 
@@ -112,10 +114,107 @@ TEST(Partition, ShuffledCoversEveryRowOnce) {
 TEST(Bias, AppendsOnesColumn) {
   Dataset d;
   d.features = Matrix::Constant(2, 3, 7.0);
+  d.labels = Vector::Zero(2);
   d.feature_names = {"a", "b", "c"};
   add_bias_column(d);
   EXPECT_EQ(d.cols(), 4);
-  EXPECT_EQ(d.features(1, 3), 1.0);
-  EXPECT_EQ(d.features(1, 2), 7.0);
+  EXPECT_EQ(d.features.cols(), 3);  // the bias column is produced by gather, not stored
+  Matrix X = Matrix::Zero(2, 4);
+  Vector y(2);
+  d.gather({1, 0}, X, y);
+  EXPECT_EQ(X(1, 3), 1.0);
+  EXPECT_EQ(X(1, 2), 7.0);
+  X.setZero();
+  d.gather_range(0, 2, X, y);
+  EXPECT_EQ(X.col(3), Vector::Ones(2));
   EXPECT_EQ(d.feature_names.back(), "bias");
+}
+
+// The float32 storage is parsed straight from the file; it must hold exactly what a float64 load
+// cast to float holds, and a standardised float32 set exactly what the float64 pipeline gives when
+// the values are representable in float32 (multiples of 1/64 here).
+namespace {
+
+Dataset loaded_as_float64_then_cast(Dataset data) {
+  data.use_float32();
+  return data;
+}
+
+void expect_same_float32(const Dataset& direct, const Dataset& cast) {
+  ASSERT_TRUE(direct.is_float32());
+  EXPECT_EQ(direct.features.size(), 0);
+  EXPECT_TRUE(direct.features_f32 == cast.features_f32);
+  EXPECT_EQ(direct.labels, cast.labels);
+  EXPECT_EQ(direct.classes, cast.classes);
+  EXPECT_EQ(direct.feature_names, cast.feature_names);
+}
+
+}  // namespace
+
+TEST(Float32Storage, CsvParsesStraightIntoFloatAsACastWould) {
+  const auto file = testutil::source_dir() / "data/breast_cancer.csv";
+  expect_same_float32(load_csv(file, "31", Storage::Float32), loaded_as_float64_then_cast(load_csv(file, "31")));
+  TempDir dir;
+  write_text(dir / "blank.csv", "a,y\n\n0.1,1\n  \n0.3,0\n");  // blank lines are dropped
+  const auto blank = load_csv(dir / "blank.csv", "y", Storage::Float32);
+  EXPECT_EQ(blank.rows(), 2);
+  EXPECT_EQ(blank.features_f32(1, 0), 0.3f);
+}
+
+TEST(Float32Storage, StandardisedAndSplitRepresentableDataIsBitIdenticalToTheFloat64Pipeline) {
+  TempDir dir;
+  std::string csv = "a,b,c,y\n";
+  for (int i = 0; i < 203; ++i) csv += fmt::format("{},{},{},{}\n", (i * 37 % 101) / 64.0, 3.0, (i * i % 53) / 8.0 - 2, i % 2);
+  write_text(dir / "d.csv", csv);
+  const auto pipeline = [&](Storage storage) {
+    auto data = split_random(load_csv(dir / "d.csv", "y", storage), 0.3, 7);
+    const auto scaler = Standardizer::fit(data.train);
+    scaler.apply(data.train);
+    scaler.apply(data.test);
+    add_bias_column(data.train);
+    return data;
+  };
+  auto as_float64 = pipeline(Storage::Float64);
+  const auto as_float32 = pipeline(Storage::Float32);
+  expect_same_float32(as_float32.train, loaded_as_float64_then_cast(as_float64.train));
+  expect_same_float32(as_float32.test, loaded_as_float64_then_cast(as_float64.test));
+  EXPECT_EQ(as_float32.train.cols(), 4);
+}
+
+TEST(Standardizer, ColumnBlocksGiveTheWholeMatrixResultBitForBit) {
+  for (Eigen::Index d : {1, 2, 3, 15, 16, 17, 33, 100}) {
+    for (Eigen::Index n : {1, 2, 5, 7, 64, 1001}) {
+      Dataset data;
+      data.features = Matrix::Random(n, d) * 100.0;
+      data.labels = Vector::Zero(n);
+      // The whole-matrix formulas the block-wise fit replaces.
+      const Vector mean = data.features.colwise().mean().transpose();
+      const Matrix centred = data.features.rowwise() - mean.transpose();
+      Vector scale = (centred.array().square().colwise().sum() / static_cast<double>(n)).sqrt().transpose();
+      for (auto& v : scale) v = (v > 0.0) ? v : 1.0;
+      const auto fitted = Standardizer::fit(data);
+      EXPECT_TRUE(fitted.mean == mean) << n << " x " << d;
+      EXPECT_TRUE(fitted.scale == scale) << n << " x " << d;
+    }
+  }
+}
+
+TEST(Split, MovesTheTrainingRowsInPlaceInPermutationOrder) {
+  Dataset all;
+  all.allocate(50, 2, Storage::Float32);
+  for (int i = 0; i < 50; ++i) {
+    all.set(i, 0, i);
+    all.set(i, 1, -i);
+    all.labels(i) = i % 3;
+  }
+  const auto order = random_permutation(50, 5);
+  const auto split = split_random(all, 0.2, 5);
+  ASSERT_EQ(split.test.rows(), 10);
+  ASSERT_EQ(split.train.rows(), 40);
+  for (int i = 0; i < 40; ++i) {
+    EXPECT_EQ(split.train.features_f32(i, 0), static_cast<float>(order[static_cast<std::size_t>(10 + i)]));
+    EXPECT_EQ(split.train.features_f32(i, 1), -static_cast<float>(order[static_cast<std::size_t>(10 + i)]));
+    EXPECT_EQ(split.train.labels(i), order[static_cast<std::size_t>(10 + i)] % 3);
+  }
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(split.test.features_f32(i, 0), static_cast<float>(order[static_cast<std::size_t>(i)]));
 }

@@ -230,3 +230,30 @@ TEST(Partition, ClassHistogramCsv) {
   const auto csv = class_histogram_csv(data, {{0, 1, 2, 3}, {4, 5}});
   EXPECT_EQ(csv, "worker,rows,class_0,class_1,class_2\n0,4,2,1,1\n1,2,0,1,1\n");
 }
+
+TEST(Float32Storage, IdxAndLibsvmParseStraightIntoFloatAsACastWould) {
+  TempDir dir;
+  write_tiny_idx(dir, true);
+  auto idx = load_idx(dir / "img", dir / "lab", 255.0);
+  const auto idx32 = load_idx(dir / "img", dir / "lab", 255.0, Storage::Float32);
+  idx.use_float32();
+  ASSERT_TRUE(idx32.is_float32());
+  EXPECT_TRUE(idx32.features_f32 == idx.features_f32);
+  EXPECT_EQ(idx32.labels, idx.labels);
+  write_text(dir / "d.svm", "+1 1:0.1 3:2\n-1 2:1e-3 # comment\n\n+1 3:-1.7\n");
+  auto svm = load_libsvm(dir / "d.svm", 4);
+  const auto svm32 = load_libsvm(dir / "d.svm", 4, Storage::Float32);
+  svm.use_float32();
+  EXPECT_TRUE(svm32.features_f32 == svm.features_f32);
+  EXPECT_EQ(svm32.labels, svm.labels);
+}
+
+TEST(FashionMnist, Float32LoadEqualsTheFloat64LoadCast) {
+  const std::filesystem::path dir = "/usr/share/datasets/fashion-mnist";
+  if (!std::filesystem::exists(dir / "t10k-images-idx3-ubyte.gz")) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  auto test = load_idx(dir / "t10k-images-idx3-ubyte.gz", dir / "t10k-labels-idx1-ubyte.gz", 255.0);
+  const auto test32 = load_idx(dir / "t10k-images-idx3-ubyte.gz", dir / "t10k-labels-idx1-ubyte.gz", 255.0, Storage::Float32);
+  test.use_float32();
+  EXPECT_TRUE(test32.features_f32 == test.features_f32);
+  EXPECT_EQ(test32.labels, test.labels);
+}

@@ -1,10 +1,13 @@
 #include "data/dataset.hpp"
 
+#include "data/loaders.hpp"
 #include "util/rng.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
 #include <fstream>
+#include <iterator>
 #include <numeric>
 #include <sstream>
 
@@ -86,23 +89,69 @@ void check_label_cell(const std::string& cell, const std::string& where, const s
                               taken, text ? "; map class names to numbers first (e.g. setosa → 0, versicolor → 1)" : ""));
 }
 
+template <class Features>
+void copy_rows(const Features& from, const std::vector<int>& rows, Features& to) {
+  for (std::size_t i = 0; i < rows.size(); ++i) to.row(static_cast<Eigen::Index>(i)) = from.row(rows[i]);
+}
+
 Dataset select_rows(const Dataset& all, const std::vector<int>& rows) {
   Dataset out;
   out.feature_names = all.feature_names;
   out.classes = all.classes;
-  out.features.resize(static_cast<Eigen::Index>(rows.size()), all.cols());
-  out.labels.resize(static_cast<Eigen::Index>(rows.size()));
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    out.features.row(static_cast<Eigen::Index>(i)) = all.features.row(rows[i]);
-    out.labels(static_cast<Eigen::Index>(i)) = all.labels(rows[i]);
-  }
+  out.bias = all.bias;
+  out.allocate(static_cast<Eigen::Index>(rows.size()), all.stored_cols(),
+               all.is_float32() ? Storage::Float32 : Storage::Float64);
+  if (all.is_float32()) copy_rows(all.features_f32, rows, out.features_f32);
+  else copy_rows(all.features, rows, out.features);
+  for (std::size_t i = 0; i < rows.size(); ++i) out.labels(static_cast<Eigen::Index>(i)) = all.labels(rows[i]);
   return out;
 }
 
+// Row i becomes the old row source[i], for a permutation `source` of all rows, following its cycles
+// with one row of temporary storage.
+template <class Features>
+void permute_rows(Features& features, const std::vector<int>& source) {
+  std::vector<bool> done(source.size(), false);
+  typename Features::PlainObject saved(1, features.cols());
+  for (std::size_t start = 0; start < source.size(); ++start) {
+    if (done[start]) continue;
+    saved = features.row(static_cast<Eigen::Index>(start));
+    auto at = start;
+    while (static_cast<std::size_t>(source[at]) != start) {
+      features.row(static_cast<Eigen::Index>(at)) = features.row(source[at]);
+      done[at] = true;
+      at = static_cast<std::size_t>(source[at]);
+    }
+    features.row(static_cast<Eigen::Index>(at)) = saved;
+    done[at] = true;
+  }
+}
+
+// Columns are standardised in blocks of this width, copied to float64: a multiple of every SIMD
+// width, so each column is reduced by Eigen in the same order as in the whole matrix.
+constexpr Eigen::Index kStandardizeBlock = 16;
+
+template <class Features>
+Standardizer fit_in_blocks(const Features& features) {
+  Standardizer s;
+  const auto n = static_cast<double>(features.rows());
+  s.mean.resize(features.cols());
+  s.scale.resize(features.cols());
+  for (Eigen::Index j = 0; j < features.cols(); j += kStandardizeBlock) {
+    const auto width = std::min(kStandardizeBlock, features.cols() - j);
+    const Matrix block = features.middleCols(j, width).template cast<double>();
+    const Vector mean = block.colwise().mean().transpose();
+    const Matrix centred = block.rowwise() - mean.transpose();
+    s.mean.segment(j, width) = mean;
+    s.scale.segment(j, width) = (centred.array().square().colwise().sum() / n).sqrt().transpose();
+  }
+  for (auto& v : s.scale) v = (v > 0.0) ? v : 1.0;
+  return s;
+}
 
 }  // namespace
 
-Dataset load_csv(const std::filesystem::path& file, const std::string& label) {
+Dataset load_csv(const std::filesystem::path& file, const std::string& label, Storage storage) {
   std::ifstream in(file);
   if (!in) throw DataError(fmt::format("{}: cannot open the data file", file.string()));
   std::string line;
@@ -110,8 +159,17 @@ Dataset load_csv(const std::filesystem::path& file, const std::string& label) {
   const auto header = split_csv_line(line);
   const auto label_index = label_column(header, label, fmt::format("{}:1", file.string()));
 
-  std::vector<double> values;
-  std::vector<double> labels;
+  // Sized by a first pass counting lines (blank lines are dropped at the end), so the features are
+  // parsed straight into their storage: no growing buffer, no float64 copy of a float32 set.
+  const auto data_start = in.tellg();
+  const auto lines = std::count(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>(), '\n') + 1;
+  in.clear();
+  in.seekg(data_start);
+  Dataset data;
+  const auto d = static_cast<Eigen::Index>(header.size() - 1);
+  check_dense_size(lines, d, file.string());
+  data.allocate(lines, d, storage);
+  Eigen::Index rows = 0;
   int line_number = 1;
   while (std::getline(in, line)) {
     ++line_number;
@@ -120,33 +178,45 @@ Dataset load_csv(const std::filesystem::path& file, const std::string& label) {
     const auto cells = split_csv_line(line);
     if (cells.size() != header.size())
       throw DataError(fmt::format("{}: {} columns, but the header has {}", where, cells.size(), header.size()));
+    Eigen::Index column = 0;
     for (std::size_t c = 0; c < cells.size(); ++c) {
       if (c == label_index) check_label_cell(cells[c], where, header[c], label);
       const double value = parse_cell(cells[c], where, header[c]);
       if (c != label_index) {
-        values.push_back(value);
+        data.set(rows, column++, value);
       } else {
         // A softmax or MLP output layer has one row per class up to the largest index: cap it so a
         // stray value (999999) cannot silently build a million-class model.
         if (value < 0 || value != std::floor(value) || value > kMaxClassIndex)
           throw DataError(fmt::format("{}: label '{}' is {}, but labels must be class indices 0, 1, 2, … (at most {})",
                                       where, header[c], cells[c], kMaxClassIndex));
-        labels.push_back(value);
+        data.labels(rows) = value;
       }
     }
+    ++rows;
   }
-  if (labels.empty()) throw DataError(fmt::format("{}: no data rows after the header", file.string()));
-
-  Dataset data;
-  const auto n = static_cast<Eigen::Index>(labels.size());
-  const auto d = static_cast<Eigen::Index>(header.size() - 1);
-  data.features = Eigen::Map<Matrix>(values.data(), n, d);
-  data.labels = Eigen::Map<Vector>(labels.data(), n);
+  if (rows == 0) throw DataError(fmt::format("{}: no data rows after the header", file.string()));
+  data.shrink_rows(rows);
   data.classes = static_cast<int>(data.labels.maxCoeff()) + 1;
   data.classes = std::max(data.classes, 2);
   for (std::size_t c = 0; c < header.size(); ++c)
     if (c != label_index) data.feature_names.push_back(header[c]);
   return data;
+}
+
+void Dataset::allocate(Eigen::Index n, Eigen::Index d, Storage storage) {
+  features = Matrix();
+  features_f32 = MatrixF();
+  if (storage == Storage::Float32) features_f32 = MatrixF::Zero(n, d);
+  else features = Matrix::Zero(n, d);
+  labels = Vector::Zero(n);
+}
+
+void Dataset::shrink_rows(Eigen::Index count) {
+  // Row-major with the same number of columns: Eigen reallocates in place.
+  if (is_float32()) features_f32.conservativeResize(count, Eigen::NoChange);
+  else features.conservativeResize(count, Eigen::NoChange);
+  labels.conservativeResize(count);
 }
 
 void Dataset::use_float32() {
@@ -156,17 +226,21 @@ void Dataset::use_float32() {
 }
 
 void Dataset::gather(const std::vector<int>& rows, Matrix& X, Vector& y) const {
+  const auto stored = stored_cols();
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const auto dst = static_cast<Eigen::Index>(i);
-    if (is_float32()) X.row(dst) = features_f32.row(rows[i]).cast<double>();
-    else X.row(dst) = features.row(rows[i]);
+    if (is_float32()) X.row(dst).head(stored) = features_f32.row(rows[i]).cast<double>();
+    else X.row(dst).head(stored) = features.row(rows[i]);
     y(dst) = labels(rows[i]);
   }
+  if (bias) X.col(stored).head(static_cast<Eigen::Index>(rows.size())).setOnes();
 }
 
 void Dataset::gather_range(Eigen::Index begin, Eigen::Index count, Matrix& X, Vector& y) const {
-  if (is_float32()) X.topRows(count) = features_f32.middleRows(begin, count).cast<double>();
-  else X.topRows(count) = features.middleRows(begin, count);
+  const auto stored = stored_cols();
+  if (is_float32()) X.topLeftCorner(count, stored) = features_f32.middleRows(begin, count).cast<double>();
+  else X.topLeftCorner(count, stored) = features.middleRows(begin, count);
+  if (bias) X.col(stored).head(count).setOnes();
   y.head(count) = labels.segment(begin, count);
 }
 
@@ -178,35 +252,41 @@ std::vector<long> Dataset::class_counts() const {
 
 void truncate_rows(Dataset& data, Eigen::Index count) {
   if (count <= 0 || count >= data.rows()) return;
-  data.features.conservativeResize(count, Eigen::NoChange);
-  data.labels.conservativeResize(count);
+  data.shrink_rows(count);
 }
 
-TrainTest split_random(const Dataset& all, double test_fraction, std::uint64_t key) {
+TrainTest split_random(Dataset all, double test_fraction, std::uint64_t key) {
   const int n = static_cast<int>(all.rows());
   const int n_test = static_cast<int>(std::ceil(test_fraction * n));
   const auto order = random_permutation(n, key);
-  const std::vector<int> test_rows(order.begin(), order.begin() + n_test);
-  const std::vector<int> train_rows(order.begin() + n_test, order.end());
-  return {select_rows(all, train_rows), select_rows(all, test_rows)};
+  Dataset test = select_rows(all, std::vector<int>(order.begin(), order.begin() + n_test));
+  // The training rows move to the front of `all`, in permutation order, the test rows behind them.
+  std::vector<int> source(order.begin() + n_test, order.end());
+  source.insert(source.end(), order.begin(), order.begin() + n_test);
+  if (all.is_float32()) permute_rows(all.features_f32, source);
+  else permute_rows(all.features, source);
+  const Vector labels = all.labels;
+  for (int i = 0; i < n; ++i) all.labels(i) = labels(source[static_cast<std::size_t>(i)]);
+  all.shrink_rows(n - n_test);
+  return {std::move(all), std::move(test)};
 }
 
 Standardizer Standardizer::fit(const Dataset& train) {
-  Standardizer s;
-  s.mean = train.features.colwise().mean().transpose();
-  const Matrix centred = train.features.rowwise() - s.mean.transpose();
-  s.scale = (centred.array().square().colwise().sum() / static_cast<double>(train.features.rows())).sqrt().transpose();
-  for (auto& v : s.scale) v = (v > 0.0) ? v : 1.0;
-  return s;
+  return train.is_float32() ? fit_in_blocks(train.features_f32) : fit_in_blocks(train.features);
 }
 
 void Standardizer::apply(Dataset& data) const {
-  data.features = ((data.features.rowwise() - mean.transpose()).array().rowwise() / scale.transpose().array()).matrix();
+  if (data.is_float32())
+    data.features_f32 = ((data.features_f32.cast<double>().rowwise() - mean.transpose()).array().rowwise() /
+                         scale.transpose().array())
+                            .matrix()
+                            .cast<float>();
+  else
+    data.features = ((data.features.rowwise() - mean.transpose()).array().rowwise() / scale.transpose().array()).matrix();
 }
 
 void add_bias_column(Dataset& data) {
-  data.features.conservativeResize(Eigen::NoChange, data.cols() + 1);
-  data.features.col(data.cols() - 1).setOnes();
+  data.bias = true;
   data.feature_names.emplace_back("bias");
 }
 

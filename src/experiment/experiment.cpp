@@ -14,10 +14,11 @@ namespace dmlsim {
 namespace {
 
 Dataset load_one(const DataSpec& spec, const std::filesystem::path& file, const std::filesystem::path& labels) {
+  const auto storage = spec.float32 ? Storage::Float32 : Storage::Float64;
   switch (spec.format) {
-    case DataFormat::Csv: return load_csv(file, spec.label);
-    case DataFormat::Idx: return load_idx(file, labels, spec.scale);
-    case DataFormat::Libsvm: return load_libsvm(file, spec.features);
+    case DataFormat::Csv: return load_csv(file, spec.label, storage);
+    case DataFormat::Idx: return load_idx(file, labels, spec.scale, storage);
+    case DataFormat::Libsvm: return load_libsvm(file, spec.features, storage);
   }
   return {};
 }
@@ -88,10 +89,6 @@ Experiment build_experiment(const Scenario& s) {
   if (s.model.type != "mlp") {
     add_bias_column(e.train);
     add_bias_column(e.test);
-  }
-  if (s.data.float32) {
-    e.train.use_float32();
-    e.test.use_float32();
   }
 
   e.model = make_model(s.model, e.train);

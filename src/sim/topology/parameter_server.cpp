@@ -17,11 +17,14 @@
 //   the uploads in worker order, the order the aggregate sums in, and folds each as soon as it
 //   and all before it are in.
 // Algorithms that aggregate only some workers' uploads (client sampling, backup workers) need
-// arrival order across workers: they take the partial path, where the server posts the
-// broadcasts to the round's participants itself and the uploads share the mailbox "server", so
-// the first K - b to arrive can be told apart. That path keeps the O(K) costs above.
+// arrival order across workers: they take the partial path. The senders post the broadcasts to the
+// round's participants only, and each worker, as it posts an upload to its own mailbox, appends
+// its id to an arrival queue the server reads: the server takes the uploads in the order they were
+// posted, as from one shared mailbox, without paying the shared mailbox's O(K) per receive.
 #include "sim/topology/topology.hpp"
 
+#include <algorithm>
+#include <deque>
 #include <fmt/format.h>
 #include <simgrid/s4u/Actor.hpp>
 #include <simgrid/s4u/Engine.hpp>
@@ -37,7 +40,6 @@ constexpr int kBroadcastTag = 0;
 constexpr int kUploadTag = 1;
 
 std::string upload_mailbox(int worker) { return "upload-" + std::to_string(worker); }
-const std::string kSharedUploadMailbox = "server";
 
 // Client sampling or backup workers: the server needs the uploads' arrival order.
 bool takes_partial_path(const SimContext& ctx) {
@@ -52,60 +54,77 @@ struct BroadcastBoard {
   int round = 0;
   double sent_at = 0;
   std::shared_ptr<const Vector> values;
-  std::vector<sg4::SemaphorePtr> go;      // per sender: post this round's broadcasts
-  std::vector<sg4::SemaphorePtr> posted;  // per sender: they are posted
+  std::vector<int> recipients;          // this round's, in posting order; sender g posts group g
+  std::vector<sg4::Mailbox*> outboxes;  // "worker-k" by worker
+  // Backup workers: a straggler's broadcast must not hold up the next round's, so the senders do
+  // not wait for their broadcasts to arrive (they drop them from their list once arrived).
+  bool senders_wait = true;
+  bool report_delivery = false;              // client sampling: the server waits for the arrivals
+  std::vector<sg4::SemaphorePtr> go;         // per sender: post this round's broadcasts
+  std::vector<sg4::SemaphorePtr> posted;     // per sender: they are posted
+  std::vector<sg4::SemaphorePtr> delivered;  // per sender: they arrived (if report_delivery)
+  static std::size_t senders_for(std::size_t recipients) { return (recipients + kWorkersPerSender - 1) / kWorkersPerSender; }
 };
 
-// Posts the broadcasts to workers [first, last) when told, then waits for them to arrive.
+// Posts group `sender` of the round's broadcasts when told, then waits for them to arrive.
 class BroadcastSender {
  public:
-  BroadcastSender(SimContext& context, BroadcastBoard& board, std::size_t sender, std::size_t first, std::size_t last)
-      : ctx_(context), board_(board), sender_(sender), first_(first), last_(last) {}
+  BroadcastSender(SimContext& context, BroadcastBoard& board, std::size_t sender)
+      : ctx_(context), board_(board), sender_(sender) {}
 
   // Daemon: the simulation ends when the server does, with the senders waiting for a round.
   void operator()() {
-    std::vector<sg4::Mailbox*> outboxes;
-    for (auto k = first_; k < last_; ++k) outboxes.push_back(sg4::Mailbox::by_name(worker_mailbox(static_cast<int>(k))));
     std::vector<sg4::CommPtr> sends;
     for (;;) {
       board_.go[sender_]->acquire();
-      sends.clear();
-      for (auto k = first_; k < last_; ++k) {
+      sends.erase(std::remove_if(sends.begin(), sends.end(), [](const sg4::CommPtr& c) { return c->test(); }), sends.end());
+      const auto first = sender_ * kWorkersPerSender;
+      const auto last = std::min(board_.recipients.size(), first + kWorkersPerSender);
+      for (auto i = first; i < last; ++i) {
+        const auto k = static_cast<std::size_t>(board_.recipients[i]);
         auto message = std::make_unique<Message>(
             Message{board_.round, kBroadcastTag, -1, ctx_.sizes.whole(), board_.sent_at, board_.values});
         ctx_.count(*message, ctx_.server_zone, ctx_.worker_zone[k]);
         const auto bytes = message->bytes;
-        sends.push_back(outboxes[k - first_]->put_async(message.release(), bytes));  // the receiver owns it now
+        sends.push_back(board_.outboxes[k]->put_async(message.release(), bytes));  // the receiver owns it now
       }
       board_.posted[sender_]->release();
+      if (!board_.senders_wait) continue;
       sg4::Comm::wait_all(sends);
+      sends.clear();
+      if (board_.report_delivery) board_.delivered[sender_]->release();
     }
   }
 
  private:
   SimContext& ctx_;
   BroadcastBoard& board_;
-  std::size_t sender_, first_, last_;
+  std::size_t sender_;
+};
+
+// Partial path: the workers whose uploads were posted, in posting order, and how many are queued.
+struct ArrivalQueue {
+  std::deque<int> workers;
+  sg4::SemaphorePtr queued;
 };
 
 class ServerActor {
  public:
-  ServerActor(SimContext& context, BroadcastBoard& board) : ctx_(context), board_(board) {}
+  ServerActor(SimContext& context, BroadcastBoard& board, ArrivalQueue& arrivals)
+      : ctx_(context), board_(board), arrivals_(arrivals) {}
 
   void operator()() {
     const auto workers = static_cast<int>(ctx_.uploads.size());
     for (int k = 0; k < workers; ++k) {
       inboxes_.push_back(sg4::Mailbox::by_name(upload_mailbox(k)));
       inboxes_.back()->set_receiver(sg4::Actor::self());
+      board_.outboxes.push_back(sg4::Mailbox::by_name(worker_mailbox(k)));
+      board_.recipients.push_back(k);
     }
     auto& role = *ctx_.server;
     partial_ = takes_partial_path(ctx_);
-    may_drop_uploads_ = role.uploads_needed(workers) < workers;
-    if (partial_) {
-      shared_inbox_ = sg4::Mailbox::by_name(kSharedUploadMailbox);
-      shared_inbox_->set_receiver(sg4::Actor::self());
-      for (int k = 0; k < workers; ++k) outboxes_.push_back(sg4::Mailbox::by_name(worker_mailbox(k)));
-    }
+    board_.senders_wait = role.uploads_needed(workers) == workers;
+    board_.report_delivery = partial_ && board_.senders_wait;
     SimProbe probe(ctx_);
 
     ctx_.monitor->start(role.model(), probe);
@@ -119,24 +138,24 @@ class ServerActor {
       if (!ctx_.monitor->after_round(round, role.model(), probe)) break;
     }
     ctx_.monitor->finish(role.model(), sg4::Engine::get_clock());
+    while (next_arrival_ready()) take_next_arrival();  // late uploads of dropped workers
     for (auto* inbox : inboxes_) inbox->set_receiver(nullptr);
-    if (partial_) {
-      while (shared_inbox_->ready()) shared_inbox_->get_unique<Message>();  // late uploads of dropped workers
-      shared_inbox_->set_receiver(nullptr);
-    }
     ctx_.finished = true;
   }
 
  private:
-  // Publishes the vector and has the senders post it, one group after the other.
+  // Publishes the vector and has the senders post it to board_.recipients, one group after the other.
   void broadcast(int round, const Vector& values) {
     board_.round = round;
     board_.sent_at = sg4::Engine::get_clock();
     board_.values = std::make_shared<const Vector>(values);
-    for (std::size_t g = 0; g < board_.go.size(); ++g) {
+    const auto senders = BroadcastBoard::senders_for(board_.recipients.size());
+    for (std::size_t g = 0; g < senders; ++g) {
       board_.go[g]->release();
       board_.posted[g]->acquire();
     }
+    if (board_.report_delivery)
+      for (std::size_t g = 0; g < senders; ++g) board_.delivered[g]->acquire();
   }
 
   // Receives the K uploads in worker order (each waits in its own mailbox until asked for) and
@@ -156,9 +175,18 @@ class ServerActor {
   // A round of an algorithm that aggregates some of the uploads: broadcast to the participants,
   // aggregate the earliest `needed` of their uploads.
   void partial_round(ServerRole& role, int round) {
-    const auto chosen = role.participants(round, static_cast<int>(ctx_.uploads.size()));
-    broadcast_to(round, role.broadcast(), chosen);
-    role.aggregate(first_uploads(round, role.uploads_needed(static_cast<int>(chosen.size()))));
+    board_.recipients = role.participants(round, static_cast<int>(ctx_.uploads.size()));
+    broadcast(round, role.broadcast());
+    role.aggregate(first_uploads(round, role.uploads_needed(static_cast<int>(board_.recipients.size()))));
+  }
+
+  // The uploads are taken in the order they were posted, each once it has arrived.
+  bool next_arrival_ready() const { return !arrivals_.workers.empty() && inboxes_[static_cast<std::size_t>(arrivals_.workers.front())]->ready(); }
+  std::unique_ptr<Message> take_next_arrival() {
+    arrivals_.queued->acquire();
+    const auto k = static_cast<std::size_t>(arrivals_.workers.front());
+    arrivals_.workers.pop_front();
+    return inboxes_[k]->get_unique<Message>();
   }
 
   // The uploads of this round's `needed` earliest arrivals (ties by worker id), in worker order.
@@ -166,51 +194,32 @@ class ServerActor {
   std::vector<Upload> first_uploads(int round, int needed) {
     std::vector<Arrival> arrived;
     const auto take = [&] {
-      const auto message = shared_inbox_->get_unique<Message>();
+      const auto message = take_next_arrival();
       if (message->round == round) arrived.push_back({sg4::Engine::get_clock(), message->from});
     };
     while (static_cast<int>(arrived.size()) < needed) take();
-    while (shared_inbox_->ready()) take();  // arrived at the same instant: they compete by worker id
+    while (next_arrival_ready()) take();  // arrived at the same instant: they compete by worker id
     std::vector<Upload> uploads;
     for (int k : first_arrivals(arrived, needed)) uploads.push_back(ctx_.uploads[static_cast<std::size_t>(k)]);
     return uploads;
   }
 
-  void broadcast_to(int round, const Vector& values, const std::vector<int>& chosen) {
-    auto shared = std::make_shared<const Vector>(values);
-    std::vector<sg4::CommPtr> sends;
-    for (int worker : chosen) {
-      const auto k = static_cast<std::size_t>(worker);
-      auto message = std::make_unique<Message>(
-          Message{round, kBroadcastTag, -1, ctx_.sizes.whole(), sg4::Engine::get_clock(), shared});
-      ctx_.count(*message, ctx_.server_zone, ctx_.worker_zone[k]);
-      if (may_drop_uploads_) {  // a straggler's broadcast must not hold up the server
-        outboxes_[k]->put_init(message.get(), message->bytes)->detach([](void* m) { delete static_cast<Message*>(m); });
-      } else {
-        sends.push_back(outboxes_[k]->put_async(message.get(), message->bytes));
-      }
-      message.release();  // the receiver owns it now
-    }
-    sg4::Comm::wait_all(sends);
-  }
-
   SimContext& ctx_;
   BroadcastBoard& board_;
+  ArrivalQueue& arrivals_;
   std::vector<sg4::Mailbox*> inboxes_;
   bool partial_ = false;
-  bool may_drop_uploads_ = false;  // backup workers: the server does not wait for every upload
-  sg4::Mailbox* shared_inbox_ = nullptr;
-  std::vector<sg4::Mailbox*> outboxes_;
 };
 
 class WorkerActor {
  public:
-  WorkerActor(SimContext& context, int worker) : ctx_(context), worker_(worker) {}
+  WorkerActor(SimContext& context, int worker, ArrivalQueue& arrivals) : ctx_(context), worker_(worker), arrivals_(arrivals) {}
 
   void operator()() {
     auto* inbox = sg4::Mailbox::by_name(worker_mailbox(worker_));
     inbox->set_receiver(sg4::Actor::self());
-    auto* server = sg4::Mailbox::by_name(takes_partial_path(ctx_) ? kSharedUploadMailbox : upload_mailbox(worker_));
+    auto* server = sg4::Mailbox::by_name(upload_mailbox(worker_));
+    const bool partial = takes_partial_path(ctx_);
     // A worker the server may stop waiting for (backup workers) starts on the newest broadcast.
     const int workers = static_cast<int>(ctx_.uploads.size());
     const bool may_fall_behind = ctx_.server->uploads_needed(workers) < workers;
@@ -236,6 +245,10 @@ class WorkerActor {
           Message{message->round, kUploadTag, worker_, ctx_.sizes.whole(), sg4::Engine::get_clock(), nullptr});
       ctx_.count(*reply, ctx_.worker_zone[static_cast<std::size_t>(worker_)], ctx_.server_zone);
       const auto bytes = reply->bytes;
+      if (partial) {
+        arrivals_.workers.push_back(worker_);
+        arrivals_.queued->release();
+      }
       server->put(reply.release(), bytes);
       ledger.communicated();
     }
@@ -244,27 +257,30 @@ class WorkerActor {
  private:
   SimContext& ctx_;
   int worker_;
+  ArrivalQueue& arrivals_;
 };
 
 class ParameterServer final : public Topology {
  public:
   void create_actors(SimContext& context, const Placed& placed) override {
     const auto workers = placed.workers.size();
+    arrivals_.queued = sg4::Semaphore::create(0);
     for (std::size_t k = 0; k < workers; ++k)
-      sg4::Actor::create(fmt::format("worker-{}", k), placed.workers[k], WorkerActor(context, static_cast<int>(k)))
+      sg4::Actor::create(fmt::format("worker-{}", k), placed.workers[k],
+                         WorkerActor(context, static_cast<int>(k), arrivals_))
           ->daemonize();
-    for (std::size_t first = 0, g = 0; first < workers; first += kWorkersPerSender, ++g) {
+    for (std::size_t g = 0; g < BroadcastBoard::senders_for(workers); ++g) {
       board_.go.push_back(sg4::Semaphore::create(0));
       board_.posted.push_back(sg4::Semaphore::create(0));
-      const auto last = std::min(workers, first + kWorkersPerSender);
-      sg4::Actor::create(fmt::format("broadcast-{}", g), placed.server, BroadcastSender(context, board_, g, first, last))
-          ->daemonize();
+      board_.delivered.push_back(sg4::Semaphore::create(0));
+      sg4::Actor::create(fmt::format("broadcast-{}", g), placed.server, BroadcastSender(context, board_, g))->daemonize();
     }
-    sg4::Actor::create("server", placed.server, ServerActor(context, board_));
+    sg4::Actor::create("server", placed.server, ServerActor(context, board_, arrivals_));
   }
 
  private:
   BroadcastBoard board_;
+  ArrivalQueue arrivals_;
 };
 
 }  // namespace
