@@ -32,6 +32,7 @@ struct RoundRow {
   std::uint64_t bytes_intra_zone = 0;  // cumulative, of bytes_sent: inside one platform zone
   std::uint64_t bytes_inter_zone = 0;  // cumulative, of bytes_sent: between zones (WAN)
   double energy = 0;  // joules consumed so far by the run's hosts and the links (with <energy>)
+  int participants = 0;  // workers whose uploads the round aggregated (with <failures>)
 };
 
 struct WorkerStats {
