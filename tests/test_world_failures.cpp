@@ -6,6 +6,7 @@
 // <failures> input gets exit 2 with file:line.
 #include "test_util.hpp"
 
+#include "algorithms/asynchronous.hpp"
 #include "experiment/experiment.hpp"
 #include "scenario/scenario.hpp"
 
@@ -27,7 +28,8 @@ constexpr double kEta = 0.05;
 constexpr int kLocalSteps = 3;
 
 // MA on the seed's breast-cancer data, 4 workers on a star (rounds of about 10 ms), CM02.
-std::string scenario_text(const TempDir& dir, int rounds, const std::string& failures, const std::string& extra = "") {
+std::string scenario_text(const TempDir& dir, int rounds, const std::string& failures, const std::string& extra = "",
+                          const std::string& algorithm = fmt::format(R"(name="ma" eta="{}" local-steps="{}")", kEta, kLocalSteps)) {
   const auto data = testutil::source_dir() / "data";
   return fmt::format(R"(<?xml version="1.0"?>
 <scenario name="failures" seed="3">
@@ -36,7 +38,7 @@ std::string scenario_text(const TempDir& dir, int rounds, const std::string& fai
   <data train="{}" test="{}" label="target" standardize="true"/>
   <workers count="{}" placement="hosts" hosts="w0,w1,w2,w3"/>
   <server host="server"/>
-  <algorithm name="ma" eta="{}" local-steps="{}"/>
+  <algorithm {}/>
   <batch rule="fixed" size="8"/>
   <training rounds="{}"/>
   {}
@@ -44,7 +46,7 @@ std::string scenario_text(const TempDir& dir, int rounds, const std::string& fai
 </scenario>
 )",
                      (dir / "star.xml").string(), (data / "breast_cancer_seed_train.csv").string(),
-                     (data / "breast_cancer_seed_test.csv").string(), kWorkers, kEta, kLocalSteps, rounds, extra,
+                     (data / "breast_cancer_seed_test.csv").string(), kWorkers, algorithm, rounds, extra,
                      failures);
 }
 
@@ -57,9 +59,10 @@ class WorldFailures : public ::testing::Test {
  protected:
   void SetUp() override { write_text(dir_ / "star.xml", testutil::star_platform(kWorkers, {})); }
 
-  RunResult run(const std::string& name, int rounds, const std::string& failures, const std::string& extra = "") {
+  RunResult run(const std::string& name, int rounds, const std::string& failures, const std::string& extra = "",
+                const std::string& algorithm = fmt::format(R"(name="ma" eta="{}" local-steps="{}")", kEta, kLocalSteps)) {
     const auto scenario = dir_ / (name + ".xml");
-    write_text(scenario, scenario_text(dir_, rounds, failures, extra));
+    write_text(scenario, scenario_text(dir_, rounds, failures, extra, algorithm));
     const auto out = dir_ / ("out-" + name);
     return {run_dmlsim(fmt::format("run {} -q --save-weights -o {}", scenario.string(), out.string())), out};
   }
@@ -207,6 +210,53 @@ TEST_F(WorldFailures, RandomFailuresRerunIdenticallyAndDependOnTheSeed) {
   const auto c = run_dmlsim(fmt::format("run {} -q -o {}", (dir_ / "mtbf-c.xml").string(), (dir_ / "out-c").string()));
   ASSERT_EQ(c.exit_code, 0) << c.out;
   EXPECT_NE(failures(a).dump(), failures({c, dir_ / "out-c"}).dump());
+}
+
+// Asynchronous algorithms go on: the others never wait for a dead worker, and under SSP's staleness
+// bound the dead worker stops holding them back once its push is overdue.
+TEST_F(WorldFailures, AsynchronousRunsGoOnWithoutTheDeadWorker) {
+  for (const std::string algorithm : {R"(name="asgd" eta="0.01")", R"(name="ssp" eta="0.01" s="1")"}) {
+    const auto r = run("async", 120, R"(<failures timeout="100ms"><host name="w3" round="10"/></failures>)", "", algorithm);
+    ASSERT_EQ(r.result.exit_code, 0) << algorithm << "\n" << r.result.out;
+    const auto participants = column(r.out, "participants");
+    ASSERT_EQ(participants.size(), 121u) << algorithm;
+    EXPECT_EQ(participants[5], 4) << algorithm;
+    EXPECT_EQ(participants.back(), 3) << algorithm;
+    const auto f = failures(r);
+    EXPECT_EQ(f["events"][0]["round"], 10);
+    EXPECT_EQ(f["workers_out_at_end"], nlohmann::json::array({3}));
+  }
+}
+
+// A role that only counts what it is handed.
+class CountingRole final : public ServerRole {
+ public:
+  const Vector& broadcast() override { return w_; }
+  void aggregate(const std::vector<Upload>&) override { ++applied; }
+  const Vector& model() const override { return w_; }
+  int applied = 0;
+
+ private:
+  Vector w_ = Vector::Zero(1);
+};
+
+Upload from(int worker) {
+  Upload u;
+  u.worker = worker;
+  return u;
+}
+
+TEST(AsyncProtocolUnderFailures, ALostWorkerNoLongerHoldsTheOthersBackAndRejoinsLevelWithTheSlowest) {
+  CountingRole role;
+  AsyncProtocol protocol(role, 3, 1);
+  EXPECT_EQ(protocol.push(from(0), 0), std::vector<int>{0});
+  EXPECT_EQ(protocol.push(from(1), 0), std::vector<int>{1});
+  EXPECT_TRUE(protocol.push(from(0), 1).empty());  // 2 pushes ahead of worker 2: held back
+  EXPECT_EQ(protocol.leave(2), std::vector<int>{0});  // worker 2 is lost: worker 0 goes on
+  EXPECT_EQ(protocol.push(from(1), 2), std::vector<int>{1});
+  protocol.rejoin(2);  // level with the slowest present (2 pushes), so nobody is held back by it
+  EXPECT_EQ(protocol.push(from(0), 3), std::vector<int>{0});
+  EXPECT_EQ(role.applied, 5);
 }
 
 TEST_F(WorldFailures, BadFailureSpecsAreRejectedWithFileAndLine) {

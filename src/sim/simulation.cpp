@@ -132,13 +132,12 @@ void Simulation::load_platform() {
   place_background(scenario_);  // checks the flows' hosts before the clock starts
 }
 
-// Failures run on the synchronous parameter-server star only (world/failures.hpp).
+// Failures run on the parameter-server star only (world/failures.hpp).
 void Simulation::plan_failures() {
-  const auto& algorithm = scenario_.algorithm.algorithm();
-  if (scenario_.topology.kind != "parameter-server" || algorithm.asynchronous())
+  if (scenario_.topology.kind != "parameter-server")
     throw ScenarioError(scenario_.file.string(), scenario_.failures.line,
-                        fmt::format("<failures>: failures are supported on topology parameter-server with a synchronous "
-                                    "algorithm only, not on {} with {}", scenario_.topology.kind, algorithm.name));
+                        fmt::format("<failures>: failures are supported on topology parameter-server only, not on {}",
+                                    scenario_.topology.kind));
   std::vector<std::uint64_t> rows;
   for (const auto& partition : experiment_.partitions) rows.push_back(partition.size());
   failures_ = std::make_unique<FailurePlan>(scenario_, placed_, rows);

@@ -160,8 +160,10 @@ void FailurePlan::missed(int worker, int round) {
   ++missed_without_failure_;
 }
 
+void FailurePlan::set_participants(int round, int count) { participants_[static_cast<std::size_t>(round)] = count; }
+
 void FailurePlan::aggregated(int round, const std::vector<Arrival>& uploads) {
-  participants_[static_cast<std::size_t>(round)] = static_cast<int>(uploads.size());
+  set_participants(round, static_cast<int>(uploads.size()));
   for (const auto& upload : uploads) last_aggregated_[static_cast<std::size_t>(upload.worker)] = upload.time;
 }
 

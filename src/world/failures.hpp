@@ -59,6 +59,7 @@ class FailurePlan {
   void missed(int worker, int round);
   // The uploads `round` aggregated, with their arrival times.
   void aggregated(int round, const std::vector<Arrival>& uploads);
+  void set_participants(int round, int count);
   int participants(int round) const;
   // Whether a worker that is not in the server's view now may still come back: one is up and
   // reachable, or a repair is scheduled.

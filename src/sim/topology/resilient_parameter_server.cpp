@@ -15,6 +15,8 @@
 //   no worker is in the server's view and none can come back.
 // The server holds K pending receives, so each completion costs O(K) (SimGrid 3.32): meant for the
 // tens of workers of a failure study, not the scale runs of the plain star.
+#include "algorithms/asynchronous.hpp"
+#include "algorithms/registry.hpp"
 #include "sim/topology/topology.hpp"
 #include "world/failures.hpp"
 
@@ -45,6 +47,64 @@ struct Event {
   std::unique_ptr<Message> message;
 };
 
+// One standing receive per worker (mailbox "upload-k"), posted again as soon as it completes or
+// fails, so whatever a worker sends is always taken.
+class StandingReceives {
+ public:
+  explicit StandingReceives(std::size_t workers) : slots_(workers, nullptr), receives_(workers) {
+    for (std::size_t k = 0; k < workers; ++k) post(static_cast<int>(k));
+  }
+  ~StandingReceives() {
+    for (auto& receive : receives_) receive->cancel();
+  }
+  StandingReceives(const StandingReceives&) = delete;
+  StandingReceives& operator=(const StandingReceives&) = delete;
+
+  // The next upload, join or failed transfer, or a timeout after `timeout` seconds (< 0: none).
+  Event next(double timeout) {
+    std::vector<sg4::CommPtr> pending(receives_.begin(), receives_.end());
+    ssize_t index = -1;
+    try {
+      index = sg4::Comm::wait_any_for(pending, timeout);
+    } catch (const simgrid::Exception&) {
+      for (std::size_t k = 0; k < pending.size(); ++k)
+        if (pending[k]->get_state() == sg4::Activity::State::FAILED) {
+          post(static_cast<int>(k));
+          return {Event::Failed, static_cast<int>(k), nullptr};
+        }
+      throw;
+    }
+    if (index < 0) return {};
+    const auto k = static_cast<std::size_t>(index);
+    std::unique_ptr<Message> message(slots_[k]);
+    post(static_cast<int>(k));
+    return {Event::Arrived, static_cast<int>(k), std::move(message)};
+  }
+
+ private:
+  void post(int worker) {
+    const auto k = static_cast<std::size_t>(worker);
+    receives_[k] = sg4::Mailbox::by_name(upload_mailbox(worker))->get_async<Message>(&slots_[k]);
+  }
+
+  std::vector<Message*> slots_;  // where each receive puts its message
+  std::vector<sg4::CommPtr> receives_;
+};
+
+// The broadcasts and replies of both servers: detached sends, so one that fails (its worker or a
+// link went down) does not stop the server, which learns of it by the missing upload. None goes to
+// a host that is down: it could not connect (and SimGrid 3.32 asserts on a transfer to a host that
+// is off).
+void send_model(SimContext& ctx, const sg4::Host* host, int worker, int round, std::shared_ptr<const Vector> values) {
+  if (!host->is_on()) return;
+  auto message = std::make_unique<Message>(Message{round, kBroadcastTag, -1, ctx.sizes.whole(), now(), std::move(values)});
+  ctx.count(*message, ctx.server_zone, ctx.worker_zone[static_cast<std::size_t>(worker)]);
+  const auto bytes = message->bytes;
+  sg4::Mailbox::by_name(worker_mailbox(worker))
+      ->put_init(message.release(), bytes)
+      ->detach([](void* m) { delete static_cast<Message*>(m); });
+}
+
 class ResilientServer {
  public:
   ResilientServer(SimContext& context, std::vector<sg4::Host*> hosts)
@@ -52,10 +112,9 @@ class ResilientServer {
 
   void operator()() {
     const auto workers = ctx_.uploads.size();
-    slots_.assign(workers, nullptr);
-    receives_.resize(workers);
+    StandingReceives receives(workers);
+    receives_ = &receives;
     in_view_.assign(workers, true);
-    for (std::size_t k = 0; k < workers; ++k) post(static_cast<int>(k));
     auto& role = *ctx_.server;
     SimProbe probe(ctx_);
     ctx_.monitor->start(role.model(), probe);
@@ -65,44 +124,12 @@ class ResilientServer {
       run_round(role, round);
       if (!ctx_.monitor->after_round(round, role.model(), probe)) break;
     }
-    for (auto& receive : receives_) receive->cancel();
     if (!failures_.fatal().empty()) return;
     ctx_.monitor->finish(role.model(), now());
     ctx_.finished = true;
   }
 
  private:
-  void post(int worker) {
-    const auto k = static_cast<std::size_t>(worker);
-    receives_[k] = sg4::Mailbox::by_name(upload_mailbox(worker))->get_async<Message>(&slots_[k]);
-  }
-
-  // The next upload, join or failed transfer, or a timeout after `timeout` seconds (< 0: none).
-  Event next(double timeout) {
-    std::vector<sg4::CommPtr> pending;
-    std::vector<int> who;
-    for (std::size_t k = 0; k < receives_.size(); ++k) {
-      pending.push_back(receives_[k]);
-      who.push_back(static_cast<int>(k));
-    }
-    ssize_t index = -1;
-    try {
-      index = sg4::Comm::wait_any_for(pending, timeout);
-    } catch (const simgrid::Exception&) {
-      for (std::size_t i = 0; i < pending.size(); ++i)
-        if (pending[i]->get_state() == sg4::Activity::State::FAILED) {
-          post(who[i]);
-          return {Event::Failed, who[i], nullptr};
-        }
-      throw;
-    }
-    if (index < 0) return {};
-    const int k = who[static_cast<std::size_t>(index)];
-    std::unique_ptr<Message> message(slots_[static_cast<std::size_t>(k)]);
-    post(k);
-    return {Event::Arrived, k, std::move(message)};
-  }
-
   // Any message from a worker out of the server's view (a join, or an upload that came too late)
   // brings it back in from the next broadcast.
   void admit(const Event& event) {
@@ -117,7 +144,7 @@ class ResilientServer {
                                    "back", now(), round));
         return false;
       }
-      admit(next(-1));
+      admit(receives_->next(-1));
     }
     return true;
   }
@@ -137,7 +164,7 @@ class ResilientServer {
     std::vector<Arrival> arrived;
     std::vector<Upload> uploads(static_cast<std::size_t>(workers));
     while (static_cast<int>(arrived.size()) < needed && !waiting.empty() && now() < deadline) {
-      auto event = next(deadline - now());
+      auto event = receives_->next(deadline - now());
       if (event.kind == Event::Timeout) break;
       const auto it = std::find(waiting.begin(), waiting.end(), event.worker);
       const bool awaited = it != waiting.end();
@@ -170,34 +197,122 @@ class ResilientServer {
     if (!taken.empty()) role.aggregate(taken);  // nothing came: the global model stays as it is
   }
 
-  // Detached sends: a broadcast that fails (its worker or a link went down) must not stop the
-  // server, which learns of it by the missing upload. None goes to a host that is down: it could
-  // not connect (and SimGrid 3.32 asserts on a transfer to a host that is off).
   void broadcast(int round, const Vector& values, const std::vector<int>& to) {
     auto shared = std::make_shared<const Vector>(values);
-    for (int worker : to) {
-      const auto k = static_cast<std::size_t>(worker);
-      if (!hosts_[k]->is_on()) continue;
-      auto message = std::make_unique<Message>(Message{round, kBroadcastTag, -1, ctx_.sizes.whole(), now(), shared});
-      ctx_.count(*message, ctx_.server_zone, ctx_.worker_zone[k]);
-      const auto bytes = message->bytes;
-      sg4::Mailbox::by_name(worker_mailbox(worker))
-          ->put_init(message.release(), bytes)
-          ->detach([](void* m) { delete static_cast<Message*>(m); });
-    }
+    for (int k : to) send_model(ctx_, hosts_[static_cast<std::size_t>(k)], k, round, shared);
   }
 
   SimContext& ctx_;
   FailurePlan& failures_;
-  std::vector<Message*> slots_;  // where each standing receive puts its message
-  std::vector<sg4::CommPtr> receives_;
+  StandingReceives* receives_ = nullptr;
   std::vector<bool> in_view_;  // the server broadcasts to these workers
   std::vector<sg4::Host*> hosts_;  // worker k's host
 };
 
+// The asynchronous star (ASGD, SSP, asynchronous EASGD; see async_parameter_server.cpp) under
+// failures: the server applies every push on arrival and replies to the pushers the staleness bound
+// lets go. A worker whose push has not come `timeout` after the server's reply to it (or whose
+// transfer failed) leaves the server's view and no longer holds the others back under the bound; a
+// join, or a push that comes too late (dropped), brings it back level with the slowest worker, with
+// a reply of the current model. The others never wait for it.
+class ResilientAsyncServer {
+ public:
+  ResilientAsyncServer(SimContext& context, std::vector<sg4::Host*> hosts, int staleness_bound)
+      : ctx_(context), failures_(*context.failures), hosts_(std::move(hosts)), bound_(staleness_bound) {}
+
+  void operator()() {
+    const auto workers = hosts_.size();
+    StandingReceives receives(workers);
+    auto& role = *ctx_.server;
+    AsyncProtocol protocol(role, static_cast<int>(workers), bound_);
+    protocol_ = &protocol;
+    SimProbe probe(ctx_);
+    in_view_.assign(workers, true);
+    awaited_.assign(workers, false);
+    replied_at_.assign(workers, 0.0);
+    ctx_.monitor->start(role.model(), probe);
+    for (std::size_t k = 0; k < workers; ++k) reply(static_cast<int>(k));
+    for (bool running = true; running;) {
+      if (!someone_in_view()) return;
+      auto event = receives.next(time_to_next_deadline());
+      if (event.kind == Event::Timeout) {
+        for (std::size_t k = 0; k < workers; ++k)
+          if (awaited_[k] && replied_at_[k] + failures_.timeout() <= now()) lose(static_cast<int>(k));
+      } else if (event.kind == Event::Failed) {
+        if (awaited_[static_cast<std::size_t>(event.worker)]) lose(event.worker);
+      } else if (event.message->tag == kUploadTag && awaited_[static_cast<std::size_t>(event.worker)]) {
+        running = apply(event.worker, *event.message, probe);
+      } else {
+        come_back(event.worker);  // a join, or a push from a worker the server had lost
+      }
+    }
+    ctx_.monitor->finish(role.model(), now());
+    ctx_.record.staleness_histogram = protocol.staleness_histogram();
+    ctx_.finished = true;
+  }
+
+ private:
+  bool apply(int worker, const Message& push, SimProbe& probe) {
+    awaited_[static_cast<std::size_t>(worker)] = false;
+    const int update = static_cast<int>(protocol_->version()) + 1;
+    failures_.begin_round(update);  // failures due at this server update; may take this host down
+    const auto released = protocol_->push(ctx_.uploads[static_cast<std::size_t>(worker)],
+                                          static_cast<std::uint64_t>(push.round));
+    failures_.set_participants(update, static_cast<int>(std::count(in_view_.begin(), in_view_.end(), true)));
+    if (!ctx_.monitor->after_round(update, ctx_.server->model(), probe)) return false;
+    for (int k : released) reply(k);
+    return true;
+  }
+
+  void lose(int worker) {
+    in_view_[static_cast<std::size_t>(worker)] = false;
+    awaited_[static_cast<std::size_t>(worker)] = false;
+    for (int k : protocol_->leave(worker)) reply(k);
+  }
+
+  void come_back(int worker) {
+    if (!in_view_[static_cast<std::size_t>(worker)]) protocol_->rejoin(worker);
+    in_view_[static_cast<std::size_t>(worker)] = true;
+    reply(worker);
+  }
+
+  void reply(int worker) {
+    const auto k = static_cast<std::size_t>(worker);
+    send_model(ctx_, hosts_[k], worker, static_cast<int>(protocol_->version()),
+               std::make_shared<const Vector>(ctx_.server->model()));
+    awaited_[k] = true;
+    replied_at_[k] = now();
+  }
+
+  // Seconds until the earliest awaited push is overdue (-1: none is awaited).
+  double time_to_next_deadline() const {
+    double earliest = -1;
+    for (std::size_t k = 0; k < awaited_.size(); ++k)
+      if (awaited_[k] && (earliest < 0 || replied_at_[k] < earliest)) earliest = replied_at_[k];
+    return earliest < 0 ? -1 : std::max(0.0, earliest + failures_.timeout() - now());
+  }
+
+  bool someone_in_view() {
+    if (std::find(in_view_.begin(), in_view_.end(), true) != in_view_.end() || failures_.comeback_possible()) return true;
+    failures_.stop(fmt::format("every worker is down or cut off from the server at {} s (server update {}) and none is "
+                               "due back", now(), protocol_->version()));
+    return false;
+  }
+
+  SimContext& ctx_;
+  FailurePlan& failures_;
+  std::vector<sg4::Host*> hosts_;
+  int bound_;
+  AsyncProtocol* protocol_ = nullptr;
+  std::vector<bool> in_view_;
+  std::vector<bool> awaited_;  // replied to, its push not in yet
+  std::vector<double> replied_at_;
+};
+
 class ResilientWorker {
  public:
-  ResilientWorker(SimContext& context, int worker) : ctx_(context), worker_(worker) {}
+  ResilientWorker(SimContext& context, int worker, bool asynchronous)
+      : ctx_(context), worker_(worker), asynchronous_(asynchronous) {}
 
   // Daemon: the simulation ends when the server does, with the workers waiting for a broadcast.
   void operator()() {
@@ -213,7 +328,7 @@ class ResilientWorker {
     TimeLedger ledger(ctx_, worker_);
     if (restarted) join();
 
-    for (;;) {
+    for (int push = 1;; ++push) {
       std::unique_ptr<Message> message;
       try {
         message = inbox->get_unique<Message>();
@@ -223,7 +338,8 @@ class ResilientWorker {
         continue;
       }
       ledger.received(message->sent_at);
-      compute_round(*role, message->round, *message->values, trainer, upload, ledger);
+      // An asynchronous worker's batches are keyed by its push number, as in async_parameter_server.cpp.
+      compute_round(*role, asynchronous_ ? push : message->round, *message->values, trainer, upload, ledger);
       if (!send(message->round, kUploadTag, ctx_.sizes.whole())) join();
       ledger.communicated();
     }
@@ -250,19 +366,26 @@ class ResilientWorker {
 
   SimContext& ctx_;
   int worker_;
+  bool asynchronous_;
   sg4::Mailbox* server_ = nullptr;
 };
 
 class ResilientParameterServer final : public Topology {
  public:
   void create_actors(SimContext& context, const Placed& placed) override {
+    const auto& params = context.experiment->algorithm.params;
+    const bool asynchronous = params.algorithm().asynchronous();
     for (std::size_t k = 0; k < placed.workers.size(); ++k) {
       auto worker = sg4::Actor::create(fmt::format("worker-{}", k), placed.workers[k],
-                                       ResilientWorker(context, static_cast<int>(k)));
+                                       ResilientWorker(context, static_cast<int>(k), asynchronous));
       worker->daemonize();
       worker->set_auto_restart(true);  // when its host comes back; after daemonize(), which it keeps
     }
-    sg4::Actor::create("server", placed.server, ResilientServer(context, placed.workers));
+    if (asynchronous)
+      sg4::Actor::create("server", placed.server,
+                         ResilientAsyncServer(context, placed.workers, params.algorithm().staleness_bound(params)));
+    else
+      sg4::Actor::create("server", placed.server, ResilientServer(context, placed.workers));
   }
 };
 
