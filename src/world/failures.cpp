@@ -23,9 +23,20 @@ std::vector<sg4::Link*> links_between(const sg4::Host* a, const sg4::Host* b) {
   return links;
 }
 
-bool uses_link(const sg4::Host* worker, const sg4::Host* server, const sg4::Link* link) {
-  const auto links = links_between(worker, server);
-  return std::find(links.begin(), links.end(), link) != links.end();
+bool uses_link(const sg4::Host* worker, const sg4::Host* server, const std::vector<sg4::Link*>& links) {
+  const auto route = links_between(worker, server);
+  return std::any_of(links.begin(), links.end(),
+                     [&route](const sg4::Link* link) { return std::find(route.begin(), route.end(), link) != route.end(); });
+}
+
+// The link of that name, or both halves of a split-duplex link of that name (none if neither).
+std::vector<sg4::Link*> links_named(const std::string& name) {
+  const auto& engine = *sg4::Engine::get_instance();
+  if (auto* link = engine.link_by_name_or_null(name)) return {link};
+  auto* up = engine.link_by_name_or_null(name + "_UP");
+  auto* down = engine.link_by_name_or_null(name + "_DOWN");
+  if (up && down) return {up, down};
+  return {};
 }
 
 double now() { return sg4::Engine::get_clock(); }
@@ -44,10 +55,10 @@ FailurePlan::FailurePlan(const Scenario& s, const Placed& placed, std::vector<st
     Planned p;
     p.spec = e;
     if (e.link) {
-      p.link = engine.link_by_name_or_null(e.name);
-      if (!p.link) throw where(e, fmt::format("link '{}' is not in platform {}", e.name, s.platform.file.string()));
+      p.links = links_named(e.name);
+      if (p.links.empty()) throw where(e, fmt::format("link '{}' is not in platform {}", e.name, s.platform.file.string()));
       for (std::size_t k = 0; k < placed.workers.size(); ++k)
-        if (uses_link(placed.workers[k], placed.server, p.link)) p.workers.push_back(static_cast<int>(k));
+        if (uses_link(placed.workers[k], placed.server, p.links)) p.workers.push_back(static_cast<int>(k));
       if (p.workers.empty())
         throw where(e, fmt::format("link '{}' is on no route between a worker and the server {}", e.name,
                                    placed.server->get_name()));
@@ -74,7 +85,7 @@ void FailurePlan::start() {
     sg4::Actor::create("failures", placed_.server, [this, timed] {
       for (const auto* p : timed) {
         sg4::this_actor::sleep_until(*p->spec.at);
-        go_down(*p, p->link ? "link" : "host");
+        go_down(*p, p->host ? "host" : "link");
       }
     })->daemonize();
   if (!scenario_.failures.random) return;
@@ -114,7 +125,7 @@ void FailurePlan::begin_round(int round) {
   round_ = round;
   if (static_cast<int>(participants_.size()) <= round) participants_.resize(static_cast<std::size_t>(round) + 1, 0);
   for (const auto& p : planned_)
-    if (p.spec.round == round) go_down(p, p.link ? "link" : "host");
+    if (p.spec.round == round) go_down(p, p.host ? "host" : "link");
 }
 
 void FailurePlan::go_down(const Planned& p, const std::string& source) {
@@ -123,20 +134,16 @@ void FailurePlan::go_down(const Planned& p, const std::string& source) {
   if (p.server)
     stop(fmt::format("the server's host {} went down at {} s (round {}, {}:{}); a parameter server's run cannot go on "
                      "without it", p.spec.name, now(), round_, scenario_.file.string(), p.spec.line));
-  if (p.host)
-    p.host->turn_off();  // kills its actors, the caller's too when it is the server's host
-  else
-    p.link->turn_off();  // fails the transfers in flight across it
+  for (auto* link : p.links) link->turn_off();  // fails the transfers in flight across it
+  if (p.host) p.host->turn_off();               // kills its actors, the caller's too when it is the server's host
 }
 
 void FailurePlan::come_back(const Planned& p, std::size_t record, double after) {
   ++pending_repairs_;
   sg4::Actor::create(fmt::format("repair-{}", record), placed_.server, [this, &p, record, after] {
     sg4::this_actor::sleep_for(after);
-    if (p.host)
-      p.host->turn_on();  // restarts its workers (auto-restart actors)
-    else
-      p.link->turn_on();
+    for (auto* link : p.links) link->turn_on();
+    if (p.host) p.host->turn_on();  // restarts its workers (auto-restart actors)
     --pending_repairs_;
     records_[record].up_at = now();
   })->daemonize();

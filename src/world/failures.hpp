@@ -3,7 +3,8 @@
 // down are killed and the transfers in flight on a link that goes down fail, as SimGrid models them.
 // Three sources, from <failures> in a scenario:
 //   <host name="H" at="T"|round="R" [for="D"]/>   one host, at a time or at the start of a round
-//   <link name="L" at="T"|round="R" [for="D"]/>   one link, likewise
+//   <link name="L" at="T"|round="R" [for="D"]/>   one link, likewise (a full-duplex link's name:
+//                                                 both halves, L_UP and L_DOWN)
 //   <random mtbf="T" [mttr="T"]/>                 every worker host (but the server's), failing after
 //                                                 exponential times drawn from the scenario's seed
 // The plan also keeps the run's failure log: every event with its simulated time, the rounds it cost
@@ -79,7 +80,7 @@ class FailurePlan {
   struct Planned {
     FailureSpec spec;
     simgrid::s4u::Host* host = nullptr;
-    simgrid::s4u::Link* link = nullptr;
+    std::vector<simgrid::s4u::Link*> links;  // a split-duplex link's two halves
     std::vector<int> workers;
     bool server = false;
   };
