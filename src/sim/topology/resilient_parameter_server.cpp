@@ -150,20 +150,41 @@ class ResilientServer {
   }
 
   void run_round(ServerRole& role, int round) {
-    const int workers = static_cast<int>(in_view_.size());
-    const auto chosen = role.participants(round, workers);
+    const auto chosen = role.participants(round, static_cast<int>(in_view_.size()));
     std::vector<int> sent;
     for (int k : chosen)
       if (in_view_[static_cast<std::size_t>(k)]) sent.push_back(k);
     broadcast(round, role.broadcast(), sent);
     const int needed = role.uploads_needed(static_cast<int>(chosen.size()));
-    const double deadline = now() + failures_.timeout();
+    auto gathered = gather(round, sent, needed);
+    const auto used = first_arrivals(gathered.arrived, needed);
+    // Short of the uploads it needs, the server stops counting on those that did not come; with
+    // enough (backup workers), the others were dropped by design, not lost.
+    const bool short_of_uploads = static_cast<int>(gathered.arrived.size()) < needed;
+    for (int k : chosen) {
+      const bool was_sent = std::find(sent.begin(), sent.end(), k) != sent.end();
+      const bool came = std::find(used.begin(), used.end(), k) != used.end();
+      if (!was_sent || (short_of_uploads && !came)) failures_.missed(k, round);
+      if (was_sent && short_of_uploads && !came) in_view_[static_cast<std::size_t>(k)] = false;
+    }
+    for (int k : gathered.rejoined) in_view_[static_cast<std::size_t>(k)] = true;
+    aggregate(role, round, gathered, used);
+  }
 
-    std::vector<int> waiting = sent;
-    std::vector<int> rejoined;  // a join or a stale upload this round: back in view next round
-    std::vector<Arrival> arrived;
-    std::vector<Upload> uploads(static_cast<std::size_t>(workers));
-    while (static_cast<int>(arrived.size()) < needed && !waiting.empty() && now() < deadline) {
+  // What came in before the round's deadline.
+  struct Gathered {
+    std::vector<Arrival> arrived;  // the round's uploads, in arrival order
+    std::vector<Upload> uploads;   // slot k: worker k's, as it was when it arrived
+    std::vector<int> rejoined;     // a join or a stale upload: back in view next round
+  };
+
+  // Takes uploads of `round` from the `waiting` workers until `needed` are in, none is awaited any
+  // more (each came or its transfer failed) or `timeout` has passed since the broadcast.
+  Gathered gather(int round, std::vector<int> waiting, int needed) {
+    Gathered g;
+    g.uploads.resize(in_view_.size());
+    const double deadline = now() + failures_.timeout();
+    while (static_cast<int>(g.arrived.size()) < needed && !waiting.empty() && now() < deadline) {
       auto event = receives_->next(deadline - now());
       if (event.kind == Event::Timeout) break;
       const auto it = std::find(waiting.begin(), waiting.end(), event.worker);
@@ -172,28 +193,24 @@ class ResilientServer {
         if (awaited) waiting.erase(it);
       } else if (awaited && event.message->tag == kUploadTag && event.message->round == round) {
         waiting.erase(it);
-        arrived.push_back({now(), event.worker});
-        uploads[static_cast<std::size_t>(event.worker)] = ctx_.uploads[static_cast<std::size_t>(event.worker)];
+        g.arrived.push_back({now(), event.worker});
+        g.uploads[static_cast<std::size_t>(event.worker)] = ctx_.uploads[static_cast<std::size_t>(event.worker)];
       } else {
-        rejoined.push_back(event.worker);
+        g.rejoined.push_back(event.worker);
       }
     }
-    const bool short_of_uploads = static_cast<int>(arrived.size()) < needed;
-    std::vector<int> used = first_arrivals(arrived, needed);
-    for (int k : chosen) {
-      const bool was_sent = std::find(sent.begin(), sent.end(), k) != sent.end();
-      const bool came = std::find(used.begin(), used.end(), k) != used.end();
-      if (!was_sent || (short_of_uploads && !came)) failures_.missed(k, round);
-      if (was_sent && short_of_uploads && !came) in_view_[static_cast<std::size_t>(k)] = false;
-    }
-    for (int k : rejoined) in_view_[static_cast<std::size_t>(k)] = true;
-    std::vector<Arrival> used_arrivals;
+    return g;
+  }
+
+  void aggregate(ServerRole& role, int round, Gathered& gathered, const std::vector<int>& used) {
+    std::vector<Arrival> arrivals;
     std::vector<Upload> taken;
     for (int k : used) {
-      used_arrivals.push_back(*std::find_if(arrived.begin(), arrived.end(), [k](const Arrival& a) { return a.worker == k; }));
-      taken.push_back(std::move(uploads[static_cast<std::size_t>(k)]));
+      arrivals.push_back(*std::find_if(gathered.arrived.begin(), gathered.arrived.end(),
+                                       [k](const Arrival& a) { return a.worker == k; }));
+      taken.push_back(std::move(gathered.uploads[static_cast<std::size_t>(k)]));
     }
-    failures_.aggregated(round, used_arrivals);
+    failures_.aggregated(round, arrivals);
     if (!taken.empty()) role.aggregate(taken);  // nothing came: the global model stays as it is
   }
 
