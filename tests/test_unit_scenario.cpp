@@ -91,7 +91,7 @@ TEST_F(ScenarioTest, EachClassOfBadInputNamesFileLineAndAttribute) {
   EXPECT_EQ(algorithm_names().front(), "ssgd");
   EXPECT_EQ(error_of(scenario_text(R"(<algorithm name="ma" eta="0.1"/>)", "<wibble/>\n")),
             file + ":9: unknown element <wibble> (known: platform, network, data, model, workers, server, topology, algorithm, "
-                   "batch, training, compression, stop, report, output, energy, background)");
+                   "batch, training, compression, stop, report, output, energy, background, failures)");
   EXPECT_EQ(error_of(R"(<scenario><platform file="p.xml"/></scenario>)"),
             file + ":1: missing required element <data>");
   EXPECT_EQ(error_of(scenario_text(R"(<algorithm name="ma" eta="0.1"/>)", "<stop max-time=\"5 years\"/>\n")),

@@ -24,18 +24,26 @@ class AsyncProtocol {
   // it back, and those this push releases.
   std::vector<int> push(const Upload& upload, std::uint64_t pulled);
 
+  // Failures (sim/topology/resilient_parameter_server.cpp): a worker the server lost no longer holds
+  // the others back (returns the workers this releases); one that comes back starts level with the
+  // slowest worker present.
+  std::vector<int> leave(int worker);
+  void rejoin(int worker);
+
   std::uint64_t version() const { return version_; }  // server updates applied so far
   // Entry i: updates applied with staleness i.
   const std::vector<std::uint64_t>& staleness_histogram() const { return histogram_; }
 
  private:
   bool within_bound(int worker) const;
+  std::vector<int> release();
 
   ServerRole& role_;
   int bound_;
   std::uint64_t version_ = 0;
   std::vector<int> clock_;       // pushes applied, per worker
   std::vector<bool> blocked_;    // pushed, waiting for the slowest worker to catch up
+  std::vector<bool> present_;    // counted by the bound (all but the workers the server lost)
   std::vector<Upload> applied_;  // the one upload handed to the role
   std::vector<std::uint64_t> histogram_;
 };

@@ -117,6 +117,15 @@ void print_summary(const Scenario& s, const RunContext& c, const RunRecord& r) {
     fmt::print("utilisation  {:.1f} % (compute time / simulated time, mean over workers)\n",
                100 * compute / static_cast<double>(r.workers.size()) / r.sim_time);
   }
+  if (!c.failures.is_null()) {
+    const auto& f = c.failures;
+    const auto unexplained = f["missed_without_failure"].get<std::uint64_t>();
+    fmt::print("failures     {} events, {} uploads missed ({} partition rows), workers out at the end: {}{}\n",
+               f["events"].size(), f["missed_uploads"].get<std::uint64_t>(), f["rows_missed"].get<std::uint64_t>(),
+               f["workers_out_at_end"].dump(),
+               unexplained ? fmt::format("; {} later than the timeout with nothing failed (timeout too short?)", unexplained)
+                           : "");
+  }
   fmt::print("final        test accuracy {:.6f}, test loss {:.6g}\n", last.test_accuracy, last.test_loss);
   for (const auto& hit : time_to_accuracy(r.rows, s.report.targets)) fmt::print("target       {}\n", target_text(hit));
   fmt::print("output       {}/\n", s.output_dir.string());

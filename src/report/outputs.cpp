@@ -84,15 +84,17 @@ Json worker_json(const WorkerStats& w, double sim_time) {
 
 }  // namespace
 
-std::string rounds_csv(const std::vector<RoundRow>& rows, bool energy) {
+std::string rounds_csv(const std::vector<RoundRow>& rows, bool energy, bool participants) {
   std::string out =
       "round,sim_time,test_accuracy,test_loss,train_loss,bytes_sent,messages_sent,bytes_intra_zone,bytes_inter_zone,"
       "mean_compute_time,mean_comm_time";
-  out += energy ? ",energy_joules\n" : "\n";
+  out += energy ? ",energy_joules" : "";
+  out += participants ? ",participants\n" : "\n";
   for (const auto& r : rows)
-    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{}{}\n", r.round, r.sim_time, r.test_accuracy, r.test_loss,
+    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{}{}{}\n", r.round, r.sim_time, r.test_accuracy, r.test_loss,
                        r.train_loss, r.bytes_sent, r.messages_sent, r.bytes_intra_zone, r.bytes_inter_zone, r.compute_time,
-                       r.comm_time, energy ? fmt::format(",{}", r.energy) : "");
+                       r.comm_time, energy ? fmt::format(",{}", r.energy) : "",
+                       participants ? fmt::format(",{}", r.participants) : "");
   return out;
 }
 
@@ -216,6 +218,7 @@ Json summary_json(const Scenario& s, const RunContext& c, const RunRecord& recor
                          {"utilisation", utilisation(compute / n, record.sim_time)},
                          {"workers", workers}};
   if (!c.energy.is_null()) j["energy"] = c.energy;
+  if (!c.failures.is_null()) j["failures"] = c.failures;
   return j;
 }
 
@@ -240,7 +243,7 @@ void write_outputs(const Scenario& s, const RunContext& c, const RunRecord& reco
                    const std::vector<std::string>& feature_names, bool save_weights, const NamedContents& extra) {
   // Everything is formatted before anything is written; a name that is not UTF-8 (a file path) is
   // written with U+FFFD rather than failing after the run.
-  NamedContents files = {{"rounds.csv", rounds_csv(record.rows, !c.energy.is_null())}, {"partitions.csv", c.class_histogram_csv}};
+  NamedContents files = {{"rounds.csv", rounds_csv(record.rows, !c.energy.is_null(), !c.failures.is_null())}, {"partitions.csv", c.class_histogram_csv}};
   if (save_weights) files.emplace_back("weights.csv", weights_csv(record.final_model, feature_names));
   files.emplace_back("summary.json",
                      summary_json(s, c, record).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");

@@ -30,10 +30,12 @@ struct RunContext {
   std::uint64_t message_bytes = 0;
   double wall_time = 0;
   nlohmann::ordered_json energy;  // with <energy>: summary.json's "energy" (src/world/energy.hpp)
+  nlohmann::ordered_json failures;  // with <failures>: summary.json's "failures" (src/world/failures.hpp)
 };
 
-// `energy`: with a last column energy_joules (runs with <energy>).
-std::string rounds_csv(const std::vector<RoundRow>& rows, bool energy = false);
+// `energy`: with a column energy_joules (runs with <energy>); `participants`: with a last column
+// participants (runs with <failures>).
+std::string rounds_csv(const std::vector<RoundRow>& rows, bool energy = false, bool participants = false);
 nlohmann::ordered_json summary_json(const Scenario& scenario, const RunContext& context, const RunRecord& record);
 std::string weights_csv(const Vector& w, const std::vector<std::string>& names);
 

@@ -35,6 +35,7 @@ struct RoundRow {
   // Mean over workers of the time booked so far as computing and as communicating (the rest of
   // sim_time is waiting), so the breakdown can be read up to any evaluation, e.g. a target's.
   double compute_time = 0, comm_time = 0;
+  int participants = 0;  // workers whose uploads the round aggregated (with <failures>)
 };
 
 struct WorkerStats {

@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 // The elements a scenario may contain, in the order the README documents them.
 const std::vector<std::string> kElements = {"platform",  "network", "data",     "model", "workers", "server", "topology",
                                             "algorithm", "batch",   "training", "compression", "stop",  "report",  "output",
-                                            "energy",    "background"};
+                                            "energy",    "background", "failures"};
 // <server> is required by the topologies that have one (checked with the platform).
 const std::vector<std::string> kRequired = {"platform", "data", "workers", "algorithm", "training"};
 
@@ -68,6 +68,7 @@ class Parser {
     read_output(root.child("output"), s);
     read_energy(root.child("energy"), s);
     read_background(root.child("background"), s);
+    read_failures(root.child("failures"), s);
     return s;
   }
 
@@ -353,6 +354,61 @@ class Parser {
       s.background.flows.push_back(flow);
     }
     if (s.background.flows.empty()) top.fail("<background> needs at least one <flow>");
+  }
+
+  void read_failures(pugi::xml_node node, Scenario& s) {
+    if (!node) return;
+    auto top = reader(node);
+    auto& f = s.failures;
+    f.present = true;
+    f.line = top.line();
+    if (!top.has("timeout")) top.fail("timeout", "is required (how long the server waits for an upload, e.g. 30s)");
+    f.timeout = *top.optional_time("timeout");
+    if (!(f.timeout > 0)) top.fail("timeout", "must be positive");
+    top.finish();
+    for (auto child : node.children()) {
+      if (child.type() != pugi::node_element) continue;
+      auto r = reader(child);
+      const std::string name = child.name();
+      if (name == "random") {
+        if (f.random) r.fail("<random> appears more than once in <failures>");
+        RandomFailureSpec random;
+        random.line = r.line();
+        if (!r.has("mtbf")) r.fail("mtbf", "is required (mean time between failures, e.g. 2h)");
+        random.mtbf = *r.optional_time("mtbf");
+        if (!(random.mtbf > 0)) r.fail("mtbf", "must be positive");
+        random.mttr = r.optional_time("mttr");
+        if (random.mttr && !(*random.mttr > 0)) r.fail("mttr", "must be positive");
+        r.finish();
+        f.random = random;
+      } else if (name == "host" || name == "link") {
+        f.events.push_back(read_failure_event(r, name == "link", s));
+      } else {
+        r.fail(fmt::format("unknown element <{}> inside <failures> (expected <host>, <link> or <random>)", name));
+      }
+      reject_children(child);
+    }
+    if (f.events.empty() && !f.random) top.fail("<failures> needs at least one <host>, <link> or <random>");
+  }
+
+  static FailureSpec read_failure_event(ElementReader& r, bool link, const Scenario& s) {
+    FailureSpec e;
+    e.line = r.line();
+    e.link = link;
+    e.name = r.required_text("name");
+    if (r.has("at") == r.has("round")) r.fail("give either 'at' (a time) or 'round' (a round number), not both");
+    e.at = r.optional_time("at");
+    if (r.has("round")) {
+      e.round = r.integer("round", 1, 1, std::numeric_limits<int>::max());
+      if (*e.round > s.training.rounds)
+        r.fail("round", fmt::format("round {} is after the last round of training ({})", *e.round, s.training.rounds));
+    }
+    if (e.at && s.stop.max_time && *e.at >= *s.stop.max_time)
+      r.fail("at", fmt::format("{} s is at or after the run's max-time ({} s)", *e.at, *s.stop.max_time));
+    e.down_for = r.optional_time("for");
+    if (e.down_for && !(*e.down_for > 0)) r.fail("for", "must be positive");
+    r.finish();
+    return e;
   }
 
   void read_server(pugi::xml_node node, Scenario& s) {

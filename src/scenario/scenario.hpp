@@ -161,6 +161,30 @@ struct BackgroundSpec : Located {
   std::vector<BackgroundFlow> flows;
 };
 
+// <failures timeout="30s"><host name="H" at="120s"|round="5" [for="60s"]/><link name="L" …/>
+// <random mtbf="1h" [mttr="5m"]/></failures>: hosts and links that go down mid-run on SimGrid's own
+// resource state (src/world/failures.*). `timeout`: how long a synchronous server waits for an
+// upload before it goes on with the uploads it has.
+struct FailureSpec : Located {
+  bool link = false;             // a link, else a host
+  std::string name;
+  std::optional<double> at;      // seconds of simulated time, or…
+  std::optional<int> round;      // …at the start of this round
+  std::optional<double> down_for;  // seconds down before it comes back; empty: stays down
+};
+
+struct RandomFailureSpec : Located {
+  double mtbf = 0;               // mean seconds between failures of each worker host
+  std::optional<double> mttr;    // mean seconds to repair; empty: a failed host stays down
+};
+
+struct FailuresSpec : Located {
+  bool present = false;
+  double timeout = 0;  // seconds
+  std::vector<FailureSpec> events;
+  std::optional<RandomFailureSpec> random;
+};
+
 struct Scenario {
   std::filesystem::path file;
   std::string name;
@@ -180,6 +204,7 @@ struct Scenario {
   ReportSpec report;
   EnergySpec energy;
   BackgroundSpec background;
+  FailuresSpec failures;
   std::filesystem::path output_dir;
   std::vector<std::string> notes;  // warnings found while parsing (e.g. attributes the algorithm ignores)
 };

@@ -67,6 +67,16 @@ void TimeLedger::waited() {
   since_ = now;
 }
 
+void compute_round(WorkerRole& role, int round, const Vector& received, LocalTrainer& trainer, Upload& upload,
+                   TimeLedger& ledger) {
+  role.run_round(round, received, trainer, upload);
+  const double flops = trainer.take_flops();
+  sg4::this_actor::execute(flops);
+  ledger.computed();
+  ledger.stats().flops += flops;
+  ledger.stats().samples += static_cast<std::uint64_t>(upload.samples);
+}
+
 std::string worker_mailbox(int worker) { return "worker-" + std::to_string(worker); }
 
 Peer::Peer(SimContext& context, int worker)

@@ -19,6 +19,8 @@
 
 namespace dmlsim {
 
+class FailurePlan;
+
 struct SimContext {
   const Experiment* experiment = nullptr;
   MessageSizes sizes;
@@ -37,6 +39,7 @@ struct SimContext {
   int server_zone = 0;
   Traffic traffic;
   std::function<double()> energy_probe;  // joules so far, with <energy> (src/world/energy.hpp)
+  FailurePlan* failures = nullptr;       // with <failures> (src/world/failures.hpp)
   // Per worker: the simulated time up to which its ledger has classified its time.
   std::vector<double> accounted_until;
 
@@ -76,6 +79,11 @@ class TimeLedger {
   WorkerStats& stats_;
   double& since_;
 };
+
+// A worker's local work in a round: the role's computation, then its FLOPs executed on the worker's
+// host, booked in the ledger.
+void compute_round(WorkerRole& role, int round, const Vector& received, LocalTrainer& trainer, Upload& upload,
+                   TimeLedger& ledger);
 
 std::string worker_mailbox(int worker);
 

@@ -8,6 +8,7 @@
 #include "util/atomic_file.hpp"
 #include "world/background.hpp"
 #include "world/energy.hpp"
+#include "world/failures.hpp"
 
 #include <chrono>
 #include <fmt/format.h>
@@ -128,7 +129,20 @@ void Simulation::load_platform() {
   }
   topology_ = scenario_.algorithm.algorithm().asynchronous() ? make_async_parameter_server(scenario_.topology)
                                                              : kind.make(scenario_.topology);
+  if (scenario_.failures.present) plan_failures();
   place_background(scenario_);  // checks the flows' hosts before the clock starts
+}
+
+// Failures run on the parameter-server star only (world/failures.hpp).
+void Simulation::plan_failures() {
+  if (scenario_.topology.kind != "parameter-server")
+    throw ScenarioError(scenario_.file.string(), scenario_.failures.line,
+                        fmt::format("<failures>: failures are supported on topology parameter-server only, not on {}",
+                                    scenario_.topology.kind));
+  std::vector<std::uint64_t> rows;
+  for (const auto& partition : experiment_.partitions) rows.push_back(partition.size());
+  failures_ = std::make_unique<FailurePlan>(scenario_, placed_, rows);
+  topology_ = make_resilient_parameter_server(scenario_.topology);
 }
 
 void Simulation::prepare_run(bool bare) {
@@ -152,7 +166,9 @@ void Simulation::prepare_run(bool bare) {
 
 const RunRecord& Simulation::run(bool bare) {
   prepare_run(bare);
+  sim_.failures = failures_.get();
   topology_->create_actors(sim_, placed_);
+  if (failures_) failures_->start();
   start_background(place_background(scenario_), scenario_.seed);
   std::shared_ptr<EnergyMeter> energy;
   if (scenario_.energy.enabled) {
@@ -167,6 +183,7 @@ const RunRecord& Simulation::run(bool bare) {
   context_.wall_time = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   if (!sim_.monitor->failure().empty()) throw SimulationFailure(sim_.monitor->failure());
+  if (failures_ && !failures_->fatal().empty()) throw SimulationFailure(failures_->fatal());
   // A worker done before the run ended (its last upload arrived first) idled until the end.
   for (std::size_t k = 0; k < sim_.record.workers.size(); ++k)
     sim_.record.workers[k].wait_time += std::max(0.0, sim_.record.sim_time - sim_.accounted_until[k]);
@@ -174,6 +191,10 @@ const RunRecord& Simulation::run(bool bare) {
     throw SimulationFailure(fmt::format("the simulation stopped at {} s before the run finished (deadlock)",
                                         sg4::Engine::get_clock()));
   if (energy) context_.energy = energy_json(scenario_, *energy, sim_.record, placed_.workers, placed_.server);
+  if (failures_) {
+    context_.failures = failures_->summary();
+    for (auto& row : sim_.record.rows) row.participants = failures_->participants(row.round);
+  }
   return sim_.record;
 }
 

@@ -24,6 +24,8 @@ struct SimulationFailure : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+class FailurePlan;
+
 class Simulation {
  public:
   // Loads data and platform and validates the scenario against them. Throws ScenarioError.
@@ -42,7 +44,8 @@ class Simulation {
 
  private:
   void load_platform();
-  void prepare_run(bool bare);  // the actors' shared state: roles, monitor, upload slots, zones
+  void prepare_run(bool bare);
+  void plan_failures();  // the actors' shared state: roles, monitor, upload slots, zones
 
   const Scenario& scenario_;
   Experiment experiment_;
@@ -53,6 +56,7 @@ class Simulation {
   SimContext sim_;
   Placed placed_;
   std::unique_ptr<Topology> topology_;
+  std::unique_ptr<FailurePlan> failures_;  // with <failures>
 };
 
 }  // namespace dmlsim

@@ -42,5 +42,7 @@ std::unique_ptr<Topology> make_tree(const TopologySpec& spec);
 std::unique_ptr<Topology> make_hierarchical(const TopologySpec& spec);
 // Not in the table: what the parameter-server kind runs for an asynchronous algorithm.
 std::unique_ptr<Topology> make_async_parameter_server(const TopologySpec& spec);
+// Nor this: what it runs for a synchronous algorithm when the scenario has <failures>.
+std::unique_ptr<Topology> make_resilient_parameter_server(const TopologySpec& spec);
 
 }  // namespace dmlsim

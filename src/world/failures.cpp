@@ -1,0 +1,235 @@
+#include "world/failures.hpp"
+
+#include "util/rng.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+#include <simgrid/s4u/Actor.hpp>
+#include <simgrid/s4u/Engine.hpp>
+
+namespace dmlsim {
+
+namespace sg4 = simgrid::s4u;
+
+namespace {
+
+// The links of the routes both ways between two hosts.
+std::vector<sg4::Link*> links_between(const sg4::Host* a, const sg4::Host* b) {
+  std::vector<sg4::Link*> links;
+  double latency = 0;
+  a->route_to(b, links, &latency);
+  b->route_to(a, links, &latency);
+  return links;
+}
+
+bool uses_link(const sg4::Host* worker, const sg4::Host* server, const std::vector<sg4::Link*>& links) {
+  const auto route = links_between(worker, server);
+  return std::any_of(links.begin(), links.end(),
+                     [&route](const sg4::Link* link) { return std::find(route.begin(), route.end(), link) != route.end(); });
+}
+
+// The link of that name, or both halves of a split-duplex link of that name (none if neither).
+std::vector<sg4::Link*> links_named(const std::string& name) {
+  const auto& engine = *sg4::Engine::get_instance();
+  if (auto* link = engine.link_by_name_or_null(name)) return {link};
+  auto* up = engine.link_by_name_or_null(name + "_UP");
+  auto* down = engine.link_by_name_or_null(name + "_DOWN");
+  if (up && down) return {up, down};
+  return {};
+}
+
+double now() { return sg4::Engine::get_clock(); }
+
+}  // namespace
+
+FailurePlan::FailurePlan(const Scenario& s, const Placed& placed, std::vector<std::uint64_t> partition_rows)
+    : scenario_(s), placed_(placed), partition_rows_(std::move(partition_rows)), timeout_(s.failures.timeout),
+      participants_{static_cast<int>(placed.workers.size())}, last_aggregated_(placed.workers.size(), 0.0),
+      missed_(placed.workers.size(), 0), starts_(placed.workers.size(), 0) {
+  const auto& engine = *sg4::Engine::get_instance();
+  const auto where = [&s](const FailureSpec& e, const std::string& what) {
+    return ScenarioError(s.file.string(), e.line, fmt::format("<{}> attribute 'name': {}", e.link ? "link" : "host", what));
+  };
+  for (const auto& e : s.failures.events) {
+    Planned p;
+    p.spec = e;
+    if (e.link) {
+      p.links = links_named(e.name);
+      if (p.links.empty()) throw where(e, fmt::format("link '{}' is not in platform {}", e.name, s.platform.file.string()));
+      for (std::size_t k = 0; k < placed.workers.size(); ++k)
+        if (uses_link(placed.workers[k], placed.server, p.links)) p.workers.push_back(static_cast<int>(k));
+      if (p.workers.empty())
+        throw where(e, fmt::format("link '{}' is on no route between a worker and the server {}", e.name,
+                                   placed.server->get_name()));
+    } else {
+      p.host = engine.host_by_name_or_null(e.name);
+      if (!p.host) throw where(e, fmt::format("host '{}' is not in platform {}", e.name, s.platform.file.string()));
+      for (std::size_t k = 0; k < placed.workers.size(); ++k)
+        if (placed.workers[k] == p.host) p.workers.push_back(static_cast<int>(k));
+      p.server = p.host == placed.server;
+      if (p.workers.empty() && !p.server)
+        throw where(e, fmt::format("host '{}' runs neither a worker nor the server", e.name));
+    }
+    planned_.push_back(p);
+  }
+}
+
+void FailurePlan::start() {
+  // Time-driven failures, in time order (file order among equal times), by one daemon.
+  std::vector<const Planned*> timed;
+  for (const auto& p : planned_)
+    if (p.spec.at) timed.push_back(&p);
+  std::stable_sort(timed.begin(), timed.end(), [](const Planned* a, const Planned* b) { return *a->spec.at < *b->spec.at; });
+  if (!timed.empty())
+    sg4::Actor::create("failures", placed_.server, [this, timed] {
+      for (const auto* p : timed) {
+        sg4::this_actor::sleep_until(*p->spec.at);
+        go_down(*p, p->host ? "host" : "link");
+      }
+    })->daemonize();
+  if (!scenario_.failures.random) return;
+  // Random failures: one daemon per worker host but the server's, each with its own stream.
+  std::vector<sg4::Host*> hosts;
+  for (auto* host : placed_.workers)
+    if (host != placed_.server && std::find(hosts.begin(), hosts.end(), host) == hosts.end()) hosts.push_back(host);
+  for (std::size_t i = 0; i < hosts.size(); ++i) {
+    std::vector<int> workers;
+    for (std::size_t k = 0; k < placed_.workers.size(); ++k)
+      if (placed_.workers[k] == hosts[i]) workers.push_back(static_cast<int>(k));
+    sg4::Actor::create(fmt::format("failures-random-{}", i), placed_.server,
+                       [this, i, host = hosts[i], workers] { run_random(i, host, workers); })
+        ->daemonize();
+  }
+}
+
+void FailurePlan::run_random(std::size_t host_index, sg4::Host* host, const std::vector<int>& workers) {
+  const auto& random = *scenario_.failures.random;
+  Rng rng(derive_key(scenario_.seed, Stream::Failures, {host_index}));
+  const auto exponential = [&rng](double mean) { return -mean * std::log1p(-rng.uniform()); };
+  for (;;) {
+    sg4::this_actor::sleep_for(exponential(random.mtbf));
+    records_.push_back({"random", host->get_name(), random.line, now(), round_, std::nullopt, workers});
+    const auto record = records_.size() - 1;
+    host->turn_off();
+    if (!random.mttr) return;
+    ++pending_repairs_;
+    sg4::this_actor::sleep_for(exponential(*random.mttr));
+    host->turn_on();
+    --pending_repairs_;
+    records_[record].up_at = now();
+  }
+}
+
+void FailurePlan::begin_round(int round) {
+  round_ = round;
+  if (static_cast<int>(participants_.size()) <= round) participants_.resize(static_cast<std::size_t>(round) + 1, 0);
+  for (const auto& p : planned_)
+    if (p.spec.round == round) go_down(p, p.host ? "host" : "link");
+}
+
+void FailurePlan::go_down(const Planned& p, const std::string& source) {
+  records_.push_back({source, p.spec.name, p.spec.line, now(), round_, std::nullopt, p.workers, p.server});
+  if (p.spec.down_for) come_back(p, records_.size() - 1, *p.spec.down_for);
+  if (p.server)
+    stop(fmt::format("the server's host {} went down at {} s (round {}, {}:{}); a parameter server's run cannot go on "
+                     "without it", p.spec.name, now(), round_, scenario_.file.string(), p.spec.line));
+  for (auto* link : p.links) link->turn_off();  // fails the transfers in flight across it
+  if (p.host) p.host->turn_off();               // kills its actors, the caller's too when it is the server's host
+}
+
+void FailurePlan::come_back(const Planned& p, std::size_t record, double after) {
+  ++pending_repairs_;
+  sg4::Actor::create(fmt::format("repair-{}", record), placed_.server, [this, &p, record, after] {
+    sg4::this_actor::sleep_for(after);
+    for (auto* link : p.links) link->turn_on();
+    if (p.host) p.host->turn_on();  // restarts its workers (auto-restart actors)
+    --pending_repairs_;
+    records_[record].up_at = now();
+  })->daemonize();
+}
+
+void FailurePlan::missed(int worker, int round) {
+  const auto k = static_cast<std::size_t>(worker);
+  ++missed_[k];
+  // The cause: the latest failure that cut this worker off since its last aggregated upload.
+  for (auto it = records_.rbegin(); it != records_.rend(); ++it) {
+    if (it->down_at < last_aggregated_[k]) break;
+    if (std::find(it->workers.begin(), it->workers.end(), worker) == it->workers.end()) continue;
+    ++it->missed_uploads;
+    it->rows_missed += partition_rows_[k];
+    if (it->last_costly_round != round) {
+      it->last_costly_round = round;
+      ++it->rounds_cost;
+    }
+    return;
+  }
+  ++missed_without_failure_;
+}
+
+void FailurePlan::set_participants(int round, int count) { participants_[static_cast<std::size_t>(round)] = count; }
+
+void FailurePlan::aggregated(int round, const std::vector<Arrival>& uploads) {
+  set_participants(round, static_cast<int>(uploads.size()));
+  for (const auto& upload : uploads) last_aggregated_[static_cast<std::size_t>(upload.worker)] = upload.time;
+}
+
+int FailurePlan::participants(int round) const {
+  const auto r = static_cast<std::size_t>(round);
+  return r < participants_.size() ? participants_[r] : 0;
+}
+
+bool FailurePlan::reachable(int worker) const {
+  auto* host = placed_.workers[static_cast<std::size_t>(worker)];
+  if (!host->is_on()) return false;
+  const auto links = links_between(host, placed_.server);
+  return std::all_of(links.begin(), links.end(), [](const sg4::Link* link) { return link->is_on(); });
+}
+
+bool FailurePlan::comeback_possible() const {
+  if (pending_repairs_ > 0) return true;
+  for (std::size_t k = 0; k < placed_.workers.size(); ++k)
+    if (reachable(static_cast<int>(k))) return true;
+  return false;
+}
+
+nlohmann::ordered_json FailurePlan::summary() const {
+  nlohmann::ordered_json events = nlohmann::ordered_json::array();
+  for (const auto& r : records_) {
+    nlohmann::ordered_json e;
+    e["source"] = r.source;
+    e["target"] = r.target;
+    e["line"] = r.line;
+    e["down_at"] = r.down_at;
+    e["round"] = r.round;
+    e["up_at"] = r.up_at ? nlohmann::ordered_json(*r.up_at) : nlohmann::ordered_json(nullptr);
+    e["workers"] = r.workers;
+    if (r.server) e["server"] = true;
+    e["rounds_cost"] = r.rounds_cost;
+    e["missed_uploads"] = r.missed_uploads;
+    e["rows_missed"] = r.rows_missed;
+    events.push_back(e);
+  }
+  nlohmann::ordered_json j;
+  j["timeout"] = timeout_;
+  j["events"] = events;
+  std::uint64_t missed = 0, rows_missed = 0, rows_out = 0;
+  std::vector<int> out;
+  for (std::size_t k = 0; k < missed_.size(); ++k) {
+    missed += missed_[k];
+    rows_missed += missed_[k] * partition_rows_[k];
+    if (!reachable(static_cast<int>(k))) {
+      out.push_back(static_cast<int>(k));
+      rows_out += partition_rows_[k];
+    }
+  }
+  j["missed_uploads"] = missed;
+  j["missed_without_failure"] = missed_without_failure_;
+  j["rows_missed"] = rows_missed;
+  j["workers_out_at_end"] = out;
+  j["rows_out_at_end"] = rows_out;
+  j["missed_per_worker"] = missed_;
+  return j;
+}
+
+}  // namespace dmlsim
