@@ -511,6 +511,7 @@ TEST(Outputs, SimGridsTraceGoesIntoTheOutputDirectoryWithTheOtherResults) {
   EXPECT_FALSE(fs::exists(dir / "named" / "simgrid.trace"));
   expect_bad_input(run.substr(0, run.size() - 7) + " --cfg tracing/filename:" + (dir / "elsewhere.trace").string(),
                    "the trace goes into the run's output directory, so give a plain file name");
+  expect_bad_input(run.substr(0, run.size() - 7) + " --cfg tracing/filename:summary.json", "is one of the run's own files");
   // Without tracing, a re-run leaves no stale trace behind.
   ASSERT_EQ(run_dmlsim(run.substr(0, run.find(" --cfg tracing:yes")) + " --out " + (dir / "r").string()).exit_code, 0);
   EXPECT_FALSE(fs::exists(dir / "r" / "simgrid.trace"));

@@ -253,6 +253,9 @@ TEST(StudyTable, NumericAxesShowNumbersWithTheirUnitInNumericOrder) {
   EXPECT_EQ(axis_scale({"100ms", "0.05ms", "10ms"}).values, (std::vector<double>{100, 0.05, 10}));
   EXPECT_EQ(axis_scale({"500us", "1ms"}).unit, "s");
   EXPECT_EQ(axis_scale({"500us", "1ms"}).values, (std::vector<double>{5e-4, 1e-3}));
+  EXPECT_EQ(axis_scale({"500us", "1ms"}).shown, (std::vector<std::string>{"0.0005", "0.001"}));
+  EXPECT_EQ(axis_scale({"0.05ms", "1ms"}).shown, (std::vector<std::string>{"0.05", "1"}));
+  EXPECT_EQ(axis_scale({"0.10", "1e306"}).shown, (std::vector<std::string>{"0.10", "1e306"})) << "as written";
   EXPECT_EQ(axis_scale({"1Gbps", "10Gbps"}).unit, "Gbps");
   EXPECT_EQ(axis_scale({"8", "16", "4"}).unit, "");
   EXPECT_TRUE(axis_scale({"8", "16", "4"}).numeric);

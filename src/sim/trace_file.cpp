@@ -30,6 +30,10 @@ TraceFile::TraceFile(ConfigList& config) {
   if (name_.empty() || name_.find('/') != std::string::npos || name_ == "." || name_ == "..")
     throw std::invalid_argument(fmt::format("SimGrid configuration '{}:{}': the trace goes into the run's output "
                                             "directory, so give a plain file name (e.g. run.trace)", kFilenameItem, name_));
+  for (const char* taken : {"rounds.csv", "summary.json", "partitions.csv", "weights.csv", "identity", "run.log", "error.txt"})
+    if (name_ == taken)
+      throw std::invalid_argument(fmt::format("SimGrid configuration '{}:{}': {} is one of the run's own files; "
+                                              "give the trace another name", kFilenameItem, name_, taken));
   temporary_ = std::filesystem::temp_directory_path() / fmt::format("dmlsim-{}.trace", ::getpid());
   config.emplace_back(kFilenameItem, temporary_.string());
 }

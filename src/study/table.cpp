@@ -143,8 +143,8 @@ std::string axis_cell(const Table& t, std::size_t k, const std::string& label, b
   const auto& labels = t.by_values[k];
   const auto it = std::find(labels.begin(), labels.end(), label);
   if (!scale.numeric || it == labels.end()) return label;
-  const double value = scale.values[static_cast<std::size_t>(it - labels.begin())];
-  return csv ? fmt::format("{}", value) : fmt::format("{:g}", value);
+  const auto index = static_cast<std::size_t>(it - labels.begin());
+  return csv ? fmt::format("{}", scale.values[index]) : scale.shown[index];
 }
 
 // The byte unit of each target's column: that of its largest median (`wan`: the inter-zone bytes).
@@ -198,6 +198,7 @@ AxisScale axis_scale(const std::vector<std::string>& labels) {
   if (const auto plain = read_all(labels, [](const std::string& label) { return parse_number(label); })) {
     scale.numeric = true;
     scale.values = *plain;
+    scale.shown = labels;
     return scale;
   }
   struct Kind {
@@ -216,6 +217,8 @@ AxisScale axis_scale(const std::vector<std::string>& labels) {
     });
     scale.unit = written ? unit : kind.si_unit;
     scale.values = written ? *written : *si;
+    for (std::size_t v = 0; v < labels.size(); ++v)
+      scale.shown.push_back(written ? labels[v].substr(0, labels[v].size() - unit.size()) : fmt::format("{:g}", scale.values[v]));
     return scale;
   }
   return scale;

@@ -97,6 +97,7 @@ struct AxisScale {
   bool numeric = false;
   std::string unit;  // empty for plain numbers: "ms" when every label is in ms, else the SI unit
   std::vector<double> values;  // one per axis value, in `unit`
+  std::vector<std::string> shown;  // as a table shows them: the label without its unit, or the SI value
 };
 // Throws nothing: an axis whose values do not all read as one kind of quantity is not numeric.
 AxisScale axis_scale(const std::vector<std::string>& labels);
