@@ -127,6 +127,13 @@ def fit_exponent(xs, ys):
 
 
 TOPOLOGY_MARK = "<!-- (d) topologies: bench/run.py --topologies -->"
+# Hand-measured notes (profiles, one-off comparisons) follow this mark; --write keeps them.
+NOTES_MARK = "<!-- (g) notes: measured by hand with the commands given; bench/run.py --write keeps this section -->"
+
+
+def split_notes(text):
+    """The text before the hand-written notes, and the notes (empty if none)."""
+    return (text[:text.index(NOTES_MARK)], text[text.index(NOTES_MARK):]) if NOTES_MARK in text else (text, "")
 
 
 def topology_section(args, tmp):
@@ -172,10 +179,10 @@ def topology_section(args, tmp):
 
 def write_topology_section(path, section):
     """Replaces (or appends) the (d) section of an existing RESULTS.md."""
-    text = open(path).read() if os.path.exists(path) else "# dmlsim benchmark results\n"
+    text, notes = split_notes(open(path).read() if os.path.exists(path) else "# dmlsim benchmark results\n")
     if TOPOLOGY_MARK in text:
         text = text[:text.index(TOPOLOGY_MARK)].rstrip("\n") + "\n"
-    text = text.rstrip("\n") + "\n\n" + section
+    text = text.rstrip("\n") + "\n\n" + section + ("\n" + notes if notes else "")
     with open(path + ".tmp", "w") as f:
         f.write(text)
     os.replace(path + ".tmp", path)
@@ -318,10 +325,11 @@ def main(argv=None):
     text = "\n".join(lines) + "\n"
     print(text)
     if args.write:
-        # Section (d) comes from --topologies runs: keep it.
-        old = open(args.out).read() if os.path.exists(args.out) else ""
+        # Section (d) comes from --topologies runs, (g) is written by hand: keep them.
+        old, notes = split_notes(open(args.out).read() if os.path.exists(args.out) else "")
         if TOPOLOGY_MARK in old:
             text += "\n" + old[old.index(TOPOLOGY_MARK):]
+        text += ("\n" + notes if notes else "")
         with open(args.out + ".tmp", "w") as f:
             f.write(text)
         os.replace(args.out + ".tmp", args.out)

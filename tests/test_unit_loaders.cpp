@@ -6,6 +6,8 @@
 #include <fstream>
 #include <gtest/gtest.h>
 #include <numeric>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <zlib.h>
 
 using namespace dmlsim;
@@ -256,4 +258,39 @@ TEST(FashionMnist, Float32LoadEqualsTheFloat64LoadCast) {
   test.use_float32();
   EXPECT_TRUE(test32.features_f32 == test.features_f32);
   EXPECT_EQ(test32.labels, test.labels);
+}
+
+namespace {
+long resident_kib() {
+  long pages = 0, resident = 0;
+  std::ifstream("/proc/self/statm") >> pages >> resident;
+  return resident * (::sysconf(_SC_PAGESIZE) / 1024);
+}
+}  // namespace
+
+// The loading peak: a float32 IDX set goes straight to its storage, without a float64 copy or the
+// whole file's bytes beside it (a float64 load of the same file peaks at twice the bound).
+// Measured in a child, against its resident size before loading.
+TEST(Float32Storage, LoadingPeakStaysNearTheStoredData) {
+#ifdef __SANITIZE_ADDRESS__
+  GTEST_SKIP() << "AddressSanitizer's shadow memory and quarantine change the resident size";
+#endif
+  TempDir dir;
+  const std::uint32_t n = 20000, side = 28;
+  {
+    std::string pixels(std::size_t{n} * side * side, '\0');
+    for (std::size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<char>(i * 7 % 251);
+    write_bytes(dir / "img.gz", be32(0x803) + be32(n) + be32(side) + be32(side) + pixels, true);
+    write_bytes(dir / "lab", be32(0x801) + be32(n) + std::string(n, '\x03'), false);
+  }
+  const auto grown_kib = std::stol(testutil::in_child([&] {
+    const long before = resident_kib();
+    const auto data = load_idx(dir / "img.gz", dir / "lab", 255.0, Storage::Float32);
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return std::to_string(usage.ru_maxrss - before);
+  }));
+  const double data_kib = double{n} * side * side * sizeof(float) / 1024;
+  EXPECT_GE(grown_kib, 0.9 * data_kib);  // the data was loaded
+  EXPECT_LE(grown_kib, 1.2 * data_kib) << "loading peak " << grown_kib << " KiB for " << data_kib << " KiB of data";
 }
