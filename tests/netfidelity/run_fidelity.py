@@ -779,7 +779,15 @@ callbacks; that is the open part of the issue. The analysis below (a second engi
 the recorded finish times, no model change kept) narrows it: the staircase appears without any
 queue drop, so a model of synchronized slow-start overshoot alone cannot produce it, and the
 flows' spacing, in half the cells within a quarter of one message's time at the link rate per
-flow, is what a FIFO bottleneck serving one flow's queued data after another's would give. Per-flow rate bounds set from the actors
+flow, is what a FIFO bottleneck serving one flow's queued data after another's would give. A third mechanism was tried and not
+kept: HyStart's delay sign biased by FIFO position (a connection whose slow-start window queues
+behind those of the connections already sending leaves slow start once that wait reaches
+HyStart's threshold, then grows by CUBIC's 5 % per round trip). With the whole earlier windows
+queued it ordered the flows but made most 4- and 8-flow rounds far too long (the late flows crawl);
+with only the earlier flows' slow-start growth queued it still overshot most 1 MiB rounds of 4-8 flows and left
+2 flows at 50 ms unchanged; counting only what all the windows hold beyond the path, it never fired. The
+real rounds fall between the outcomes of exit windows a doubling apart: where a late flow leaves
+slow start decides the round, and this threshold model places it too coarsely. Per-flow rate bounds set from the actors
 (`simgrid::s4u::Comm::set_rate`) could express unequal shares, but every `put` of the simulator
 would have to ask the connection model for its flow's rate before it starts.
 
