@@ -50,6 +50,7 @@ QUEUE_PACKETS = 1000  # the modelled bottleneck's drop-tail queue (a router port
 LINE_CPU, ENDPOINT_CPU = 1, 0  # delay line alone on one CPU, serve and probe on the other
 LINE_PRIORITY, ENDPOINT_PRIORITY = 60, 50
 MTU_BYTES = 1500
+PAYLOAD_SHARE = 1448 / 1500  # TCP payload per IP byte of a full segment (20 B IP + 32 B TCP with timestamps)
 TUN_RING_PACKETS = 20000
 
 KiB, MiB = 1024, 1024 * 1024
@@ -450,22 +451,31 @@ def measure(args, cells, out_dir):
 
 # ---------------------------------------------------------------- simulation and report
 
-def simulate(args, dmlsim, profile, record):
-    """Simulated median round of a cell under a profile: `calibrate simulate`, with --flows/--warmup/--rounds
-    when that build has them (the connection model), else the stateless one-flow round."""
+def simulated_json(args, dmlsim, profile, record, flows=None):
+    """`calibrate simulate`'s JSON for a cell under a profile (with `flows` connections instead of the
+    cell's when given), with --flows/--warmup/--rounds when that build has them (the connection model),
+    else the stateless one-flow round; None when it cannot be simulated."""
+    flows = record["flows"] if flows is None else flows
     out = os.path.join(args.workdir, "sim.json")
     cmd = [dmlsim, "calibrate", "simulate", "--profile", profile, "--latency", f"{record['latency']!r}s", "--bandwidth",
            f"{record['bandwidth']!r}Bps", "--sizes", str(record["bytes"]), "--gap", f"{record['gap'] * 1e3:g}ms", "--json", out]
     if simulate_has_flows(dmlsim):
-        cmd += ["--flows", str(record["flows"]), "--warmup", str(record["warmup"]), "--rounds", str(len(record["rounds"]))]
-    elif record["flows"] != 1:
+        cmd += ["--flows", str(flows), "--warmup", str(record["warmup"]), "--rounds", str(len(record["rounds"]))]
+    elif flows != 1:
         return None
     r = sh(*cmd, check=False)
     if r.returncode != 0:
         log(f"simulate failed ({profile}, {record['id']}): {r.stderr.strip()}")
         return None
     with open(out) as f:
-        j = json.load(f)
+        return json.load(f)
+
+
+def simulate(args, dmlsim, profile, record):
+    """Simulated median round of a cell under a profile."""
+    j = simulated_json(args, dmlsim, profile, record)
+    if j is None:
+        return None
     if "median" in j:
         return j["median"] if not isinstance(j["median"], list) else j["median"][0]
     return j["time"][0]
@@ -595,6 +605,74 @@ def contention_table(records):
     return "\n".join(rows)
 
 
+def ranked_finish(rounds, flows):
+    """Median over rounds of the k-th flow to finish, k = 0 … flows - 1: the staircase."""
+    ranked = [sorted(x["finish"]) for x in rounds]
+    return [quartiles([f[k] for f in ranked])[1] for k in range(flows)]
+
+
+def staircase_rows(args, records):
+    """Per contention cell: the real staircase against the model's and against two physical bounds.
+    fair = 2 (L + N S / C) + gap: both directions fully used, the answers after all the requests (equal
+    shares); step = (last - first) / (N - 1) divided by S / C, the time one message takes alone at
+    the link's payload rate C (1: the flows are served one after another)."""
+    label, profile, dmlsim = profile_label(args.profile[0])
+    rows = []
+    for r in records:
+        if r["flows"] < 2 or r["flagged"]:
+            continue
+        n, size, rate = r["flows"], r["bytes"], r["bandwidth"] * PAYLOAD_SHARE
+        real = ranked_finish(r["rounds"], n)
+        sim = simulated_json(args, dmlsim or args.dmlsim, profile, r)
+        alone = simulated_json(args, dmlsim or args.dmlsim, profile, r, flows=1)
+        model = ranked_finish(sim["cells"][0]["rounds"], n) if sim and "cells" in sim else None
+        rows.append({"record": r, "real": real, "model": model,
+                     "alone": alone["median"][0] if alone and "median" in alone else None,
+                     "fair": 2 * (r["latency"] + n * size / rate) + r["gap"],
+                     "step": (real[-1] - real[0]) / (n - 1) / (size / rate)})
+    return label, rows
+
+
+def staircase_section(args, records):
+    label, rows = staircase_rows(args, records)
+    if not rows:
+        return "No contention cell in this data set."
+    table = [f"| set | cell | queue drops | real: k-th flow done (s) | {label}: k-th flow done (s) | real round / fair bound | "
+             f"step / (S / C) | first flow / one flow alone ({label}) |", "|---|---|---|---|---|---|---|---|"]
+    for x in rows:
+        r = x["record"]
+        stairs = lambda fs: " ".join(f"{f:.3f}" for f in fs) if fs else "—"
+        first = f"{x['real'][0] / x['alone']:.2f}" if x["alone"] else "—"
+        table.append(f"| {r['set']} | {r['id']} | {r['drops']['queue']} | {stairs(x['real'])} | {stairs(x['model'])} | "
+                     f"{x['record']['median'] / x['fair']:.2f} | {x['step']:.2f} | {first} |")
+    lossless = [x for x in rows if x["record"]["drops"]["queue"] == 0]
+    spread = [x["real"][-1] / x["real"][0] for x in lossless]
+    under = [x for x in rows if x["record"]["median"] < x["fair"]]
+    over = [x for x in rows if x["record"]["median"] > x["fair"]]
+    steps = sorted(x["step"] for x in rows)
+    lat = lambda xs: ", ".join(sorted({f"{x['record']['latency'] * 1e3:g}" for x in xs}, key=float))
+    findings = f"""Read from the {len(rows)} unflagged contention cells:
+
+- **The staircase needs no loss.** {len(lossless)} cells lost no packet at the bottleneck queue, and their
+  last flow still finished {min(spread, default=0):.2f}–{max(spread, default=0):.2f} times later than the first.
+  Synchronized slow-start overshoot (the flows double their windows together, the queue overflows and
+  the losers fall back) cannot be what orders the flows there; it can only add to the spread where
+  the queue did drop.
+- **Sometimes the link idles, sometimes both directions overlap.** The real round is longer than the
+  fair bound (the link busy in both directions, the answers after all the requests) in {len(over)} cells
+  (one-way {lat(over)} ms), by up to {max((x['record']['median'] / x['fair'] - 1) * 100 for x in over) if over else 0:.0f} %: some flow
+  was window-limited while the link had room. It is shorter in {len(under)} cells (one-way {lat(under)} ms):
+  early flows' answers travel while later requests still arrive, which equal shares exclude (the
+  answers start only when every request is done), so a fair-share model overestimates those rounds.
+- **Flows are served nearly one after another.** The median step between consecutive flows is
+  {steps[len(steps) // 2]:.2f} times one message's time alone at the link rate (range {steps[0]:.2f}–{steps[-1]:.2f}), and
+  the first flow takes {min(x['real'][0] / x['alone'] for x in rows if x['alone']):.2f}–{max(x['real'][0] / x['alone'] for x in rows if x['alone']):.2f} times a lone flow's round: even the flow
+  written first does not run as if alone.
+
+{chr(10).join(table)}"""
+    return findings
+
+
 def doc_text(args, records, table, summary):
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     machine = f"{platform.node()} (Linux {platform.release()}, {os.cpu_count()} CPUs)"
@@ -697,9 +775,27 @@ beyond the bandwidth-delay product; (b) it waits behind the first
 windows of the flows that started before it at the same instant (FIFO order). Modelling the
 staircase needs the flows' shares to follow their windows (a FIFO serves each flow in proportion to
 what it has queued), which SimGrid's equal-weight max-min sharing cannot express through factor
-callbacks; that is the open part of the issue.
+callbacks; that is the open part of the issue. The analysis below (a second engineer's, offline on
+the recorded finish times, no model change kept) narrows it: the staircase appears without any
+queue drop, so a model of synchronized slow-start overshoot alone cannot produce it, and the
+flows' spacing, in half the cells within a quarter of one message's time at the link rate per
+flow, is what a FIFO bottleneck serving one flow's queued data after another's would give. A third mechanism was tried and not
+kept: HyStart's delay sign biased by FIFO position (a connection whose slow-start window queues
+behind those of the connections already sending leaves slow start once that wait reaches
+HyStart's threshold, then grows by CUBIC's 5 % per round trip). With the whole earlier windows
+queued it ordered the flows but made most 4- and 8-flow rounds far too long (the late flows crawl);
+with only the earlier flows' slow-start growth queued it still overshot most 1 MiB rounds of 4-8 flows and left
+2 flows at 50 ms unchanged; counting only what all the windows hold beyond the path, it never fired. The
+real rounds fall between the outcomes of exit windows a doubling apart: where a late flow leaves
+slow start decides the round, and this threshold model places it too coarsely. Per-flow rate bounds set from the actors
+(`simgrid::s4u::Comm::set_rate`) could express unequal shares, but every `put` of the simulator
+would have to ask the connection model for its flow's rate before it starts.
 
 {contention_table(records)}
+
+### The staircase against the model and two bounds
+
+{staircase_section(args, records)}
 
 ## Steady state: round index vs round time
 
