@@ -125,8 +125,10 @@ void Simulation::load_platform() {
                         fmt::format("<topology> attribute 'kind': {} groups workers by zone, but platform {} has no zones "
                                     "(allowed on it: {})", kind.name, scenario_.platform.file.string(), fmt::join(allowed, ", ")));
   }
-  topology_ = scenario_.algorithm.algorithm().asynchronous() ? make_async_parameter_server(scenario_.topology)
-                                                             : kind.make(scenario_.topology);
+  const auto& algorithm = scenario_.algorithm.algorithm();
+  topology_ = algorithm.asynchronous() ? make_async_parameter_server(scenario_.topology)
+              : algorithm.streaming    ? make_streaming(scenario_.topology)
+                                       : kind.make(scenario_.topology);
   place_background(scenario_);  // checks the flows' hosts before the clock starts
 }
 

@@ -42,5 +42,8 @@ std::unique_ptr<Topology> make_tree(const TopologySpec& spec);
 std::unique_ptr<Topology> make_hierarchical(const TopologySpec& spec);
 // Not in the table: what the parameter-server kind runs for an asynchronous algorithm.
 std::unique_ptr<Topology> make_async_parameter_server(const TopologySpec& spec);
+// Not in the table: what the parameter-server and ring-allreduce kinds run for a streaming
+// algorithm (fragments exchanged while the next inner steps compute).
+std::unique_ptr<Topology> make_streaming(const TopologySpec& spec);
 
 }  // namespace dmlsim
