@@ -337,3 +337,12 @@ TEST(Compression, RerunsAreByteIdenticalAndTheBareBaselineSendsTheSameBytes) {
   EXPECT_EQ(last_row(dir / "a")[5], last_row(dir / "bare")[5]);
   EXPECT_EQ(last_row(dir / "a")[5], std::to_string(20 * 8 * ((7 + 1) / 2 + 7 * 4 + 4 + 64)));
 }
+
+TEST(Compression, KWithoutSparsifyIsIgnoredWithANoteSoStudiesCanSweepTheSparsifier) {
+  TempDir dir;
+  const auto noted = run_seed("--set compression.format=int8 --set compression.k=5", dir / "k");
+  ASSERT_EQ(noted.exit_code, 0) << noted.out;
+  EXPECT_NE(noted.out.find("note: <compression> attribute 'k' is ignored without sparsify"), std::string::npos) << noted.out;
+  ASSERT_EQ(run_seed("--set compression.format=int8", dir / "plain").exit_code, 0);
+  EXPECT_EQ(read_text(dir / "k/rounds.csv"), read_text(dir / "plain/rounds.csv"));
+}
