@@ -244,3 +244,27 @@ TEST(Readme, WanStreamingDilocoExampleIsWhatTheShippedScenarioProduces) {
         << sets << "\n" << result.out;
   }
 }
+
+TEST(Readme, LargeProfileUnderOneLinuxTcpConnectionAsTheReadmeShowsIt) {
+  TempDir dir;
+  const std::string dp = "--set algorithm.local-steps=1 --set algorithm.outer=sgd --set algorithm.outer-lr=1 ";
+  const std::string streaming =
+      "--set algorithm.name=streaming-diloco --set algorithm.fragments=4 --set algorithm.overlap=20 --set training.rounds=20 ";
+  // (WAN bandwidth, options, utilisation in % to one decimal) of the README's linux-tcp table.
+  const std::vector<std::tuple<std::string, std::string, std::string>> cells = {
+      {"1Gbps", dp, "1.5"},          {"10Gbps", dp, "1.5"},         {"100Gbps", dp, "1.5"},
+      {"1Gbps", "", "59.7"},         {"10Gbps", "", "60.4"},        {"100Gbps", "", "60.5"},
+      {"10Gbps", "--set compression.format=fp4", "85.5"},           {"10Gbps", streaming, "96.7"},
+      {"10Gbps", streaming + "--set compression.format=fp4", "99.1"}};
+  for (const auto& [bandwidth, options, percent] : cells) {
+    ASSERT_EQ(run_dmlsim(fmt::format("run -q scenarios/large/diloco-1b.xml --network-profile linux-tcp --link "
+                                     "'wan-*:bandwidth={}' {} --out {}",
+                                     bandwidth, options, (dir / "r").string()))
+                  .exit_code,
+              0)
+        << options;
+    EXPECT_EQ(fmt::format("{:.1f}", 100 * summary(dir / "r")["time_breakdown"]["utilisation"].get<double>()), percent)
+        << bandwidth << " " << options;
+    fs::remove_all(dir / "r");
+  }
+}
