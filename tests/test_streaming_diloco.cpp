@@ -268,3 +268,13 @@ TEST(Readme, LargeProfileUnderOneLinuxTcpConnectionAsTheReadmeShowsIt) {
     fs::remove_all(dir / "r");
   }
 }
+
+TEST(Study, FashionMnistCompressionStudyExpandsToItsTwelveRuns) {
+  TempDir dir;
+  const auto listed = run_dmlsim(fmt::format("sweep scenarios/studies/fmnist-compression.xml --list --out {}", (dir / "r").string()));
+  ASSERT_EQ(listed.exit_code, 0) << listed.out;
+  std::size_t runs = 0;
+  for (auto at = listed.out.find("dmlsim' run "); at != std::string::npos; at = listed.out.find("dmlsim' run ", at + 1)) ++runs;
+  EXPECT_EQ(runs, 12u) << listed.out;
+  EXPECT_NE(listed.out.find("algorithm-streaming-diloco_rounds-100_eval-every-4_payload-top-k"), std::string::npos) << listed.out;
+}
