@@ -33,6 +33,31 @@ std::vector<Vector> models_of(const std::string& algorithm, std::vector<std::str
   return models;
 }
 
+// Every round's broadcast (the point the workers start from) of the same runs: Nesterov block
+// momentum broadcasts w + mu·delta, not the model it evaluates.
+std::vector<Vector> broadcasts_of(const std::string& algorithm, std::vector<std::string> sets) {
+  std::vector<Override> overrides;
+  sets.push_back("algorithm.name=" + algorithm);
+  sets.push_back("data.standardize=true");
+  for (const auto& s : sets) overrides.push_back(parse_override(s));
+  const auto e = build_experiment(load_scenario(source_dir() / "scenarios/seed/bmuf.xml", overrides));
+  auto server = make_server(e.algorithm, e.initial);
+  std::vector<std::unique_ptr<WorkerRole>> workers;
+  std::vector<LocalTrainer> trainers;
+  std::vector<Upload> uploads(static_cast<std::size_t>(e.algorithm.workers));
+  for (int k = 0; k < e.algorithm.workers; ++k) {
+    workers.push_back(make_worker(e.algorithm, k, e.initial));
+    trainers.push_back(e.make_trainer(k));
+  }
+  std::vector<Vector> broadcasts;
+  for (int round = 1; round <= 100; ++round) {
+    broadcasts.push_back(server->broadcast());
+    for (std::size_t k = 0; k < workers.size(); ++k) workers[k]->run_round(round, broadcasts.back(), trainers[k], uploads[k]);
+    server->aggregate(uploads);
+  }
+  return broadcasts;
+}
+
 // Worst over the rounds of max_i |a_i - b_i| / max_i |a_i|: relative to the model's scale, so a
 // parameter crossing zero does not turn rounding into a large relative error.
 double worst_relative_gap(const std::vector<Vector>& a, const std::vector<Vector>& b) {
@@ -77,6 +102,42 @@ TEST(OuterOptimisers, OuterHeavyBallMomentumIsClassicalBmuf) {
     const auto diloco = models_of("diloco", {"algorithm.outer=momentum", fmt::format("algorithm.outer-lr={}", zeta),
                                              fmt::format("algorithm.outer-momentum={}", mu)});
     EXPECT_LT(worst_relative_gap(bmuf, diloco), 1e-12) << "mu " << mu << " zeta " << zeta;
+  }
+}
+
+// BMUF through the outer-optimiser path. Chen & Huo's filter delta <- mu·delta + gain·G, G = w_avg - w_start,
+// is heavy-ball momentum on Delta = -G with lr = gain (m = -delta / gain): classical block
+// momentum is `diloco outer="momentum"` and evaluates the same model. Nesterov block momentum
+// starts each block from s = w + mu·delta; then s' = s - gain·(Delta + mu·m') with m' = mu·m + Delta,
+// PyTorch's Nesterov step, so `diloco outer="nesterov"` broadcasts the same points (BMUF evaluates
+// w = s - mu·delta, DiLoCo the point s itself). The CNTK/fairseq filter is gain = (1 - mu)·zeta.
+TEST(OuterOptimisers, BmufCntkFilterIsOuterMomentumWithTheScaledRate) {
+  for (const auto& [mu, zeta] : {std::pair<double, double>{0.9, 1.0}, {0.75, 0.5}}) {
+    const auto bmuf = models_of("bmuf", {"algorithm.delta-init=zero", "algorithm.filter=cntk",
+                                         fmt::format("algorithm.mu={}", mu), fmt::format("algorithm.zeta={}", zeta)});
+    const auto diloco = models_of("diloco", {"algorithm.outer=momentum", fmt::format("algorithm.outer-lr={}", (1 - mu) * zeta),
+                                             fmt::format("algorithm.outer-momentum={}", mu)});
+    EXPECT_LT(worst_relative_gap(bmuf, diloco), 1e-12) << "mu " << mu << " zeta " << zeta;
+  }
+}
+
+TEST(OuterOptimisers, NesterovBlockMomentumStartsEveryBlockWhereOuterNesterovDoes) {
+  for (const std::string filter : {"plain", "cntk"}) {
+    for (const auto& [mu, zeta] : {std::pair<double, double>{0.9, 0.1}, {0.5, 1.0}}) {
+      const double gain = filter == "cntk" ? (1 - mu) * zeta : zeta;
+      const auto bmuf = broadcasts_of(
+          "bmuf", {"algorithm.delta-init=zero", "algorithm.momentum=nesterov", "algorithm.filter=" + filter,
+                   fmt::format("algorithm.mu={}", mu), fmt::format("algorithm.zeta={}", zeta)});
+      const auto diloco = broadcasts_of("diloco", {"algorithm.outer=nesterov", fmt::format("algorithm.outer-lr={}", gain),
+                                                   fmt::format("algorithm.outer-momentum={}", mu)});
+      EXPECT_LT(worst_relative_gap(bmuf, diloco), 1e-12) << filter << " mu " << mu << " zeta " << zeta;
+      // ...and the classical start differs, so the comparison can fail.
+      EXPECT_GT(worst_relative_gap(broadcasts_of("bmuf", {"algorithm.delta-init=zero", "algorithm.filter=" + filter,
+                                                          fmt::format("algorithm.mu={}", mu),
+                                                          fmt::format("algorithm.zeta={}", zeta)}),
+                                   diloco),
+                1e-6);
+    }
   }
 }
 
@@ -248,10 +309,12 @@ TEST(Readme, LargeProfileUtilisationAsTheStudyTableShowsIt) {
   }
 }
 
-TEST(Readme, BandwidthForUtilisationTableIsWhatTheShippedStudyProduces) {
+// Runs a shipped utilisation study and checks that the README holds the bandwidth-for-utilisation
+// table its results give.
+void expect_readme_has_bandwidth_table_of(const std::string& study) {
   TempDir dir;
   const auto results = dir / "r";
-  const auto sweep = run_dmlsim(fmt::format("sweep scenarios/studies/utilisation-vs-bandwidth.xml -j 2 --out {}", results.string()));
+  const auto sweep = run_dmlsim(fmt::format("sweep scenarios/studies/{}.xml -j 2 --out {}", study, results.string()));
   ASSERT_EQ(sweep.exit_code, 0) << sweep.out;
   const auto command = fmt::format(
       "'{}' table '{}' -t 0.5 --by model,method,wan-bandwidth --utilisation --format csv | /usr/bin/python3 "
@@ -260,9 +323,17 @@ TEST(Readme, BandwidthForUtilisationTableIsWhatTheShippedStudyProduces) {
       (dir / "needed.md").string());
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
   const auto needed = read_text(dir / "needed.md");
-  EXPECT_NE(needed.find("| 100B | diloco-fp4 |"), std::string::npos) << needed;
+  EXPECT_NE(needed.find("| 100B | streaming-fp4 |"), std::string::npos) << needed;
   EXPECT_NE(read_text(source_dir() / "README.md").find(needed), std::string::npos)
-      << "README's bandwidth-for-utilisation table differs from the study's:\n" << needed;
+      << "README's bandwidth-for-utilisation table differs from " << study << "'s:\n" << needed;
+}
+
+TEST(Readme, BandwidthForUtilisationTableIsWhatTheShippedStudyProduces) {
+  expect_readme_has_bandwidth_table_of("utilisation-vs-bandwidth");
+}
+
+TEST(Readme, BandwidthForUtilisationUnderLinuxTcpIsWhatTheShippedStudyProduces) {
+  expect_readme_has_bandwidth_table_of("utilisation-vs-bandwidth-tcp");
 }
 
 TEST(Compression, RerunsAreByteIdenticalAndTheBareBaselineSendsTheSameBytes) {
@@ -275,4 +346,13 @@ TEST(Compression, RerunsAreByteIdenticalAndTheBareBaselineSendsTheSameBytes) {
   EXPECT_EQ(read_text(dir / "a/rounds.csv"), read_text(dir / "b/rounds.csv"));
   EXPECT_EQ(last_row(dir / "a")[5], last_row(dir / "bare")[5]);
   EXPECT_EQ(last_row(dir / "a")[5], std::to_string(20 * 8 * ((7 + 1) / 2 + 7 * 4 + 4 + 64)));
+}
+
+TEST(Compression, KWithoutSparsifyIsIgnoredWithANoteSoStudiesCanSweepTheSparsifier) {
+  TempDir dir;
+  const auto noted = run_seed("--set compression.format=int8 --set compression.k=5", dir / "k");
+  ASSERT_EQ(noted.exit_code, 0) << noted.out;
+  EXPECT_NE(noted.out.find("note: <compression> attribute 'k' is ignored without sparsify"), std::string::npos) << noted.out;
+  ASSERT_EQ(run_seed("--set compression.format=int8", dir / "plain").exit_code, 0);
+  EXPECT_EQ(read_text(dir / "k/rounds.csv"), read_text(dir / "plain/rounds.csv"));
 }

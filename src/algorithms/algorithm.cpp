@@ -95,13 +95,17 @@ Vector mean_of_uploads(const std::vector<Upload>& uploads) {
   return sum / static_cast<double>(uploads.size());
 }
 
+// Streaming algorithms compress their own fragments (registry.hpp); the others get the wrapper.
 std::unique_ptr<ServerRole> make_server(const AlgorithmSetup& setup, const Vector& initial) {
-  return compress_server(setup.params.algorithm().make_server(setup, initial), setup.compression, initial, setup.seed);
+  const auto& algorithm = setup.params.algorithm();
+  if (algorithm.streaming) return algorithm.make_server(setup, initial);
+  return compress_server(algorithm.make_server(setup, initial), setup.compression, initial, setup.seed);
 }
 
 std::unique_ptr<WorkerRole> make_worker(const AlgorithmSetup& setup, int worker, const Vector& initial) {
-  return compress_worker(setup.params.algorithm().make_worker(setup, worker, initial), setup.compression, initial,
-                         setup.seed, worker);
+  const auto& algorithm = setup.params.algorithm();
+  if (algorithm.streaming) return algorithm.make_worker(setup, worker, initial);
+  return compress_worker(algorithm.make_worker(setup, worker, initial), setup.compression, initial, setup.seed, worker);
 }
 
 }  // namespace dmlsim

@@ -128,6 +128,10 @@ class WorkerRole {
  public:
   virtual ~WorkerRole() = default;
   virtual void run_round(int round, const Vector& received, LocalTrainer& trainer, Upload& upload) = 0;
+  // Work of round `round` that does not need its received vector (Streaming DiLoCo's overlap): a
+  // simulator may run it while that vector is still in transit; run_round() then does the rest.
+  // Without a call, run_round() does it all. None by default.
+  virtual void run_ahead(int /*round*/, LocalTrainer& /*trainer*/) {}
 };
 
 // The whole-run description shared by the simulator and the sequential driver.

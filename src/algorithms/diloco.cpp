@@ -23,11 +23,20 @@ OptimizerSpec optimizer_spec(const AlgorithmParams& params, const std::array<con
   return spec;
 }
 
+}  // namespace
+
 OptimizerSpec outer_spec(const AlgorithmParams& params) {
   return optimizer_spec(params, {"outer", "outer-lr", "outer-momentum", "outer-beta1", "outer-beta2"});
 }
 
-}  // namespace
+std::vector<AttributeSpec> outer_optimizer_attributes() {
+  return {choice_attribute("outer", "nesterov", {"sgd", "momentum", "nesterov", "adam"},
+                           "outer optimiser on Delta = w_g - mean_k w_k"),
+          real_attribute("outer-lr", 0.7, {0.0, 1e6}, "outer learning rate (sgd with 1 = MA)"),
+          real_attribute("outer-momentum", 0.9, kBeta, "outer momentum (momentum, nesterov)"),
+          real_attribute("outer-beta1", 0.9, kBeta, "outer Adam beta1"),
+          real_attribute("outer-beta2", 0.999, kBeta, "outer Adam beta2")};
+}
 
 InnerParams::InnerParams(const AlgorithmParams& params)
     : optimizer(optimizer_spec(params, {"inner", "eta", "inner-momentum", "beta1", "beta2"})),
@@ -54,18 +63,22 @@ double inner_steps_flops(const AlgorithmParams& params, const RoundCost& cost) {
   return params.integer("local-steps") * (cost.gradient_flops + update);
 }
 
+double inner_steps(Optimizer& optimizer, Vector& w, int round, int first, int last, LocalTrainer& trainer,
+                   Vector& grad) {
+  const double update_flops = optimizer_flops_per_parameter(optimizer.spec().kind) * static_cast<double>(w.size());
+  double samples = 0;
+  for (int step = first; step < last; ++step) {
+    samples += trainer.gradient(w, round, step, grad);
+    optimizer.step(w, grad);
+    trainer.charge_flops(update_flops);
+  }
+  return samples;
+}
+
 void InnerOptimizerWorker::run_round(int round, const Vector& received, LocalTrainer& trainer, Upload& upload) {
   if (params_.reset_each_round) optimizer_.reset();
   upload.values = received;
-  const double update_flops =
-      optimizer_flops_per_parameter(params_.optimizer.kind) * static_cast<double>(received.size());
-  double samples = 0;
-  for (int step = 0; step < params_.local_steps; ++step) {
-    samples += trainer.gradient(upload.values, round, step, grad_);
-    optimizer_.step(upload.values, grad_);
-    trainer.charge_flops(update_flops);
-  }
-  upload.samples = samples;
+  upload.samples = inner_steps(optimizer_, upload.values, round, 0, params_.local_steps, trainer, grad_);
 }
 
 Vector pseudo_gradient(const Vector& start, const std::vector<Upload>& uploads) {
@@ -77,12 +90,7 @@ void DilocoServer::aggregate(const std::vector<Upload>& uploads) { outer_.step(w
 const AlgorithmInfo& diloco_algorithm() {
   static const AlgorithmInfo info = [] {
     auto attributes = inner_optimizer_attributes();
-    attributes.push_back(choice_attribute("outer", "nesterov", {"sgd", "momentum", "nesterov", "adam"},
-                                          "outer optimiser on Delta = w_g - mean_k w_k"));
-    attributes.push_back(real_attribute("outer-lr", 0.7, {0.0, 1e6}, "outer learning rate (sgd with 1 = MA)"));
-    attributes.push_back(real_attribute("outer-momentum", 0.9, kBeta, "outer momentum (momentum, nesterov)"));
-    attributes.push_back(real_attribute("outer-beta1", 0.9, kBeta, "outer Adam beta1"));
-    attributes.push_back(real_attribute("outer-beta2", 0.999, kBeta, "outer Adam beta2"));
+    for (auto& attribute : outer_optimizer_attributes()) attributes.push_back(std::move(attribute));
     return AlgorithmInfo{
         "diloco",
         "DiLoCo: H inner steps (SGD, momentum, AdamW), then an outer optimiser step on the averaged pseudo-gradient",

@@ -24,7 +24,16 @@ struct InnerParams {
 // The attributes of the inner loop (eta, local-steps, inner optimiser and its settings), shared by
 // every algorithm of the family, and the FLOPs of its H inner steps.
 std::vector<AttributeSpec> inner_optimizer_attributes();
+// The outer optimiser's attributes (outer, outer-lr, outer-momentum, outer-beta1, outer-beta2) and
+// the optimiser they describe.
+std::vector<AttributeSpec> outer_optimizer_attributes();
+OptimizerSpec outer_spec(const AlgorithmParams& params);
 double inner_steps_flops(const AlgorithmParams& params, const RoundCost& cost);
+
+// Inner steps first .. last - 1 of round `round` on w (batches keyed by round and step), charging
+// their FLOPs to the trainer. Returns the rows of their batches.
+double inner_steps(Optimizer& optimizer, Vector& w, int round, int first, int last, LocalTrainer& trainer,
+                   Vector& grad);
 
 class InnerOptimizerWorker final : public WorkerRole {
  public:

@@ -17,7 +17,8 @@
   ALGORITHM(ssp)                          \
   ALGORITHM(easgd_async)                  \
   ALGORITHM(diloco)                       \
-  ALGORITHM(slowmo)
+  ALGORITHM(slowmo)                       \
+  ALGORITHM(streaming_diloco)
 
 namespace dmlsim {
 

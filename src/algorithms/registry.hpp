@@ -21,6 +21,15 @@ struct RoundCost {
   double batch_rows = 0;      // expected rows of one batch
 };
 
+// A streaming algorithm's round (Streaming DiLoCo): it synchronises one of `fragments` contiguous
+// parts of the parameters, fragment (round - 1) mod fragments, and its exchange overlaps the first
+// `overlap_steps` of the next round's `round_steps` inner steps.
+struct Streaming {
+  int fragments = 1;
+  int overlap_steps = 0;
+  int round_steps = 1;
+};
+
 // ASGD's staleness bound: none (SSP with s = infinity).
 inline constexpr int kUnboundedStaleness = -1;
 
@@ -44,6 +53,11 @@ struct AlgorithmInfo {
   // only): how many pushes a worker may lead the slowest worker by (SSP's s, or
   // kUnboundedStaleness). Empty function: a round-based (synchronous) algorithm.
   std::function<int(const AlgorithmParams& params)> staleness_bound = {};
+
+  // Streaming algorithms: the shape of their rounds (what each round sends, how much of the next
+  // round hides its exchange). They apply <compression> to their fragments themselves. Empty
+  // function: whole vectors, no overlap.
+  std::function<Streaming(const AlgorithmParams& params)> streaming = {};
 
   bool asynchronous() const { return static_cast<bool>(staleness_bound); }
 

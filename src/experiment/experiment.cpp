@@ -97,6 +97,12 @@ Experiment build_experiment(const Scenario& s) {
   if (s.compression.spec.sparsify != Sparsifier::None && static_cast<Eigen::Index>(s.compression.spec.k) > e.model->dim())
     fail(s.compression.line, fmt::format("<compression> attribute 'k': {} is more than the model's {} parameters",
                                          s.compression.spec.k, e.model->dim()));
+  if (const auto& algorithm = s.algorithm.algorithm(); algorithm.streaming) {
+    const int fragments = algorithm.streaming(s.algorithm).fragments;
+    if (fragments > e.model->dim())
+      fail(s.model.line, fmt::format("<algorithm> attribute 'fragments': {} fragments, but the model has only {} parameters",
+                                     fragments, e.model->dim()));
+  }
   e.batch = s.batch;
   e.initial = e.model->initial_parameters(s.model.init, derive_key(s.seed, Stream::Init));
   e.rounds = s.training.rounds;

@@ -575,7 +575,10 @@ class Parser {
     c.spec.format = value_format(r.choice("format", "fp64", {"fp64", "fp32", "fp16", "bf16", "int8", "fp4"}));
     c.spec.sparsify = sparsifier(r.choice("sparsify", "none", {"none", "top-k", "random-k"}));
     if (c.spec.sparsify != Sparsifier::None && !r.has("k")) r.fail("k", "is required with sparsify=\"top-k\" or \"random-k\"");
-    if (c.spec.sparsify == Sparsifier::None && r.has("k")) r.fail("k", "needs sparsify=\"top-k\" or \"random-k\"");
+    // Accepted without sparsify, with a note, so one base scenario can serve a sweep over sparsifiers.
+    if (c.spec.sparsify == Sparsifier::None && r.has("k"))
+      s.notes.push_back(fmt::format("{}:{}: note: <compression> attribute 'k' is ignored without sparsify", file_.string(),
+                                    r.line()));
     c.spec.k = static_cast<std::uint64_t>(r.integer("k", 1, 1, std::numeric_limits<int>::max()));
     r.finish();
     reject_children(node);

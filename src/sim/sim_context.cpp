@@ -55,6 +55,11 @@ void TimeLedger::computed() {
   since_ = now;
 }
 
+void TimeLedger::computed_until(double until) {
+  stats_.compute_time += until - since_;
+  since_ = until;
+}
+
 void TimeLedger::communicated() {
   const double now = sg4::Engine::get_clock();
   stats_.comm_time += now - since_;

@@ -71,6 +71,7 @@ class TimeLedger {
   // A message sent at `sent_at` has arrived: idle until it was sent, in transfer since.
   void received(double sent_at);
   void computed();      // since the last entry: compute
+  void computed_until(double until);  // since the last entry until `until` (a past instant): compute
   void communicated();  // since the last entry: own transfers
   void waited();        // since the last entry: idle
   WorkerStats& stats() { return stats_; }

@@ -127,8 +127,10 @@ void Simulation::load_platform() {
                         fmt::format("<topology> attribute 'kind': {} groups workers by zone, but platform {} has no zones "
                                     "(allowed on it: {})", kind.name, scenario_.platform.file.string(), fmt::join(allowed, ", ")));
   }
-  topology_ = scenario_.algorithm.algorithm().asynchronous() ? make_async_parameter_server(scenario_.topology)
-                                                             : kind.make(scenario_.topology);
+  const auto& algorithm = scenario_.algorithm.algorithm();
+  topology_ = algorithm.asynchronous() ? make_async_parameter_server(scenario_.topology)
+              : algorithm.streaming    ? make_streaming(scenario_.topology)
+                                       : kind.make(scenario_.topology);
   if (scenario_.failures.present) plan_failures();
   place_background(scenario_);  // checks the flows' hosts before the clock starts
 }
@@ -139,6 +141,10 @@ void Simulation::plan_failures() {
     throw ScenarioError(scenario_.file.string(), scenario_.failures.line,
                         fmt::format("<failures>: failures are supported on topology parameter-server only, not on {}",
                                     scenario_.topology.kind));
+  if (scenario_.algorithm.algorithm().streaming)
+    throw ScenarioError(scenario_.file.string(), scenario_.failures.line,
+                        fmt::format("<failures>: failures are not supported with the streaming algorithm {} "
+                                    "(its fragment exchange has no survivor path)", scenario_.algorithm.algorithm().name));
   std::vector<std::uint64_t> rows;
   for (const auto& partition : experiment_.partitions) rows.push_back(partition.size());
   failures_ = std::make_unique<FailurePlan>(scenario_, placed_, rows);

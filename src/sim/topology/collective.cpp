@@ -51,23 +51,27 @@ void CollectiveTopology::create_actors(SimContext& context, const Placed& placed
     sg4::Actor::create(fmt::format("worker-{}", k), placed.workers[k], CollectiveWorker(context, *this, static_cast<int>(k)));
 }
 
+bool aggregate_and_monitor(SimContext& ctx, int round) {
+  SimProbe probe(ctx);
+  bool go_on = true;
+  if (round == 0) {
+    ctx.monitor->start(ctx.server->model(), probe);
+  } else {
+    ctx.server->aggregate(ctx.uploads);
+    go_on = ctx.monitor->after_round(round, ctx.server->model(), probe);
+  }
+  if (!go_on) {
+    ctx.monitor->finish(ctx.server->model(), sg4::Engine::get_clock());
+    ctx.finished = true;
+  }
+  return go_on;
+}
+
 void CollectiveTopology::close_round(Peer& peer, int round) {
-  auto& ctx = peer.context();
   if (++arrived_ == workers_) {
     arrived_ = 0;
-    SimProbe probe(ctx);
-    bool go_on = true;
-    if (round == 0) {
-      ctx.monitor->start(ctx.server->model(), probe);
-    } else {
-      ctx.server->aggregate(ctx.uploads);
-      go_on = ctx.monitor->after_round(round, ctx.server->model(), probe);
-    }
+    aggregate_and_monitor(peer.context(), round);
     peer.ledger().computed();  // an evaluation charged to this host, if any
-    if (!go_on) {
-      ctx.monitor->finish(ctx.server->model(), sg4::Engine::get_clock());
-      ctx.finished = true;
-    }
   }
   barrier_->wait();
   peer.ledger().waited();

@@ -30,6 +30,11 @@ class CollectiveTopology : public Topology {
   simgrid::s4u::BarrierPtr barrier_;
 };
 
+// What the last worker to close a round does: records the initial model (round 0), or aggregates
+// the round's uploads and consults the monitor, ending the run when it says so. Returns whether
+// the run goes on.
+bool aggregate_and_monitor(SimContext& ctx, int round);
+
 // Reduce-scatter then all-gather around `ring` (worker ids; `position` is this worker's index in
 // it): 2(n-1) steps, each sending one chunk of the vector to the next worker and receiving one
 // from the previous. Tags tag_base .. tag_base + 2(n-1) - 1.

@@ -44,5 +44,8 @@ std::unique_ptr<Topology> make_hierarchical(const TopologySpec& spec);
 std::unique_ptr<Topology> make_async_parameter_server(const TopologySpec& spec);
 // Nor this: what it runs for a synchronous algorithm when the scenario has <failures>.
 std::unique_ptr<Topology> make_resilient_parameter_server(const TopologySpec& spec);
+// Not in the table: what the parameter-server and ring-allreduce kinds run for a streaming
+// algorithm (fragments exchanged while the next inner steps compute).
+std::unique_ptr<Topology> make_streaming(const TopologySpec& spec);
 
 }  // namespace dmlsim
