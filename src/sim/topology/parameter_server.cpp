@@ -35,6 +35,7 @@ namespace {
 
 constexpr int kBroadcastTag = 0;
 constexpr int kUploadTag = 1;
+constexpr int kStopTag = 2;
 
 std::string upload_mailbox(int worker) { return "upload-" + std::to_string(worker); }
 const std::string kSharedUploadMailbox = "server";
@@ -123,11 +124,26 @@ class ServerActor {
     if (partial_) {
       while (shared_inbox_->ready()) shared_inbox_->get_unique<Message>();  // late uploads of dropped workers
       shared_inbox_->set_receiver(nullptr);
+    } else {
+      post_stops(workers);
     }
     ctx_.finished = true;
   }
 
  private:
+  // Every worker waits for a next broadcast: match each wait with a stop message (not counted in
+  // the traffic), so the workers the engine ends with the run hold a transfer with both ends
+  // known — SimGrid 3.32's link energy plugin crashes on an unmatched one. Posted, not awaited:
+  // the run ends now, at the time the monitor recorded.
+  static void post_stops(int workers) {
+    for (int k = 0; k < workers; ++k) {
+      auto stop = std::make_unique<Message>(Message{0, kStopTag, -1, 0, sg4::Engine::get_clock(), nullptr});
+      sg4::Mailbox::by_name(worker_mailbox(k))
+          ->put_init(stop.release(), 0)
+          ->detach([](void* m) { delete static_cast<Message*>(m); });
+    }
+  }
+
   // Publishes the vector and has the senders post it, one group after the other.
   void broadcast(int round, const Vector& values) {
     board_.round = round;
@@ -223,6 +239,7 @@ class WorkerActor {
     for (;;) {
       auto message = inbox->get_unique<Message>();
       while (may_fall_behind && inbox->ready()) message = inbox->get_unique<Message>();
+      if (message->tag == kStopTag) return;
       ledger.received(message->sent_at);
 
       role->run_round(message->round, *message->values, trainer, upload);
