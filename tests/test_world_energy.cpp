@@ -146,6 +146,11 @@ TEST(WorldEnergy, LinkEnergyOfARunIsReportedAndRepeatable) {
   EXPECT_EQ(refused.exit_code, 2) << refused.out;
   EXPECT_NE(refused.out.find("scenarios/aws/failure.xml:"), std::string::npos) << refused.out;
   EXPECT_NE(refused.out.find("link energy plugin"), std::string::npos) << refused.out;
+  for (const char* scenario : {"scenarios/wan/asgd.xml", "scenarios/wan/fedavg.xml"}) {
+    const auto r = run_dmlsim(fmt::format("validate {} --set energy.links=true", scenario));
+    EXPECT_EQ(r.exit_code, 2) << r.out;
+    EXPECT_NE(r.out.find(fmt::format("{}:1", scenario)), std::string::npos) << r.out;  // the <workers> line
+  }
 }
 
 TEST(WorldEnergy, ARunReportsJoulesPerWorkerAndToTarget) {

@@ -142,16 +142,22 @@ void Simulation::check_link_energy_supported() const {
   const auto role = make_server(experiment_.algorithm, experiment_.initial);
   const int workers = static_cast<int>(placed_.workers.size());
   std::string why;
-  if (s.failures.present)
+  // The line of what rules link energy out; for the algorithm, <energy>'s (or, when --set made
+  // it, <workers>').
+  int line = s.energy.line > 0 ? s.energy.line : s.workers.line;
+  if (s.failures.present) {
     why = "a failure kills actors waiting for a message";
-  else if (!s.background.flows.empty())
+    line = s.failures.line;
+  } else if (!s.background.flows.empty()) {
     why = "competing traffic ends with its flows' receivers waiting";
-  else if (s.algorithm.algorithm().asynchronous())
+    line = s.background.line;
+  } else if (s.algorithm.algorithm().asynchronous()) {
     why = "an asynchronous run ends with workers mid-transfer";
-  else if (s.topology.kind == "parameter-server" && (role->samples_clients() || role->uploads_needed(workers) < workers))
+  } else if (s.topology.kind == "parameter-server" && (role->samples_clients() || role->uploads_needed(workers) < workers)) {
     why = "a run that does not wait for every upload ends with workers mid-transfer";
+  }
   if (!why.empty())
-    throw ScenarioError(s.file.string(), s.energy.line,
+    throw ScenarioError(s.file.string(), line,
                         fmt::format("<energy> links=\"true\" is not supported here: {}, and SimGrid 3.32's link energy "
                                     "plugin crashes when such an actor is ended (host energy works: drop links)", why));
 }
