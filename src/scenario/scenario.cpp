@@ -320,6 +320,9 @@ class Parser {
     e.host_idle = power("host-idle", e.host_idle);
     e.host_busy = power("host-busy", e.host_busy);
     e.host_off = power("host-off", e.host_off);
+    e.links = r.boolean("links", e.links);
+    e.link_idle = power("link-idle", e.link_idle);
+    e.link_busy = power("link-busy", e.link_busy);
     r.finish();
     reject_children(node);
   }

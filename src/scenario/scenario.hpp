@@ -142,10 +142,13 @@ struct ReportSpec : Located {
 };
 
 // <energy>: SimGrid's host energy plugin (src/world/energy.*). Hosts without a
-// wattage_per_state / wattage_off property get these powers.
+// wattage_per_state / wattage_off property get these powers. links="true" adds SimGrid's link
+// energy plugin; links without a wattage_range property get link_idle:link_busy.
 struct EnergySpec : Located {
   bool enabled = false;
   double host_idle = 100, host_busy = 200, host_off = 10;  // watts
+  bool links = false;
+  double link_idle = 10, link_busy = 20;  // watts
 };
 
 // <background><flow from="HOST" to="HOST" [rate="500Mbps"] [on="2s" off="3s"]/>…</background>:

@@ -316,7 +316,14 @@ StudyResults read_results(const fs::path& dir) {
       run.network = network_of(summary);
       if (summary.contains("time_to_accuracy") && summary["time_to_accuracy"].contains("targets"))
         for (const auto& t : summary["time_to_accuracy"]["targets"]) run.targets.push_back(t.value("target", 0.0));
-      if (summary.contains("energy")) run.energy = number_or(summary["energy"], "total_joules", 0);
+      if (summary.contains("energy")) {
+        const auto& energy = summary["energy"];
+        run.energy = number_or(energy, "total_joules", 0);
+        if (energy.contains("links")) {
+          run.link_energy = number_or(energy["links"], "total_joules", 0);
+          if (energy["links"].contains("wan_joules")) run.wan_link_energy = number_or(energy["links"], "wan_joules", 0);
+        }
+      }
     } else if (fs::exists(run_dir / "error.txt")) {
       run.failed = true;
       run.missing_reason = "failed: " + first_and_last_line(read_file(run_dir / "error.txt"));
@@ -480,7 +487,7 @@ Table build_table(const StudyResults& results, const TableOptions& options) {
       row.targets.push_back(stats);
     }
     if (!present.empty()) {
-      std::vector<double> accuracy, sim_times, compute, comm, wait, ratio, utilisation, run_energy;
+      std::vector<double> accuracy, sim_times, compute, comm, wait, ratio, utilisation, run_energy, link_energy, wan_link_energy;
       for (const auto* run : present) {
         accuracy.push_back(run->final_accuracy);
         sim_times.push_back(run->sim_time);
@@ -490,6 +497,8 @@ Table build_table(const StudyResults& results, const TableOptions& options) {
         if (run->comm_compute_ratio) ratio.push_back(*run->comm_compute_ratio);
         if (run->utilisation) utilisation.push_back(*run->utilisation);
         if (run->energy) run_energy.push_back(*run->energy);
+        if (run->link_energy) link_energy.push_back(*run->link_energy);
+        if (run->wan_link_energy) wan_link_energy.push_back(*run->wan_link_energy);
       }
       if (!utilisation.empty()) row.utilisation = mean_std(utilisation);
       row.final_accuracy = mean_std(accuracy);
@@ -499,6 +508,9 @@ Table build_table(const StudyResults& results, const TableOptions& options) {
       row.wait_time = mean_std(wait).mean;
       if (!ratio.empty()) row.comm_compute_ratio = mean_std(ratio).mean;
       if (!run_energy.empty()) row.energy = median(run_energy);
+      if (!link_energy.empty()) row.link_energy = median(link_energy);
+      if (!wan_link_energy.empty()) row.wan_link_energy = median(wan_link_energy);
+      table.link_energy = table.link_energy || (table.energy && row.link_energy.has_value());
     }
     table.rows.push_back(row);
   }
@@ -541,6 +553,7 @@ std::string format_table(const Table& t, const std::string& format) {
     }
     header.insert(header.end(), {"final_accuracy_mean", "final_accuracy_std", "sim_time_median_s"});
     if (t.energy) header.push_back("energy_median_J");
+    if (t.link_energy) header.insert(header.end(), {"link_energy_median_J", "wan_link_energy_median_J"});
     if (t.breakdown) header.insert(header.end(), {"compute_time_s", "comm_time_s", "wait_time_s", "comm_compute_ratio"});
     if (t.utilisation) header.insert(header.end(), {"utilisation_mean", "utilisation_std"});
     header.push_back("curve");
@@ -563,6 +576,10 @@ std::string format_table(const Table& t, const std::string& format) {
       fields.push_back(row.final_accuracy ? opt(row.final_accuracy->std) : "");
       fields.push_back(opt(row.sim_time));
       if (t.energy) fields.push_back(opt(row.energy));
+      if (t.link_energy) {
+        fields.push_back(opt(row.link_energy));
+        fields.push_back(opt(row.wan_link_energy));
+      }
       if (t.breakdown)
         for (const auto* v : {&row.compute_time, &row.comm_time, &row.wait_time, &row.comm_compute_ratio}) fields.push_back(opt(*v));
       if (t.utilisation) {
@@ -596,6 +613,8 @@ std::string format_table(const Table& t, const std::string& format) {
   header.push_back({"final accuracy", "final acc."});
   header.push_back({"run sim time (s)", "run time (s)"});
   if (t.energy) header.push_back({"run energy (J)", "run energy (J)"});
+  if (t.link_energy)
+    for (const char* name : {"link energy (J)", "WAN link energy (J)"}) header.push_back({name, name});
   if (t.breakdown)
     for (const char* name : {"compute (s)", "comm (s)", "wait (s)", "comm/compute"}) header.push_back({name, name});
   if (t.utilisation) header.push_back({"utilisation (%)", "util. (\\%)"});
@@ -642,10 +661,12 @@ std::string format_table(const Table& t, const std::string& format) {
     }
     const auto run_time = row.sim_time ? fmt::format("{:#.4g}", *row.sim_time) : std::string("—");
     cells.push_back({run_time, row.sim_time ? run_time : "--"});
-    if (t.energy) {
-      const auto joules = row.energy ? fmt::format("{:#.4g}", *row.energy) : std::string("—");
-      cells.push_back({joules, row.energy ? joules : "--"});
-    }
+    const auto joules_cell = [](const std::optional<double>& joules) {
+      return joules ? Cell{fmt::format("{:#.4g}", *joules), fmt::format("{:#.4g}", *joules)} : Cell{"—", "--"};
+    };
+    if (t.energy) cells.push_back(joules_cell(row.energy));
+    if (t.link_energy)
+      for (const auto* v : {&row.link_energy, &row.wan_link_energy}) cells.push_back(joules_cell(*v));
     if (t.breakdown)
       for (const auto* v : {&row.compute_time, &row.comm_time, &row.wait_time, &row.comm_compute_ratio}) {
         const auto text = *v ? fmt::format("{:.4g}", **v) : std::string("—");

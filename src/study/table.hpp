@@ -43,6 +43,7 @@ struct RunResult {
   std::string network;              // e.g. "CM02 (network/TCP-gamma=0)"
   std::vector<double> targets;      // the scenario's report targets
   std::optional<double> energy;     // joules of the whole run (scenarios with <energy>)
+  std::optional<double> link_energy, wan_link_energy;  // links' joules (<energy links="true">; WAN: zoned platforms)
 };
 
 struct StudyResults {
@@ -88,6 +89,7 @@ struct TableRow {
   std::optional<double> compute_time, comm_time, wait_time, comm_compute_ratio;  // means over runs
   std::optional<MeanStd> utilisation;  // over runs
   std::optional<double> energy;    // median over runs of the whole run's joules
+  std::optional<double> link_energy, wan_link_energy;  // medians over the runs that have them
 };
 
 // How an axis's values are shown: a numeric axis (every value a number, or a quantity SimGrid's
@@ -114,6 +116,7 @@ struct Table {
   bool wan_bytes = false;
   bool utilisation = false;
   bool energy = false;
+  bool link_energy = false;  // with energy, when a run counted its links
   std::vector<std::string> networks;
   std::vector<TableRow> rows;
   std::vector<std::pair<std::string, std::string>> missing;  // run id, reason

@@ -3,12 +3,14 @@
 // watts), and wattage_off when turned off. The plugin must be initialised before the platform is
 // loaded; hosts the platform gives no power get the scenario's <energy> defaults.
 //
-// Links: SimGrid 3.32's link energy plugin (and its link load plugin) crash when an actor is
-// killed while its receive is unmatched — which is how the daemon workers of a run end — so link
-// energy is not reported (see README, Energy).
+// Links (<energy links="true">): SimGrid's link energy plugin — a link draws its idle power plus
+// (busy − idle) × its load / bandwidth (the wattage_range property, "idle:busy" watts). Its
+// 3.32 version crashes when an actor is killed while its receive is unmatched, so runs with it
+// must end every actor with a matched transfer (check_link_energy_supported).
 #pragma once
 
 #include "report/run_record.hpp"
+#include "sim/placement.hpp"
 #include "scenario/scenario.hpp"
 
 #include <nlohmann/json.hpp>
@@ -18,9 +20,14 @@
 namespace dmlsim {
 
 // Before Engine::load_platform.
-void init_energy_plugin();
-// After the platform is loaded: the defaults, as properties, on hosts without their own.
+void init_energy_plugin(bool links = false);
+// After the platform is loaded: the defaults, as properties, on hosts (and, with links, on
+// links) without their own.
 void apply_power_defaults(const EnergySpec& spec);
+
+// Joules of every link of the platform (the loopback excepted), split into WAN links — on a route
+// between two of the run's hosts in different zones and on no route inside a zone — and the rest.
+nlohmann::ordered_json link_energy_json(const EnergySpec& spec, const Placed& placed);
 
 // Joules consumed by the run's hosts, each counted once whatever it runs.
 class EnergyMeter {
@@ -36,6 +43,6 @@ class EnergyMeter {
 // summary.json's "energy": the total, per worker and server, and the energy to each report target
 // on the raw curve (from the rows' cumulative joules).
 nlohmann::ordered_json energy_json(const Scenario& scenario, const EnergyMeter& meter, const RunRecord& record,
-                                   const std::vector<simgrid::s4u::Host*>& workers, const simgrid::s4u::Host* server);
+                                   const Placed& placed);
 
 }  // namespace dmlsim

@@ -38,6 +38,7 @@ namespace {
 
 constexpr int kBroadcastTag = 0;
 constexpr int kUploadTag = 1;
+constexpr int kStopTag = 2;
 
 std::string upload_mailbox(int worker) { return "upload-" + std::to_string(worker); }
 
@@ -140,10 +141,24 @@ class ServerActor {
     ctx_.monitor->finish(role.model(), sg4::Engine::get_clock());
     while (next_arrival_ready()) take_next_arrival();  // late uploads of dropped workers
     for (auto* inbox : inboxes_) inbox->set_receiver(nullptr);
+    if (!partial_) post_stops(workers);
     ctx_.finished = true;
   }
 
  private:
+  // Every worker waits for a next broadcast: match each wait with a stop message (not counted in
+  // the traffic), so the workers the engine ends with the run hold a transfer with both ends
+  // known — SimGrid 3.32's link energy plugin crashes on an unmatched one. Posted, not awaited:
+  // the run ends now, at the time the monitor recorded.
+  static void post_stops(int workers) {
+    for (int k = 0; k < workers; ++k) {
+      auto stop = std::make_unique<Message>(Message{0, kStopTag, -1, 0, sg4::Engine::get_clock(), nullptr});
+      sg4::Mailbox::by_name(worker_mailbox(k))
+          ->put_init(stop.release(), 0)
+          ->detach([](void* m) { delete static_cast<Message*>(m); });
+    }
+  }
+
   // Publishes the vector and has the senders post it to board_.recipients, one group after the other.
   void broadcast(int round, const Vector& values) {
     board_.round = round;
@@ -232,6 +247,7 @@ class WorkerActor {
     for (;;) {
       auto message = inbox->get_unique<Message>();
       while (may_fall_behind && inbox->ready()) message = inbox->get_unique<Message>();
+      if (message->tag == kStopTag) return;
       ledger.received(message->sent_at);
 
       role->run_round(message->round, *message->values, trainer, upload);
