@@ -22,12 +22,7 @@ using testutil::TempDir;
 
 namespace {
 
-Experiment seed_experiment(const std::vector<std::string>& sets) {
-  std::vector<Override> overrides{parse_override("data.standardize=true"), parse_override("batch.resample=step"),
-                                  parse_override("algorithm.average=batch-means")};
-  for (const auto& s : sets) overrides.push_back(parse_override(s));
-  return build_experiment(load_scenario(testutil::source_dir() / "scenarios/seed/ssgd.xml", overrides));
-}
+Experiment seed_experiment(const std::vector<std::string>& sets) { return testutil::standardized_seed_experiment(sets); }
 
 std::filesystem::path write_scenario(const TempDir& dir, int workers, const std::string& algorithm, int rounds,
                                      const std::string& report = "") {

@@ -58,6 +58,13 @@ std::string read_text(const fs::path& file) {
   return s.str();
 }
 
+Experiment standardized_seed_experiment(const std::vector<std::string>& sets) {
+  std::vector<Override> overrides{parse_override("data.standardize=true"), parse_override("batch.resample=step"),
+                                  parse_override("algorithm.average=batch-means")};
+  for (const auto& s : sets) overrides.push_back(parse_override(s));
+  return build_experiment(load_scenario(source_dir() / "scenarios/seed/ssgd.xml", overrides));
+}
+
 std::vector<Vector> trajectory(const Experiment& experiment, int every) {
   std::vector<Vector> models;
   run_sequential(experiment, [&](int step, const Vector& w) {

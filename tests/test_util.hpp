@@ -40,6 +40,10 @@ void write_text(const std::filesystem::path& file, const std::string& text);
 std::string read_text(const std::filesystem::path& file);
 std::filesystem::path source_dir();
 
+// scenarios/seed/ssgd.xml with standardised data, a fresh batch every step and batch means, then
+// `sets` ("element.attribute=value"): the base of the identity tests between algorithms.
+Experiment standardized_seed_experiment(const std::vector<std::string>& sets);
+
 // The global model after every `every`-th round (or server update) of the sequential driver.
 std::vector<Vector> trajectory(const Experiment& experiment, int every = 1);
 // Largest relative difference between two trajectories, parameter by parameter (infinity when

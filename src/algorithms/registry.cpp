@@ -16,6 +16,7 @@
   ALGORITHM(asgd)                         \
   ALGORITHM(ssp)                          \
   ALGORITHM(easgd_async)                  \
+  ALGORITHM(dpsgd)                        \
   ALGORITHM(diloco)                       \
   ALGORITHM(slowmo)
 

@@ -68,6 +68,7 @@ void RunMonitor::record_evaluation(int round, const Vector& w, RunProbe& probe) 
   row.round = round;
   row.sim_time = probe.now();
   row.energy = probe.energy();
+  row.consensus_distance = probe.consensus_distance();
   const Traffic traffic = probe.traffic();
   row.bytes_sent = traffic.bytes;
   row.messages_sent = traffic.messages;

@@ -32,6 +32,8 @@ class RunProbe {
   virtual void charge_evaluation(double flops) = 0;  // called before the row's time is read
   virtual Traffic traffic() = 0;
   virtual double energy() { return 0; }  // joules so far (with <energy>)
+  // Decentralized runs: how far the workers' models are from the evaluated average.
+  virtual std::optional<double> consensus_distance() { return std::nullopt; }
 };
 
 class RunMonitor {

@@ -62,10 +62,44 @@ Vector run_asynchronous(const Experiment& e, const RoundObserver& observe) {
   return server->model();
 }
 
+// A decentralized algorithm in lockstep: every node's step t sees its neighbours' models of the
+// end of step t - 1 (what the messages of step t carry), so this is D-PSGD's synchronous schedule.
+// Each observed step is the average model.
+Vector run_decentralized(const Experiment& e, const RoundObserver& observe) {
+  const int workers = e.algorithm.workers;
+  const auto& algorithm = e.algorithm.params.algorithm();
+  auto average = make_server(e.algorithm, e.initial);
+  std::vector<std::unique_ptr<GossipNode>> nodes;
+  std::vector<LocalTrainer> trainers;
+  std::vector<Upload> uploads(static_cast<std::size_t>(workers));
+  for (int k = 0; k < workers; ++k) {
+    nodes.push_back(algorithm.make_node(e.algorithm, k, e.initial));
+    trainers.push_back(e.make_trainer(k));
+    uploads[static_cast<std::size_t>(k)].worker = k;
+  }
+  std::vector<const Vector*> models;
+  for (int step = 1; step <= e.rounds; ++step) {
+    for (int k = 0; k < workers; ++k) {
+      uploads[static_cast<std::size_t>(k)].values = nodes[static_cast<std::size_t>(k)]->model();
+      nodes[static_cast<std::size_t>(k)]->before_exchange(step, trainers[static_cast<std::size_t>(k)]);
+    }
+    for (int k = 0; k < workers; ++k) {
+      models.clear();
+      for (int j : mixing_order(*e.algorithm.graph, k)) models.push_back(&uploads[static_cast<std::size_t>(j)].values);
+      nodes[static_cast<std::size_t>(k)]->after_exchange(step, models, trainers[static_cast<std::size_t>(k)]);
+    }
+    for (int k = 0; k < workers; ++k) uploads[static_cast<std::size_t>(k)].values = nodes[static_cast<std::size_t>(k)]->model();
+    average->aggregate(uploads);
+    if (observe && !observe(step, average->model())) break;
+  }
+  return average->model();
+}
+
 }  // namespace
 
 Vector run_sequential(const Experiment& e, const RoundObserver& observe) {
   if (e.algorithm.params.algorithm().asynchronous()) return run_asynchronous(e, observe);
+  if (e.algorithm.params.algorithm().decentralized()) return run_decentralized(e, observe);
   const int workers = e.algorithm.workers;
   auto server = make_server(e.algorithm, e.initial);
   std::vector<std::unique_ptr<WorkerRole>> roles;

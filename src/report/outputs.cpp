@@ -87,11 +87,14 @@ Json worker_json(const WorkerStats& w, double sim_time) {
 std::string rounds_csv(const std::vector<RoundRow>& rows, bool energy) {
   std::string out =
       "round,sim_time,test_accuracy,test_loss,train_loss,bytes_sent,messages_sent,bytes_intra_zone,bytes_inter_zone";
-  out += energy ? ",energy_joules\n" : "\n";
+  const bool consensus = !rows.empty() && rows.front().consensus_distance.has_value();
+  out += energy ? ",energy_joules" : "";
+  out += consensus ? ",consensus_distance\n" : "\n";
   for (const auto& r : rows)
-    out += fmt::format("{},{},{},{},{},{},{},{},{}{}\n", r.round, r.sim_time, r.test_accuracy, r.test_loss, r.train_loss,
+    out += fmt::format("{},{},{},{},{},{},{},{},{}{}{}\n", r.round, r.sim_time, r.test_accuracy, r.test_loss, r.train_loss,
                        r.bytes_sent, r.messages_sent, r.bytes_intra_zone, r.bytes_inter_zone,
-                       energy ? fmt::format(",{}", r.energy) : "");
+                       energy ? fmt::format(",{}", r.energy) : "",
+                       consensus ? fmt::format(",{}", r.consensus_distance.value_or(0.0)) : "");
   return out;
 }
 
@@ -202,6 +205,7 @@ Json summary_json(const Scenario& s, const RunContext& c, const RunRecord& recor
                  {"wall_time", c.wall_time}};
   if (s.report.eval_every_time) j["training"]["eval_every_time"] = *s.report.eval_every_time;
   if (!record.staleness_histogram.empty()) j["staleness"] = staleness_json(record.staleness_histogram);
+  if (last.consensus_distance) j["result"]["final_consensus_distance"] = *last.consensus_distance;
   j["time_to_accuracy"] = {{"curve", "raw"}, {"targets", target_json(time_to_accuracy(record.rows, s.report.targets))}};
   j["time_to_accuracy_ewma"] = {
       {"curve", "ewma"},

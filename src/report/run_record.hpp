@@ -32,6 +32,8 @@ struct RoundRow {
   std::uint64_t bytes_intra_zone = 0;  // cumulative, of bytes_sent: inside one platform zone
   std::uint64_t bytes_inter_zone = 0;  // cumulative, of bytes_sent: between zones (WAN)
   double energy = 0;  // joules consumed so far by the run's hosts and the links (with <energy>)
+  // Decentralized runs: mean distance of the workers' models from their average (1/K) Σ ‖x_k − x̄‖.
+  std::optional<double> consensus_distance = std::nullopt;
 };
 
 struct WorkerStats {

@@ -109,6 +109,10 @@ struct TopologySpec : Located {
   int arity = 2;            // tree: children per node (k-ary)
   bool binomial = false;    // tree: binomial instead of k-ary
   bool across_ring = true;  // hierarchical: ring (else star) among the zone leaders
+  bool kind_given = false;  // the kind was written (else a decentralized algorithm picks "gossip")
+  std::string graph = "ring";          // gossip: ring, torus, complete, file
+  std::filesystem::path graph_file;    // gossip, graph="file": the edge list…
+  std::vector<std::pair<int, int>> edges;  // …as read from it
 };
 
 // <compression format="..." sparsify="..." k="..."/>: payload transform of every vector message

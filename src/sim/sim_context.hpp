@@ -93,9 +93,12 @@ class Peer {
   TimeLedger& ledger() { return ledger_; }
 
   simgrid::s4u::CommPtr send(int to, int round, int tag, std::uint64_t bytes);
+  // A send nobody waits for, carrying `values` (gossip: a model snapshot); it may still be in
+  // flight when the run ends.
+  void send_detached(int to, int round, int tag, std::uint64_t bytes, std::shared_ptr<const Vector> values);
   void finish(const simgrid::s4u::CommPtr& send);               // waits: communication time
   void finish(std::vector<simgrid::s4u::CommPtr>& sends);
-  void receive(int round, int tag);                              // blocks until that message is in
+  std::unique_ptr<Message> receive(int round, int tag);          // blocks until that message is in
 
  private:
   SimContext& ctx_;
@@ -103,6 +106,9 @@ class Peer {
   simgrid::s4u::Mailbox* inbox_;
   TimeLedger ledger_;
   std::deque<std::unique_ptr<Message>> stash_;
+
+  std::unique_ptr<Message> message_to(int to, int round, int tag, std::uint64_t bytes,
+                                      std::shared_ptr<const Vector> values);
 };
 
 }  // namespace dmlsim

@@ -127,6 +127,11 @@ void Simulation::load_platform() {
   }
   topology_ = scenario_.algorithm.algorithm().asynchronous() ? make_async_parameter_server(scenario_.topology)
                                                              : kind.make(scenario_.topology);
+  try {
+    topology_->check_routes(placed_, experiment_.algorithm);
+  } catch (const std::invalid_argument& e) {
+    throw ScenarioError(scenario_.file.string(), scenario_.topology.line, fmt::format("<topology>: {}", e.what()));
+  }
   place_background(scenario_);  // checks the flows' hosts before the clock starts
 }
 
