@@ -103,16 +103,9 @@ TEST(AsyncProtocol, BoundOneLetsAWorkerLeadByOnePush) {
 
 TEST(AsyncIdentity, AsgdWithOneWorkerIsSequentialSgd) {
   const auto e = seed_experiment({"workers.count=1", "algorithm.name=asgd"});
-  auto trainer = e.make_trainer(0);
-  Vector w = e.initial;
-  std::vector<Vector> sgd;
-  for (int step = 1; step <= e.rounds; ++step) {
-    trainer.sgd_step(w, 0.1, step, 0);
-    sgd.push_back(w);
-  }
   const auto asgd = trajectory(e);
   ASSERT_EQ(asgd.size(), 300u);
-  EXPECT_LT(max_relative_difference(asgd, sgd), 1e-12);
+  EXPECT_LT(max_relative_difference(asgd, testutil::sequential_sgd(e, 0.1)), 1e-12);
 }
 
 TEST(AsyncIdentity, SspWithBoundZeroAndMeanPushesIsSsgdWithBatchMeans) {
@@ -207,7 +200,7 @@ TEST(AsyncBadInput, RejectedBeforeAnythingIsWritten) {
 
 TEST(ShippedScenarios, IssueTenScenariosRun) {
   TempDir dir;
-  for (const std::string name : {"asgd", "ssp", "fedavg", "ssgd-backup"}) {
+  for (const std::string name : {"asgd", "ssp", "fedavg", "ssgd-backup", "dpsgd", "adpsgd"}) {
     const auto result = testutil::run_dmlsim(fmt::format("run scenarios/wan/{}.xml -q --set training.rounds=8 --out {}",
                                                          name, (dir / name).string()));
     EXPECT_EQ(result.exit_code, 0) << name << ": " << result.out;

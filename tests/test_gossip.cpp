@@ -143,14 +143,7 @@ TEST(GossipIdentity, CombineThenAdaptOnTheCompleteGraphIsSsgdWithBatchMeans) {
 TEST(GossipIdentity, OneWorkerIsSequentialSgd) {
   for (const std::string variant : {"lian", "combine-then-adapt"}) {
     const auto e = seed_experiment({"workers.count=1", "algorithm.name=dpsgd", "algorithm.variant=" + variant});
-    auto trainer = e.make_trainer(0);
-    Vector w = e.initial;
-    std::vector<Vector> sgd;
-    for (int step = 1; step <= e.rounds; ++step) {
-      trainer.sgd_step(w, 0.1, step, 0);
-      sgd.push_back(w);
-    }
-    EXPECT_LT(max_relative_difference(trajectory(e), sgd), 1e-12) << variant;
+    EXPECT_LT(max_relative_difference(trajectory(e), testutil::sequential_sgd(e, 0.1)), 1e-12) << variant;
   }
 }
 
@@ -188,6 +181,67 @@ TEST(GossipSimulation, ReportsConsensusAndRerunsAreByteIdentical) {
   EXPECT_GE(summary["result"]["messages_sent"].get<int>(), 60 * 4 * 2);
   const auto& workers = summary["time_breakdown"]["workers"];
   EXPECT_GT(workers[0]["samples"].get<double>(), 0.0);
+}
+
+TEST(PairwiseGossip, AveragesAPairAndKeepsTheSumUnderInterleaving) {
+  AlgorithmSetup setup;
+  setup.params = AlgorithmParams(*find_algorithm("adpsgd"));
+  setup.params.set("eta", 0.0);
+  setup.graph = std::make_shared<const GossipGraph>(ring_graph(3));
+  const auto e = seed_experiment({});
+  auto trainer = e.make_trainer(0);
+  const auto dim = e.initial.size();
+  const auto node = [&](int k, double value) {
+    auto made = find_algorithm("adpsgd")->make_node(setup, k, Vector::Constant(dim, value));
+    return std::unique_ptr<PairwiseNode>(static_cast<PairwiseNode*>(made.release()));
+  };
+  auto a = node(0, 1.0), b = node(1, 5.0), c = node(2, -3.0);
+  a->before_exchange(1, trainer);  // eta = 0: the gradient steps change nothing
+  c->before_exchange(1, trainer);
+  // a averages with b, uninterrupted: both end at 3.
+  auto offered = a->offer();
+  Vector old = b->answer(*offered);
+  a->after_exchange(1, {&old}, trainer);
+  EXPECT_EQ(a->model(), Vector::Constant(dim, 3.0));
+  EXPECT_EQ(b->model(), Vector::Constant(dim, 3.0));
+  // a offers to b, but c averages with a before b's answer comes back: the sum still holds.
+  offered = a->offer();
+  const auto from_c = c->offer();
+  const Vector a_before_c = a->answer(*from_c);
+  c->after_exchange(1, {&a_before_c}, trainer);
+  old = b->answer(*offered);
+  a->after_exchange(2, {&old}, trainer);
+  EXPECT_DOUBLE_EQ((a->model() + b->model() + c->model())(0), 1.0 + 5.0 - 3.0);
+  // Partners are neighbours, drawn from the seed: the same every time.
+  for (int step = 1; step < 20; ++step) {
+    EXPECT_NE(a->partner(step), 0);
+    EXPECT_EQ(a->partner(step), node(0, 0.0)->partner(step));
+  }
+}
+
+TEST(PairwiseGossip, OneWorkerIsSequentialSgd) {
+  const auto e = seed_experiment({"workers.count=1", "algorithm.name=adpsgd"});
+  EXPECT_LT(max_relative_difference(trajectory(e), testutil::sequential_sgd(e, 0.1)), 1e-12);
+}
+
+TEST(PairwiseGossip, SimulatesOneWorkerAsSgdAndRerunsByteIdentically) {
+  TempDir dir;
+  const auto one = write_scenario(dir, 1, R"(<algorithm name="adpsgd" eta="0.1"/>)", "", 40);
+  ASSERT_EQ(run(one, dir / "one").exit_code, 0);
+  EXPECT_LT(max_relative_difference({read_weights(dir / "one/weights.csv")}, {run_sequential(build_experiment(load_scenario(one)))}),
+            1e-12);
+  const auto four = write_scenario(dir, 4, R"(<algorithm name="adpsgd" eta="0.05"/>)", "", 120);
+  ASSERT_EQ(run(four, dir / "a").exit_code, 0);
+  ASSERT_EQ(run(four, dir / "b").exit_code, 0);
+  EXPECT_EQ(testutil::read_text(dir / "a/rounds.csv"), testutil::read_text(dir / "b/rounds.csv"));
+  EXPECT_EQ(testutil::read_text(dir / "a/weights.csv"), testutil::read_text(dir / "b/weights.csv"));
+  const auto summary = nlohmann::json::parse(testutil::read_text(dir / "a/summary.json"));
+  EXPECT_EQ(summary["result"]["rounds"], 120);
+  EXPECT_GT(summary["result"]["final_consensus_distance"].get<double>(), 0.0);
+  EXPECT_GT(summary["result"]["final_accuracy"].get<double>(), 0.8);
+  // Asynchronous: the slow worker (the last) takes fewer steps than the fast ones.
+  const auto& workers = summary["time_breakdown"]["workers"];
+  EXPECT_LT(workers[3]["samples"].get<double>(), workers[0]["samples"].get<double>());
 }
 
 TEST(GossipBadInput, RejectedBeforeAnythingIsWritten) {

@@ -65,6 +65,17 @@ Experiment standardized_seed_experiment(const std::vector<std::string>& sets) {
   return build_experiment(load_scenario(source_dir() / "scenarios/seed/ssgd.xml", overrides));
 }
 
+std::vector<Vector> sequential_sgd(const Experiment& experiment, double eta) {
+  auto trainer = experiment.make_trainer(0);
+  Vector w = experiment.initial;
+  std::vector<Vector> models;
+  for (int step = 1; step <= experiment.rounds; ++step) {
+    trainer.sgd_step(w, eta, step, 0);
+    models.push_back(w);
+  }
+  return models;
+}
+
 std::vector<Vector> trajectory(const Experiment& experiment, int every) {
   std::vector<Vector> models;
   run_sequential(experiment, [&](int step, const Vector& w) {

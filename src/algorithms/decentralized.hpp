@@ -24,6 +24,22 @@ class GossipNode {
   // `models`: the models of step `step`'s exchange, one per entry of the node's mixing row (its
   // own included), in that row's order (mixing_order()).
   virtual int after_exchange(int step, const std::vector<const Vector*>& models, LocalTrainer& trainer) = 0;
+  // Pairwise gossip (AD-PSGD): the node talks to one neighbour per step, through the methods of
+  // PairwiseNode, and other nodes may average with it at any time.
+  virtual bool pairwise() const { return false; }
+};
+
+// A node of pairwise gossip. Step t: before_exchange() (the gradient at the own model), then
+// offer() a snapshot s_i of the model to partner(t); that neighbour answer()s: it returns its
+// model x_j as it was and sets x_j <- (x_j + s_i)/2; after_exchange() gets that old x_j and sets
+// x_i <- x_i + (x_j - s_i)/2, so the pair ends at the same average when nothing else touched
+// them, and the sum of all models only ever changes by gradient steps.
+class PairwiseNode : public GossipNode {
+ public:
+  bool pairwise() const final { return true; }
+  virtual int partner(int step) const = 0;  // a neighbour drawn for step `step`; -1 with none
+  virtual std::shared_ptr<const Vector> offer() = 0;
+  virtual Vector answer(const Vector& offered) = 0;
 };
 
 // The average model, summed in worker order, and the consensus distance.

@@ -17,6 +17,7 @@
   ALGORITHM(ssp)                          \
   ALGORITHM(easgd_async)                  \
   ALGORITHM(dpsgd)                        \
+  ALGORITHM(adpsgd)                       \
   ALGORITHM(diloco)                       \
   ALGORITHM(slowmo)
 

@@ -205,7 +205,8 @@ Json summary_json(const Scenario& s, const RunContext& c, const RunRecord& recor
                  {"wall_time", c.wall_time}};
   if (s.report.eval_every_time) j["training"]["eval_every_time"] = *s.report.eval_every_time;
   if (!record.staleness_histogram.empty()) j["staleness"] = staleness_json(record.staleness_histogram);
-  if (last.consensus_distance) j["result"]["final_consensus_distance"] = *last.consensus_distance;
+  if (!record.rows.empty() && record.rows.back().consensus_distance)
+    j["result"]["final_consensus_distance"] = record.rows.back().consensus_distance.value_or(0.0);
   j["time_to_accuracy"] = {{"curve", "raw"}, {"targets", target_json(time_to_accuracy(record.rows, s.report.targets))}};
   j["time_to_accuracy_ewma"] = {
       {"curve", "ewma"},

@@ -46,6 +46,15 @@ class GossipProbe final : public RunProbe {
   double distance_;
 };
 
+// Round `round` of the run monitor on the average model; when the monitor stops the run, ends it.
+void report(SimContext& ctx, int round, const Consensus& c, sg4::Semaphore& done) {
+  GossipProbe probe(ctx, c.distance);
+  if (ctx.monitor->after_round(round, c.average, probe)) return;
+  ctx.monitor->finish(c.average, sg4::Engine::get_clock());
+  ctx.finished = true;
+  done.release();
+}
+
 // Each step's K models until the last one is in.
 class StepBoard {
  public:
@@ -59,14 +68,9 @@ class StepBoard {
     if (++count_[step] < static_cast<int>(models.size())) return;
     std::vector<const Vector*> all;
     for (const auto& m : models) all.push_back(m.get());
-    const auto c = consensus(all);
     pending_.erase(step);
     count_.erase(step);
-    GossipProbe probe(ctx_, c.distance);
-    if (ctx_.monitor->after_round(step, c.average, probe)) return;
-    ctx_.monitor->finish(c.average, sg4::Engine::get_clock());
-    ctx_.finished = true;
-    done_->release();
+    report(ctx_, step, consensus(all), *done_);
   }
 
  private:
@@ -131,6 +135,104 @@ class GossipNodeActor {
   int worker_;
 };
 
+// AD-PSGD's updates: after each node step, the average of all the nodes' models as they are now.
+class UpdateCounter {
+ public:
+  UpdateCounter(SimContext& context, sg4::SemaphorePtr done, const std::vector<std::unique_ptr<GossipNode>>& nodes)
+      : ctx_(context), done_(std::move(done)), nodes_(nodes) {}
+
+  void stepped() {
+    if (ctx_.finished) return;
+    std::vector<const Vector*> models;
+    for (const auto& node : nodes_) models.push_back(&node->model());
+    report(ctx_, ++updates_, consensus(models), *done_);
+  }
+
+ private:
+  SimContext& ctx_;
+  sg4::SemaphorePtr done_;
+  const std::vector<std::unique_ptr<GossipNode>>& nodes_;
+  int updates_ = 0;
+};
+
+constexpr int kAnswerTag = 1;
+
+std::string answer_mailbox(int worker) { return "gossip-answer-" + std::to_string(worker); }
+
+// One detached message of a whole model from `from` to mailbox `to_box` on worker `to`'s host.
+void post_model(SimContext& ctx, int from, int to, const std::string& to_box, int round, int tag,
+                std::shared_ptr<const Vector> values) {
+  auto message = std::make_unique<Message>(
+      Message{round, tag, from, ctx.sizes.whole(), sg4::Engine::get_clock(), std::move(values)});
+  ctx.count(*message, ctx.worker_zone[static_cast<std::size_t>(from)], ctx.worker_zone[static_cast<std::size_t>(to)]);
+  const auto bytes = message->bytes;
+  sg4::Mailbox::by_name(to_box)->put_init(message.release(), bytes)->detach([](void* m) { delete static_cast<Message*>(m); });
+}
+
+// A node's passive side: answers every neighbour's averaging request at once, on the node's host,
+// whatever the node's own actor is doing.
+class PairwiseResponder {
+ public:
+  PairwiseResponder(SimContext& context, PairwiseNode& node, int worker) : ctx_(context), node_(node), worker_(worker) {}
+
+  void operator()() {
+    auto* inbox = sg4::Mailbox::by_name(answer_mailbox(worker_));
+    inbox->set_receiver(sg4::Actor::self());
+    for (;;) {
+      const auto request = inbox->get_unique<Message>();
+      auto old = std::make_shared<const Vector>(node_.answer(*request->values));
+      post_model(ctx_, worker_, request->from, worker_mailbox(request->from), request->round, kAnswerTag, std::move(old));
+    }
+  }
+
+ private:
+  SimContext& ctx_;
+  PairwiseNode& node_;
+  int worker_;
+};
+
+// A node's active side: gradient, pairwise average with the drawn neighbour, step; repeat.
+class PairwiseActive {
+ public:
+  PairwiseActive(SimContext& context, UpdateCounter& counter, PairwiseNode& node, int worker)
+      : ctx_(context), counter_(counter), node_(node), worker_(worker) {}
+
+  void operator()() {
+    Peer peer(ctx_, worker_);
+    auto trainer = ctx_.experiment->make_trainer(worker_);
+    for (int step = 1; !ctx_.finished; ++step) {
+      const int rows = node_.before_exchange(step, trainer);
+      charge(peer, trainer, rows);
+      const int partner = node_.partner(step);
+      if (partner < 0) {
+        node_.after_exchange(step, {}, trainer);
+      } else {
+        post_model(ctx_, worker_, partner, answer_mailbox(partner), step, kModelTag, node_.offer());
+        const auto answer = peer.receive(step, kAnswerTag);
+        node_.after_exchange(step, {answer->values.get()}, trainer);
+      }
+      charge(peer, trainer, 0);
+      counter_.stepped();
+      peer.ledger().computed();  // an evaluation charged to this host, if any
+    }
+    sg4::this_actor::suspend();  // as a D-PSGD node: stay until the run is torn down
+  }
+
+ private:
+  static void charge(Peer& peer, LocalTrainer& trainer, int rows) {
+    const double flops = trainer.take_flops();
+    if (flops > 0) sg4::this_actor::execute(flops);
+    peer.ledger().computed();
+    peer.ledger().stats().flops += flops;
+    peer.ledger().stats().samples += static_cast<std::uint64_t>(rows);
+  }
+
+  SimContext& ctx_;
+  UpdateCounter& counter_;
+  PairwiseNode& node_;
+  int worker_;
+};
+
 class Gossip final : public Topology {
  public:
   void check_routes(const Placed& placed, const AlgorithmSetup& setup) const override {
@@ -151,12 +253,15 @@ class Gossip final : public Topology {
 
   void create_actors(SimContext& context, const Placed& placed) override {
     auto done = sg4::Semaphore::create(0);
-    board_ = std::make_unique<StepBoard>(context, done);
     sg4::Actor::create("gossip-monitor", placed.workers.front(), [&context, done] {
       GossipProbe probe(context, 0.0);  // every node starts from the same model
       context.monitor->start(context.experiment->initial, probe);
       done->acquire();
     });
+    const auto& e = *context.experiment;
+    if (!context.bare && e.algorithm.params.algorithm().make_node(e.algorithm, 0, e.initial)->pairwise())
+      return create_pairwise(context, placed, done);
+    board_ = std::make_unique<StepBoard>(context, done);
     for (std::size_t k = 0; k < placed.workers.size(); ++k)
       sg4::Actor::create(fmt::format("worker-{}", k), placed.workers[k],
                          GossipNodeActor(context, *board_, static_cast<int>(k)))
@@ -164,7 +269,24 @@ class Gossip final : public Topology {
   }
 
  private:
+  void create_pairwise(SimContext& context, const Placed& placed, sg4::SemaphorePtr done) {
+    const auto& e = *context.experiment;
+    for (std::size_t k = 0; k < placed.workers.size(); ++k)
+      nodes_.push_back(e.algorithm.params.algorithm().make_node(e.algorithm, static_cast<int>(k), e.initial));
+    counter_ = std::make_unique<UpdateCounter>(context, done, nodes_);
+    for (std::size_t k = 0; k < placed.workers.size(); ++k) {
+      auto& node = static_cast<PairwiseNode&>(*nodes_[k]);
+      const int worker = static_cast<int>(k);
+      sg4::Actor::create(fmt::format("worker-{}", k), placed.workers[k], PairwiseActive(context, *counter_, node, worker))
+          ->daemonize();
+      sg4::Actor::create(fmt::format("answer-{}", k), placed.workers[k], PairwiseResponder(context, node, worker))
+          ->daemonize();
+    }
+  }
+
   std::unique_ptr<StepBoard> board_;
+  std::vector<std::unique_ptr<GossipNode>> nodes_;  // pairwise gossip: shared by each node's two actors
+  std::unique_ptr<UpdateCounter> counter_;
 };
 
 }  // namespace
