@@ -244,6 +244,36 @@ TEST(PairwiseGossip, SimulatesOneWorkerAsSgdAndRerunsByteIdentically) {
   EXPECT_LT(workers[3]["samples"].get<double>(), workers[0]["samples"].get<double>());
 }
 
+TEST(Stragglers, SlowdownFactorsSlowTheirWorkerInEveryAlgorithm) {
+  TempDir dir;
+  const auto scenario = write_scenario(dir, 4, R"(<algorithm name="ssgd" eta="0.1"/>)", "", 20);
+  const std::string heavy = "--set model.sim-forward-flops=1e5 --set model.sim-parameters=31";
+  const auto sim_time = [&](const std::string& name, const std::string& extra) {
+    const auto result = run(scenario, dir / name, heavy + " " + extra);
+    EXPECT_EQ(result.exit_code, 0) << result.out;
+    return nlohmann::json::parse(testutil::read_text(dir / name / "summary.json"))["result"]["sim_time"].get<double>();
+  };
+  const double plain = sim_time("plain", "");
+  EXPECT_EQ(sim_time("ones", "--set workers.slowdown=1,1,1,1"), plain);  // factor 1 changes nothing, bit for bit
+  EXPECT_GT(sim_time("slow", "--set workers.slowdown=4,1,1,1"), 1.5 * plain);
+  const double drawn = sim_time("drawn", "--set workers.slowdown=lognormal:0.8");
+  EXPECT_NE(drawn, plain);
+  EXPECT_EQ(sim_time("again", "--set workers.slowdown=lognormal:0.8"), drawn);  // seeded
+  // Asynchronous gossip: the slowed worker takes fewer steps.
+  const auto result = run(scenario, dir / "ad", heavy + " --set algorithm.name=adpsgd --set workers.slowdown=1,1,1,5");
+  ASSERT_EQ(result.exit_code, 0) << result.out;
+  const auto summary = nlohmann::json::parse(testutil::read_text(dir / "ad/summary.json"));
+  EXPECT_EQ(summary["workers"]["slowdown_factors"], nlohmann::json::parse("[1.0, 1.0, 1.0, 5.0]"));
+  const auto& workers = summary["time_breakdown"]["workers"];
+  EXPECT_LT(3 * workers[3]["samples"].get<double>(), workers[0]["samples"].get<double>());
+  // Bad values: exit 2 at the <workers> line.
+  for (const std::string bad : {"1,2", "lognormal:-1", "1,0,1,1", "fast"}) {
+    const auto refused = run(scenario, dir / "never", "--set workers.slowdown=" + bad);
+    EXPECT_EQ(refused.exit_code, 2) << bad << ": " << refused.out;
+    EXPECT_NE(refused.out.find("s.xml:5: <workers> attribute 'slowdown'"), std::string::npos) << refused.out;
+  }
+}
+
 TEST(GossipBadInput, RejectedBeforeAnythingIsWritten) {
   TempDir dir;
   testutil::write_text(dir / "split.txt", "0 1\n2 3\n");

@@ -175,6 +175,12 @@ Json summary_json(const Scenario& s, const RunContext& c, const RunRecord& recor
     if (!s.topology.binomial) j["topology"]["arity"] = s.topology.arity;
   }
   if (s.topology.kind == "hierarchical") j["topology"]["across"] = s.topology.across_ring ? "ring" : "star";
+  if (s.topology.kind == "gossip") {
+    j["topology"]["graph"] = s.topology.graph;
+    if (s.topology.graph == "file") j["topology"]["file"] = s.topology.graph_file.string();
+  }
+  if (!s.workers.slowdown.factors.empty()) j["workers"]["slowdown_factors"] = s.workers.slowdown.factors;
+  if (s.workers.slowdown.lognormal_sigma > 0) j["workers"]["slowdown_lognormal_sigma"] = s.workers.slowdown.lognormal_sigma;
   j["algorithm"] = algorithm;
   j["batch"] = {{"rule", batch_rule_name(s.batch.rule)},
                 {"fraction", s.batch.fraction},

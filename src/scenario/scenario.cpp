@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <limits>
 #include <map>
+#include <cmath>
 #include <sstream>
 
 namespace dmlsim {
@@ -257,6 +258,40 @@ class Parser {
     reject_children(node);
   }
 
+  // "lognormal:SIGMA", or one factor (>= 1 is slower) per worker, comma-separated.
+  static SlowdownSpec read_slowdown(ElementReader& r, int workers) {
+    const std::string text = r.required_text("slowdown");
+    const auto number = [&](const std::string& word) {
+      std::size_t used = 0;
+      double value = 0;
+      try {
+        value = std::stod(word, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (word.empty() || used != word.size() || !std::isfinite(value))
+        r.fail("slowdown", fmt::format("'{}' is not a number (expected lognormal:SIGMA or one factor per worker, e.g. "
+                                       "\"1,1,3,1\")", word));
+      return value;
+    };
+    SlowdownSpec spec;
+    if (text.rfind("lognormal:", 0) == 0) {
+      spec.lognormal_sigma = number(text.substr(10));
+      if (spec.lognormal_sigma < 0 || spec.lognormal_sigma > 10) r.fail("slowdown", "sigma must lie in [0, 10]");
+      return spec;
+    }
+    std::stringstream list(text);
+    for (std::string word; std::getline(list, word, ',');) {
+      word.erase(0, word.find_first_not_of(" \t"));
+      word.erase(word.find_last_not_of(" \t") + 1);
+      spec.factors.push_back(number(word));
+      if (!(spec.factors.back() > 0)) r.fail("slowdown", fmt::format("factor {} must be positive", word));
+    }
+    if (static_cast<int>(spec.factors.size()) != workers)
+      r.fail("slowdown", fmt::format("lists {} factors for {} workers", spec.factors.size(), workers));
+    return spec;
+  }
+
   void read_workers(pugi::xml_node node, Scenario& s) {
     auto r = reader(node);
     auto& w = s.workers;
@@ -295,6 +330,7 @@ class Parser {
     w.partition.shards_per_worker = r.integer("shards-per-worker", 2, 1, 1 << 20);
     w.partition.dirichlet_alpha = r.number("dirichlet-alpha", 0.5, 0.0, 1e6);
     if (w.partition.dirichlet_alpha <= 0) r.fail("dirichlet-alpha", "must be positive");
+    if (r.has("slowdown")) w.slowdown = read_slowdown(r, w.count);
     r.finish();
     reject_children(node);
   }

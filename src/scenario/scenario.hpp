@@ -3,6 +3,7 @@
 // source line of the elements whose values are only checkable later (hosts, link patterns).
 #pragma once
 
+#include "sim/slowdown.hpp"
 #include "algorithms/algorithm.hpp"
 #include "data/dataset.hpp"
 #include "data/partition.hpp"
@@ -96,6 +97,7 @@ struct WorkersSpec : Located {
   std::vector<std::string> hosts;  // Placement::Hosts
   std::string pattern;             // Placement::Pattern
   PartitionSpec partition;
+  SlowdownSpec slowdown;  // stragglers: compute-time factors (src/sim/slowdown.hpp)
 };
 
 struct ServerSpec : Located {

@@ -16,6 +16,8 @@ std::unique_ptr<WorkerRole> SimContext::make_worker_role(int worker) const {
   return make_worker(experiment->algorithm, worker, experiment->initial);
 }
 
+void SimContext::compute(int worker, double flops) { sg4::this_actor::execute(flops * slowdown.next(worker)); }
+
 void SimContext::count(const Message& message, int from_zone, int to_zone) {
   traffic.bytes += message.bytes;
   ++traffic.messages;

@@ -6,6 +6,7 @@
 #include "experiment/run_monitor.hpp"
 #include "report/run_record.hpp"
 #include "sim/message.hpp"
+#include "sim/slowdown.hpp"
 
 #include <simgrid/s4u/Comm.hpp>
 #include <simgrid/s4u/Mailbox.hpp>
@@ -40,7 +41,11 @@ struct SimContext {
   // Per worker: the simulated time up to which its ledger has classified its time.
   std::vector<double> accounted_until;
 
+  Slowdown slowdown;  // <workers slowdown>: stragglers
+
   std::unique_ptr<WorkerRole> make_worker_role(int worker) const;
+  // Worker `worker` computes `flops` on its host: the simulated time, slowed down as the scenario says.
+  void compute(int worker, double flops);
   void count(const Message& message, int from_zone, int to_zone);
   WorkerStats& stats(int worker) { return record.workers[static_cast<std::size_t>(worker)]; }
 };

@@ -116,7 +116,7 @@ class GossipNodeActor {
  private:
   void compute(Peer& peer, LocalTrainer& trainer, int rows) {
     const double flops = trainer.take_flops();
-    if (flops > 0) sg4::this_actor::execute(flops);
+    if (flops > 0) peer.context().compute(peer.worker(), flops);
     peer.ledger().computed();
     peer.ledger().stats().flops += flops;
     peer.ledger().stats().samples += static_cast<std::uint64_t>(rows);
@@ -221,7 +221,7 @@ class PairwiseActive {
  private:
   static void charge(Peer& peer, LocalTrainer& trainer, int rows) {
     const double flops = trainer.take_flops();
-    if (flops > 0) sg4::this_actor::execute(flops);
+    if (flops > 0) peer.context().compute(peer.worker(), flops);
     peer.ledger().computed();
     peer.ledger().stats().flops += flops;
     peer.ledger().stats().samples += static_cast<std::uint64_t>(rows);
