@@ -123,6 +123,38 @@ TEST(AsyncIdentity, AsyncEasgdWithoutElasticityLeavesTheCentreUnchanged) {
   EXPECT_NE(trajectory(moving).back(), moving.initial);
 }
 
+// One worker's asynchronous EASGD written out: tau local steps (Nesterov's with momentum delta),
+// then the elastic exchange with the centre; the centre after every push.
+std::vector<Vector> elastic_by_hand(const Experiment& e, double delta) {
+  const double eta = 0.1, alpha = 0.1 * 0.1;
+  auto trainer = e.make_trainer(0);
+  Vector x = e.initial, w = e.initial, v = Vector::Zero(x.size()), g;
+  std::vector<Vector> centres;
+  for (int push = 1; push <= e.rounds; ++push) {
+    for (int step = 0; step < 2; ++step) {
+      trainer.gradient(Vector(x + delta * v), push, step, g);
+      v = delta * v - eta * g;
+      x += v;
+    }
+    const Vector d = alpha * (x - w);
+    x -= d;
+    w += d;
+    centres.push_back(w);
+  }
+  return centres;
+}
+
+TEST(AsyncIdentity, EamsgdIsAsyncEasgdWithNesterovLocalStepsAndDeltaZeroIsPlain) {
+  for (const double delta : {0.0, 0.9}) {
+    const auto e = seed_experiment({"workers.count=1", "algorithm.name=easgd-async", "algorithm.tau=2",
+                                    fmt::format("algorithm.delta={}", delta), "training.rounds=100"});
+    EXPECT_LT(max_relative_difference(trajectory(e), elastic_by_hand(e, delta)), 1e-12) << delta;
+  }
+  const auto plain = seed_experiment({"algorithm.name=easgd-async", "algorithm.tau=2"});
+  const auto eamsgd = seed_experiment({"algorithm.name=easgd-async", "algorithm.tau=2", "algorithm.delta=0.9"});
+  EXPECT_GT(max_relative_difference(trajectory(plain), trajectory(eamsgd)), 1e-6);
+}
+
 TEST(AsyncSimulation, IdentitiesHoldThroughTheSimulator) {
   TempDir dir;
   // ASGD, one worker: the simulator's weights are sequential SGD's, bit for bit.
