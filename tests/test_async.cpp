@@ -22,12 +22,7 @@ using testutil::TempDir;
 
 namespace {
 
-Experiment seed_experiment(const std::vector<std::string>& sets) {
-  std::vector<Override> overrides{parse_override("data.standardize=true"), parse_override("batch.resample=step"),
-                                  parse_override("algorithm.average=batch-means")};
-  for (const auto& s : sets) overrides.push_back(parse_override(s));
-  return build_experiment(load_scenario(testutil::source_dir() / "scenarios/seed/ssgd.xml", overrides));
-}
+Experiment seed_experiment(const std::vector<std::string>& sets) { return testutil::standardized_seed_experiment(sets); }
 
 std::filesystem::path write_scenario(const TempDir& dir, int workers, const std::string& algorithm, int rounds,
                                      const std::string& report = "") {
@@ -108,16 +103,9 @@ TEST(AsyncProtocol, BoundOneLetsAWorkerLeadByOnePush) {
 
 TEST(AsyncIdentity, AsgdWithOneWorkerIsSequentialSgd) {
   const auto e = seed_experiment({"workers.count=1", "algorithm.name=asgd"});
-  auto trainer = e.make_trainer(0);
-  Vector w = e.initial;
-  std::vector<Vector> sgd;
-  for (int step = 1; step <= e.rounds; ++step) {
-    trainer.sgd_step(w, 0.1, step, 0);
-    sgd.push_back(w);
-  }
   const auto asgd = trajectory(e);
   ASSERT_EQ(asgd.size(), 300u);
-  EXPECT_LT(max_relative_difference(asgd, sgd), 1e-12);
+  EXPECT_LT(max_relative_difference(asgd, testutil::sequential_sgd(e, 0.1)), 1e-12);
 }
 
 TEST(AsyncIdentity, SspWithBoundZeroAndMeanPushesIsSsgdWithBatchMeans) {
@@ -133,6 +121,38 @@ TEST(AsyncIdentity, AsyncEasgdWithoutElasticityLeavesTheCentreUnchanged) {
   for (const auto& w : trajectory(e)) ASSERT_EQ(w, e.initial);
   const auto moving = seed_experiment({"algorithm.name=easgd-async", "algorithm.tau=3"});
   EXPECT_NE(trajectory(moving).back(), moving.initial);
+}
+
+// One worker's asynchronous EASGD written out: tau local steps (Nesterov's with momentum delta),
+// then the elastic exchange with the centre; the centre after every push.
+std::vector<Vector> elastic_by_hand(const Experiment& e, double delta) {
+  const double eta = 0.1, alpha = 0.1 * 0.1;
+  auto trainer = e.make_trainer(0);
+  Vector x = e.initial, w = e.initial, v = Vector::Zero(x.size()), g;
+  std::vector<Vector> centres;
+  for (int push = 1; push <= e.rounds; ++push) {
+    for (int step = 0; step < 2; ++step) {
+      trainer.gradient(Vector(x + delta * v), push, step, g);
+      v = delta * v - eta * g;
+      x += v;
+    }
+    const Vector d = alpha * (x - w);
+    x -= d;
+    w += d;
+    centres.push_back(w);
+  }
+  return centres;
+}
+
+TEST(AsyncIdentity, EamsgdIsAsyncEasgdWithNesterovLocalStepsAndDeltaZeroIsPlain) {
+  for (const double delta : {0.0, 0.9}) {
+    const auto e = seed_experiment({"workers.count=1", "algorithm.name=easgd-async", "algorithm.tau=2",
+                                    fmt::format("algorithm.delta={}", delta), "training.rounds=100"});
+    EXPECT_LT(max_relative_difference(trajectory(e), elastic_by_hand(e, delta)), 1e-12) << delta;
+  }
+  const auto plain = seed_experiment({"algorithm.name=easgd-async", "algorithm.tau=2"});
+  const auto eamsgd = seed_experiment({"algorithm.name=easgd-async", "algorithm.tau=2", "algorithm.delta=0.9"});
+  EXPECT_GT(max_relative_difference(trajectory(plain), trajectory(eamsgd)), 1e-6);
 }
 
 TEST(AsyncSimulation, IdentitiesHoldThroughTheSimulator) {
@@ -212,7 +232,7 @@ TEST(AsyncBadInput, RejectedBeforeAnythingIsWritten) {
 
 TEST(ShippedScenarios, IssueTenScenariosRun) {
   TempDir dir;
-  for (const std::string name : {"asgd", "ssp", "fedavg", "ssgd-backup"}) {
+  for (const std::string name : {"asgd", "ssp", "fedavg", "ssgd-backup", "dpsgd", "adpsgd"}) {
     const auto result = testutil::run_dmlsim(fmt::format("run scenarios/wan/{}.xml -q --set training.rounds=8 --out {}",
                                                          name, (dir / name).string()));
     EXPECT_EQ(result.exit_code, 0) << name << ": " << result.out;

@@ -334,7 +334,7 @@ void expect_bad_topology(const std::string& topology, const std::string& message
 TEST(TopologyBadInput, ExitTwoWithFileLineAttributeAndAllowedValues) {
   expect_bad_topology(R"(<topology kind="mesh"/>)",
                       "s.xml:9: <topology> attribute 'kind': unknown topology 'mesh' (allowed: parameter-server, "
-                      "ring-allreduce, tree, hierarchical)");
+                      "ring-allreduce, tree, hierarchical, gossip)");
   expect_bad_topology("", "s.xml:2: <topology> attribute 'kind': parameter-server needs a <server host=\"...\"/>", false);
   expect_bad_topology(R"(<topology kind="hierarchical"/>)",
                       "s.xml:9: <topology> attribute 'kind': hierarchical groups workers by zone, but platform");

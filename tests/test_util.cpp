@@ -77,6 +77,24 @@ std::string read_text(const fs::path& file) {
   return s.str();
 }
 
+Experiment standardized_seed_experiment(const std::vector<std::string>& sets) {
+  std::vector<Override> overrides{parse_override("data.standardize=true"), parse_override("batch.resample=step"),
+                                  parse_override("algorithm.average=batch-means")};
+  for (const auto& s : sets) overrides.push_back(parse_override(s));
+  return build_experiment(load_scenario(source_dir() / "scenarios/seed/ssgd.xml", overrides));
+}
+
+std::vector<Vector> sequential_sgd(const Experiment& experiment, double eta) {
+  auto trainer = experiment.make_trainer(0);
+  Vector w = experiment.initial;
+  std::vector<Vector> models;
+  for (int step = 1; step <= experiment.rounds; ++step) {
+    trainer.sgd_step(w, eta, step, 0);
+    models.push_back(w);
+  }
+  return models;
+}
+
 std::vector<Vector> trajectory(const Experiment& experiment, int every) {
   std::vector<Vector> models;
   run_sequential(experiment, [&](int step, const Vector& w) {

@@ -54,6 +54,14 @@ void write_text(const std::filesystem::path& file, const std::string& text);
 std::string read_text(const std::filesystem::path& file);
 std::filesystem::path source_dir();
 
+// scenarios/seed/ssgd.xml with standardised data, a fresh batch every step and batch means, then
+// `sets` ("element.attribute=value"): the base of the identity tests between algorithms.
+Experiment standardized_seed_experiment(const std::vector<std::string>& sets);
+
+// Worker 0 alone running plain SGD with step `eta` for the experiment's rounds (step t uses the
+// batch of round t): the model after every step.
+std::vector<Vector> sequential_sgd(const Experiment& experiment, double eta);
+
 // The global model after every `every`-th round (or server update) of the sequential driver.
 std::vector<Vector> trajectory(const Experiment& experiment, int every = 1);
 // Largest relative difference between two trajectories, parameter by parameter (infinity when

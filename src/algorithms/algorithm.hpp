@@ -6,6 +6,7 @@
 #pragma once
 
 #include "algorithms/attributes.hpp"
+#include "algorithms/gossip_graph.hpp"
 #include "compression/codec.hpp"
 #include "data/dataset.hpp"
 #include "model/batch.hpp"
@@ -141,6 +142,8 @@ struct AlgorithmSetup {
   std::uint64_t seed = 1;
   InitSpec init;
   CompressionSpec compression;  // payload transform around the roles (none by default)
+  // Decentralized algorithms: who talks to whom (the scenario's <topology kind="gossip" graph=…>).
+  std::shared_ptr<const GossipGraph> graph = nullptr;
 };
 
 // The roles of setup.params.algorithm() (see algorithms/registry.hpp).

@@ -16,6 +16,8 @@
   ALGORITHM(asgd)                         \
   ALGORITHM(ssp)                          \
   ALGORITHM(easgd_async)                  \
+  ALGORITHM(dpsgd)                        \
+  ALGORITHM(adpsgd)                       \
   ALGORITHM(diloco)                       \
   ALGORITHM(slowmo)                       \
   ALGORITHM(streaming_diloco)

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "algorithms/algorithm.hpp"
+#include "algorithms/decentralized.hpp"
 
 #include <functional>
 #include <memory>
@@ -54,12 +55,18 @@ struct AlgorithmInfo {
   // kUnboundedStaleness). Empty function: a round-based (synchronous) algorithm.
   std::function<int(const AlgorithmParams& params)> staleness_bound = {};
 
+  // Decentralized algorithms (no server; workers gossip with their graph neighbours, see
+  // algorithms/decentralized.hpp): node i's maths. Empty function: the algorithm has a server.
+  std::function<std::unique_ptr<GossipNode>(const AlgorithmSetup& setup, int worker, const Vector& initial)>
+      make_node = {};
+
   // Streaming algorithms: the shape of their rounds (what each round sends, how much of the next
   // round hides its exchange). They apply <compression> to their fragments themselves. Empty
   // function: whole vectors, no overlap.
   std::function<Streaming(const AlgorithmParams& params)> streaming = {};
 
   bool asynchronous() const { return static_cast<bool>(staleness_bound); }
+  bool decentralized() const { return static_cast<bool>(make_node); }
 
   const AttributeSpec* find_attribute(const std::string& attribute) const;
 };

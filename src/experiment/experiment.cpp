@@ -94,6 +94,11 @@ Experiment build_experiment(const Scenario& s) {
   e.model = make_model(s.model, e.train);
   e.partitions = partition_rows(e.train, s.workers.count, s.workers.partition, derive_key(s.seed, Stream::Partition));
   e.algorithm = {s.algorithm, s.workers.count, s.seed, s.model.init, s.compression.spec};
+  if (s.algorithm.algorithm().decentralized() && s.compression.present)
+    fail(s.compression.line, fmt::format("<compression> applies to parameter-server and collective messages; {} sends "
+                                         "whole models between workers uncompressed", s.algorithm.name()));
+  if (s.algorithm.algorithm().decentralized())
+    e.algorithm.graph = std::make_shared<const GossipGraph>(make_gossip_graph(s.topology.graph, s.workers.count, s.topology.edges));
   if (s.compression.spec.sparsify != Sparsifier::None && static_cast<Eigen::Index>(s.compression.spec.k) > e.model->dim())
     fail(s.compression.line, fmt::format("<compression> attribute 'k': {} is more than the model's {} parameters",
                                          s.compression.spec.k, e.model->dim()));

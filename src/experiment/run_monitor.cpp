@@ -71,6 +71,7 @@ void RunMonitor::record_evaluation(int round, const Vector& w, RunProbe& probe) 
   const auto times = probe.worker_times();
   row.compute_time = times.compute;
   row.comm_time = times.comm;
+  row.consensus_distance = probe.consensus_distance();
   const Traffic traffic = probe.traffic();
   row.bytes_sent = traffic.bytes;
   row.messages_sent = traffic.messages;

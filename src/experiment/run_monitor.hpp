@@ -37,6 +37,8 @@ class RunProbe {
     double compute = 0, comm = 0;
   };
   virtual WorkerTimes worker_times() { return {}; }
+  // Decentralized runs: how far the workers' models are from the evaluated average.
+  virtual std::optional<double> consensus_distance() { return std::nullopt; }
 };
 
 class RunMonitor {

@@ -62,10 +62,73 @@ Vector run_asynchronous(const Experiment& e, const RoundObserver& observe) {
   return server->model();
 }
 
+// Pairwise gossip with workers of equal speed: node steps round-robin, each averaging with its
+// drawn neighbour before its own gradient step. Each observed update is the average model.
+Vector run_pairwise(const Experiment& e, std::vector<std::unique_ptr<GossipNode>>& nodes,
+                    std::vector<LocalTrainer>& trainers, const RoundObserver& observe) {
+  const int workers = static_cast<int>(nodes.size());
+  std::vector<int> steps(nodes.size(), 0);
+  std::vector<const Vector*> models(nodes.size());
+  Vector average = e.initial;
+  for (int update = 1; update <= e.rounds; ++update) {
+    const auto k = static_cast<std::size_t>((update - 1) % workers);
+    auto& node = static_cast<PairwiseNode&>(*nodes[k]);
+    const int step = ++steps[k];
+    node.before_exchange(step, trainers[k]);
+    const int partner = node.partner(step);
+    if (partner < 0) {
+      node.after_exchange(step, {}, trainers[k]);
+    } else {
+      const auto offered = node.offer();
+      const Vector old = static_cast<PairwiseNode&>(*nodes[static_cast<std::size_t>(partner)]).answer(*offered);
+      node.after_exchange(step, {&old}, trainers[k]);
+    }
+    for (std::size_t i = 0; i < nodes.size(); ++i) models[i] = &nodes[i]->model();
+    average = consensus(models).average;
+    if (observe && !observe(update, average)) break;
+  }
+  return average;
+}
+
+// A decentralized algorithm in lockstep: every node's step t sees its neighbours' models of the
+// end of step t - 1 (what the messages of step t carry), so this is D-PSGD's synchronous schedule.
+// Each observed step is the average model.
+Vector run_decentralized(const Experiment& e, const RoundObserver& observe) {
+  const int workers = e.algorithm.workers;
+  const auto& algorithm = e.algorithm.params.algorithm();
+  auto average = make_server(e.algorithm, e.initial);
+  std::vector<std::unique_ptr<GossipNode>> nodes;
+  std::vector<LocalTrainer> trainers;
+  std::vector<Upload> uploads(static_cast<std::size_t>(workers));
+  for (int k = 0; k < workers; ++k) {
+    nodes.push_back(algorithm.make_node(e.algorithm, k, e.initial));
+    trainers.push_back(e.make_trainer(k));
+    uploads[static_cast<std::size_t>(k)].worker = k;
+  }
+  if (nodes.front()->pairwise()) return run_pairwise(e, nodes, trainers, observe);
+  std::vector<const Vector*> models;
+  for (int step = 1; step <= e.rounds; ++step) {
+    for (int k = 0; k < workers; ++k) {
+      uploads[static_cast<std::size_t>(k)].values = nodes[static_cast<std::size_t>(k)]->model();
+      nodes[static_cast<std::size_t>(k)]->before_exchange(step, trainers[static_cast<std::size_t>(k)]);
+    }
+    for (int k = 0; k < workers; ++k) {
+      models.clear();
+      for (int j : mixing_order(*e.algorithm.graph, k)) models.push_back(&uploads[static_cast<std::size_t>(j)].values);
+      nodes[static_cast<std::size_t>(k)]->after_exchange(step, models, trainers[static_cast<std::size_t>(k)]);
+    }
+    for (int k = 0; k < workers; ++k) uploads[static_cast<std::size_t>(k)].values = nodes[static_cast<std::size_t>(k)]->model();
+    average->aggregate(uploads);
+    if (observe && !observe(step, average->model())) break;
+  }
+  return average->model();
+}
+
 }  // namespace
 
 Vector run_sequential(const Experiment& e, const RoundObserver& observe) {
   if (e.algorithm.params.algorithm().asynchronous()) return run_asynchronous(e, observe);
+  if (e.algorithm.params.algorithm().decentralized()) return run_decentralized(e, observe);
   const int workers = e.algorithm.workers;
   auto server = make_server(e.algorithm, e.initial);
   std::vector<std::unique_ptr<WorkerRole>> roles;

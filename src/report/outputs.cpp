@@ -88,13 +88,16 @@ std::string rounds_csv(const std::vector<RoundRow>& rows, bool energy, bool part
   std::string out =
       "round,sim_time,test_accuracy,test_loss,train_loss,bytes_sent,messages_sent,bytes_intra_zone,bytes_inter_zone,"
       "mean_compute_time,mean_comm_time";
+  const bool consensus = !rows.empty() && rows.front().consensus_distance.has_value();
   out += energy ? ",energy_joules" : "";
-  out += participants ? ",participants\n" : "\n";
+  out += participants ? ",participants" : "";
+  out += consensus ? ",consensus_distance\n" : "\n";
   for (const auto& r : rows)
-    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{}{}{}\n", r.round, r.sim_time, r.test_accuracy, r.test_loss,
+    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{}{}{}{}\n", r.round, r.sim_time, r.test_accuracy, r.test_loss,
                        r.train_loss, r.bytes_sent, r.messages_sent, r.bytes_intra_zone, r.bytes_inter_zone, r.compute_time,
                        r.comm_time, energy ? fmt::format(",{}", r.energy) : "",
-                       participants ? fmt::format(",{}", r.participants) : "");
+                       participants ? fmt::format(",{}", r.participants) : "",
+                       consensus ? fmt::format(",{}", r.consensus_distance.value_or(0.0)) : "");
   return out;
 }
 
@@ -175,6 +178,12 @@ Json summary_json(const Scenario& s, const RunContext& c, const RunRecord& recor
     if (!s.topology.binomial) j["topology"]["arity"] = s.topology.arity;
   }
   if (s.topology.kind == "hierarchical") j["topology"]["across"] = s.topology.across_ring ? "ring" : "star";
+  if (s.topology.kind == "gossip") {
+    j["topology"]["graph"] = s.topology.graph;
+    if (s.topology.graph == "file") j["topology"]["file"] = s.topology.graph_file.string();
+  }
+  if (!s.workers.slowdown.factors.empty()) j["workers"]["slowdown_factors"] = s.workers.slowdown.factors;
+  if (s.workers.slowdown.lognormal_sigma > 0) j["workers"]["slowdown_lognormal_sigma"] = s.workers.slowdown.lognormal_sigma;
   j["algorithm"] = algorithm;
   j["batch"] = {{"rule", batch_rule_name(s.batch.rule)},
                 {"fraction", s.batch.fraction},
@@ -205,6 +214,8 @@ Json summary_json(const Scenario& s, const RunContext& c, const RunRecord& recor
                  {"wall_time", c.wall_time}};
   if (s.report.eval_every_time) j["training"]["eval_every_time"] = *s.report.eval_every_time;
   if (!record.staleness_histogram.empty()) j["staleness"] = staleness_json(record.staleness_histogram);
+  if (!record.rows.empty() && record.rows.back().consensus_distance)
+    j["result"]["final_consensus_distance"] = record.rows.back().consensus_distance.value_or(0.0);
   j["time_to_accuracy"] = {{"curve", "raw"}, {"targets", target_json(time_to_accuracy(record.rows, s.report.targets))}};
   j["time_to_accuracy_ewma"] = {
       {"curve", "ewma"},

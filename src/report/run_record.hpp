@@ -36,6 +36,8 @@ struct RoundRow {
   // sim_time is waiting), so the breakdown can be read up to any evaluation, e.g. a target's.
   double compute_time = 0, comm_time = 0;
   int participants = 0;  // workers whose uploads the round aggregated (with <failures>)
+  // Decentralized runs: mean distance of the workers' models from their average (1/K) Σ ‖x_k − x̄‖.
+  std::optional<double> consensus_distance = std::nullopt;
 };
 
 struct WorkerStats {

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <limits>
 #include <map>
+#include <cmath>
 #include <sstream>
 
 namespace dmlsim {
@@ -258,6 +259,40 @@ class Parser {
     reject_children(node);
   }
 
+  // "lognormal:SIGMA", or one factor (>= 1 is slower) per worker, comma-separated.
+  static SlowdownSpec read_slowdown(ElementReader& r, int workers) {
+    const std::string text = r.required_text("slowdown");
+    const auto number = [&](const std::string& word) {
+      std::size_t used = 0;
+      double value = 0;
+      try {
+        value = std::stod(word, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (word.empty() || used != word.size() || !std::isfinite(value))
+        r.fail("slowdown", fmt::format("'{}' is not a number (expected lognormal:SIGMA or one factor per worker, e.g. "
+                                       "\"1,1,3,1\")", word));
+      return value;
+    };
+    SlowdownSpec spec;
+    if (text.rfind("lognormal:", 0) == 0) {
+      spec.lognormal_sigma = number(text.substr(10));
+      if (spec.lognormal_sigma < 0 || spec.lognormal_sigma > 10) r.fail("slowdown", "sigma must lie in [0, 10]");
+      return spec;
+    }
+    std::stringstream list(text);
+    for (std::string word; std::getline(list, word, ',');) {
+      word.erase(0, word.find_first_not_of(" \t"));
+      word.erase(word.find_last_not_of(" \t") + 1);
+      spec.factors.push_back(number(word));
+      if (!(spec.factors.back() > 0)) r.fail("slowdown", fmt::format("factor {} must be positive", word));
+    }
+    if (static_cast<int>(spec.factors.size()) != workers)
+      r.fail("slowdown", fmt::format("lists {} factors for {} workers", spec.factors.size(), workers));
+    return spec;
+  }
+
   void read_workers(pugi::xml_node node, Scenario& s) {
     auto r = reader(node);
     auto& w = s.workers;
@@ -296,6 +331,7 @@ class Parser {
     w.partition.shards_per_worker = r.integer("shards-per-worker", 2, 1, 1 << 20);
     w.partition.dirichlet_alpha = r.number("dirichlet-alpha", 0.5, 0.0, 1e6);
     if (w.partition.dirichlet_alpha <= 0) r.fail("dirichlet-alpha", "must be positive");
+    if (r.has("slowdown")) w.slowdown = read_slowdown(r, w.count);
     r.finish();
     reject_children(node);
   }
@@ -432,9 +468,12 @@ class Parser {
     t.arity = r.integer("arity", 2, 2, 1 << 20);
     t.binomial = r.choice("shape", "k-ary", {"k-ary", "binomial"}) == "binomial";
     t.across_ring = r.choice("across", "ring", {"ring", "star"}) == "ring";
+    t.kind_given = r.has("kind");
+    read_gossip_graph(r, s);
     r.finish();
     reject_children(node);
-    const std::map<std::string, std::vector<std::string>> used = {{"tree", {"arity", "shape"}}, {"hierarchical", {"across"}}};
+    const std::map<std::string, std::vector<std::string>> used = {
+        {"tree", {"arity", "shape"}}, {"hierarchical", {"across"}}, {"gossip", {"graph", "file"}}};
     for (const auto& attribute : node.attributes()) {
       const std::string attr = attribute.name();
       const auto it = used.find(t.kind);
@@ -442,6 +481,34 @@ class Parser {
         s.notes.push_back(fmt::format("{}:{}: note: <topology> attribute '{}' is ignored by {}", file_.string(), t.line,
                                       attr, t.kind));
     }
+  }
+
+  // The decentralized algorithms' graph: a built-in shape, or an edge list over the K workers that
+  // must connect them all.
+  void read_gossip_graph(ElementReader& r, Scenario& s) {
+    auto& t = s.topology;
+    t.graph = r.choice("graph", t.graph, gossip_graph_kinds());
+    if (t.graph != "file") {
+      if (r.has("file")) r.fail("file", "is only read with graph=\"file\"");
+      return;
+    }
+    t.graph_file = r.existing_file("file", base_dir());
+    std::string text;
+    try {
+      text = read_file(t.graph_file);
+    } catch (const std::exception& e) {
+      r.fail("file", e.what());
+    }
+    try {
+      t.edges = parse_edge_list(text, s.workers.count);
+    } catch (const EdgeListError& e) {
+      throw ScenarioError(t.graph_file.string(), e.line, e.what());
+    }
+    const auto missing = unreachable_nodes(graph_from_edges(s.workers.count, t.edges));
+    if (!missing.empty())
+      r.fail("file", fmt::format("the graph in {} does not connect the {} workers: worker{} {} cannot reach worker 0",
+                                 t.graph_file.string(), s.workers.count, missing.size() > 1 ? "s" : "",
+                                 fmt::join(missing, ", ")));
   }
 
   // Attributes, types and ranges come from the algorithm registry. An attribute that another
@@ -454,6 +521,7 @@ class Parser {
     const auto name = r.choice("name", "", algorithm_names());
     const AlgorithmInfo& algorithm = *find_algorithm(name);
     s.algorithm = AlgorithmParams(algorithm);
+    if (algorithm.decentralized() && !s.topology.kind_given) s.topology.kind = "gossip";
     for (const auto& spec : algorithm.attributes)
       if (spec.required && !r.has(spec.name.c_str())) r.fail(spec.name.c_str(), "is required");
     for (const auto& attribute : node.attributes()) {
@@ -488,10 +556,20 @@ class Parser {
     if (!kinds.empty() && std::find(kinds.begin(), kinds.end(), s.topology.kind) == kinds.end())
       r.fail("name", fmt::format("{} runs only on topology {}, not on <topology kind=\"{}\">", algorithm.name,
                                  fmt::join(kinds, ", "), s.topology.kind));
+    if (s.topology.kind == "gossip" && !algorithm.decentralized())
+      r.fail("name", fmt::format("<topology kind=\"gossip\"> runs only the decentralized algorithms ({}), not {}",
+                                 fmt::join(decentralized_algorithm_names(), ", "), algorithm.name));
     if (algorithm.check_workers) {
       const auto problem = algorithm.check_workers(s.algorithm, s.workers.count);
       if (!problem.empty()) r.fail(problem);
     }
+  }
+
+  static std::vector<std::string> decentralized_algorithm_names() {
+    std::vector<std::string> names;
+    for (const auto* algorithm : registered_algorithms())
+      if (algorithm->decentralized()) names.push_back(algorithm->name);
+    return names;
   }
 
   static std::string attribute_names(const AlgorithmInfo& algorithm) {

@@ -3,6 +3,7 @@
 // source line of the elements whose values are only checkable later (hosts, link patterns).
 #pragma once
 
+#include "sim/slowdown.hpp"
 #include "algorithms/algorithm.hpp"
 #include "data/dataset.hpp"
 #include "data/partition.hpp"
@@ -96,6 +97,7 @@ struct WorkersSpec : Located {
   std::vector<std::string> hosts;  // Placement::Hosts
   std::string pattern;             // Placement::Pattern
   PartitionSpec partition;
+  SlowdownSpec slowdown;  // stragglers: compute-time factors (src/sim/slowdown.hpp)
 };
 
 struct ServerSpec : Located {
@@ -109,6 +111,10 @@ struct TopologySpec : Located {
   int arity = 2;            // tree: children per node (k-ary)
   bool binomial = false;    // tree: binomial instead of k-ary
   bool across_ring = true;  // hierarchical: ring (else star) among the zone leaders
+  bool kind_given = false;  // the kind was written (else a decentralized algorithm picks "gossip")
+  std::string graph = "ring";          // gossip: ring, torus, complete, file
+  std::filesystem::path graph_file;    // gossip, graph="file": the edge list…
+  std::vector<std::pair<int, int>> edges;  // …as read from it
 };
 
 // <compression format="..." sparsify="..." k="..."/>: payload transform of every vector message

@@ -2,6 +2,7 @@
 
 #include "sim/bare_roles.hpp"
 
+#include <exception>
 #include <fmt/format.h>
 #include <simgrid/s4u/Actor.hpp>
 #include <simgrid/s4u/Engine.hpp>
@@ -14,6 +15,8 @@ std::unique_ptr<WorkerRole> SimContext::make_worker_role(int worker) const {
   if (bare) return make_bare_worker(bare_round_flops);
   return make_worker(experiment->algorithm, worker, experiment->initial);
 }
+
+void SimContext::compute(int worker, double flops) { sg4::this_actor::execute(flops * slowdown.next(worker)); }
 
 void SimContext::count(const Message& message, int from_zone, int to_zone) {
   traffic.bytes += message.bytes;
@@ -89,12 +92,28 @@ Peer::Peer(SimContext& context, int worker)
   inbox_->set_receiver(sg4::Actor::self());
 }
 
-Peer::~Peer() { inbox_->set_receiver(nullptr); }
+Peer::~Peer() {
+  // A daemon killed at the end of the run unwinds through here, and SimGrid forbids simcalls then.
+  if (std::uncaught_exceptions() == 0) inbox_->set_receiver(nullptr);
+}
+
+std::unique_ptr<Message> Peer::message_to(int to, int round, int tag, std::uint64_t bytes,
+                                          std::shared_ptr<const Vector> values) {
+  auto message =
+      std::make_unique<Message>(Message{round, tag, worker_, bytes, sg4::Engine::get_clock(), std::move(values)});
+  ctx_.count(*message, ctx_.worker_zone[static_cast<std::size_t>(worker_)], ctx_.worker_zone[static_cast<std::size_t>(to)]);
+  return message;
+}
 
 sg4::CommPtr Peer::send(int to, int round, int tag, std::uint64_t bytes) {
-  auto message = std::make_unique<Message>(Message{round, tag, worker_, bytes, sg4::Engine::get_clock(), nullptr});
-  ctx_.count(*message, ctx_.worker_zone[static_cast<std::size_t>(worker_)], ctx_.worker_zone[static_cast<std::size_t>(to)]);
-  return sg4::Mailbox::by_name(worker_mailbox(to))->put_async(message.release(), bytes);  // the receiver owns it now
+  // The receiver owns the message once it is sent.
+  return sg4::Mailbox::by_name(worker_mailbox(to))->put_async(message_to(to, round, tag, bytes, nullptr).release(), bytes);
+}
+
+void Peer::send_detached(int to, int round, int tag, std::uint64_t bytes, std::shared_ptr<const Vector> values) {
+  sg4::Mailbox::by_name(worker_mailbox(to))
+      ->put_init(message_to(to, round, tag, bytes, std::move(values)).release(), bytes)
+      ->detach([](void* m) { delete static_cast<Message*>(m); });
 }
 
 void Peer::finish(const sg4::CommPtr& send) {
@@ -107,20 +126,21 @@ void Peer::finish(std::vector<sg4::CommPtr>& sends) {
   ledger_.communicated();
 }
 
-void Peer::receive(int round, int tag) {
+std::unique_ptr<Message> Peer::receive(int round, int tag) {
   auto matches = [&](const Message& m) { return m.round == round && m.tag == tag; };
   for (auto it = stash_.begin(); it != stash_.end(); ++it)
     if (matches(**it)) {
       // Arrived while this worker was busy with an earlier step: no waiting now.
+      auto message = std::move(*it);
       stash_.erase(it);
       ledger_.communicated();
-      return;
+      return message;
     }
   for (;;) {
     auto message = inbox_->get_unique<Message>();
     if (matches(*message)) {
       ledger_.received(message->sent_at);
-      return;
+      return message;
     }
     stash_.push_back(std::move(message));
   }

@@ -6,6 +6,7 @@
 #include "experiment/run_monitor.hpp"
 #include "report/run_record.hpp"
 #include "sim/message.hpp"
+#include "sim/slowdown.hpp"
 
 #include <simgrid/s4u/Comm.hpp>
 #include <simgrid/s4u/Mailbox.hpp>
@@ -43,7 +44,11 @@ struct SimContext {
   // Per worker: the simulated time up to which its ledger has classified its time.
   std::vector<double> accounted_until;
 
+  Slowdown slowdown;  // <workers slowdown>: stragglers
+
   std::unique_ptr<WorkerRole> make_worker_role(int worker) const;
+  // Worker `worker` computes `flops` on its host: the simulated time, slowed down as the scenario says.
+  void compute(int worker, double flops);
   void count(const Message& message, int from_zone, int to_zone);
   WorkerStats& stats(int worker) { return record.workers[static_cast<std::size_t>(worker)]; }
 };
@@ -103,9 +108,12 @@ class Peer {
   TimeLedger& ledger() { return ledger_; }
 
   simgrid::s4u::CommPtr send(int to, int round, int tag, std::uint64_t bytes);
+  // A send nobody waits for, carrying `values` (gossip: a model snapshot); it may still be in
+  // flight when the run ends.
+  void send_detached(int to, int round, int tag, std::uint64_t bytes, std::shared_ptr<const Vector> values);
   void finish(const simgrid::s4u::CommPtr& send);               // waits: communication time
   void finish(std::vector<simgrid::s4u::CommPtr>& sends);
-  void receive(int round, int tag);                              // blocks until that message is in
+  std::unique_ptr<Message> receive(int round, int tag);          // blocks until that message is in
 
  private:
   SimContext& ctx_;
@@ -113,6 +121,9 @@ class Peer {
   simgrid::s4u::Mailbox* inbox_;
   TimeLedger ledger_;
   std::deque<std::unique_ptr<Message>> stash_;
+
+  std::unique_ptr<Message> message_to(int to, int round, int tag, std::uint64_t bytes,
+                                      std::shared_ptr<const Vector> values);
 };
 
 }  // namespace dmlsim

@@ -132,6 +132,11 @@ void Simulation::load_platform() {
   topology_ = algorithm.asynchronous() ? make_async_parameter_server(scenario_.topology)
               : algorithm.streaming    ? make_streaming(scenario_.topology)
                                        : kind.make(scenario_.topology);
+  try {
+    topology_->check_routes(placed_, experiment_.algorithm);
+  } catch (const std::invalid_argument& e) {
+    throw ScenarioError(scenario_.file.string(), scenario_.topology.line, fmt::format("<topology>: {}", e.what()));
+  }
   if (scenario_.failures.present) plan_failures();
   place_background(scenario_);  // checks the flows' hosts before the clock starts
   if (scenario_.energy.links) check_link_energy_supported();
@@ -154,8 +159,8 @@ void Simulation::check_link_energy_supported() const {
   } else if (!s.background.flows.empty()) {
     why = "competing traffic ends with its flows' receivers waiting";
     line = s.background.line;
-  } else if (s.algorithm.algorithm().asynchronous()) {
-    why = "an asynchronous run ends with workers mid-transfer";
+  } else if (s.algorithm.algorithm().asynchronous() || s.algorithm.algorithm().decentralized()) {
+    why = "an asynchronous or gossip run ends with workers mid-transfer";
   } else if (s.topology.kind == "parameter-server" && (role->samples_clients() || role->uploads_needed(workers) < workers)) {
     why = "a run that does not wait for every upload ends with workers mid-transfer";
   }
@@ -188,6 +193,7 @@ void Simulation::prepare_run(bool bare) {
   sim_.server = bare ? make_bare_server(experiment_.initial) : make_server(experiment_.algorithm, experiment_.initial);
   sim_.monitor = std::make_unique<RunMonitor>(experiment_, monitor_rules(scenario_), sim_.record, !bare);
   sim_.server_zone = placed_.server_zone;
+  sim_.slowdown = Slowdown(scenario_.workers.slowdown, scenario_.workers.count, scenario_.seed);
   sim_.worker_zone = placed_.worker_zones;
   const auto workers = placed_.workers.size();
   sim_.uploads.resize(workers);

@@ -22,7 +22,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // Scenario attributes that name files: their study values are relative to the study file.
-const std::set<std::string> kFileAttributes = {"platform.file", "data.file", "data.train", "data.test"};
+const std::set<std::string> kFileAttributes = {"platform.file", "data.file", "data.train", "data.test", "topology.file"};
 // A run directory is named by its id; NAME_MAX is 255 bytes and the temporary sibling written
 // before the final rename adds a suffix.
 constexpr std::size_t kMaxRunIdLength = 200;
@@ -366,7 +366,8 @@ std::vector<Override> overrides_of(const Run& run) {
 std::string run_identity(const Run& run) {
   const auto s = load_scenario(run.scenario, overrides_of(run));
   std::vector<fs::path> files = {run.scenario, s.platform.file};
-  for (const auto* file : {&s.data.file, &s.data.train_file, &s.data.test_file, &s.data.train_labels, &s.data.test_labels})
+  for (const auto* file : {&s.data.file, &s.data.train_file, &s.data.test_file, &s.data.train_labels, &s.data.test_labels,
+                           &s.topology.graph_file})
     if (!file->empty()) files.push_back(*file);
   if (s.network.profile) files.push_back(s.network.profile->file);
   std::string material;

@@ -22,7 +22,7 @@ constexpr std::uint64_t mix64(std::uint64_t z) {
 
 // Names the independent random streams of a run.
 enum class Stream : std::uint64_t { Init = 1, Batch = 2, Split = 3, Partition = 4, BmufDelta = 5, WorkerInit = 6, ClientSample = 7,
-                                        Background = 8, Failures = 12 };
+                                        Background = 8, Failures = 12, GossipPartner = 20, Slowdown = 21 };
 
 // Folds a seed and a path of integers into one stream key.
 inline std::uint64_t derive_key(std::uint64_t seed, Stream stream, std::initializer_list<std::uint64_t> path = {}) {

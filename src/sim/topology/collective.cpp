@@ -26,7 +26,7 @@ class CollectiveWorker {
     for (int round = 1; !ctx_.finished; ++round) {
       role->run_round(round, ctx_.server->broadcast(), trainer, upload);
       const double flops = trainer.take_flops();
-      sg4::this_actor::execute(flops);
+      ctx_.compute(worker_, flops);
       peer.ledger().computed();
       stats.flops += flops;
       stats.samples += static_cast<std::uint64_t>(upload.samples);

@@ -252,7 +252,7 @@ class WorkerActor {
 
       role->run_round(message->round, *message->values, trainer, upload);
       const double flops = trainer.take_flops();
-      sg4::this_actor::execute(flops);
+      ctx_.compute(worker_, flops);
       ledger.computed();
       ledger.stats().flops += flops;
       ledger.stats().samples += static_cast<std::uint64_t>(upload.samples);

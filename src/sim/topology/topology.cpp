@@ -10,6 +10,7 @@ const std::vector<TopologyKind>& topology_kinds() {
       {"ring-allreduce", false, false, make_ring_allreduce},
       {"tree", false, false, make_tree},
       {"hierarchical", false, true, make_hierarchical},
+      {"gossip", false, false, make_gossip},
   };
   return kinds;
 }

@@ -19,6 +19,9 @@ class Topology {
   virtual ~Topology() = default;
   // Creates the run's actors on the placed hosts. The topology outlives them.
   virtual void create_actors(SimContext& context, const Placed& placed) = 0;
+  // Before the clock starts: throws std::invalid_argument when the placed hosts cannot carry the
+  // topology's messages (SimGrid would abort on a send without a route).
+  virtual void check_routes(const Placed& /*placed*/, const AlgorithmSetup& /*setup*/) const {}
 };
 
 struct TopologyKind {
@@ -40,6 +43,7 @@ std::unique_ptr<Topology> make_parameter_server(const TopologySpec& spec);
 std::unique_ptr<Topology> make_ring_allreduce(const TopologySpec& spec);
 std::unique_ptr<Topology> make_tree(const TopologySpec& spec);
 std::unique_ptr<Topology> make_hierarchical(const TopologySpec& spec);
+std::unique_ptr<Topology> make_gossip(const TopologySpec& spec);  // decentralized algorithms only
 // Not in the table: what the parameter-server kind runs for an asynchronous algorithm.
 std::unique_ptr<Topology> make_async_parameter_server(const TopologySpec& spec);
 // Nor this: what it runs for a synchronous algorithm when the scenario has <failures>.

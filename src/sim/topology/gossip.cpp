@@ -1,0 +1,296 @@
+// Decentralized training (D-PSGD): no server. K worker actors, each holding its own model, talk
+// only to their neighbours in the scenario's gossip graph. A step in Lian's order: post the sends
+// of the own model to every neighbour (their permanent receivers take the messages in as soon as
+// they arrive), compute the node's first half (D-PSGD's gradient) while they travel, then wait for
+// the neighbours' models of this step, and combine. A node does not wait for its own sends (they
+// are detached): the exchange is symmetric, so its neighbours' models arrive as its own do, and a
+// node can never run more than one step ahead of a neighbour. A neighbour's model of a
+// later step that arrives early waits in the Peer's stash. Messages carry the model they send (a
+// shared snapshot), so a node mixes exactly what its neighbours sent.
+//
+// The run is judged on the average model: every node leaves its model of step t on a board; the
+// last of the K to do so evaluates the average and the consensus distance through the run monitor
+// (not charged to simulated time unless charge-eval), so rows are per step whatever the nodes'
+// spread. The nodes are daemons; a coordinator actor records the initial model and ends the run
+// when the monitor stops it.
+#include "algorithms/registry.hpp"
+#include "sim/topology/topology.hpp"
+
+#include <fmt/format.h>
+#include <map>
+#include <simgrid/s4u/Actor.hpp>
+#include <simgrid/s4u/Engine.hpp>
+#include <simgrid/s4u/Host.hpp>
+#include <simgrid/s4u/Semaphore.hpp>
+
+namespace dmlsim {
+
+namespace sg4 = simgrid::s4u;
+
+namespace {
+
+constexpr int kModelTag = 0;
+
+// The simulator's probe plus the consensus distance of the row being recorded.
+class GossipProbe final : public RunProbe {
+ public:
+  GossipProbe(const SimContext& context, double distance) : sim_(context), distance_(distance) {}
+  double now() override { return sim_.now(); }
+  void charge_evaluation(double flops) override { sim_.charge_evaluation(flops); }
+  Traffic traffic() override { return sim_.traffic(); }
+  double energy() override { return sim_.energy(); }
+  std::optional<double> consensus_distance() override { return distance_; }
+
+ private:
+  SimProbe sim_;
+  double distance_;
+};
+
+// Round `round` of the run monitor on the average model; when the monitor stops the run, ends it.
+void report(SimContext& ctx, int round, const Consensus& c, sg4::Semaphore& done) {
+  GossipProbe probe(ctx, c.distance);
+  if (ctx.monitor->after_round(round, c.average, probe)) return;
+  ctx.monitor->finish(c.average, sg4::Engine::get_clock());
+  ctx.finished = true;
+  done.release();
+}
+
+// Each step's K models until the last one is in.
+class StepBoard {
+ public:
+  StepBoard(SimContext& context, sg4::SemaphorePtr done) : ctx_(context), done_(std::move(done)) {}
+
+  void deposit(int step, int worker, std::shared_ptr<const Vector> model) {
+    if (ctx_.finished) return;
+    auto& models = pending_[step];
+    models.resize(ctx_.uploads.size());
+    models[static_cast<std::size_t>(worker)] = std::move(model);
+    if (++count_[step] < static_cast<int>(models.size())) return;
+    std::vector<const Vector*> all;
+    for (const auto& m : models) all.push_back(m.get());
+    pending_.erase(step);
+    count_.erase(step);
+    report(ctx_, step, consensus(all), *done_);
+  }
+
+ private:
+  SimContext& ctx_;
+  sg4::SemaphorePtr done_;
+  std::map<int, std::vector<std::shared_ptr<const Vector>>> pending_;
+  std::map<int, int> count_;
+};
+
+class GossipNodeActor {
+ public:
+  GossipNodeActor(SimContext& context, StepBoard& board, int worker) : ctx_(context), board_(board), worker_(worker) {}
+
+  void operator()() {
+    const auto& e = *ctx_.experiment;
+    Peer peer(ctx_, worker_);
+    auto trainer = e.make_trainer(worker_);
+    auto node = ctx_.bare ? nullptr : e.algorithm.params.algorithm().make_node(e.algorithm, worker_, e.initial);
+    const auto order = mixing_order(*e.algorithm.graph, worker_);
+    auto current = std::make_shared<const Vector>(e.initial);
+    std::vector<const Vector*> models(order.size());
+    for (int step = 1; !ctx_.finished; ++step) {
+      for (int j : order)
+        if (j != worker_) peer.send_detached(j, step, kModelTag, ctx_.sizes.whole(), current);
+      if (!node) trainer.charge_flops(ctx_.bare_round_flops);  // the benchmark's bare run: FLOPs, no training
+      compute(peer, trainer, node ? node->before_exchange(step, trainer) : 0);
+
+      std::vector<std::unique_ptr<Message>> received;
+      for (std::size_t n = 1; n < order.size(); ++n) received.push_back(peer.receive(step, kModelTag));
+      if (node) {
+        for (std::size_t i = 0; i < order.size(); ++i) models[i] = model_of(order[i], current, received);
+        compute(peer, trainer, node->after_exchange(step, models, trainer));
+        current = std::make_shared<const Vector>(node->model());
+      }
+      board_.deposit(step, worker_, current);
+      peer.ledger().computed();  // an evaluation charged to this host, if any
+    }
+    // Stay until the coordinator ends the run and SimGrid kills the daemons: a node that returned
+    // now would take its receiver down while the run is being torn down.
+    sg4::this_actor::suspend();
+  }
+
+ private:
+  void compute(Peer& peer, LocalTrainer& trainer, int rows) {
+    const double flops = trainer.take_flops();
+    if (flops > 0) peer.context().compute(peer.worker(), flops);
+    peer.ledger().computed();
+    peer.ledger().stats().flops += flops;
+    peer.ledger().stats().samples += static_cast<std::uint64_t>(rows);
+  }
+
+  const Vector* model_of(int worker, const std::shared_ptr<const Vector>& own,
+                         const std::vector<std::unique_ptr<Message>>& received) const {
+    if (worker == worker_) return own.get();
+    for (const auto& m : received)
+      if (m->from == worker) return m->values.get();
+    throw std::logic_error(fmt::format("worker {} got no model from neighbour {}", worker_, worker));
+  }
+
+  SimContext& ctx_;
+  StepBoard& board_;
+  int worker_;
+};
+
+// AD-PSGD's updates: after each node step, the average of all the nodes' models as they are now.
+class UpdateCounter {
+ public:
+  UpdateCounter(SimContext& context, sg4::SemaphorePtr done, const std::vector<std::unique_ptr<GossipNode>>& nodes)
+      : ctx_(context), done_(std::move(done)), nodes_(nodes) {}
+
+  void stepped() {
+    if (ctx_.finished) return;
+    std::vector<const Vector*> models;
+    for (const auto& node : nodes_) models.push_back(&node->model());
+    report(ctx_, ++updates_, consensus(models), *done_);
+  }
+
+ private:
+  SimContext& ctx_;
+  sg4::SemaphorePtr done_;
+  const std::vector<std::unique_ptr<GossipNode>>& nodes_;
+  int updates_ = 0;
+};
+
+constexpr int kAnswerTag = 1;
+
+std::string answer_mailbox(int worker) { return "gossip-answer-" + std::to_string(worker); }
+
+// One detached message of a whole model from `from` to mailbox `to_box` on worker `to`'s host.
+void post_model(SimContext& ctx, int from, int to, const std::string& to_box, int round, int tag,
+                std::shared_ptr<const Vector> values) {
+  auto message = std::make_unique<Message>(
+      Message{round, tag, from, ctx.sizes.whole(), sg4::Engine::get_clock(), std::move(values)});
+  ctx.count(*message, ctx.worker_zone[static_cast<std::size_t>(from)], ctx.worker_zone[static_cast<std::size_t>(to)]);
+  const auto bytes = message->bytes;
+  sg4::Mailbox::by_name(to_box)->put_init(message.release(), bytes)->detach([](void* m) { delete static_cast<Message*>(m); });
+}
+
+// A node's passive side: answers every neighbour's averaging request at once, on the node's host,
+// whatever the node's own actor is doing.
+class PairwiseResponder {
+ public:
+  PairwiseResponder(SimContext& context, PairwiseNode& node, int worker) : ctx_(context), node_(node), worker_(worker) {}
+
+  void operator()() {
+    auto* inbox = sg4::Mailbox::by_name(answer_mailbox(worker_));
+    inbox->set_receiver(sg4::Actor::self());
+    for (;;) {
+      const auto request = inbox->get_unique<Message>();
+      auto old = std::make_shared<const Vector>(node_.answer(*request->values));
+      post_model(ctx_, worker_, request->from, worker_mailbox(request->from), request->round, kAnswerTag, std::move(old));
+    }
+  }
+
+ private:
+  SimContext& ctx_;
+  PairwiseNode& node_;
+  int worker_;
+};
+
+// A node's active side: gradient, pairwise average with the drawn neighbour, step; repeat.
+class PairwiseActive {
+ public:
+  PairwiseActive(SimContext& context, UpdateCounter& counter, PairwiseNode& node, int worker)
+      : ctx_(context), counter_(counter), node_(node), worker_(worker) {}
+
+  void operator()() {
+    Peer peer(ctx_, worker_);
+    auto trainer = ctx_.experiment->make_trainer(worker_);
+    for (int step = 1; !ctx_.finished; ++step) {
+      const int rows = node_.before_exchange(step, trainer);
+      charge(peer, trainer, rows);
+      const int partner = node_.partner(step);
+      if (partner < 0) {
+        node_.after_exchange(step, {}, trainer);
+      } else {
+        post_model(ctx_, worker_, partner, answer_mailbox(partner), step, kModelTag, node_.offer());
+        const auto answer = peer.receive(step, kAnswerTag);
+        node_.after_exchange(step, {answer->values.get()}, trainer);
+      }
+      charge(peer, trainer, 0);
+      counter_.stepped();
+      peer.ledger().computed();  // an evaluation charged to this host, if any
+    }
+    sg4::this_actor::suspend();  // as a D-PSGD node: stay until the run is torn down
+  }
+
+ private:
+  static void charge(Peer& peer, LocalTrainer& trainer, int rows) {
+    const double flops = trainer.take_flops();
+    if (flops > 0) peer.context().compute(peer.worker(), flops);
+    peer.ledger().computed();
+    peer.ledger().stats().flops += flops;
+    peer.ledger().stats().samples += static_cast<std::uint64_t>(rows);
+  }
+
+  SimContext& ctx_;
+  UpdateCounter& counter_;
+  PairwiseNode& node_;
+  int worker_;
+};
+
+class Gossip final : public Topology {
+ public:
+  void check_routes(const Placed& placed, const AlgorithmSetup& setup) const override {
+    const auto& graph = *setup.graph;
+    for (int i = 0; i < graph.nodes(); ++i)
+      for (int j : graph.neighbours[static_cast<std::size_t>(i)]) {
+        if (j < i) continue;
+        const auto* from = placed.workers[static_cast<std::size_t>(i)];
+        const auto* to = placed.workers[static_cast<std::size_t>(j)];
+        std::vector<sg4::Link*> links;
+        double latency = 0;
+        from->route_to(to, links, &latency);
+        if (from != to && links.empty() && latency <= 0)
+          throw std::invalid_argument(fmt::format("gossip neighbours {} and {} run on hosts {} and {}, which the platform "
+                                                  "does not connect (no route)", i, j, from->get_name(), to->get_name()));
+      }
+  }
+
+  void create_actors(SimContext& context, const Placed& placed) override {
+    auto done = sg4::Semaphore::create(0);
+    sg4::Actor::create("gossip-monitor", placed.workers.front(), [&context, done] {
+      GossipProbe probe(context, 0.0);  // every node starts from the same model
+      context.monitor->start(context.experiment->initial, probe);
+      done->acquire();
+    });
+    const auto& e = *context.experiment;
+    if (!context.bare && e.algorithm.params.algorithm().make_node(e.algorithm, 0, e.initial)->pairwise())
+      return create_pairwise(context, placed, done);
+    board_ = std::make_unique<StepBoard>(context, done);
+    for (std::size_t k = 0; k < placed.workers.size(); ++k)
+      sg4::Actor::create(fmt::format("worker-{}", k), placed.workers[k],
+                         GossipNodeActor(context, *board_, static_cast<int>(k)))
+          ->daemonize();
+  }
+
+ private:
+  void create_pairwise(SimContext& context, const Placed& placed, sg4::SemaphorePtr done) {
+    const auto& e = *context.experiment;
+    for (std::size_t k = 0; k < placed.workers.size(); ++k)
+      nodes_.push_back(e.algorithm.params.algorithm().make_node(e.algorithm, static_cast<int>(k), e.initial));
+    counter_ = std::make_unique<UpdateCounter>(context, done, nodes_);
+    for (std::size_t k = 0; k < placed.workers.size(); ++k) {
+      auto& node = static_cast<PairwiseNode&>(*nodes_[k]);
+      const int worker = static_cast<int>(k);
+      sg4::Actor::create(fmt::format("worker-{}", k), placed.workers[k], PairwiseActive(context, *counter_, node, worker))
+          ->daemonize();
+      sg4::Actor::create(fmt::format("answer-{}", k), placed.workers[k], PairwiseResponder(context, node, worker))
+          ->daemonize();
+    }
+  }
+
+  std::unique_ptr<StepBoard> board_;
+  std::vector<std::unique_ptr<GossipNode>> nodes_;  // pairwise gossip: shared by each node's two actors
+  std::unique_ptr<UpdateCounter> counter_;
+};
+
+}  // namespace
+
+std::unique_ptr<Topology> make_gossip(const TopologySpec&) { return std::make_unique<Gossip>(); }
+
+}  // namespace dmlsim
