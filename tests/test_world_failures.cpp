@@ -292,4 +292,13 @@ TEST_F(WorldFailures, OtherTopologiesAreRefusedAtValidation) {
   EXPECT_NE(r.result.out.find("failures are supported on topology parameter-server"), std::string::npos) << r.result.out;
 }
 
+TEST_F(WorldFailures, StreamingAlgorithmsAreRefusedAtValidation) {
+  const auto r = run("streaming", 8, R"(<failures timeout="1s"><host name="w1" at="1s"/></failures>)", "",
+                     R"(name="streaming-diloco" eta="0.05" local-steps="4" fragments="2" overlap="1")");
+  EXPECT_EQ(r.result.exit_code, 2) << r.result.out;
+  EXPECT_NE(r.result.out.find("not supported with the streaming algorithm streaming-diloco"), std::string::npos)
+      << r.result.out;
+  EXPECT_FALSE(std::filesystem::exists(r.out)) << "nothing is written on exit 2";
+}
+
 }  // namespace
