@@ -274,6 +274,24 @@ TEST(Stragglers, SlowdownFactorsSlowTheirWorkerInEveryAlgorithm) {
   }
 }
 
+// The topologies with their own worker loops (the streaming exchange, the star that survives
+// failures) run their compute through the same slowdown.
+TEST(Stragglers, SlowdownAlsoSlowsStreamingAndFailureRuns) {
+  TempDir dir;
+  const std::string heavy = "--set model.sim-forward-flops=1e5 --set model.sim-parameters=31";
+  const auto sim_time = [&](const std::filesystem::path& scenario, const std::string& name, const std::string& extra) {
+    const auto result = run(scenario, dir / name, heavy + " " + extra);
+    EXPECT_EQ(result.exit_code, 0) << result.out;
+    return nlohmann::json::parse(testutil::read_text(dir / name / "summary.json"))["result"]["sim_time"].get<double>();
+  };
+  const auto streaming = write_scenario(
+      dir, 4, R"(<algorithm name="streaming-diloco" eta="0.1" local-steps="4" fragments="2" overlap="1"/>)", "", 20);
+  EXPECT_GT(sim_time(streaming, "stream-slow", "--set workers.slowdown=4,1,1,1"), 1.5 * sim_time(streaming, "stream", ""));
+  const auto failures = write_scenario(dir, 4, R"(<algorithm name="ma" eta="0.1" local-steps="2"/>)",
+                                       R"(<failures timeout="10s"><host name="w3" round="15"/></failures>)", 20);
+  EXPECT_GT(sim_time(failures, "fail-slow", "--set workers.slowdown=4,1,1,1"), 1.5 * sim_time(failures, "fail", ""));
+}
+
 TEST(GossipBadInput, RejectedBeforeAnythingIsWritten) {
   TempDir dir;
   testutil::write_text(dir / "split.txt", "0 1\n2 3\n");

@@ -41,9 +41,14 @@ RunProbe::WorkerTimes SimProbe::worker_times() {
 }
 
 TimeLedger::TimeLedger(SimContext& context, int worker)
-    : stats_(context.stats(worker)), since_(context.accounted_until[static_cast<std::size_t>(worker)]) {
+    : ctx_(context),
+      worker_(worker),
+      stats_(context.stats(worker)),
+      since_(context.accounted_until[static_cast<std::size_t>(worker)]) {
   since_ = sg4::Engine::get_clock();
 }
+
+void TimeLedger::execute(double flops) { ctx_.compute(worker_, flops); }
 
 void TimeLedger::received(double sent_at) {
   const double now = sg4::Engine::get_clock();
@@ -79,7 +84,7 @@ void compute_round(WorkerRole& role, int round, const Vector& received, LocalTra
                    TimeLedger& ledger) {
   role.run_round(round, received, trainer, upload);
   const double flops = trainer.take_flops();
-  sg4::this_actor::execute(flops);
+  ledger.execute(flops);
   ledger.computed();
   ledger.stats().flops += flops;
   ledger.stats().samples += static_cast<std::uint64_t>(upload.samples);

@@ -79,9 +79,14 @@ class TimeLedger {
   void computed_until(double until);  // since the last entry until `until` (a past instant): compute
   void communicated();  // since the last entry: own transfers
   void waited();        // since the last entry: idle
+  // Runs `flops` on the worker's host, slowed down as <workers slowdown> says (not booked: the
+  // caller books it with computed() or computed_until()).
+  void execute(double flops);
   WorkerStats& stats() { return stats_; }
 
  private:
+  SimContext& ctx_;
+  int worker_;
   WorkerStats& stats_;
   double& since_;
 };

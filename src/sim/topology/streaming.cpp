@@ -74,7 +74,7 @@ std::unique_ptr<WorkerRole> worker_role(const SimContext& ctx, int worker) {
 // Executes the FLOPs the trainer counted on this actor's host and books them.
 void execute_counted(LocalTrainer& trainer, TimeLedger& ledger) {
   const double flops = trainer.take_flops();
-  sg4::this_actor::execute(flops);
+  ledger.execute(flops);
   ledger.computed();
   ledger.stats().flops += flops;
 }
@@ -84,9 +84,9 @@ void execute_counted(LocalTrainer& trainer, TimeLedger& ledger) {
 // are wasted work, not compute time of the run.
 class OverlapSteps {
  public:
-  void execute(LocalTrainer& trainer) {
+  void execute(LocalTrainer& trainer, TimeLedger& ledger) {
     flops_ = trainer.take_flops();
-    sg4::this_actor::execute(flops_);
+    ledger.execute(flops_);
     end_ = sg4::Engine::get_clock();
   }
   // The exchange is back: compute until the steps ended (the caller books what followed).
@@ -161,7 +161,7 @@ class StreamingPsWorker {
       if (in_flight) {
         OverlapSteps overlap;
         role->run_ahead(round, trainer);  // while the upload travels and the server works
-        overlap.execute(trainer);
+        overlap.execute(trainer, ledger);
         in_flight->wait();
         message = inbox->get_unique<Message>();
         overlap.book(ledger);
@@ -274,7 +274,7 @@ class StreamingRingWorker {
     for (int round = 1;; ++round) {
       OverlapSteps overlap;
       role->run_ahead(round, trainer);  // while the helper all-reduces the previous fragment
-      overlap.execute(trainer);
+      overlap.execute(trainer, ledger);
       job_.done->acquire();
       overlap.book(ledger);
       ledger.communicated();
