@@ -269,12 +269,13 @@ TEST(Readme, LargeProfileUnderOneLinuxTcpConnectionAsTheReadmeShowsIt) {
   }
 }
 
-TEST(Study, FashionMnistCompressionStudyExpandsToItsTwelveRuns) {
+TEST(Study, FashionMnistCompressionStudyExpandsToItsEightyRuns) {
   TempDir dir;
   const auto listed = run_dmlsim(fmt::format("sweep scenarios/studies/fmnist-compression.xml --list --out {}", (dir / "r").string()));
   ASSERT_EQ(listed.exit_code, 0) << listed.out;
   std::size_t runs = 0;
   for (auto at = listed.out.find("dmlsim' run "); at != std::string::npos; at = listed.out.find("dmlsim' run ", at + 1)) ++runs;
-  EXPECT_EQ(runs, 12u) << listed.out;
+  EXPECT_EQ(runs, 80u) << listed.out;  // 4 algorithms × 4 payloads × 5 seeds
   EXPECT_NE(listed.out.find("algorithm-streaming-diloco_rounds-100_eval-every-4_payload-top-k"), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find("algorithm-bmuf_rounds-100_eval-every-4_payload-int8"), std::string::npos) << listed.out;
 }
