@@ -91,6 +91,7 @@ void compute_round(WorkerRole& role, int round, const Vector& received, LocalTra
 }
 
 std::string worker_mailbox(int worker) { return "worker-" + std::to_string(worker); }
+std::string upload_mailbox(int worker) { return "upload-" + std::to_string(worker); }
 
 Peer::Peer(SimContext& context, int worker)
     : ctx_(context), worker_(worker), inbox_(sg4::Mailbox::by_name(worker_mailbox(worker))), ledger_(context, worker) {

@@ -97,6 +97,8 @@ void compute_round(WorkerRole& role, int round, const Vector& received, LocalTra
                    TimeLedger& ledger);
 
 std::string worker_mailbox(int worker);
+// Where a worker posts its uploads to the parameter server (one mailbox per worker: no shared queue).
+std::string upload_mailbox(int worker);
 
 // A worker's end of the network for the server-less topologies: sends to other workers' mailboxes,
 // receives on its own (permanent receiver), matching messages by tag — a message of a later step

@@ -40,8 +40,6 @@ constexpr int kBroadcastTag = 0;
 constexpr int kUploadTag = 1;
 constexpr int kStopTag = 2;
 
-std::string upload_mailbox(int worker) { return "upload-" + std::to_string(worker); }
-
 // Client sampling or backup workers: the server needs the uploads' arrival order.
 bool takes_partial_path(const SimContext& ctx) {
   const int workers = static_cast<int>(ctx.uploads.size());

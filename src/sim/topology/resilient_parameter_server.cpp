@@ -36,8 +36,6 @@ constexpr int kBroadcastTag = 0;
 constexpr int kUploadTag = 1;
 constexpr int kJoinTag = 2;
 
-std::string upload_mailbox(int worker) { return "upload-" + std::to_string(worker); }
-
 double now() { return sg4::Engine::get_clock(); }
 
 // What the server's next wait brought.

@@ -32,7 +32,7 @@ namespace {
 constexpr int kBroadcastTag = 0;
 constexpr int kUploadTag = 1;
 
-std::string upload_mailbox(int worker) { return "stream-upload-" + std::to_string(worker); }
+std::string stream_upload_mailbox(int worker) { return "stream-upload-" + std::to_string(worker); }
 std::string ring_mailbox(int worker) { return "stream-ring-" + std::to_string(worker); }
 
 // The run's streaming shape and the bytes of its messages.
@@ -109,7 +109,7 @@ class StreamingServerActor {
     const auto workers = ctx_.uploads.size();
     std::vector<sg4::Mailbox*> inboxes, outboxes;
     for (std::size_t k = 0; k < workers; ++k) {
-      inboxes.push_back(sg4::Mailbox::by_name(upload_mailbox(static_cast<int>(k))));
+      inboxes.push_back(sg4::Mailbox::by_name(stream_upload_mailbox(static_cast<int>(k))));
       inboxes.back()->set_receiver(sg4::Actor::self());
       outboxes.push_back(sg4::Mailbox::by_name(worker_mailbox(static_cast<int>(k))));
     }
@@ -150,7 +150,7 @@ class StreamingPsWorker {
   void operator()() {
     auto* inbox = sg4::Mailbox::by_name(worker_mailbox(worker_));
     inbox->set_receiver(sg4::Actor::self());
-    auto* server = sg4::Mailbox::by_name(upload_mailbox(worker_));
+    auto* server = sg4::Mailbox::by_name(stream_upload_mailbox(worker_));
     auto trainer = ctx_.experiment->make_trainer(worker_);
     auto role = worker_role(ctx_, worker_);
     auto& upload = ctx_.uploads[static_cast<std::size_t>(worker_)];
