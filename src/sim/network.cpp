@@ -5,6 +5,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <queue>
 #include <simgrid/kernel/resource/NetworkModelIntf.hpp>
 #include <simgrid/s4u/Engine.hpp>
 #include <simgrid/s4u/Host.hpp>
@@ -143,38 +144,90 @@ class TcpConnections {
     const int flows = sharing_flows(*bottleneck, connection, now);
     const tcp::TcpPath path{latency, bottleneck->get_bandwidth() * params_.efficiency() / flows, flows};
     const auto timing = tcp::send_message(connection.window, params_, path, bytes, now);
-    senders_[bottleneck].push_back({now + timing.duration, &connection});
+    start_sending(*bottleneck, connection, now + timing.duration);
     return (latency + timing.extra_latency) / latency;
   }
 
   double bandwidth_factor() const { return params_.efficiency(); }
 
  private:
+  // How many messages of a connection are in flight with a given bottleneck link.
+  struct InFlight {
+    const simgrid::s4u::Link* link;
+    int messages;
+  };
   struct Connection {
     tcp::ConnectionState window;
     int flows_seen = 1;  // connections that shared the bottleneck during the latest message
+    long latest_start = -1;  // sequence number of the latest message (when flows_seen was reset)
+    std::vector<InFlight> in_flight;
   };
   struct Sending {
     double predicted_end;
     Connection* connection;
+    bool operator>(const Sending& other) const { return predicted_end > other.predicted_end; }
+  };
+  // One bottleneck link: its messages in flight by predicted end, and the sharing counts of the
+  // messages started through it, as the running suffix maxima (sequence number, count), counts
+  // decreasing, so that "the most that shared it since message s" is a binary search.
+  struct LinkLoad {
+    std::priority_queue<Sending, std::vector<Sending>, std::greater<Sending>> sending;
+    std::vector<std::pair<long, int>> suffix_max;
+
+    int most_sharing_since(long sequence) const {
+      auto it = std::lower_bound(suffix_max.begin(), suffix_max.end(), sequence,
+                                 [](const std::pair<long, int>& entry, long s) { return entry.first < s; });
+      return it == suffix_max.end() ? 0 : it->second;
+    }
+    void record(long sequence, int sharing) {
+      while (!suffix_max.empty() && suffix_max.back().second <= sharing) suffix_max.pop_back();
+      suffix_max.emplace_back(sequence, sharing);
+    }
   };
 
   // Connections expected to share `link` with a message starting now; updates what the others
-  // sending through it have seen.
+  // sending through it have seen. A connection's flows_seen is the most connections that shared
+  // the link with any of its messages in flight since its latest message started: kept lazily, as
+  // the link's suffix maximum since that start, folded in when its last message there ends or when
+  // it starts the next one, so a message costs O(log K) instead of a pass over the K in flight.
   int sharing_flows(const simgrid::s4u::Link& link, Connection& connection, double now) {
-    auto& sending = senders_[&link];
-    sending.erase(std::remove_if(sending.begin(), sending.end(), [now](const Sending& s) { return s.predicted_end <= now + 1e-9 * (1 + now); }),
-                  sending.end());
-    const int now_sharing = static_cast<int>(sending.size()) + 1;
-    for (auto& other : sending) other.connection->flows_seen = std::max(other.connection->flows_seen, now_sharing);
+    auto& load = links_[&link];
+    while (!load.sending.empty() && load.sending.top().predicted_end <= now + 1e-9 * (1 + now)) {
+      Connection& ended = *load.sending.top().connection;
+      load.sending.pop();
+      auto presence = in_flight(ended, link);
+      if (--presence->messages == 0) {
+        ended.flows_seen = std::max(ended.flows_seen, load.most_sharing_since(ended.latest_start + 1));
+        ended.in_flight.erase(presence);
+      }
+    }
+    const int now_sharing = static_cast<int>(load.sending.size()) + 1;
+    for (const auto& presence : connection.in_flight)
+      connection.flows_seen = std::max(connection.flows_seen, links_[presence.link].most_sharing_since(connection.latest_start + 1));
     const int flows = std::max(now_sharing, connection.flows_seen);
+    const long sequence = next_sequence_++;
+    load.record(sequence, now_sharing);
     connection.flows_seen = now_sharing;
+    connection.latest_start = sequence;
     return flows;
+  }
+
+  static std::vector<InFlight>::iterator in_flight(Connection& connection, const simgrid::s4u::Link& link) {
+    return std::find_if(connection.in_flight.begin(), connection.in_flight.end(),
+                        [&link](const InFlight& presence) { return presence.link == &link; });
+  }
+
+  void start_sending(const simgrid::s4u::Link& link, Connection& connection, double predicted_end) {
+    links_[&link].sending.push({predicted_end, &connection});
+    auto presence = in_flight(connection, link);
+    if (presence == connection.in_flight.end()) connection.in_flight.push_back({&link, 1});
+    else ++presence->messages;
   }
 
   tcp::TcpParams params_;
   std::map<std::pair<std::string, std::string>, Connection> connections_;  // by (sender, receiver) host
-  std::map<const simgrid::s4u::Link*, std::vector<Sending>> senders_;       // by bottleneck link
+  std::map<const simgrid::s4u::Link*, LinkLoad> links_;                     // by bottleneck link
+  long next_sequence_ = 0;                                                   // of messages started
 };
 
 }  // namespace
