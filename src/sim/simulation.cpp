@@ -193,6 +193,7 @@ void Simulation::prepare_run(bool bare) {
   sim_.server = bare ? make_bare_server(experiment_.initial) : make_server(experiment_.algorithm, experiment_.initial);
   sim_.monitor = std::make_unique<RunMonitor>(experiment_, monitor_rules(scenario_), sim_.record, !bare);
   sim_.server_zone = placed_.server_zone;
+  sim_.link_energy = scenario_.energy.enabled && scenario_.energy.links;
   sim_.slowdown = Slowdown(scenario_.workers.slowdown, scenario_.workers.count, scenario_.seed);
   sim_.worker_zone = placed_.worker_zones;
   const auto workers = placed_.workers.size();

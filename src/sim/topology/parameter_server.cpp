@@ -139,15 +139,16 @@ class ServerActor {
     ctx_.monitor->finish(role.model(), sg4::Engine::get_clock());
     while (next_arrival_ready()) take_next_arrival();  // late uploads of dropped workers
     for (auto* inbox : inboxes_) inbox->set_receiver(nullptr);
-    if (!partial_) post_stops(workers);
+    if (!partial_ && ctx_.link_energy) post_stops(workers);
     ctx_.finished = true;
   }
 
  private:
-  // Every worker waits for a next broadcast: match each wait with a stop message (not counted in
-  // the traffic), so the workers the engine ends with the run hold a transfer with both ends
-  // known — SimGrid 3.32's link energy plugin crashes on an unmatched one. Posted, not awaited:
-  // the run ends now, at the time the monitor recorded.
+  // Every worker waits for a next broadcast: with link energy, match each wait with a stop message
+  // (not counted in the traffic), so the workers the engine ends with the run hold a transfer with
+  // both ends known — SimGrid 3.32's link energy plugin crashes on an unmatched one. Posted, not
+  // awaited: the run ends now, at the time the monitor recorded. Only then: ending the run costs
+  // the engine O(K) per detached stop (they are all pending on its maestro), O(K²) in all.
   static void post_stops(int workers) {
     for (int k = 0; k < workers; ++k) {
       auto stop = std::make_unique<Message>(Message{0, kStopTag, -1, 0, sg4::Engine::get_clock(), nullptr});
