@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 packages=(
   g++ cmake make pkg-config
   libsimgrid-dev libeigen3-dev libfmt-dev libgtest-dev libpugixml-dev libcli11-dev nlohmann-json3-dev
-  zlib1g-dev python3 python3-matplotlib python3-pandas parallel dataset-fashion-mnist
+  zlib1g-dev libjemalloc-dev python3 python3-matplotlib python3-pandas parallel dataset-fashion-mnist
   iproute2 procps time
 )
 sudo=""
