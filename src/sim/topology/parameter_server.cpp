@@ -7,10 +7,9 @@
 // included) are all pending on the engine's maestro, so a server that posts K broadcasts pays
 // O(K²) per round however it posts them; and matching a receive in a shared mailbox shifts its
 // whole queue. Hence:
-// - broadcast senders: actors on the server's host, each posting the broadcasts of a group of at
-//   most kWorkersPerSender workers, so no actor holds more than that many comms. The server lets
-//   them post one group after the other, so the transfers start at the same instant and in the
-//   same order (worker order) as if the server posted them: the simulated times are the same;
+// - broadcast senders (broadcast_senders.hpp): actors on the server's host, each posting the
+//   broadcasts of a group of at most kWorkersPerSender workers, so no actor holds more than that
+//   many comms, at the same instants and in the same order as if the server posted them;
 // - mailboxes "worker-k" (broadcasts) and "upload-k" (worker k's uploads), each with its reader
 //   as permanent receiver, so a send starts at once, as over an open TCP connection, instead of
 //   waiting for its receive to be posted (which would serialise the K uploads). The server takes
@@ -21,6 +20,7 @@
 // round's participants only, and each worker, as it posts an upload to its own mailbox, appends
 // its id to an arrival queue the server reads: the server takes the uploads in the order they were
 // posted, as from one shared mailbox, without paying the shared mailbox's O(K) per receive.
+#include "sim/topology/broadcast_senders.hpp"
 #include "sim/topology/topology.hpp"
 
 #include <algorithm>
@@ -36,7 +36,6 @@ namespace sg4 = simgrid::s4u;
 
 namespace {
 
-constexpr int kBroadcastTag = 0;
 constexpr int kUploadTag = 1;
 constexpr int kStopTag = 2;
 
@@ -45,61 +44,6 @@ bool takes_partial_path(const SimContext& ctx) {
   const int workers = static_cast<int>(ctx.uploads.size());
   return ctx.server->samples_clients() || ctx.server->uploads_needed(workers) < workers;
 }
-
-constexpr std::size_t kWorkersPerSender = 64;
-
-// What the server publishes for a round's broadcast, and the signals between it and its senders.
-struct BroadcastBoard {
-  int round = 0;
-  double sent_at = 0;
-  std::shared_ptr<const Vector> values;
-  std::vector<int> recipients;          // this round's, in posting order; sender g posts group g
-  std::vector<sg4::Mailbox*> outboxes;  // "worker-k" by worker
-  // Backup workers: a straggler's broadcast must not hold up the next round's, so the senders do
-  // not wait for their broadcasts to arrive (they drop them from their list once arrived).
-  bool senders_wait = true;
-  bool report_delivery = false;              // client sampling: the server waits for the arrivals
-  std::vector<sg4::SemaphorePtr> go;         // per sender: post this round's broadcasts
-  std::vector<sg4::SemaphorePtr> posted;     // per sender: they are posted
-  std::vector<sg4::SemaphorePtr> delivered;  // per sender: they arrived (if report_delivery)
-  static std::size_t senders_for(std::size_t recipients) { return (recipients + kWorkersPerSender - 1) / kWorkersPerSender; }
-};
-
-// Posts group `sender` of the round's broadcasts when told, then waits for them to arrive.
-class BroadcastSender {
- public:
-  BroadcastSender(SimContext& context, BroadcastBoard& board, std::size_t sender)
-      : ctx_(context), board_(board), sender_(sender) {}
-
-  // Daemon: the simulation ends when the server does, with the senders waiting for a round.
-  void operator()() {
-    std::vector<sg4::CommPtr> sends;
-    for (;;) {
-      board_.go[sender_]->acquire();
-      sends.erase(std::remove_if(sends.begin(), sends.end(), [](const sg4::CommPtr& c) { return c->test(); }), sends.end());
-      const auto first = sender_ * kWorkersPerSender;
-      const auto last = std::min(board_.recipients.size(), first + kWorkersPerSender);
-      for (auto i = first; i < last; ++i) {
-        const auto k = static_cast<std::size_t>(board_.recipients[i]);
-        auto message = std::make_unique<Message>(
-            Message{board_.round, kBroadcastTag, -1, ctx_.sizes.whole(), board_.sent_at, board_.values});
-        ctx_.count(*message, ctx_.server_zone, ctx_.worker_zone[k]);
-        const auto bytes = message->bytes;
-        sends.push_back(board_.outboxes[k]->put_async(message.release(), bytes));  // the receiver owns it now
-      }
-      board_.posted[sender_]->release();
-      if (!board_.senders_wait) continue;
-      sg4::Comm::wait_all(sends);
-      sends.clear();
-      if (board_.report_delivery) board_.delivered[sender_]->release();
-    }
-  }
-
- private:
-  SimContext& ctx_;
-  BroadcastBoard& board_;
-  std::size_t sender_;
-};
 
 // Partial path: the workers whose uploads were posted, in posting order, and how many are queued.
 struct ArrivalQueue {
@@ -117,9 +61,8 @@ class ServerActor {
     for (int k = 0; k < workers; ++k) {
       inboxes_.push_back(sg4::Mailbox::by_name(upload_mailbox(k)));
       inboxes_.back()->set_receiver(sg4::Actor::self());
-      board_.outboxes.push_back(sg4::Mailbox::by_name(worker_mailbox(k)));
-      board_.recipients.push_back(k);
     }
+    board_.address_all(static_cast<std::size_t>(workers));
     auto& role = *ctx_.server;
     partial_ = takes_partial_path(ctx_);
     board_.senders_wait = role.uploads_needed(workers) == workers;
@@ -160,16 +103,7 @@ class ServerActor {
 
   // Publishes the vector and has the senders post it to board_.recipients, one group after the other.
   void broadcast(int round, const Vector& values) {
-    board_.round = round;
-    board_.sent_at = sg4::Engine::get_clock();
-    board_.values = std::make_shared<const Vector>(values);
-    const auto senders = BroadcastBoard::senders_for(board_.recipients.size());
-    for (std::size_t g = 0; g < senders; ++g) {
-      board_.go[g]->release();
-      board_.posted[g]->acquire();
-    }
-    if (board_.report_delivery)
-      for (std::size_t g = 0; g < senders; ++g) board_.delivered[g]->acquire();
+    board_.broadcast(round, ctx_.sizes.whole(), std::make_shared<const Vector>(values));
   }
 
   // Receives the K uploads in worker order (each waits in its own mailbox until asked for) and
@@ -284,12 +218,7 @@ class ParameterServer final : public Topology {
       sg4::Actor::create(fmt::format("worker-{}", k), placed.workers[k],
                          WorkerActor(context, static_cast<int>(k), arrivals_))
           ->daemonize();
-    for (std::size_t g = 0; g < BroadcastBoard::senders_for(workers); ++g) {
-      board_.go.push_back(sg4::Semaphore::create(0));
-      board_.posted.push_back(sg4::Semaphore::create(0));
-      board_.delivered.push_back(sg4::Semaphore::create(0));
-      sg4::Actor::create(fmt::format("broadcast-{}", g), placed.server, BroadcastSender(context, board_, g))->daemonize();
-    }
+    create_broadcast_senders(context, board_, placed.server, workers);
     sg4::Actor::create("server", placed.server, ServerActor(context, board_, arrivals_));
   }
 

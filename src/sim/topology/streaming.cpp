@@ -5,8 +5,8 @@
 // all-reduce run by a helper actor on its host), executes the next round's first tau steps while
 // the fragment travels, and only then waits for the result; the round's other steps follow.
 //
-// - parameter-server: the server broadcasts the first round's vector whole and then, each round,
-//   the fragment it has just updated; it aggregates the K uploads in worker order and consults the
+// - parameter-server: the server broadcasts (through the sender groups of broadcast_senders.hpp)
+//   the first round's vector whole and then, each round, the fragment it has just updated; it aggregates the K uploads in worker order and consults the
 //   run monitor at once. Workers are daemons, as in parameter_server.cpp.
 // - ring-allreduce: each worker's helper actor runs the fragment's reduce-scatter and all-gather
 //   (2(K-1) chunk messages around the ring in worker order); a round closes when every helper has
@@ -15,6 +15,7 @@
 // In both, a round's result is available as soon as its exchange ends; the workers' overlap steps
 // of a round after the last are not part of the run's simulated time.
 #include "algorithms/registry.hpp"
+#include "sim/topology/broadcast_senders.hpp"
 #include "sim/topology/collective.hpp"
 
 #include <fmt/format.h>
@@ -29,7 +30,6 @@ namespace sg4 = simgrid::s4u;
 
 namespace {
 
-constexpr int kBroadcastTag = 0;
 constexpr int kUploadTag = 1;
 
 std::string stream_upload_mailbox(int worker) { return "stream-upload-" + std::to_string(worker); }
@@ -103,16 +103,18 @@ class OverlapSteps {
 
 class StreamingServerActor {
  public:
-  explicit StreamingServerActor(SimContext& context) : ctx_(context), fragments_(fragment_sizes(context)) {}
+  StreamingServerActor(SimContext& context, BroadcastBoard& board)
+      : ctx_(context), board_(board), fragments_(fragment_sizes(context)) {}
 
   void operator()() {
     const auto workers = ctx_.uploads.size();
-    std::vector<sg4::Mailbox*> inboxes, outboxes;
+    std::vector<sg4::Mailbox*> inboxes;
     for (std::size_t k = 0; k < workers; ++k) {
       inboxes.push_back(sg4::Mailbox::by_name(stream_upload_mailbox(static_cast<int>(k))));
       inboxes.back()->set_receiver(sg4::Actor::self());
-      outboxes.push_back(sg4::Mailbox::by_name(worker_mailbox(static_cast<int>(k))));
     }
+    board_.address_all(workers);
+    board_.report_delivery = true;  // the uploads are taken once every broadcast has arrived
     auto& role = *ctx_.server;
     SimProbe probe(ctx_);
     ctx_.monitor->start(role.model(), probe);
@@ -120,14 +122,7 @@ class StreamingServerActor {
       // The first round starts everybody from the initial model; later ones return the fragment
       // the previous round updated.
       const auto bytes = round == 1 ? ctx_.sizes.whole() : fragments_.bytes(fragments_.fragment_of(round - 1));
-      auto values = std::make_shared<const Vector>(role.broadcast());
-      std::vector<sg4::CommPtr> sends;
-      for (std::size_t k = 0; k < workers; ++k) {
-        auto message = std::make_unique<Message>(Message{round, kBroadcastTag, -1, bytes, sg4::Engine::get_clock(), values});
-        ctx_.count(*message, ctx_.server_zone, ctx_.worker_zone[k]);
-        sends.push_back(outboxes[k]->put_async(message.release(), bytes));  // the receiver owns it now
-      }
-      sg4::Comm::wait_all(sends);
+      board_.broadcast(round, bytes, std::make_shared<const Vector>(role.broadcast()));
       for (auto* inbox : inboxes) inbox->get_unique<Message>();
       role.aggregate(ctx_.uploads);
       if (!ctx_.monitor->after_round(round, role.model(), probe)) break;
@@ -139,6 +134,7 @@ class StreamingServerActor {
 
  private:
   SimContext& ctx_;
+  BroadcastBoard& board_;
   FragmentSizes fragments_;
 };
 
@@ -317,8 +313,12 @@ class StreamingParameterServer final : public Topology {
     for (std::size_t k = 0; k < placed.workers.size(); ++k)
       sg4::Actor::create(fmt::format("worker-{}", k), placed.workers[k], StreamingPsWorker(context, static_cast<int>(k)))
           ->daemonize();
-    sg4::Actor::create("server", placed.server, StreamingServerActor(context));
+    create_broadcast_senders(context, board_, placed.server, placed.workers.size());
+    sg4::Actor::create("server", placed.server, StreamingServerActor(context, board_));
   }
+
+ private:
+  BroadcastBoard board_;
 };
 
 }  // namespace
