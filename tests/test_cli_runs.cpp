@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
+#include <sys/resource.h>
 
 using namespace dmlsim::testutil;
 namespace fs = std::filesystem;
@@ -346,11 +347,8 @@ TEST(BadInput, NonUtf8NamesAreRejectedBeforeRunning) {
   expect_bad_input("run scenarios/seed/ma.xml --set 'scenario.name=caf\xe9'", "--set scenario.name=caf");
 }
 
-TEST(BadInput, WorkerCountsTheMachineCannotHoldAreRejectedWithTheNumbers) {
-  const long limit = std::stol(read_text("/proc/sys/vm/max_map_count"));
-  if (limit > 400000) GTEST_SKIP() << "vm.max_map_count " << limit << " is too high to reach quickly";
-  const long workers = limit / 2 + 100;
-  TempDir dir;
+// A scenario of `workers` workers on the LAN platform, each with one row of a synthetic data set.
+fs::path many_workers_scenario(const fs::path& dir, long workers, const std::string& algorithm_and_topology) {
   std::string rows = "x,y\n";
   for (long i = 0; i < workers; ++i) rows += fmt::format("{},{}\n", i % 7, i % 2);
   write_text(dir / "d.csv", rows);
@@ -360,13 +358,54 @@ TEST(BadInput, WorkerCountsTheMachineCannotHoldAreRejectedWithTheNumbers) {
   <data train="d.csv" test="d.csv" label="y"/>
   <workers count="{}" placement="pattern" pattern="node-*"/>
   <server host="node-0"/>
-  <algorithm name="ma" eta="0.1"/>
+  {}
   <training rounds="1"/>
 </scenario>
-)", (source_dir() / "platforms/lan.xml").string(), workers));
-  expect_bad_input("run " + (dir / "many.xml").string(),
-                   fmt::format("many.xml:5: {} actors (the workers and the server) need about", workers + 1));
-  expect_bad_input("run " + (dir / "many.xml").string(), fmt::format("vm.max_map_count is {}", limit));
+)", (source_dir() / "platforms/lan.xml").string(), workers, algorithm_and_topology));
+  return dir / "many.xml";
+}
+
+// Actors of a star run: the workers, the broadcast sender groups (64 workers each), server, monitor.
+long star_actors(long workers) { return workers + (workers + 63) / 64 + 2; }
+
+TEST(BadInput, WorkerCountsTheMachineCannotHoldAreRejectedWithTheNumbers) {
+  const long limit = std::stol(read_text("/proc/sys/vm/max_map_count"));
+  if (limit > 400000) GTEST_SKIP() << "vm.max_map_count " << limit << " is too high to reach quickly";
+  const long workers = limit / 2 + 100;
+  TempDir dir;
+  const auto scenario = many_workers_scenario(dir.path(), workers, R"(<algorithm name="ma" eta="0.1"/>)").string();
+  expect_bad_input("run " + scenario, fmt::format("many.xml:5: {} actors (workers, helpers, the server and its broadcast "
+                                                  "senders) need about {} memory mappings", star_actors(workers), 2 * star_actors(workers)));
+  expect_bad_input("run " + scenario, fmt::format("vm.max_map_count is {}", limit));
+}
+
+// A streaming ring all-reduce runs a helper actor beside each worker: twice the stacks, counted
+// before any is created (SimGrid would abort at the first stack it cannot map).
+TEST(BadInput, HelperActorsCountTowardsTheMappingLimit) {
+  const long limit = std::stol(read_text("/proc/sys/vm/max_map_count"));
+  if (limit > 400000) GTEST_SKIP() << "vm.max_map_count " << limit << " is too high to reach quickly";
+  const long workers = limit / 4 + 100;  // one actor per worker would fit, two do not
+  TempDir dir;
+  const auto scenario = many_workers_scenario(dir.path(), workers, R"(<algorithm name="streaming-diloco" eta="0.1" local-steps="20"/>
+  <topology kind="ring-allreduce"/>)").string();
+  expect_bad_input("run " + scenario, fmt::format("many.xml:5: {} actors", 2 * workers + (workers + 63) / 64 + 2));
+}
+
+// Under `ulimit -v`, stacks beyond the address space are refused with the numbers, not left to fail
+// when SimGrid maps them.
+TEST(BadInput, StacksBeyondTheAddressSpaceLimitAreRejectedWithTheNumbers) {
+  const auto outcome = in_child([] {
+    const rlimit address_space{2'000'000'000, 2'000'000'000};
+    if (::setrlimit(RLIMIT_AS, &address_space) != 0) return std::string("setrlimit failed");
+    TempDir out;
+    const auto refused = run_dmlsim("run scenarios/seed/ma.xml -q --set workers.count=300 --out " + (out / "run").string());
+    const auto fits = run_dmlsim("run scenarios/seed/ma.xml -q --set workers.count=100 --out " + (out / "small").string());
+    return fmt::format("{} {} {}\n{}", refused.exit_code, fs::exists(out / "run"), fits.exit_code, refused.out);
+  });
+  EXPECT_EQ(outcome.substr(0, outcome.find('\n')), "2 false 0") << outcome;
+  EXPECT_NE(outcome.find(fmt::format("ma.xml:16: {} actor stacks of 8192 KiB need {:.3g} GB of address space, above this "
+                                     "process's limit (ulimit -v) of 2 GB", star_actors(300), star_actors(300) * 8192 * 1024 / 1e9)),
+            std::string::npos) << outcome;
 }
 
 TEST(BadInput, SimGridConfigurationValuesAreCheckedBeforeSimGridAbortsOnThem) {

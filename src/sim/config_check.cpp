@@ -183,7 +183,7 @@ void check_actor_limits(long actors, const ConfigList& config) {
   const long in_use = mappings_in_use();
   if (per_actor * actors + in_use > limit)
     throw std::invalid_argument(fmt::format(
-        "{} actors (the workers and the server) need about {} memory mappings for their guarded stacks, and this "
+        "{} actors (workers, helpers, the server and its broadcast senders) need about {} memory mappings for their guarded stacks, and this "
         "process already holds {}, but vm.max_map_count is {}: give fewer workers, drop the guard pages "
         "(--cfg contexts/guard-size:0) or raise the limit (sysctl vm.max_map_count={})",
         actors, per_actor * actors, in_use, limit, per_actor * actors + in_use + 1000));

@@ -26,7 +26,8 @@ std::vector<std::string> engine_arguments(const ConfigList& config);
 // SimGrid's message.
 void use_log_settings(const std::vector<std::string>& settings);
 
-// Throws std::invalid_argument with the numbers when `actors` actor stacks cannot fit this machine:
+// Throws std::invalid_argument with the numbers when `actors` actor stacks (all the actors a run
+// creates) cannot fit this machine:
 // each guarded stack costs two memory mappings (vm.max_map_count) and `contexts/stack-size` KiB of
 // address space (RLIMIT_AS).
 void check_actor_limits(long actors, const ConfigList& config);

@@ -2,10 +2,12 @@
 
 #include "algorithms/registry.hpp"
 #include "algorithms/algorithm.hpp"
+#include "algorithms/decentralized.hpp"
 #include "scenario/xml_reader.hpp"
 #include "sim/bare_roles.hpp"
 #include "sim/config_check.hpp"
 #include "sim/placement.hpp"
+#include "sim/topology/broadcast_senders.hpp"
 #include "util/atomic_file.hpp"
 #include "world/background.hpp"
 #include "world/energy.hpp"
@@ -41,6 +43,18 @@ void check_platform_xml(const Scenario& s) {
     throw ScenarioError(file.string(), 1, "not a SimGrid platform file (the root element must be <platform>)");
 }
 
+// The actors a run creates, each with its own stack: one per worker, a helper beside each worker
+// where one exchanges or answers for it (streaming ring all-reduce, pairwise gossip), the server's
+// broadcast sender groups, the server and a monitor.
+long actors_needed(const Scenario& scenario, const Experiment& experiment) {
+  const long workers = scenario.workers.count;
+  const auto& algorithm = experiment.algorithm.params.algorithm();
+  const bool helper_per_worker =
+      (static_cast<bool>(algorithm.streaming) && scenario.topology.kind == "ring-allreduce") ||
+      (algorithm.decentralized() && algorithm.make_node(experiment.algorithm, 0, experiment.initial)->pairwise());
+  return workers * (helper_per_worker ? 2 : 1) + static_cast<long>(BroadcastBoard::senders_for(static_cast<std::size_t>(workers))) + 2;
+}
+
 }  // namespace
 
 Simulation::Simulation(const Scenario& scenario, const ConfigList& command_line_config)
@@ -54,7 +68,7 @@ Simulation::Simulation(const Scenario& scenario, const ConfigList& command_line_
     throw ScenarioError(scenario.file.string(), scenario.network.line, e.what());
   }
   try {
-    check_actor_limits(scenario.workers.count + 1L, config_);
+    check_actor_limits(actors_needed(scenario, experiment_), config_);
   } catch (const std::exception& e) {
     throw ScenarioError(scenario.file.string(), scenario.workers.line, e.what());
   }
