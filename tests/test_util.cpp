@@ -51,8 +51,9 @@ std::string relocated_scenario(const std::string& shipped, const std::string& be
   return text.insert(text.rfind("</scenario>"), before_end + "\n");
 }
 
-CommandResult run_dmlsim(const std::string& args) {
-  const std::string command = "cd '" + source_dir().string() + "' && '" + DMLSIM_BINARY + "' " + args + " 2>&1";
+CommandResult run_dmlsim(const std::string& args, const std::string& shell_prefix) {
+  const std::string command =
+      "cd '" + source_dir().string() + "' && " + shell_prefix + "'" + DMLSIM_BINARY + "' " + args + " 2>&1";
   CommandResult result;
   FILE* pipe = ::popen(command.c_str(), "r");
   if (!pipe) throw std::runtime_error("popen failed");

@@ -34,8 +34,9 @@ struct CommandResult {
   std::string out;  // stdout and stderr, interleaved
 };
 
-// Runs `build/dmlsim ARGS` from the source directory (so scenario paths are the shipped ones).
-CommandResult run_dmlsim(const std::string& args);
+// Runs `build/dmlsim ARGS` from the source directory (so scenario paths are the shipped ones);
+// `shell_prefix` goes before the binary in the shell command (e.g. "ulimit -v N && ").
+CommandResult run_dmlsim(const std::string& args, const std::string& shell_prefix = "");
 
 // Runs `body` in a forked child (dmlsim::run_in_child) and returns what it returned, or throws with
 // what the child reported if it threw or crashed.

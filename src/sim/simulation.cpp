@@ -41,6 +41,17 @@ void check_platform_xml(const Scenario& s) {
     throw ScenarioError(file.string(), 1, "not a SimGrid platform file (the root element must be <platform>)");
 }
 
+// A failure timed after the run's end never happened: the scenario asked for something the run
+// cannot show, so it is bad input rather than a result without the failure.
+void check_failures_happened(const Scenario& s, double end) {
+  for (const auto& e : s.failures.events)
+    if (e.at && *e.at > end)
+      throw ScenarioError(s.file.string(), e.line,
+                          fmt::format("<{}> attribute 'at': {:g} s is after the run ended at {:g} s, so this failure "
+                                      "would never happen",
+                                      e.link ? "link" : "host", *e.at, end));
+}
+
 }  // namespace
 
 Simulation::Simulation(const Scenario& scenario, const ConfigList& command_line_config)
@@ -232,6 +243,7 @@ const RunRecord& Simulation::run(bool bare) {
   if (!sim_.finished)
     throw SimulationFailure(fmt::format("the simulation stopped at {} s before the run finished (deadlock)",
                                         sg4::Engine::get_clock()));
+  if (failures_) check_failures_happened(scenario_, sim_.record.sim_time);
   if (energy) context_.energy = energy_json(scenario_, *energy, sim_.record, placed_);
   if (failures_) {
     context_.failures = failures_->summary();
