@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -100,6 +101,14 @@ Case profile_case(std::string name, const std::string& tcp_attributes, std::stri
   return {std::move(name), {{"p.xml", profile(tcp_attributes)}}, kRunSeedWithProfile, 2, {"p.xml", "<tcp"}, std::move(what)};
 }
 
+// D-PSGD on a star whose workers are joined only through the server: gossip neighbours have no route.
+std::string gossip_on_star_platform() {
+  auto text = seed_with(R"(<topology kind="gossip" graph="ring"/><algorithm name="dpsgd" eta="0.1"/>)");
+  text = replaced(text, (source_dir() / "platforms/lan.xml").string(), "star.xml");
+  text = replaced(text, R"(placement="pattern" pattern="node-*")", R"(placement="hosts" hosts="w0,w1,w2,w3")");
+  return replaced(text, R"(<server host="node-0"/>)", R"(<server host="server"/>)");
+}
+
 std::vector<Case> gossip_and_sampling_cases() {  // issue 10
   const Where topology{"s.xml", "<topology"}, algorithm{"s.xml", "<algorithm"};
   return {
@@ -134,13 +143,8 @@ std::vector<Case> gossip_and_sampling_cases() {  // issue 10
       scenario_case("PairwiseGossipOnRingAllreduce",
                     dpsgd_with(R"(<topology kind="ring-allreduce"/>)", R"(name="adpsgd" eta="0.1")"), algorithm,
                     "adpsgd runs only on topology gossip"),
-      // Workers joined only through the server: gossip neighbours have no route.
-      scenario_case("GossipOnStarOnlyPlatform",
-                    replaced(replaced(replaced(seed_with(R"(<topology kind="gossip" graph="ring"/><algorithm name="dpsgd" eta="0.1"/>)"),
-                                               (source_dir() / "platforms/lan.xml").string(), "star.xml"),
-                                      R"(placement="pattern" pattern="node-*")", R"(placement="hosts" hosts="w0,w1,w2,w3")"),
-                             R"(<server host="node-0"/>)", R"(<server host="server"/>)"),
-                    topology, "which the platform does not connect (no route)", {{"star.xml", star_platform(4, {})}}),
+      scenario_case("GossipOnStarOnlyPlatform", gossip_on_star_platform(), topology,
+                    "which the platform does not connect (no route)", {{"star.xml", star_platform(4, {})}}),
   };
 }
 
@@ -173,7 +177,9 @@ std::vector<Case> region_matrix_cases() {  // issue 12
 }
 
 std::vector<Case> failure_cases() {  // issue 12
-  const auto failures = [](const std::string& events) { return failures_with(R"(<failures timeout="2s">)" + events + "</failures>"); };
+  const auto failures = [](const std::string& events) {
+    return failures_with(R"(<failures timeout="2s">)" + events + "</failures>");
+  };
   const Where host{"s.xml", "<host name"}, link{"s.xml", "<link name"};
   return {
       scenario_case("FailureUnknownHost", failures(R"(<host name="nohost" at="1s"/>)"), host, "host 'nohost' is not in platform"),
@@ -181,7 +187,8 @@ std::vector<Case> failure_cases() {  // issue 12
       scenario_case("FailureNegativeTime", failures(R"(<host name="eu-west-0" at="-1s"/>)"), host, "a time must not be negative"),
       scenario_case("FailureLinkNegativeTime", failures(R"(<link name="wan-us-east-ap-northeast" at="-1s"/>)"), link,
                     "a time must not be negative"),
-      scenario_case("FailureNegativeRound", failures(R"(<host name="eu-west-0" round="-1"/>)"), host, "is not a non-negative integer"),
+      scenario_case("FailureNegativeRound", failures(R"(<host name="eu-west-0" round="-1"/>)"), host,
+                    "is not a non-negative integer"),
       scenario_case("FailureNegativeDuration", failures(R"(<host name="eu-west-0" at="1s" for="-1s"/>)"), host,
                     "a time must not be negative"),
       scenario_case("FailureRoundAfterTheEnd", failures(R"(<host name="eu-west-0" round="301"/>)"), host,
@@ -200,7 +207,9 @@ std::vector<Case> failure_cases() {  // issue 12
 
 std::vector<Case> scale_and_profile_cases() {  // issues 14 and 15
   return {
-      scenario_case("WorkersBeyondTheRange", replaced(relocated_scenario("scenarios/seed/ssgd.xml"), R"(count="4")", R"(count="4000000")"), {"s.xml", "<workers"},
+      scenario_case("WorkersBeyondTheRange",
+                    replaced(relocated_scenario("scenarios/seed/ssgd.xml"), R"(count="4")", R"(count="4000000")"),
+                    {"s.xml", "<workers"},
                     "4000000 is out of range [1, 1048576]"),
       profile_case("WindowBelowOneSegment", R"(rmem-max="4096B" wmem-max="4096B" rcv-buffer-share="0.3")",
                    "the buffers allow a window of less than 1 MSS"),
@@ -212,7 +221,8 @@ std::vector<Case> scale_and_profile_cases() {  // issues 14 and 15
        "calibrate simulate --profile {d}/p.xml --latency 10ms --bandwidth 100Mbps --sizes 1MB", 2, {"p.xml", "<tcp"},
        "the minimum RTO must not be negative"},
       {"CalibrateFitRefusesAFlaggedMeasurement",
-       {{"m.json", R"j({"flagged": true, "flag_reason": "the delay line dropped 2000 packets (bound 10)", "gap": 0.01, "observations": []})j"}},
+       {{"m.json", R"j({"flagged": true, "flag_reason": "the delay line dropped 2000 packets (bound 10)", "gap": 0.01,
+                       "observations": []})j"}},
        "calibrate fit {d}/m.json --out {d}/p.xml", 2, {"m.json", ""},
        "flagged for emulator drops (the delay line dropped 2000 packets (bound 10)); not fitting a profile to it"},
   };
@@ -270,11 +280,24 @@ TEST_P(BadInputAudit, EndsWithItsExitCodeOneMessageAndNothingWritten) { expect_r
 
 // Issue 14: a worker count whose actor stacks the process cannot map is refused up front with the
 // numbers (Fashion-MNIST, so that 60,000 workers each get data), not an abort mid-run.
+std::string sixty_thousand_workers() {
+  return replaced(relocated_scenario("scenarios/fmnist/lan-ssgd-1024.xml"), R"(count="1024")", R"(count="60000")");
+}
+
 TEST(BadInputAudit, WorkersBeyondTheAddressSpace) {
-  const auto fmnist = replaced(relocated_scenario("scenarios/fmnist/lan-ssgd-1024.xml"), R"(count="1024")", R"(count="60000")");
-  expect_refused({"", {{"s.xml", fmnist}}, kRun + " --cfg contexts/guard-size:0", 2, {"s.xml", "<workers"},
+  expect_refused({"", {{"s.xml", sixty_thousand_workers()}}, kRun + " --cfg contexts/guard-size:0", 2,
+                  {"s.xml", "<workers"},
                   "60001 actor stacks of 8192 KiB need 503 GB of address space, above this process's limit"},
                  "ulimit -v 8000000 && ");
+}
+
+TEST(BadInputAudit, WorkersBeyondTheMapCount) {
+  long limit = 0;
+  std::ifstream("/proc/sys/vm/max_map_count") >> limit;
+  if (limit <= 0 || limit > 100000) GTEST_SKIP() << "vm.max_map_count " << limit << " holds 60,001 guarded stacks";
+  expect_refused({"", {{"s.xml", sixty_thousand_workers()}}, kRun, 2, {"s.xml", "<workers"},
+                  "60001 actors (the workers and the server) need about 120002 memory mappings for their guarded "
+                  "stacks, and this process already holds"});
 }
 
 INSTANTIATE_TEST_SUITE_P(Issues10To15, BadInputAudit, ::testing::ValuesIn(all_cases()),
