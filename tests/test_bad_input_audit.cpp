@@ -20,7 +20,8 @@ namespace fs = std::filesystem;
 namespace {
 
 // Where the one line of an exit-2 message must point: FILE (in the case's directory, or "command
-// line") at the line of the first occurrence of `marker` in it (no line when `marker` is empty).
+// line") at the line of the first occurrence of `marker` in it (no line when `marker` is empty);
+// an empty FILE: anywhere.
 struct Where {
   std::string file, marker;
 };
@@ -206,6 +207,7 @@ std::vector<Case> failure_cases() {  // issue 12
 }
 
 std::vector<Case> scale_and_profile_cases() {  // issues 14 and 15
+  const auto seed = relocated_scenario("scenarios/seed/ssgd.xml");
   return {
       scenario_case("WorkersBeyondTheRange",
                     replaced(relocated_scenario("scenarios/seed/ssgd.xml"), R"(count="4")", R"(count="4000000")"),
@@ -217,6 +219,20 @@ std::vector<Case> scale_and_profile_cases() {  // issues 14 and 15
       profile_case("NegativeRto", R"(rto-min="-1ms")", "the minimum RTO must not be negative"),
       profile_case("ReceiveBufferBelow4KiB", R"(rmem-max="4000B")", "must be at least 4 KiB"),
       profile_case("SendBufferBelow4KiB", R"(wmem-max="1KiB")", "must be at least 4 KiB"),
+      // Fixed in this audit: SimGrid splits "key:value" at commas and spaces and aborted (exit 134) on
+      // a profile's <config name="1,2">; an unknown key's message went on with every key SimGrid has.
+      {"ProfileConfigNameWithAComma",
+       {{"s.xml", seed},
+        {"p.xml", R"(<network-profile name="bad" model="CM02"><config name="1,2" value="0"/></network-profile>)"}},
+       kRun + " --network-profile {d}/p.xml", 2, {"s.xml", "<network"},
+       "'1,2:0': an item's name must not be empty, and neither name nor value may hold a space, tab, newline or comma"},
+      {"ConfigValueWithASpace", {{"s.xml", seed}}, kRun + " --cfg 'network/TCP-gamma:1 2'", 2, {"command line", ""},
+       "'network/TCP-gamma:1 2': an item's name must not be empty"},
+      {"UnknownConfigKeyInOneLine", {{"s.xml", seed}}, kRun + " --cfg bogus/key:1", 2, {"s.xml", "<network"},
+       "SimGrid rejected the configuration 'bogus/key:1': Bad config key: bogus/key"},
+      // Fixed in this audit: -o naming a directory was exit 2 with a message naming no file.
+      {"PlatformOutputIsADirectory", {{"m.csv", matrix(kThreeRegions)}},
+       "platform --regions {d}/m.csv --hosts-per-region 2 -o {d}", 3, {"", ""}, "the platform could not be written, nothing was"},
       {"CalibrateSimulateNegativeRto", {{"p.xml", profile(R"(rto-min="-1ms")")}},
        "calibrate simulate --profile {d}/p.xml --latency 10ms --bandwidth 100Mbps --sizes 1MB", 2, {"p.xml", "<tcp"},
        "the minimum RTO must not be negative"},
@@ -245,6 +261,7 @@ std::set<fs::path> listing(const fs::path& dir) {
 std::string expected_location(const Where& where, const std::vector<std::pair<std::string, std::string>>& files,
                               const fs::path& dir) {
   if (where.file == "command line") return "command line: ";
+  if (where.file.empty()) return "dmlsim: ";
   const auto path = (dir / where.file).string();
   if (where.marker.empty()) return path + ": ";
   for (const auto& [name, text] : files)

@@ -81,7 +81,9 @@ Simulation::Simulation(const Scenario& scenario, const ConfigList& command_line_
   try {
     apply_network_config(config_);
   } catch (const std::exception& e) {
-    throw ScenarioError(scenario.file.string(), scenario.network.line, e.what());
+    // SimGrid follows "Bad config key" with every key it knows: one line is the message.
+    const std::string what = e.what();
+    throw ScenarioError(scenario.file.string(), scenario.network.line, what.substr(0, what.find('\n')));
   }
   if (scenario.energy.enabled) init_energy_plugin(scenario.energy.links);
   load_platform();
