@@ -15,33 +15,15 @@
 #include <sstream>
 
 using namespace dmlsim;
-using testutil::max_relative_difference;
-using testutil::read_weights;
-using testutil::trajectory;
-using testutil::TempDir;
+using namespace dmlsim::testutil;
 
 namespace {
 
-Experiment seed_experiment(const std::vector<std::string>& sets) { return testutil::standardized_seed_experiment(sets); }
-
 std::filesystem::path write_scenario(const TempDir& dir, int workers, const std::string& algorithm, int rounds,
                                      const std::string& report = "") {
-  testutil::write_text(dir / "star.xml", testutil::star_platform(workers, {"3Mf", "5ms", "1Mf", "20ms"}));
-  std::string hosts;
-  for (int k = 0; k < workers; ++k) hosts += fmt::format("{}w{}", k ? "," : "", k);
-  const auto data = testutil::source_dir() / "data";
-  testutil::write_text(dir / "s.xml", fmt::format(R"(<scenario name="star" seed="2">
-  <platform file="star.xml"/>
-  <network model="CM02"/>
-  <data train="{0}/breast_cancer_seed_train.csv" test="{0}/breast_cancer_seed_test.csv" label="target" standardize="true"/>
-  <workers count="{1}" placement="hosts" hosts="{2}"/>
-  <server host="server"/>
-  {3}
-  <training rounds="{4}"/>
-  {5}
-</scenario>
-)", data.string(), workers, hosts, algorithm, rounds, report));
-  return dir / "s.xml";
+  return testutil::write_host_scenario(
+      dir.path(), {"star", 2, workers, testutil::star_platform(workers, {"3Mf", "5ms", "1Mf", "20ms"}),
+                   fmt::format("{}\n  <training rounds=\"{}\"/>\n  {}", algorithm, rounds, report)});
 }
 
 testutil::CommandResult run(const std::filesystem::path& scenario, const std::filesystem::path& out,
@@ -102,24 +84,24 @@ TEST(AsyncProtocol, BoundOneLetsAWorkerLeadByOnePush) {
 }
 
 TEST(AsyncIdentity, AsgdWithOneWorkerIsSequentialSgd) {
-  const auto e = seed_experiment({"workers.count=1", "algorithm.name=asgd"});
+  const auto e = standardized_seed_experiment({"workers.count=1", "algorithm.name=asgd"});
   const auto asgd = trajectory(e);
   ASSERT_EQ(asgd.size(), 300u);
   EXPECT_LT(max_relative_difference(asgd, testutil::sequential_sgd(e, 0.1)), 1e-12);
 }
 
 TEST(AsyncIdentity, SspWithBoundZeroAndMeanPushesIsSsgdWithBatchMeans) {
-  const auto ssgd = trajectory(seed_experiment({}));
+  const auto ssgd = trajectory(standardized_seed_experiment({}));
   const auto ssp = trajectory(
-      seed_experiment({"algorithm.name=ssp", "algorithm.s=0", "algorithm.push-scale=mean", "training.rounds=1200"}), 4);
+      standardized_seed_experiment({"algorithm.name=ssp", "algorithm.s=0", "algorithm.push-scale=mean", "training.rounds=1200"}), 4);
   ASSERT_EQ(ssgd.size(), 300u);
   EXPECT_LT(max_relative_difference(ssgd, ssp), 1e-12);
 }
 
 TEST(AsyncIdentity, AsyncEasgdWithoutElasticityLeavesTheCentreUnchanged) {
-  const auto e = seed_experiment({"algorithm.name=easgd-async", "algorithm.rho=0", "algorithm.tau=3"});
+  const auto e = standardized_seed_experiment({"algorithm.name=easgd-async", "algorithm.rho=0", "algorithm.tau=3"});
   for (const auto& w : trajectory(e)) ASSERT_EQ(w, e.initial);
-  const auto moving = seed_experiment({"algorithm.name=easgd-async", "algorithm.tau=3"});
+  const auto moving = standardized_seed_experiment({"algorithm.name=easgd-async", "algorithm.tau=3"});
   EXPECT_NE(trajectory(moving).back(), moving.initial);
 }
 
@@ -146,12 +128,12 @@ std::vector<Vector> elastic_by_hand(const Experiment& e, double delta) {
 
 TEST(AsyncIdentity, EamsgdIsAsyncEasgdWithNesterovLocalStepsAndDeltaZeroIsPlain) {
   for (const double delta : {0.0, 0.9}) {
-    const auto e = seed_experiment({"workers.count=1", "algorithm.name=easgd-async", "algorithm.tau=2",
+    const auto e = standardized_seed_experiment({"workers.count=1", "algorithm.name=easgd-async", "algorithm.tau=2",
                                     fmt::format("algorithm.delta={}", delta), "training.rounds=100"});
     EXPECT_LT(max_relative_difference(trajectory(e), elastic_by_hand(e, delta)), 1e-12) << delta;
   }
-  const auto plain = seed_experiment({"algorithm.name=easgd-async", "algorithm.tau=2"});
-  const auto eamsgd = seed_experiment({"algorithm.name=easgd-async", "algorithm.tau=2", "algorithm.delta=0.9"});
+  const auto plain = standardized_seed_experiment({"algorithm.name=easgd-async", "algorithm.tau=2"});
+  const auto eamsgd = standardized_seed_experiment({"algorithm.name=easgd-async", "algorithm.tau=2", "algorithm.delta=0.9"});
   EXPECT_GT(max_relative_difference(trajectory(plain), trajectory(eamsgd)), 1e-6);
 }
 

@@ -278,35 +278,22 @@ TEST(Study, CompressionAxisAndUtilisationColumnInTheTable) {
 TEST(Readme, WanDilocoExampleIsWhatTheShippedScenarioProduces) {
   TempDir dir;
   // (extra --set, time to 0.95 as printed, round, bytes) of the README's table.
-  const std::vector<std::tuple<std::string, std::string, int, int>> rows = {
-      {"", "1.01575", 7, 17472},
-      {"--set compression.format=int8", "1.01572", 7, 5544},
-      {"--set compression.format=fp4", "1.01572", 7, 4704},
-      {"--set compression.sparsify=top-k --set compression.k=3", "2.75696", 19, 15200}};
-  for (const auto& [sets, time, round, bytes] : rows) {
-    const auto result = run_dmlsim(fmt::format("run scenarios/wan/diloco.xml {} --out {}", sets, (dir / "r").string()));
-    ASSERT_EQ(result.exit_code, 0) << result.out;
-    EXPECT_NE(result.out.find(fmt::format("target       0.95: {} s (round {}, {} bytes)", time, round, bytes)),
-              std::string::npos)
-        << sets << "\n" << result.out;
-  }
+  expect_target_lines(dir.path(), "scenarios/wan/diloco.xml",
+                      {{"", "1.01575", 7, 17472},
+                       {"--set compression.format=int8", "1.01572", 7, 5544},
+                       {"--set compression.format=fp4", "1.01572", 7, 4704},
+                       {"--set compression.sparsify=top-k --set compression.k=3", "2.75696", 19, 15200}});
 }
 
 TEST(Readme, LargeProfileUtilisationAsTheStudyTableShowsIt) {
   TempDir dir;
   // (--set / --link, overall utilisation in % to one decimal) of rows of the README's study table.
-  const std::vector<std::pair<std::string, std::string>> rows = {
-      {"--link 'wan-*:bandwidth=10Gbps'", "95.8"},
-      {"--link 'wan-*:bandwidth=1Gbps' --set compression.format=fp4", "90.3"},
-      {"--link 'wan-*:bandwidth=1000Gbps' --set algorithm.local-steps=1 --set algorithm.outer=sgd --set algorithm.outer-lr=1",
-       "82.7"}};
-  for (const auto& [options, percent] : rows) {
-    ASSERT_EQ(run_dmlsim(fmt::format("run -q scenarios/large/diloco-1b.xml {} --out {}", options, (dir / "r").string())).exit_code, 0)
-        << options;
-    const auto j = nlohmann::json::parse(read_text(dir / "r/summary.json"));
-    EXPECT_EQ(fmt::format("{:.1f}", 100 * j["time_breakdown"]["utilisation"].get<double>()), percent) << options;
-    fs::remove_all(dir / "r");
-  }
+  expect_utilisation(
+      dir.path(), "scenarios/large/diloco-1b.xml",
+      {{"--link 'wan-*:bandwidth=10Gbps'", "95.8"},
+       {"--link 'wan-*:bandwidth=1Gbps' --set compression.format=fp4", "90.3"},
+       {"--link 'wan-*:bandwidth=1000Gbps' --set algorithm.local-steps=1 --set algorithm.outer=sgd --set algorithm.outer-lr=1",
+        "82.7"}});
 }
 
 // Runs a shipped utilisation study and checks that the README holds the bandwidth-for-utilisation

@@ -13,14 +13,9 @@
 #include <nlohmann/json.hpp>
 
 using namespace dmlsim;
-using testutil::max_relative_difference;
-using testutil::read_weights;
-using testutil::trajectory;
-using testutil::TempDir;
+using namespace dmlsim::testutil;
 
 namespace {
-
-Experiment seed_experiment(const std::vector<std::string>& sets) { return testutil::standardized_seed_experiment(sets); }
 
 // Every host on its own link to a switch: a route between two hosts crosses both their links. The
 // last worker is slower and further away.
@@ -36,28 +31,14 @@ std::string switch_platform(int workers) {
       routes += fmt::format(R"(<route src="{0}" dst="{1}"><link_ctn id="l{0}"/><link_ctn id="l{1}"/></route>)", names[i],
                             names[j]);
   }
-  return "<?xml version=\"1.0\"?>\n<!DOCTYPE platform SYSTEM \"https://simgrid.org/simgrid.dtd\">\n"
-         "<platform version=\"4.1\"><zone id=\"switched\" routing=\"Full\">" + hosts + routes + "</zone></platform>\n";
+  return testutil::full_zone_platform(hosts + routes, "switched");
 }
 
 std::filesystem::path write_scenario(const TempDir& dir, int workers, const std::string& algorithm,
                                      const std::string& topology, int rounds) {
-  testutil::write_text(dir / "star.xml", switch_platform(workers));
-  std::string hosts;
-  for (int k = 0; k < workers; ++k) hosts += fmt::format("{}w{}", k ? "," : "", k);
-  const auto data = testutil::source_dir() / "data";
-  testutil::write_text(dir / "s.xml", fmt::format(R"(<scenario name="gossip" seed="2">
-  <platform file="star.xml"/>
-  <network model="CM02"/>
-  <data train="{0}/breast_cancer_seed_train.csv" test="{0}/breast_cancer_seed_test.csv" label="target" standardize="true"/>
-  <workers count="{1}" placement="hosts" hosts="{2}"/>
-  <server host="server"/>
-  {3}
-  {4}
-  <training rounds="{5}"/>
-</scenario>
-)", data.string(), workers, hosts, topology, algorithm, rounds));
-  return dir / "s.xml";
+  return testutil::write_host_scenario(
+      dir.path(), {"gossip", 2, workers, switch_platform(workers),
+                   fmt::format("{}\n  {}\n  <training rounds=\"{}\"/>", topology, algorithm, rounds)});
 }
 
 testutil::CommandResult run(const std::filesystem::path& scenario, const std::filesystem::path& out,
@@ -130,19 +111,19 @@ TEST(GossipGraph, EdgeListsAreCheckedLineByLine) {
 }
 
 TEST(GossipIdentity, CombineThenAdaptOnTheCompleteGraphIsSsgdWithBatchMeans) {
-  const auto ssgd = trajectory(seed_experiment({}));
-  const auto dpsgd = trajectory(seed_experiment(
+  const auto ssgd = trajectory(standardized_seed_experiment({}));
+  const auto dpsgd = trajectory(standardized_seed_experiment(
       {"algorithm.name=dpsgd", "algorithm.variant=combine-then-adapt", "topology.graph=complete"}));
   ASSERT_EQ(ssgd.size(), 300u);
   EXPECT_LT(max_relative_difference(ssgd, dpsgd), 1e-12);
   // Lian's order on the same graph is a different algorithm: the gradient is taken before mixing.
-  const auto lian = trajectory(seed_experiment({"algorithm.name=dpsgd", "topology.graph=complete"}));
+  const auto lian = trajectory(standardized_seed_experiment({"algorithm.name=dpsgd", "topology.graph=complete"}));
   EXPECT_GT(max_relative_difference(ssgd, lian), 1e-6);
 }
 
 TEST(GossipIdentity, OneWorkerIsSequentialSgd) {
   for (const std::string variant : {"lian", "combine-then-adapt"}) {
-    const auto e = seed_experiment({"workers.count=1", "algorithm.name=dpsgd", "algorithm.variant=" + variant});
+    const auto e = standardized_seed_experiment({"workers.count=1", "algorithm.name=dpsgd", "algorithm.variant=" + variant});
     EXPECT_LT(max_relative_difference(trajectory(e), testutil::sequential_sgd(e, 0.1)), 1e-12) << variant;
   }
 }
@@ -188,7 +169,7 @@ TEST(PairwiseGossip, AveragesAPairAndKeepsTheSumUnderInterleaving) {
   setup.params = AlgorithmParams(*find_algorithm("adpsgd"));
   setup.params.set("eta", 0.0);
   setup.graph = std::make_shared<const GossipGraph>(ring_graph(3));
-  const auto e = seed_experiment({});
+  const auto e = standardized_seed_experiment({});
   auto trainer = e.make_trainer(0);
   const auto dim = e.initial.size();
   const auto node = [&](int k, double value) {
@@ -220,7 +201,7 @@ TEST(PairwiseGossip, AveragesAPairAndKeepsTheSumUnderInterleaving) {
 }
 
 TEST(PairwiseGossip, OneWorkerIsSequentialSgd) {
-  const auto e = seed_experiment({"workers.count=1", "algorithm.name=adpsgd"});
+  const auto e = standardized_seed_experiment({"workers.count=1", "algorithm.name=adpsgd"});
   EXPECT_LT(max_relative_difference(trajectory(e), testutil::sequential_sgd(e, 0.1)), 1e-12);
 }
 

@@ -11,10 +11,7 @@
 #include <sstream>
 
 using namespace dmlsim;
-using testutil::max_relative_difference;
-using testutil::read_weights;
-using testutil::trajectory;
-using testutil::TempDir;
+using namespace dmlsim::testutil;
 
 namespace {
 
@@ -25,19 +22,8 @@ Experiment seed_experiment(const std::string& algorithm, const std::vector<std::
 }
 
 std::filesystem::path write_star_scenario(const TempDir& dir, const std::string& algorithm) {
-  testutil::write_text(dir / "star.xml", testutil::star_platform(4, {"1Gf", "5ms", "1Gf", "200ms"}));
-  const auto data = testutil::source_dir() / "data";
-  testutil::write_text(dir / "s.xml", fmt::format(R"(<scenario name="star" seed="3">
-  <platform file="star.xml"/>
-  <network model="CM02"/>
-  <data train="{0}/breast_cancer_seed_train.csv" test="{0}/breast_cancer_seed_test.csv" label="target" standardize="true"/>
-  <workers count="4" placement="hosts" hosts="w0,w1,w2,w3"/>
-  <server host="server"/>
-  {1}
-  <training rounds="20"/>
-</scenario>
-)", data.string(), algorithm));
-  return dir / "s.xml";
+  return testutil::write_host_scenario(dir.path(), {"star", 3, 4, testutil::star_platform(4, {"1Gf", "5ms", "1Gf", "200ms"}),
+                                                    algorithm + "\n  <training rounds=\"20\"/>"});
 }
 
 }  // namespace

@@ -209,40 +209,32 @@ TEST(StreamingDiloco, BadScheduleOrTopologyGivesExitTwoAndWritesNothing) {
 
 TEST(Readme, StreamingDilocoUtilisationOnTheLargeProfileAsTheReadmeShowsIt) {
   TempDir dir;
-  const std::string base = "run -q scenarios/large/diloco-1b.xml --link 'wan-*:bandwidth=1Gbps' ";
   const std::string streaming = "--set algorithm.name=streaming-diloco --set algorithm.fragments=4 --set training.rounds=20 ";
-  // (options, sim time to one decimal, utilisation in % to one decimal) of the README's table.
-  const std::vector<std::tuple<std::string, std::string, std::string>> rows = {
-      {"--set training.rounds=5", "280.8", "70.0"},
-      {streaming + "--set algorithm.overlap=0", "281.4", "69.9"},
-      {streaming + "--set algorithm.overlap=10", "206.7", "95.1"},
-      {streaming + "--set algorithm.overlap=20", "200.8", "97.9"},
-      {streaming + "--set algorithm.overlap=20 --set compression.format=fp4", "197.7", "99.4"}};
+  // (options, utilisation in % to one decimal) and sim time to one decimal of the README's table.
+  const std::vector<std::pair<std::string, std::string>> rows = {
+      {"--set training.rounds=5", "70.0"},
+      {streaming + "--set algorithm.overlap=0", "69.9"},
+      {streaming + "--set algorithm.overlap=10", "95.1"},
+      {streaming + "--set algorithm.overlap=20", "97.9"},
+      {streaming + "--set algorithm.overlap=20 --set compression.format=fp4", "99.4"}};
+  const std::vector<std::string> times = {"280.8", "281.4", "206.7", "200.8", "197.7"};
   const auto readme = read_text(source_dir() / "README.md");
-  for (const auto& [options, time, percent] : rows) {
-    ASSERT_EQ(run_dmlsim(base + options + " --out " + (dir / "r").string()).exit_code, 0) << options;
-    const auto j = summary(dir / "r");
-    EXPECT_EQ(fmt::format("{:.1f}", j["result"]["sim_time"].get<double>()), time) << options;
-    EXPECT_EQ(fmt::format("{:.1f}", 100 * j["time_breakdown"]["utilisation"].get<double>()), percent) << options;
-    EXPECT_NE(readme.find(fmt::format("| {} | {} % |", time, percent)), std::string::npos) << options;
-    fs::remove_all(dir / "r");
-  }
+  expect_utilisation(dir.path(), "scenarios/large/diloco-1b.xml --link 'wan-*:bandwidth=1Gbps'", rows,
+                     [&](std::size_t row, const nlohmann::json& j) {
+                       const auto& [options, percent] = rows[row];
+                       EXPECT_EQ(fmt::format("{:.1f}", j["result"]["sim_time"].get<double>()), times[row]) << options;
+                       EXPECT_NE(readme.find(fmt::format("| {} | {} % |", times[row], percent)), std::string::npos)
+                           << options;
+                     });
 }
 
 TEST(Readme, WanStreamingDilocoExampleIsWhatTheShippedScenarioProduces) {
   TempDir dir;
   // (extra --set, time to 0.95 as printed, round, bytes) as the README quotes them.
-  const std::vector<std::tuple<std::string, std::string, int, int>> rows = {
-      {"", "4.64328", 32, 33024}, {"--set compression.format=int8", "4.64325", 32, 19488},
-      {"--set compression.format=fp4", "6.09426", 42, 24240}};
-  for (const auto& [sets, time, round, bytes] : rows) {
-    const auto result =
-        run_dmlsim(fmt::format("run scenarios/wan/streaming-diloco.xml {} --out {}", sets, (dir / "r").string()));
-    ASSERT_EQ(result.exit_code, 0) << result.out;
-    EXPECT_NE(result.out.find(fmt::format("target       0.95: {} s (round {}, {} bytes)", time, round, bytes)),
-              std::string::npos)
-        << sets << "\n" << result.out;
-  }
+  expect_target_lines(dir.path(), "scenarios/wan/streaming-diloco.xml",
+                      {{"", "4.64328", 32, 33024},
+                       {"--set compression.format=int8", "4.64325", 32, 19488},
+                       {"--set compression.format=fp4", "6.09426", 42, 24240}});
 }
 
 TEST(Readme, LargeProfileUnderOneLinuxTcpConnectionAsTheReadmeShowsIt) {
@@ -250,23 +242,18 @@ TEST(Readme, LargeProfileUnderOneLinuxTcpConnectionAsTheReadmeShowsIt) {
   const std::string dp = "--set algorithm.local-steps=1 --set algorithm.outer=sgd --set algorithm.outer-lr=1 ";
   const std::string streaming =
       "--set algorithm.name=streaming-diloco --set algorithm.fragments=4 --set algorithm.overlap=20 --set training.rounds=20 ";
-  // (WAN bandwidth, options, utilisation in % to one decimal) of the README's linux-tcp table.
-  const std::vector<std::tuple<std::string, std::string, std::string>> cells = {
-      {"1Gbps", dp, "1.3"},          {"10Gbps", dp, "1.3"},         {"100Gbps", dp, "1.3"},
-      {"1Gbps", "", "55.8"},         {"10Gbps", "", "56.2"},        {"100Gbps", "", "56.2"},
-      {"10Gbps", "--set compression.format=fp4", "83.3"},           {"10Gbps", streaming, "96.3"},
-      {"10Gbps", streaming + "--set compression.format=fp4", "98.9"}};
-  for (const auto& [bandwidth, options, percent] : cells) {
-    ASSERT_EQ(run_dmlsim(fmt::format("run -q scenarios/large/diloco-1b.xml --network-profile linux-tcp --link "
-                                     "'wan-*:bandwidth={}' {} --out {}",
-                                     bandwidth, options, (dir / "r").string()))
-                  .exit_code,
-              0)
-        << options;
-    EXPECT_EQ(fmt::format("{:.1f}", 100 * summary(dir / "r")["time_breakdown"]["utilisation"].get<double>()), percent)
-        << bandwidth << " " << options;
-    fs::remove_all(dir / "r");
-  }
+  // (WAN bandwidth and options, utilisation in % to one decimal) of the README's linux-tcp table.
+  const auto wan = [](const std::string& bandwidth) { return "--link 'wan-*:bandwidth=" + bandwidth + "' "; };
+  expect_utilisation(dir.path(), "scenarios/large/diloco-1b.xml --network-profile linux-tcp",
+                     {{wan("1Gbps") + dp, "1.3"},
+                      {wan("10Gbps") + dp, "1.3"},
+                      {wan("100Gbps") + dp, "1.3"},
+                      {wan("1Gbps"), "55.8"},
+                      {wan("10Gbps"), "56.2"},
+                      {wan("100Gbps"), "56.2"},
+                      {wan("10Gbps") + "--set compression.format=fp4", "83.3"},
+                      {wan("10Gbps") + streaming, "96.3"},
+                      {wan("10Gbps") + streaming + "--set compression.format=fp4", "98.9"}});
 }
 
 TEST(Study, FashionMnistCompressionStudyExpandsToItsEightyRuns) {

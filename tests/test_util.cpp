@@ -3,6 +3,9 @@
 #include "experiment/sequential_driver.hpp"
 #include "util/child_process.hpp"
 
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <simgrid/s4u/Engine.hpp>
 
 #include <algorithm>
@@ -51,8 +54,9 @@ std::string relocated_scenario(const std::string& shipped, const std::string& be
   return text.insert(text.rfind("</scenario>"), before_end + "\n");
 }
 
-CommandResult run_dmlsim(const std::string& args) {
-  const std::string command = "cd '" + source_dir().string() + "' && '" + DMLSIM_BINARY + "' " + args + " 2>&1";
+CommandResult run_dmlsim(const std::string& args, const std::string& shell_prefix) {
+  const std::string command =
+      "cd '" + source_dir().string() + "' && " + shell_prefix + "'" + DMLSIM_BINARY + "' " + args + " 2>&1";
   CommandResult result;
   FILE* pipe = ::popen(command.c_str(), "r");
   if (!pipe) throw std::runtime_error("popen failed");
@@ -124,6 +128,11 @@ Vector read_weights(const std::filesystem::path& file) {
   return Eigen::Map<Vector>(values.data(), static_cast<Eigen::Index>(values.size()));
 }
 
+std::string full_zone_platform(const std::string& body, const std::string& zone_id) {
+  return "<?xml version=\"1.0\"?>\n<!DOCTYPE platform SYSTEM \"https://simgrid.org/simgrid.dtd\">\n"
+         "<platform version=\"4.1\"><zone id=\"" + zone_id + "\" routing=\"Full\">\n" + body + "</zone></platform>\n";
+}
+
 std::string star_platform(int workers, const StarSpec& spec) {
   std::string hosts = "<host id=\"server\" speed=\"" + spec.speed + "\"/>\n";
   std::string links, routes;
@@ -135,8 +144,45 @@ std::string star_platform(int workers, const StarSpec& spec) {
              (slow ? spec.straggler_latency : spec.latency) + "\"/>\n";
     routes += "<route src=\"server\" dst=\"w" + id + "\"><link_ctn id=\"l" + id + "\"/></route>\n";
   }
-  return "<?xml version=\"1.0\"?>\n<!DOCTYPE platform SYSTEM \"https://simgrid.org/simgrid.dtd\">\n"
-         "<platform version=\"4.1\"><zone id=\"star\" routing=\"Full\">\n" + hosts + links + routes + "</zone></platform>\n";
+  return full_zone_platform(hosts + links + routes, "star");
+}
+
+void expect_utilisation(const fs::path& dir, const std::string& base,
+                        const std::vector<std::pair<std::string, std::string>>& rows, const SummaryCheck& also) {
+  for (std::size_t row = 0; row < rows.size(); ++row) {
+    const auto& [options, percent] = rows[row];
+    ASSERT_EQ(run_dmlsim(fmt::format("run -q {} {} --out {}", base, options, (dir / "r").string())).exit_code, 0) << options;
+    const auto j = nlohmann::json::parse(read_text(dir / "r/summary.json"));
+    EXPECT_EQ(fmt::format("{:.1f}", 100 * j["time_breakdown"]["utilisation"].get<double>()), percent) << options;
+    if (also) also(row, j);
+    fs::remove_all(dir / "r");
+  }
+}
+
+void expect_target_lines(const fs::path& dir, const std::string& scenario,
+                         const std::vector<std::tuple<std::string, std::string, int, int>>& rows) {
+  for (const auto& [sets, time, round, bytes] : rows) {
+    const auto result = run_dmlsim(fmt::format("run {} {} --out {}", scenario, sets, (dir / "r").string()));
+    ASSERT_EQ(result.exit_code, 0) << result.out;
+    EXPECT_NE(result.out.find(fmt::format("target       0.95: {} s (round {}, {} bytes)", time, round, bytes)),
+              std::string::npos)
+        << sets << "\n" << result.out;
+  }
+}
+
+fs::path write_host_scenario(const fs::path& dir, const HostScenario& scenario) {
+  write_text(dir / "star.xml", scenario.platform);
+  std::string hosts;
+  for (int k = 0; k < scenario.workers; ++k) hosts += (k ? ",w" : "w") + std::to_string(k);
+  const auto data = (source_dir() / "data").string();
+  write_text(dir / "s.xml", "<scenario name=\"" + scenario.name + "\" seed=\"" + std::to_string(scenario.seed) + "\">\n"
+             "  <platform file=\"star.xml\"/>\n"
+             "  <network model=\"CM02\"/>\n"
+             "  <data train=\"" + data + "/breast_cancer_seed_train.csv\" test=\"" + data +
+             "/breast_cancer_seed_test.csv\" label=\"target\" standardize=\"true\"/>\n"
+             "  <workers count=\"" + std::to_string(scenario.workers) + "\" placement=\"hosts\" hosts=\"" + hosts + "\"/>\n"
+             "  <server host=\"server\"/>\n  " + scenario.elements + "\n</scenario>\n");
+  return dir / "s.xml";
 }
 
 }  // namespace dmlsim::testutil

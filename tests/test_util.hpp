@@ -7,7 +7,11 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 namespace simgrid::s4u {
 class Engine;
@@ -34,8 +38,9 @@ struct CommandResult {
   std::string out;  // stdout and stderr, interleaved
 };
 
-// Runs `build/dmlsim ARGS` from the source directory (so scenario paths are the shipped ones).
-CommandResult run_dmlsim(const std::string& args);
+// Runs `build/dmlsim ARGS` from the source directory (so scenario paths are the shipped ones);
+// `shell_prefix` goes before the binary in the shell command (e.g. "ulimit -v N && ").
+CommandResult run_dmlsim(const std::string& args, const std::string& shell_prefix = "");
 
 // Runs `body` in a forked child (dmlsim::run_in_child) and returns what it returned, or throws with
 // what the child reported if it threw or crashed.
@@ -67,6 +72,9 @@ std::vector<Vector> trajectory(const Experiment& experiment, int every = 1);
 // Largest relative difference between two trajectories, parameter by parameter (infinity when
 // their lengths differ).
 double max_relative_difference(const std::vector<Vector>& a, const std::vector<Vector>& b);
+// A SimGrid platform file's text: one zone `zone_id`, routing Full, holding `body` (hosts, links,
+// routes).
+std::string full_zone_platform(const std::string& body, const std::string& zone_id = "z");
 // A star platform: host "server" and workers w0 … w(K-1), each on its own link to the server; the
 // last worker is the straggler (its own speed and latency).
 struct StarSpec {
@@ -74,6 +82,26 @@ struct StarSpec {
   std::string straggler_speed = "1Gf", straggler_latency = "5ms";
 };
 std::string star_platform(int workers, const StarSpec& spec);
+// A scenario, DIR/s.xml, on the standardised breast-cancer seed data under CM02: workers w0 …
+// w(K-1) on the hosts of `platform` (written as DIR/star.xml), the server on host "server", then
+// `elements` (algorithm, topology, training, report…) from line 7 on.
+struct HostScenario {
+  std::string name;
+  int seed = 2;
+  int workers = 4;
+  std::string platform, elements;
+};
+std::filesystem::path write_host_scenario(const std::filesystem::path& dir, const HostScenario& scenario);
+// The README's tables of the large profile: for each (OPTIONS, utilisation in % to one decimal)
+// runs `dmlsim run -q BASE OPTIONS --out DIR/r` and expects summary.json's utilisation; `also`
+// checks more of row `row`'s summary. Stops at the first run that does not exit 0.
+using SummaryCheck = std::function<void(std::size_t row, const nlohmann::json& summary)>;
+void expect_utilisation(const std::filesystem::path& dir, const std::string& base,
+                        const std::vector<std::pair<std::string, std::string>>& rows, const SummaryCheck& also = nullptr);
+// The README's WAN examples: for each (extra options, time to 0.95 as printed, round, bytes) runs
+// `dmlsim run SCENARIO OPTIONS --out DIR/r` and expects its `target 0.95` line.
+void expect_target_lines(const std::filesystem::path& dir, const std::string& scenario,
+                         const std::vector<std::tuple<std::string, std::string, int, int>>& rows);
 // The parameters of a run's weights.csv (--save-weights).
 Vector read_weights(const std::filesystem::path& file);
 

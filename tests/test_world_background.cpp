@@ -15,16 +15,10 @@ namespace {
 namespace sg4 = simgrid::s4u;
 
 // Two hosts on one full-duplex link: 1 MB/s, 10 ms.
-const char* kTwoHosts = R"(<?xml version="1.0"?>
-<!DOCTYPE platform SYSTEM "https://simgrid.org/simgrid.dtd">
-<platform version="4.1">
-  <zone id="z" routing="Full">
-    <host id="a" speed="1Gf"/><host id="b" speed="1Gf"/>
-    <link id="ab" bandwidth="1MBps" latency="10ms" sharing_policy="SPLITDUPLEX"/>
-    <route src="a" dst="b"><link_ctn id="ab" direction="UP"/></route>
-  </zone>
-</platform>
-)";
+const std::string kTwoHosts = full_zone_platform(R"(<host id="a" speed="1Gf"/><host id="b" speed="1Gf"/>
+<link id="ab" bandwidth="1MBps" latency="10ms" sharing_policy="SPLITDUPLEX"/>
+<route src="a" dst="b"><link_ctn id="ab" direction="UP"/></route>
+)");
 
 constexpr double kLatency = 0.010, kBytes = 2e6;
 

@@ -19,15 +19,9 @@ namespace sg4 = simgrid::s4u;
 
 // Host "own" has its own power states (50 W idle, 150 W busy); "plain" has none and gets the
 // scenario's defaults (100 W, 200 W).
-const char* kTwoHosts = R"(<?xml version="1.0"?>
-<!DOCTYPE platform SYSTEM "https://simgrid.org/simgrid.dtd">
-<platform version="4.1">
-  <zone id="z" routing="Full">
-    <host id="own" speed="1Gf"><prop id="wattage_per_state" value="50:150"/><prop id="wattage_off" value="5"/></host>
-    <host id="plain" speed="1Gf"/>
-  </zone>
-</platform>
-)";
+const std::string kTwoHosts = full_zone_platform(R"(<host id="own" speed="1Gf"><prop id="wattage_per_state" value="50:150"/><prop id="wattage_off" value="5"/></host>
+<host id="plain" speed="1Gf"/>
+)");
 
 // Runs `busy_host` for `busy` seconds then idles it for `idle` seconds; returns the joules of
 // both hosts and of a meter over both, at the end.
@@ -61,18 +55,12 @@ TEST(WorldEnergy, IdleAndBusyHostsDrawPowerTimesTime) {
 
 // Two hosts joined by two links: "own" with its own power range (10 W idle, 30 W at full load),
 // "plain" without (the defaults with links on: 10 W, 20 W).
-const char* kTwoLinks = R"(<?xml version="1.0"?>
-<!DOCTYPE platform SYSTEM "https://simgrid.org/simgrid.dtd">
-<platform version="4.1">
-  <zone id="z" routing="Full">
-    <host id="a" speed="1Gf"/>
-    <host id="b" speed="1Gf"/>
-    <link id="own" bandwidth="100MBps" latency="0"><prop id="wattage_range" value="10:30"/></link>
-    <link id="plain" bandwidth="100MBps" latency="0"/>
-    <route src="a" dst="b"><link_ctn id="own"/><link_ctn id="plain"/></route>
-  </zone>
-</platform>
-)";
+const std::string kTwoLinks = full_zone_platform(R"(<host id="a" speed="1Gf"/>
+<host id="b" speed="1Gf"/>
+<link id="own" bandwidth="100MBps" latency="0"><prop id="wattage_range" value="10:30"/></link>
+<link id="plain" bandwidth="100MBps" latency="0"/>
+<route src="a" dst="b"><link_ctn id="own"/><link_ctn id="plain"/></route>
+)");
 
 // A lone transfer of `bytes` from a to b, then `idle` seconds of nothing (CM02 without cross
 // traffic: the transfer takes the whole bandwidth); returns the clock and both links' joules.

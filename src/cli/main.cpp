@@ -5,6 +5,7 @@
 #include "calibrate/calibrate.hpp"
 
 #include <CLI/CLI.hpp>
+#include <iostream>
 
 namespace {
 
@@ -72,8 +73,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? 0 : dmlsim::kExitBadInput;
+    // --help ends the parse as an "error" of code 0, which CLI11 prints; a real error is one line.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::cerr << "dmlsim: command line: " << e.what() << " (see --help)\n";
+    return dmlsim::kExitBadInput;
   }
   if (run->parsed()) return dmlsim::run_command(options);
   if (baseline->parsed()) return dmlsim::baseline_command(options);

@@ -59,10 +59,13 @@ int platform_command(PlatformCliOptions o) {
     write_file_atomically(o.out, region_platform_xml(matrix, o.platform));
     return 0;
   } catch (const ScenarioError& e) {
-    std::cerr << e.what() << '\n';
+    std::cerr << "dmlsim: " << e.what() << '\n';
     return kExitBadInput;
+  } catch (const OutputError& e) {  // as `run`'s results: the input was good, the writing failed
+    std::cerr << "dmlsim: -o " << o.out << ": the platform could not be written, nothing was: " << e.what() << '\n';
+    return kExitRunFailed;
   } catch (const std::runtime_error& e) {
-    std::cerr << "dmlsim platform: " << e.what() << '\n';
+    std::cerr << "dmlsim: platform: " << e.what() << '\n';
     return kExitBadInput;
   }
 }

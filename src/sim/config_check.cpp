@@ -129,6 +129,12 @@ std::string simgrid_message(const std::string& diagnostics) {
 
 void check_simgrid_config(const ConfigList& config) {
   for (const auto& [key, value] : config) {
+    // SimGrid parses "key:value" as a list split at spaces, tabs, newlines and commas, and aborts
+    // on a piece without ':' ("1,2:0" is the items "1" and "2:0").
+    if (key.empty() || (key + value).find_first_of(" \t\n,") != std::string::npos)
+      throw std::invalid_argument(fmt::format("SimGrid configuration '{}:{}': an item's name must not be empty, and "
+                                              "neither name nor value may hold a space, tab, newline or comma",
+                                              key, value));
     if (const auto it = choice_items().find(key); it != choice_items().end()) {
       const auto& choices = it->second;
       if (std::find(choices.begin(), choices.end(), value) == choices.end())

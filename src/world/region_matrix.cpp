@@ -184,6 +184,9 @@ RegionMatrix read_region_matrix(const std::filesystem::path& path, const ColumnC
     throw ScenarioError(file, std::max(line, 1),
                         "the header must start with region_a,region_b and name at least a round-trip time column and a "
                         "bandwidth column");
+  for (auto column = header.begin() + 1; column != header.end(); ++column)
+    if (std::find(header.begin(), column, *column) != column)
+      throw ScenarioError(file, line, fmt::format("column '{}' is named twice in the header", *column));
   RegionMatrix m;
   m.file = path;
   const auto rtt = resolve_column(choice.rtt, header, Kind::Time, file);

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Mutation fuzzer for every input dmlsim reads: scenario, study, platform, network profile, CSV,
-LIBSVM and IDX data, and the command line.
+LIBSVM and IDX data, region matrices (`dmlsim platform`), gossip edge lists, and the command line.
 
 Each case starts from a shipped (or generated) valid input, applies a few random mutations with a
 fixed seed, runs dmlsim on it in a fresh directory with a time limit, and checks dmlsim's promise:
@@ -153,7 +153,12 @@ class Cases:
     """Builds one case: files in `workdir` and the dmlsim arguments that use them."""
 
     SCENARIOS = ["scenarios/seed/ma.xml", "scenarios/seed/ssgd.xml", "scenarios/seed/bmuf.xml", "scenarios/seed/easgd.xml",
-                 "scenarios/wan/ma.xml", "scenarios/wan/bmuf.xml"]
+                 "scenarios/wan/ma.xml", "scenarios/wan/bmuf.xml",
+                 # the algorithms, topologies and world elements added since (issues 10 and 12)
+                 "scenarios/wan/asgd.xml", "scenarios/wan/ssp.xml", "scenarios/wan/easgd-async.xml", "scenarios/wan/dpsgd.xml",
+                 "scenarios/wan/adpsgd.xml", "scenarios/wan/fedavg.xml", "scenarios/wan/ssgd-backup.xml",
+                 "scenarios/wan/diloco.xml", "scenarios/wan/streaming-diloco.xml", "scenarios/wan/ma-failures.xml",
+                 "scenarios/aws/background.xml", "scenarios/aws/failure.xml"]
 
     def __init__(self, rng):
         self.rng = rng
@@ -163,7 +168,9 @@ class Cases:
         path = os.path.join(ROOT, self.rng.choice(self.SCENARIOS))
         text = relocate(read(path), path)
         # Small runs: the fuzzer checks behaviour on bad input, not training.
-        return text.replace('rounds="300"', 'rounds="3"').replace('rounds="200"', 'rounds="3"')
+        for rounds in ("300", "200", "1200", "75"):
+            text = text.replace(f'rounds="{rounds}"', 'rounds="3"')
+        return text
 
     def run_args(self, workdir, scenario):
         out = os.path.join(workdir, "out")
@@ -285,7 +292,34 @@ class Cases:
                 args[at:at] = [self.rng.choice(options)]
         return args, [scenario]
 
-    KINDS = ["scenario", "scenario", "platform", "profile", "csv", "libsvm", "idx", "study", "command_line", "command_line"]
+    def regions(self, workdir):
+        """`dmlsim platform` on a mutated region matrix (a few rows of the shipped one) and options."""
+        lines = read(os.path.join(ROOT, "data/regions/aws-6region.csv")).split("\n")
+        text = "\n".join(lines[:1] + self.rng.sample(lines[1:16], self.rng.randrange(1, 8))) + "\n"
+        path = os.path.join(workdir, "regions.csv")
+        write(path, self.m.text(text))
+        args = ["platform", "--regions", path, "--hosts-per-region", self.rng.choice(["1", "2", "3", self.m.value()]),
+                "-o", os.path.join(workdir, "out.xml")]
+        for option, values in (("--rtt-column", ["rtt_ms_dtfm", "rtt_ms_skyplane_ping", "gbps_single_flow_dtfm:ms"]),
+                               ("--bw-column", ["gbps_single_flow_dtfm", "gbps_64_streams_skyplane", "rtt_ms_dtfm:Gbps"]),
+                               ("--lan", ["10Gbps:20us", "1Gbps"]), ("--backbone", ["100Gbps:5us", "0Gbps:1us"])):
+            if self.rng.random() < 0.3:
+                args += [option, self.rng.choice(values + [self.m.value()])]
+        return args, [path]
+
+    def graph(self, workdir):
+        """A D-PSGD run on a mutated edge list of the 4 workers (graph="file")."""
+        edges = [(0, 1), (1, 2), (2, 3), (3, 0), (0, 2)]
+        path = os.path.join(workdir, "graph.txt")
+        write(path, self.m.text("# an edge list\n" + "".join(f"{a} {b}\n" for a, b in self.rng.sample(edges, 4))))
+        base = os.path.join(ROOT, "scenarios/wan/dpsgd.xml")
+        text = relocate(read(base), base).replace('rounds="300"', 'rounds="3"')
+        scenario = os.path.join(workdir, "scenario.xml")
+        write(scenario, text.replace('graph="ring"', f'graph="file" file="{path}"'))
+        return self.run_args(workdir, scenario), [path, scenario]
+
+    KINDS = ["scenario", "scenario", "platform", "profile", "csv", "libsvm", "idx", "study", "command_line", "command_line",
+             "regions", "graph"]
 
     def make(self, workdir):
         kind = self.rng.choice(self.KINDS)
