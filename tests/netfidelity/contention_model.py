@@ -103,6 +103,7 @@ class Sender:
         self.curr_rtt = math.inf
         self.samples = 0
         self.restart = on_idle_restart
+        self.exits = []  # (how, window) each time slow start ended: "ack train", "delay" or "loss"
 
     # --- the application
     def write(self, now, segments):
@@ -210,6 +211,8 @@ class Sender:
             self.cut()
 
     def cut(self):
+        if self.cwnd < self.ssthresh:
+            self.exits.append(("loss", self.cwnd))
         self.epoch_start = None
         self.last_max = self.cwnd * (1 + BETA) / 2 if self.cwnd < self.last_max else self.cwnd
         self.ssthresh = max(math.floor(self.cwnd * BETA), 2)
@@ -271,13 +274,17 @@ class Sender:
         if now - self.last_ack <= HYSTART_ACK_DELTA:
             self.last_ack = now
             if now - self.round_start > self.delay_min / 2:
-                self.found, self.ssthresh = True, self.cwnd
+                self.leave_slow_start("ack train")
                 return
         self.curr_rtt = min(self.curr_rtt, rtt)
         if self.samples < 8:
             self.samples += 1
         elif self.curr_rtt > self.delay_min + min(max(self.delay_min / 8, 0.004), 0.016):
-            self.found, self.ssthresh = True, self.cwnd
+            self.leave_slow_start("delay")
+
+    def leave_slow_start(self, how):
+        self.exits.append((how, self.cwnd))
+        self.found, self.ssthresh = True, self.cwnd
 
     def cwnd_limited(self):
         # tcp_is_cwnd_limited
@@ -364,7 +371,9 @@ class Sim:
 
 
 def simulate_cell(rate, latency, size, flows, gap, rounds, queue=1000):
-    """Per round: the list of each flow's finish time after the round's start (seconds)."""
+    """{"results": per round the list of each flow's finish time after the round's start (seconds),
+    "exits": per request connection how and at which window each of its slow starts ended}, and
+    the drops of both queues."""
     sim = Sim()
     up = Link(sim, rate, latency, queue)
     down = Link(sim, rate, latency, queue)
@@ -402,7 +411,8 @@ def simulate_cell(rate, latency, size, flows, gap, rounds, queue=1000):
         servers[i].sender, clients[i].sender = requests[i], answers[i]
     start_round(0.0)
     sim.run(lambda: len(state["results"]) >= rounds)
-    return state["results"], up.drops + down.drops
+    state["exits"] = [s.exits for s in requests]
+    return state, up.drops + down.drops
 
 
 def median(xs):
@@ -414,12 +424,14 @@ def median(xs):
 def model_cell(record):
     """Simulated k-th-flow finish medians and round median for a measured cell."""
     warm, measured = record["warmup"], len(record["rounds"])
-    results, drops = simulate_cell(record["bandwidth"], record["latency"], record["bytes"], record["flows"],
-                                   record["gap"], warm + measured)
+    state, drops = simulate_cell(record["bandwidth"], record["latency"], record["bytes"], record["flows"],
+                                 record["gap"], warm + measured)
+    results = state["results"]
     kept = results[warm:]
     ranked = [sorted(r) for r in kept]
-    return {"ranked": [median([r[k] for r in ranked]) for k in range(record["flows"])],
-            "median": median([max(r) for r in kept]), "drops": drops, "rounds": [max(r) for r in results]}
+    return {"ranked": [median([r[k] for r in ranked]) for k in range(record["flows"])], "finish": kept,
+            "median": median([max(r) for r in kept]), "drops": drops, "rounds": [max(r) for r in results],
+            "first_exits": [e[0] if e else None for e in state["exits"]]}
 
 
 def main(paths):
