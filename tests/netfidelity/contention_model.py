@@ -65,7 +65,7 @@ class Link:
 class Sender:
     """One socket's sending side."""
 
-    def __init__(self, sim, link, receiver, rtt0, on_idle_restart=True):
+    def __init__(self, sim, link, receiver, rtt0, on_idle_restart=True, hystart_delay=True):
         self.sim, self.link, self.receiver = sim, link, receiver
         self.state = bytearray()
         self.sent_at = []
@@ -103,6 +103,7 @@ class Sender:
         self.curr_rtt = math.inf
         self.samples = 0
         self.restart = on_idle_restart
+        self.hystart_delay = hystart_delay
         self.exits = []  # (how, window) each time slow start ended: "ack train", "delay" or "loss"
 
     # --- the application
@@ -276,6 +277,8 @@ class Sender:
             if now - self.round_start > self.delay_min / 2:
                 self.leave_slow_start("ack train")
                 return
+        if not self.hystart_delay:
+            return
         self.curr_rtt = min(self.curr_rtt, rtt)
         if self.samples < 8:
             self.samples += 1
@@ -370,7 +373,7 @@ class Sim:
             fn(t, *args)
 
 
-def simulate_cell(rate, latency, size, flows, gap, rounds, queue=1000):
+def simulate_cell(rate, latency, size, flows, gap, rounds, queue=1000, hystart_delay=True):
     """{"results": per round the list of each flow's finish time after the round's start (seconds),
     "exits": per request connection how and at which window each of its slow starts ended}, and
     the drops of both queues."""
@@ -405,8 +408,8 @@ def simulate_cell(rate, latency, size, flows, gap, rounds, queue=1000):
 
     servers = [Receiver(sim, down, request_done(i)) for i in range(flows)]
     clients = [Receiver(sim, up, answer_done(i)) for i in range(flows)]
-    requests = [Sender(sim, up, servers[i], rtt0) for i in range(flows)]
-    answers = [Sender(sim, down, clients[i], rtt0) for i in range(flows)]
+    requests = [Sender(sim, up, servers[i], rtt0, hystart_delay=hystart_delay) for i in range(flows)]
+    answers = [Sender(sim, down, clients[i], rtt0, hystart_delay=hystart_delay) for i in range(flows)]
     for i in range(flows):
         servers[i].sender, clients[i].sender = requests[i], answers[i]
     start_round(0.0)
@@ -421,11 +424,12 @@ def median(xs):
     return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
 
 
-def model_cell(record):
-    """Simulated k-th-flow finish medians and round median for a measured cell."""
+def model_cell(record, hystart_delay=True):
+    """Simulated k-th-flow finish medians and round median for a measured cell (hystart_delay=False:
+    HyStart leaves slow start on its ACK-train sign only, a sensitivity check)."""
     warm, measured = record["warmup"], len(record["rounds"])
     state, drops = simulate_cell(record["bandwidth"], record["latency"], record["bytes"], record["flows"],
-                                 record["gap"], warm + measured)
+                                 record["gap"], warm + measured, hystart_delay=hystart_delay)
     results = state["results"]
     kept = results[warm:]
     ranked = [sorted(r) for r in kept]
