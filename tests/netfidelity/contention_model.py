@@ -113,18 +113,23 @@ class Sender:
             if self.epoch_start is not None:
                 self.epoch_start += idle  # CUBIC's CA_EVENT_TX_START
             if self.restart and idle > self.rto:
-                restart_window = min(IW, self.cwnd)
-                self.ssthresh = max(self.ssthresh, math.floor(self.cwnd * 0.75))
-                left, cwnd = idle - self.rto, self.cwnd
-                while left > 0 and cwnd > restart_window:
-                    cwnd = math.floor(cwnd / 2)
-                    left -= self.rto
-                self.cwnd = max(cwnd, restart_window)
+                self.restart_after_idle(idle)
             self.hystart_reset(now)
         self.app_end += segments
         self.state.extend(bytes(segments))
         self.sent_at.extend([0.0] * segments)
         self.try_send(now)
+
+    def restart_after_idle(self, idle):
+        """tcp_cwnd_restart: halve the window once per RTO idle, not below the initial window,
+        remembering three quarters of it as ssthresh."""
+        restart_window = min(IW, self.cwnd)
+        self.ssthresh = max(self.ssthresh, math.floor(self.cwnd * 0.75))
+        left, cwnd = idle - self.rto, self.cwnd
+        while left > 0 and cwnd > restart_window:
+            cwnd = math.floor(cwnd / 2)
+            left -= self.rto
+        self.cwnd = max(cwnd, restart_window)
 
     def try_send(self, now):
         while self.in_flight < max(1, math.floor(self.cwnd)):
