@@ -233,6 +233,11 @@ std::vector<Case> scale_and_profile_cases() {  // issues 14 and 15
       // Fixed in this audit: -o naming a directory was exit 2 with a message naming no file.
       {"PlatformOutputIsADirectory", {{"m.csv", matrix(kThreeRegions)}},
        "platform --regions {d}/m.csv --hosts-per-region 2 -o {d}", 3, {"", ""}, "the platform could not be written, nothing was"},
+      // Fixed in this audit: SimGrid took a unit-less rate or time in a platform with a warning only.
+      {"PlatformRateWithoutUnit",
+       {{"p.xml", replaced(read_text(source_dir() / "platforms/lan.xml"), R"(bb_bw="100Gbps")", R"(bb_bw="1e10")")}},
+       "run scenarios/seed/ssgd.xml -q --set platform.file={d}/p.xml --out {d}/out", 2, {"p.xml", "<cluster"},
+       "<cluster> attribute 'bb_bw': '1e10' has no unit"},
       {"CalibrateSimulateNegativeRto", {{"p.xml", profile(R"(rto-min="-1ms")")}},
        "calibrate simulate --profile {d}/p.xml --latency 10ms --bandwidth 100Mbps --sizes 1MB", 2, {"p.xml", "<tcp"},
        "the minimum RTO must not be negative"},

@@ -13,7 +13,10 @@
 #include "world/energy.hpp"
 #include "world/failures.hpp"
 
+#include <cctype>
 #include <chrono>
+#include <set>
+#include <sstream>
 #include <fmt/format.h>
 #include <pugixml.hpp>
 #include <simgrid/s4u/Engine.hpp>
@@ -23,6 +26,27 @@ namespace dmlsim {
 namespace sg4 = simgrid::s4u;
 
 namespace {
+
+// SimGrid 3.32 takes a unit-less rate, time or speed in a platform with a warning only (a
+// latency of "0.04" is 0.04 s): as everywhere in dmlsim, one needs its unit (a bare 0 excepted).
+void check_platform_units(const pugi::xml_document& doc, const LineIndex& lines, const std::string& file) {
+  static const std::set<std::string> with_units = {"bandwidth", "latency", "speed", "bw", "lat", "bb_bw", "bb_lat",
+                                                   "loopback_bw", "loopback_lat", "bw_in", "bw_out", "limiter_link",
+                                                   "read_bw", "write_bw"};
+  for (const auto& node : doc.select_nodes("//*")) {
+    for (const auto& attribute : node.node().attributes()) {
+      if (!with_units.count(attribute.name())) continue;
+      std::istringstream values(attribute.value());  // a host's speed may list its power states
+      for (std::string value; std::getline(values, value, ',');) {
+        const bool unitless = !value.empty() && (std::isdigit(static_cast<unsigned char>(value.back())) || value.back() == '.');
+        if (unitless && value != "0")
+          throw ScenarioError(file, lines.line_of(node.node().offset_debug()),
+                              fmt::format("<{}> attribute '{}': '{}' has no unit (e.g. 10Gbps, 50ms, 1Gf)",
+                                          node.node().name(), attribute.name(), value));
+      }
+    }
+  }
+}
 
 // SimGrid reports platform syntax errors in its own way; check well-formedness first so the user
 // gets file:line like everywhere else.
@@ -41,6 +65,7 @@ void check_platform_xml(const Scenario& s) {
                         fmt::format("malformed platform XML: {}", result.description()));
   if (std::string(doc.document_element().name()) != "platform")
     throw ScenarioError(file.string(), 1, "not a SimGrid platform file (the root element must be <platform>)");
+  check_platform_units(doc, LineIndex(text), file.string());
 }
 
 // The actors a run creates, each with its own stack: one per worker, a helper beside each worker

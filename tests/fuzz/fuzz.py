@@ -7,7 +7,8 @@ fixed seed, runs dmlsim on it in a fresh directory with a time limit, and checks
 
   * the exit code is 0, 2 or 3 (never a crash, an abort, exit 1, or a hang), and no sanitizer
     report or segmentation fault inside a run (which dmlsim turns into exit 3);
-  * an exit-2 message names a file (one of the case's inputs, or "command line");
+  * an exit-2 message is one line (besides notes) and names a file (one of the case's inputs, or
+    "command line");
   * exit 2 or 3 writes nothing: no output directory, no new file anywhere in the case directory.
 
 Usage: fuzz.py --dmlsim BUILD/dmlsim [--cases N] [--seed S] [--jobs J] [--timeout SECONDS]
@@ -371,6 +372,9 @@ def check(dmlsim, kind, args, inputs, workdir, timeout):
         return code, None, out
     if code == 2 and not names_a_file(out, inputs, args, workdir):
         return code, "the exit-2 message names no file", out
+    # Lines end at "\n" only: a message may quote a value holding a form feed or a carriage return.
+    if code == 2 and len([line for line in out.split("\n") if line.strip() and ": note: " not in line]) != 1:
+        return code, "the exit-2 message is not one line (notes aside)", out
     after = listing(workdir)
     if after != before:
         return code, f"exit {code} but files were written: {sorted(set(after) - set(before))}", out
