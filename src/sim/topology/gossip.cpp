@@ -164,8 +164,13 @@ class UpdateCounter {
   UpdateCounter(SimContext& context, sg4::SemaphorePtr done, const std::vector<std::unique_ptr<GossipNode>>& nodes)
       : ctx_(context), done_(std::move(done)), nodes_(nodes) {}
 
-  void stepped(const GossipNode& node) {
+  // Updates (steps of any worker) so far.
+  int updates() const { return updates_; }
+
+  // Worker `node`'s step that read its model for the gradient after update `read_at`.
+  void stepped(const GossipNode& node, int read_at) {
     if (ctx_.finished) return;
+    record_staleness(static_cast<std::size_t>(updates_ - read_at));
     LazyConsensus c([this] {
       std::vector<const Vector*> models;
       for (const auto& n : nodes_) models.push_back(&n->model());
@@ -175,6 +180,14 @@ class UpdateCounter {
   }
 
  private:
+  // AD-PSGD's staleness (ASGD's, for pairwise gossip): the steps other workers completed between
+  // a worker's read of its model for the gradient and that gradient's step.
+  void record_staleness(std::size_t staleness) {
+    auto& histogram = ctx_.record.staleness_histogram;
+    if (histogram.size() <= staleness) histogram.resize(staleness + 1, 0);
+    ++histogram[staleness];
+  }
+
   SimContext& ctx_;
   sg4::SemaphorePtr done_;
   const std::vector<std::unique_ptr<GossipNode>>& nodes_;
@@ -227,6 +240,7 @@ class PairwiseActive {
     Peer peer(ctx_, worker_);
     auto trainer = ctx_.experiment->make_trainer(worker_);
     for (int step = 1; !ctx_.finished; ++step) {
+      const int read_at = counter_.updates();
       const int rows = node_.before_exchange(step, trainer);
       charge(peer, trainer, rows);
       const int partner = node_.partner(step);
@@ -238,7 +252,7 @@ class PairwiseActive {
         node_.after_exchange(step, {answer->values.get()}, trainer);
       }
       charge(peer, trainer, 0);
-      counter_.stepped(node_);
+      counter_.stepped(node_, read_at);
       peer.ledger().computed();  // an evaluation charged to this host, if any
     }
     sg4::this_actor::suspend();  // as a D-PSGD node: stay until the run is torn down
