@@ -30,14 +30,18 @@ void RunMonitor::start(const Vector& w, RunProbe& probe) {
 }
 
 bool RunMonitor::after_round(int round, const Vector& w, RunProbe& probe) {
+  return after_round(round, [&w]() -> const Vector& { return w; }, w.allFinite(), probe);
+}
+
+bool RunMonitor::after_round(int round, const std::function<const Vector&()>& model, bool finite, RunProbe& probe) {
   record_.rounds_done = round;
-  if (!w.allFinite()) {
+  if (!finite) {
     failure_ = fmt::format("the model diverged at round {}: the global parameters contain NaN or Inf "
                            "(try a smaller eta, or standardize=\"true\" in <data>)", round);
     return false;
   }
   if (evaluation_due(round, probe)) {
-    record_evaluation(round, w, probe);
+    record_evaluation(round, model(), probe);
     const double loss = record_.rows.back().test_loss;
     if (!std::isfinite(loss)) {
       failure_ = fmt::format("the model diverged at round {}: the test loss is {} (try a smaller eta, or "
@@ -50,7 +54,7 @@ bool RunMonitor::after_round(int round, const Vector& w, RunProbe& probe) {
     }
   }
   if (rules_.max_time && probe.now() >= *rules_.max_time) {
-    if (record_.rows.back().round != round) record_evaluation(round, w, probe);
+    if (record_.rows.back().round != round) record_evaluation(round, model(), probe);
     record_.stop_reason = "max-time";
     return false;
   }

@@ -7,6 +7,7 @@
 #include "experiment/experiment.hpp"
 #include "report/run_record.hpp"
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -41,6 +42,14 @@ class RunProbe {
   virtual std::optional<double> consensus_distance() { return std::nullopt; }
 };
 
+// No simulated time and no messages: the sequential driver's view for the run monitor.
+class NoClock final : public RunProbe {
+ public:
+  double now() override { return 0; }
+  void charge_evaluation(double) override {}
+  Traffic traffic() override { return {}; }
+};
+
 class RunMonitor {
  public:
   // `evaluate` false: rows carry time and traffic only (the benchmark's bare run).
@@ -51,6 +60,9 @@ class RunMonitor {
   // After round `round` was aggregated into `w`. Returns false when the run ends here: the last
   // round, a stop rule, or a divergence (then failure() says why).
   bool after_round(int round, const Vector& w, RunProbe& probe);
+  // As above, for a model that is costly to form (a gossip run's average of K models): `model` is
+  // called only when a row is recorded, and `finite` stands for the divergence check of `w`.
+  bool after_round(int round, const std::function<const Vector&()>& model, bool finite, RunProbe& probe);
   // Keeps the final model and the end time.
   void finish(const Vector& w, double now);
 

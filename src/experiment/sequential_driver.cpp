@@ -9,14 +9,6 @@ namespace dmlsim {
 
 namespace {
 
-// No simulated time and no messages: the sequential driver's view for the run monitor.
-class NoClock final : public RunProbe {
- public:
-  double now() override { return 0; }
-  void charge_evaluation(double) override {}
-  Traffic traffic() override { return {}; }
-};
-
 // Without a clock every upload arrives at once: the needed ones are the lowest worker ids.
 std::vector<Upload> first_uploads(const std::vector<Upload>& uploads, const std::vector<int>& chosen, int needed) {
   std::vector<Arrival> arrived;

@@ -184,12 +184,12 @@ void Simulation::load_platform() {
   topology_ = algorithm.asynchronous() ? make_async_parameter_server(scenario_.topology)
               : algorithm.streaming    ? make_streaming(scenario_.topology)
                                        : kind.make(scenario_.topology);
+  if (scenario_.failures.present) plan_failures();  // first: it names what <failures> does not support
   try {
     topology_->check_routes(placed_, experiment_.algorithm);
   } catch (const std::invalid_argument& e) {
     throw ScenarioError(scenario_.file.string(), scenario_.topology.line, fmt::format("<topology>: {}", e.what()));
   }
-  if (scenario_.failures.present) plan_failures();
   place_background(scenario_);  // checks the flows' hosts before the clock starts
   if (scenario_.energy.links) check_link_energy_supported();
 }

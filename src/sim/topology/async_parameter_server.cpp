@@ -120,7 +120,7 @@ class AsyncWorkerActor {
   int worker_;
 };
 
-class AsyncParameterServer final : public Topology {
+class AsyncParameterServer final : public StarTopology {
  public:
   void create_actors(SimContext& context, const Placed& placed) override {
     const auto& params = context.experiment->algorithm.params;

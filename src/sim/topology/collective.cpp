@@ -43,12 +43,39 @@ class CollectiveWorker {
 
 }  // namespace
 
+void require_routes(const Placed& placed, const std::vector<WorkerLink>& links) {
+  for (const auto& link : links)
+    require_route(placed.workers[static_cast<std::size_t>(link.a)], placed.workers[static_cast<std::size_t>(link.b)], link.who);
+}
+
+void CollectiveTopology::check_routes(const Placed& placed, const AlgorithmSetup& /*setup*/) {
+  prepare(placed.worker_zones);
+  require_routes(placed, links());
+}
+
 void CollectiveTopology::create_actors(SimContext& context, const Placed& placed) {
   workers_ = static_cast<int>(placed.workers.size());
   barrier_ = sg4::Barrier::create(static_cast<unsigned>(workers_));
-  prepare(context);
+  prepare(context.worker_zone);
   for (std::size_t k = 0; k < placed.workers.size(); ++k)
     sg4::Actor::create(fmt::format("worker-{}", k), placed.workers[k], CollectiveWorker(context, *this, static_cast<int>(k)));
+}
+
+std::vector<WorkerLink> ring_links(const std::vector<int>& ring, const std::string& label) {
+  std::vector<WorkerLink> links;
+  if (ring.size() < 2) return links;
+  for (std::size_t i = 0; i < ring.size(); ++i) {
+    const int a = ring[i], b = ring[(i + 1) % ring.size()];
+    links.push_back({a, b, fmt::format("{} {} and {}", label, a, b)});
+  }
+  return links;
+}
+
+std::vector<WorkerLink> tree_links(const std::vector<TreeNode>& tree, const std::vector<int>& ids, const std::string& label) {
+  std::vector<WorkerLink> links;
+  for (std::size_t i = 0; i < tree.size(); ++i)
+    for (const int child : tree[i].children) links.push_back({ids[i], child, fmt::format("{} {} and child {}", label, ids[i], child)});
+  return links;
 }
 
 bool aggregate_and_monitor(SimContext& ctx, int round) {

@@ -12,14 +12,27 @@
 
 namespace dmlsim {
 
+// Two workers whose messages travel between them, named for a route error ("tree parent 0 and child 1").
+struct WorkerLink {
+  int a = 0, b = 0;
+  std::string who;
+};
+
+// require_route for each link between the placed workers.
+void require_routes(const Placed& placed, const std::vector<WorkerLink>& links);
+
 class CollectiveTopology : public Topology {
  public:
+  // Prepares the shape on the placed workers and requires a route for each of its links.
+  void check_routes(const Placed& placed, const AlgorithmSetup& setup) final;
   void create_actors(SimContext& context, const Placed& placed) final;
   // Worker `peer.worker()`'s messages of one round, after its upload is in its slot. On return,
   // the worker holds the round's aggregate.
   virtual void exchange(Peer& peer, int round) = 0;
-  // Called once before the actors start, with the placed run.
-  virtual void prepare(const SimContext& /*context*/) {}
+  // Builds the topology's shape anew for workers in these zones (one entry per worker).
+  virtual void prepare(const std::vector<int>& worker_zones) = 0;
+  // The pairs of workers the prepared shape sends between.
+  virtual std::vector<WorkerLink> links() const = 0;
 
   // The end of a round, for every worker: the last to arrive aggregates and consults the monitor.
   void close_round(Peer& peer, int round);
@@ -40,11 +53,18 @@ bool aggregate_and_monitor(SimContext& ctx, int round);
 // from the previous. Tags tag_base .. tag_base + 2(n-1) - 1.
 void ring_allreduce(Peer& peer, const std::vector<int>& ring, int position, int round, int tag_base);
 
+// The links of a ring over `ring` (worker ids, each sending to the next, the last to the first),
+// named "LABEL a and b".
+std::vector<WorkerLink> ring_links(const std::vector<int>& ring, const std::string& label);
+
 // A node of a reduction tree: its parent (-1 at the root) and its children.
 struct TreeNode {
   int parent = -1;
   std::vector<int> children;
 };
+
+// Every (parent, child) link of a tree whose node i is worker `ids[i]`, named "LABEL a and child b".
+std::vector<WorkerLink> tree_links(const std::vector<TreeNode>& tree, const std::vector<int>& ids, const std::string& label);
 
 // Receives the whole vector from every child, then sends it to the parent (tag `tag`).
 void tree_reduce(Peer& peer, const TreeNode& node, int round, int tag);

@@ -17,7 +17,9 @@
 #include "sim/topology/topology.hpp"
 
 #include <fmt/format.h>
+#include <functional>
 #include <map>
+#include <optional>
 #include <simgrid/s4u/Actor.hpp>
 #include <simgrid/s4u/Engine.hpp>
 #include <simgrid/s4u/Host.hpp>
@@ -31,26 +33,42 @@ namespace {
 
 constexpr int kModelTag = 0;
 
+// The average of the nodes' models and their consensus distance, formed on first use: an
+// asynchronous run reports after every node step, but needs the average only for a row.
+class LazyConsensus {
+ public:
+  explicit LazyConsensus(std::function<std::vector<const Vector*>()> models) : models_(std::move(models)) {}
+  const Consensus& get() {
+    if (!formed_) formed_ = consensus(models_());
+    return *formed_;
+  }
+
+ private:
+  std::function<std::vector<const Vector*>()> models_;
+  std::optional<Consensus> formed_;
+};
+
 // The simulator's probe plus the consensus distance of the row being recorded.
 class GossipProbe final : public RunProbe {
  public:
-  GossipProbe(const SimContext& context, double distance) : sim_(context), distance_(distance) {}
+  GossipProbe(const SimContext& context, std::function<double()> distance) : sim_(context), distance_(std::move(distance)) {}
   double now() override { return sim_.now(); }
   void charge_evaluation(double flops) override { sim_.charge_evaluation(flops); }
   Traffic traffic() override { return sim_.traffic(); }
   double energy() override { return sim_.energy(); }
-  std::optional<double> consensus_distance() override { return distance_; }
+  std::optional<double> consensus_distance() override { return distance_(); }
 
  private:
   SimProbe sim_;
-  double distance_;
+  std::function<double()> distance_;
 };
 
-// Round `round` of the run monitor on the average model; when the monitor stops the run, ends it.
-void report(SimContext& ctx, int round, const Consensus& c, sg4::Semaphore& done) {
-  GossipProbe probe(ctx, c.distance);
-  if (ctx.monitor->after_round(round, c.average, probe)) return;
-  ctx.monitor->finish(c.average, sg4::Engine::get_clock());
+// Round `round` of the run monitor on the average model (`finite`: whether the run has not
+// diverged); when the monitor stops the run, ends it.
+void report(SimContext& ctx, int round, LazyConsensus& c, bool finite, sg4::Semaphore& done) {
+  GossipProbe probe(ctx, [&c] { return c.get().distance; });
+  if (ctx.monitor->after_round(round, [&c]() -> const Vector& { return c.get().average; }, finite, probe)) return;
+  ctx.monitor->finish(c.get().average, sg4::Engine::get_clock());
   ctx.finished = true;
   done.release();
 }
@@ -68,9 +86,11 @@ class StepBoard {
     if (++count_[step] < static_cast<int>(models.size())) return;
     std::vector<const Vector*> all;
     for (const auto& m : models) all.push_back(m.get());
+    LazyConsensus c([&all] { return all; });
+    const bool finite = c.get().average.allFinite();  // once per step of all K: formed at once
+    report(ctx_, step, c, finite, *done_);
     pending_.erase(step);
     count_.erase(step);
-    report(ctx_, step, consensus(all), *done_);
   }
 
  private:
@@ -135,20 +155,39 @@ class GossipNodeActor {
   int worker_;
 };
 
-// AD-PSGD's updates: after each node step, the average of all the nodes' models as they are now.
+// AD-PSGD's updates: after each node step, the average of all the nodes' models as they are now,
+// formed only when the monitor records a row (O(K) per step otherwise, O(K^2) per step of every
+// node). A step diverges when the stepping node's model does: every node's model is checked at
+// its own next step, so a divergence shows at most one step of that node later than in the average.
 class UpdateCounter {
  public:
   UpdateCounter(SimContext& context, sg4::SemaphorePtr done, const std::vector<std::unique_ptr<GossipNode>>& nodes)
       : ctx_(context), done_(std::move(done)), nodes_(nodes) {}
 
-  void stepped() {
+  // Updates (steps of any worker) so far.
+  int updates() const { return updates_; }
+
+  // Worker `node`'s step that read its model for the gradient after update `read_at`.
+  void stepped(const GossipNode& node, int read_at) {
     if (ctx_.finished) return;
-    std::vector<const Vector*> models;
-    for (const auto& node : nodes_) models.push_back(&node->model());
-    report(ctx_, ++updates_, consensus(models), *done_);
+    record_staleness(static_cast<std::size_t>(updates_ - read_at));
+    LazyConsensus c([this] {
+      std::vector<const Vector*> models;
+      for (const auto& n : nodes_) models.push_back(&n->model());
+      return models;
+    });
+    report(ctx_, ++updates_, c, node.model().allFinite(), *done_);
   }
 
  private:
+  // AD-PSGD's staleness (ASGD's, for pairwise gossip): the steps other workers completed between
+  // a worker's read of its model for the gradient and that gradient's step.
+  void record_staleness(std::size_t staleness) {
+    auto& histogram = ctx_.record.staleness_histogram;
+    if (histogram.size() <= staleness) histogram.resize(staleness + 1, 0);
+    ++histogram[staleness];
+  }
+
   SimContext& ctx_;
   sg4::SemaphorePtr done_;
   const std::vector<std::unique_ptr<GossipNode>>& nodes_;
@@ -201,6 +240,7 @@ class PairwiseActive {
     Peer peer(ctx_, worker_);
     auto trainer = ctx_.experiment->make_trainer(worker_);
     for (int step = 1; !ctx_.finished; ++step) {
+      const int read_at = counter_.updates();
       const int rows = node_.before_exchange(step, trainer);
       charge(peer, trainer, rows);
       const int partner = node_.partner(step);
@@ -212,7 +252,7 @@ class PairwiseActive {
         node_.after_exchange(step, {answer->values.get()}, trainer);
       }
       charge(peer, trainer, 0);
-      counter_.stepped();
+      counter_.stepped(node_, read_at);
       peer.ledger().computed();  // an evaluation charged to this host, if any
     }
     sg4::this_actor::suspend();  // as a D-PSGD node: stay until the run is torn down
@@ -235,26 +275,19 @@ class PairwiseActive {
 
 class Gossip final : public Topology {
  public:
-  void check_routes(const Placed& placed, const AlgorithmSetup& setup) const override {
+  void check_routes(const Placed& placed, const AlgorithmSetup& setup) override {
     const auto& graph = *setup.graph;
     for (int i = 0; i < graph.nodes(); ++i)
-      for (int j : graph.neighbours[static_cast<std::size_t>(i)]) {
-        if (j < i) continue;
-        const auto* from = placed.workers[static_cast<std::size_t>(i)];
-        const auto* to = placed.workers[static_cast<std::size_t>(j)];
-        std::vector<sg4::Link*> links;
-        double latency = 0;
-        from->route_to(to, links, &latency);
-        if (from != to && links.empty() && latency <= 0)
-          throw std::invalid_argument(fmt::format("gossip neighbours {} and {} run on hosts {} and {}, which the platform "
-                                                  "does not connect (no route)", i, j, from->get_name(), to->get_name()));
-      }
+      for (int j : graph.neighbours[static_cast<std::size_t>(i)])
+        if (i < j)
+          require_route(placed.workers[static_cast<std::size_t>(i)], placed.workers[static_cast<std::size_t>(j)],
+                        fmt::format("gossip neighbours {} and {}", i, j));
   }
 
   void create_actors(SimContext& context, const Placed& placed) override {
     auto done = sg4::Semaphore::create(0);
     sg4::Actor::create("gossip-monitor", placed.workers.front(), [&context, done] {
-      GossipProbe probe(context, 0.0);  // every node starts from the same model
+      GossipProbe probe(context, [] { return 0.0; });  // every node starts from the same model
       context.monitor->start(context.experiment->initial, probe);
       done->acquire();
     });

@@ -6,6 +6,7 @@
 #include "sim/topology/collective.hpp"
 
 #include <algorithm>
+#include <numeric>
 
 namespace dmlsim {
 
@@ -21,12 +22,15 @@ class Hierarchical final : public CollectiveTopology {
  public:
   explicit Hierarchical(const TopologySpec& spec) : across_ring_(spec.across_ring) {}
 
-  void prepare(const SimContext& context) override {
-    const int count = static_cast<int>(context.uploads.size());
+  void prepare(const std::vector<int>& worker_zones) override {
+    const int count = static_cast<int>(worker_zones.size());
     std::vector<int> zone_of_leader;  // zones in order of their first worker
-    in_zone_.resize(static_cast<std::size_t>(count));
+    leaders_.clear();
+    in_zone_.assign(static_cast<std::size_t>(count), TreeNode{});
+    workers_.resize(static_cast<std::size_t>(count));
+    std::iota(workers_.begin(), workers_.end(), 0);
     for (int k = 0; k < count; ++k) {
-      const int zone = context.worker_zone[static_cast<std::size_t>(k)];
+      const int zone = worker_zones[static_cast<std::size_t>(k)];
       const auto it = std::find(zone_of_leader.begin(), zone_of_leader.end(), zone);
       if (it == zone_of_leader.end()) {
         zone_of_leader.push_back(zone);
@@ -37,11 +41,18 @@ class Hierarchical final : public CollectiveTopology {
       in_zone_[static_cast<std::size_t>(k)].parent = leader;
       in_zone_[static_cast<std::size_t>(leader)].children.push_back(k);
     }
-    across_.resize(leaders_.size());
+    across_.assign(leaders_.size(), TreeNode{});
     for (std::size_t i = 1; i < leaders_.size(); ++i) {
       across_[i].parent = leaders_.front();
       across_.front().children.push_back(leaders_[i]);
     }
+  }
+
+  std::vector<WorkerLink> links() const override {
+    auto links = tree_links(in_zone_, workers_, "zone leader");
+    const auto across = across_ring_ ? ring_links(leaders_, "zone leaders") : tree_links(across_, leaders_, "cross-zone star centre");
+    links.insert(links.end(), across.begin(), across.end());
+    return links;
   }
 
   void exchange(Peer& peer, int round) override {
@@ -65,6 +76,7 @@ class Hierarchical final : public CollectiveTopology {
   std::vector<int> leaders_;       // one per zone, in worker order
   std::vector<TreeNode> in_zone_;  // by worker: its leader, or (a leader) its zone's other workers
   std::vector<TreeNode> across_;   // by leader position: the star among leaders
+  std::vector<int> workers_;       // 0 .. K-1: in_zone_'s node ids
 };
 
 }  // namespace

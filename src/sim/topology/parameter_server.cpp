@@ -209,7 +209,7 @@ class WorkerActor {
   ArrivalQueue& arrivals_;
 };
 
-class ParameterServer final : public Topology {
+class ParameterServer final : public StarTopology {
  public:
   void create_actors(SimContext& context, const Placed& placed) override {
     const auto workers = placed.workers.size();

@@ -385,7 +385,7 @@ class ResilientWorker {
   sg4::Mailbox* server_ = nullptr;
 };
 
-class ResilientParameterServer final : public Topology {
+class ResilientParameterServer final : public StarTopology {
  public:
   void create_actors(SimContext& context, const Placed& placed) override {
     const auto& params = context.experiment->algorithm.params;

@@ -13,10 +13,11 @@ constexpr int kRingTag = 0;
 
 class RingAllreduce final : public CollectiveTopology {
  public:
-  void prepare(const SimContext& context) override {
-    ring_.resize(context.uploads.size());
+  void prepare(const std::vector<int>& worker_zones) override {
+    ring_.resize(worker_zones.size());
     std::iota(ring_.begin(), ring_.end(), 0);
   }
+  std::vector<WorkerLink> links() const override { return ring_links(ring_, "ring neighbours"); }
   void exchange(Peer& peer, int round) override { ring_allreduce(peer, ring_, peer.worker(), round, kRingTag); }
 
  private:

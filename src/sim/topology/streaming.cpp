@@ -24,6 +24,8 @@
 #include <simgrid/s4u/Engine.hpp>
 #include <simgrid/s4u/Semaphore.hpp>
 
+#include <numeric>
+
 namespace dmlsim {
 
 namespace sg4 = simgrid::s4u;
@@ -290,6 +292,11 @@ class StreamingRingWorker {
 
 class StreamingRing final : public Topology {
  public:
+  void check_routes(const Placed& placed, const AlgorithmSetup& /*setup*/) override {
+    std::vector<int> ring(placed.workers.size());
+    std::iota(ring.begin(), ring.end(), 0);
+    require_routes(placed, ring_links(ring, "ring neighbours"));
+  }
   void create_actors(SimContext& context, const Placed& placed) override {
     const auto workers = placed.workers.size();
     close_ = std::make_unique<RoundClose>(static_cast<int>(workers));
@@ -307,7 +314,7 @@ class StreamingRing final : public Topology {
   std::vector<RingJob> jobs_;
 };
 
-class StreamingParameterServer final : public Topology {
+class StreamingParameterServer final : public StarTopology {
  public:
   void create_actors(SimContext& context, const Placed& placed) override {
     for (std::size_t k = 0; k < placed.workers.size(); ++k)

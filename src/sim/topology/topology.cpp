@@ -1,6 +1,8 @@
 #include "sim/topology/topology.hpp"
 
 #include <fmt/format.h>
+#include <simgrid/s4u/Host.hpp>
+#include <stdexcept>
 
 namespace dmlsim {
 
@@ -31,6 +33,21 @@ const TopologyKind& find_topology_kind(const Scenario& s) {
   throw ScenarioError(s.file.string(), spec.line,
                       fmt::format("<topology> attribute 'kind': unknown topology '{}' (allowed: {})", spec.kind,
                                   fmt::join(names, ", ")));
+}
+
+void require_route(const simgrid::s4u::Host* a, const simgrid::s4u::Host* b, const std::string& who) {
+  if (a == b) return;
+  std::vector<simgrid::s4u::Link*> links;
+  double latency = 0;
+  a->route_to(b, links, &latency);
+  if (links.empty() && latency <= 0)
+    throw std::invalid_argument(fmt::format("{} run on hosts {} and {}, which the platform does not connect (no route)", who,
+                                            a->get_name(), b->get_name()));
+}
+
+void require_server_routes(const Placed& placed) {
+  for (std::size_t k = 0; k < placed.workers.size(); ++k)
+    require_route(placed.server, placed.workers[k], fmt::format("the server and worker {}", k));
 }
 
 }  // namespace dmlsim

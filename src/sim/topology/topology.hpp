@@ -20,8 +20,22 @@ class Topology {
   // Creates the run's actors on the placed hosts. The topology outlives them.
   virtual void create_actors(SimContext& context, const Placed& placed) = 0;
   // Before the clock starts: throws std::invalid_argument when the placed hosts cannot carry the
-  // topology's messages (SimGrid would abort on a send without a route).
-  virtual void check_routes(const Placed& /*placed*/, const AlgorithmSetup& /*setup*/) const {}
+  // topology's messages (SimGrid would abort on a send without a route). May prepare what
+  // create_actors uses.
+  virtual void check_routes(const Placed& /*placed*/, const AlgorithmSetup& /*setup*/) {}
+};
+
+// Throws std::invalid_argument "WHO run on hosts A and B, which the platform does not connect (no
+// route)" when two different hosts have no route between them; `who` names the two actors
+// ("gossip neighbours 0 and 1").
+void require_route(const simgrid::s4u::Host* a, const simgrid::s4u::Host* b, const std::string& who);
+// What a star's messages need: a route between the server and every worker.
+void require_server_routes(const Placed& placed);
+
+// A topology whose messages all travel between the server and the workers.
+class StarTopology : public Topology {
+ public:
+  void check_routes(const Placed& placed, const AlgorithmSetup& /*setup*/) override { require_server_routes(placed); }
 };
 
 struct TopologyKind {

@@ -4,6 +4,8 @@
 // contention-free platform 2·depth·(L + S/B).
 #include "sim/topology/tree_shape.hpp"
 
+#include <numeric>
+
 namespace dmlsim {
 
 TreeNode kary_tree_node(int node, int count, int arity) {
@@ -40,11 +42,15 @@ class Tree final : public CollectiveTopology {
  public:
   explicit Tree(const TopologySpec& spec) : spec_(spec) {}
 
-  void prepare(const SimContext& context) override {
-    const int count = static_cast<int>(context.uploads.size());
+  void prepare(const std::vector<int>& worker_zones) override {
+    const int count = static_cast<int>(worker_zones.size());
+    nodes_.clear();
+    ids_.resize(worker_zones.size());
+    std::iota(ids_.begin(), ids_.end(), 0);
     for (int k = 0; k < count; ++k)
       nodes_.push_back(spec_.binomial ? binomial_tree_node(k, count) : kary_tree_node(k, count, spec_.arity));
   }
+  std::vector<WorkerLink> links() const override { return tree_links(nodes_, ids_, "tree parent"); }
   void exchange(Peer& peer, int round) override {
     const auto& node = nodes_[static_cast<std::size_t>(peer.worker())];
     tree_reduce(peer, node, round, kReduceTag);
@@ -54,6 +60,7 @@ class Tree final : public CollectiveTopology {
  private:
   TopologySpec spec_;
   std::vector<TreeNode> nodes_;
+  std::vector<int> ids_;  // node i is worker i
 };
 
 }  // namespace

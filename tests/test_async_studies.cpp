@@ -1,0 +1,48 @@
+// The stragglers studies of issue 10 expand to the runs their README sections and XML comments
+// announce: eight algorithms × LAN/WAN × straggler or not × 5 seeds on breast cancer, seven on
+// the Fashion-MNIST MLP over the WAN × 5 seeds, every algorithm with the same gradients per worker.
+#include "test_util.hpp"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+using dmlsim::testutil::TempDir;
+namespace testutil = dmlsim::testutil;
+
+namespace {
+
+// The `dmlsim sweep --list` output of a shipped study.
+std::string listed_runs(const std::string& study, const TempDir& dir) {
+  const auto listed = testutil::run_dmlsim(fmt::format("sweep {} --list --out {}", study, (dir / "r").string()));
+  EXPECT_EQ(listed.exit_code, 0) << listed.out;
+  return listed.out;
+}
+
+std::size_t count_runs(const std::string& listed) {
+  std::size_t runs = 0;
+  for (auto at = listed.find("dmlsim' run "); at != std::string::npos; at = listed.find("dmlsim' run ", at + 1)) ++runs;
+  return runs;
+}
+
+}  // namespace
+
+TEST(AsyncStudies, BreastCancerStudyExpandsToItsHundredAndSixtyRuns) {
+  TempDir dir;
+  const auto listed = listed_runs("scenarios/studies/async-stragglers.xml", dir);
+  EXPECT_EQ(count_runs(listed), 160u) << listed;  // 8 algorithms × 2 platforms × 2 straggler settings × 5 seeds
+  // MA's 60 rounds of 5 local steps are SSGD's 300 gradients per worker.
+  EXPECT_NE(listed.find("algorithm-ma_rounds-60_platform-wan-geo_server-us-east-0_stragglers-one-3x_seed-5"), std::string::npos)
+      << listed;
+  EXPECT_NE(listed.find("algorithm-asgd_rounds-1200_platform-lan_server-node-0_stragglers-none_seed-1"), std::string::npos)
+      << listed;
+}
+
+TEST(AsyncStudies, FashionMnistStudyExpandsToItsSeventyRuns) {
+  TempDir dir;
+  const auto listed = listed_runs("scenarios/studies/async-stragglers-fmnist.xml", dir);
+  EXPECT_EQ(count_runs(listed), 70u) << listed;  // 7 algorithms × 2 straggler settings × 5 seeds
+  // 4,000 gradients each: 500 synchronous rounds of 8 workers, 100 MA rounds of 5 steps, 4,000 pushes.
+  EXPECT_NE(listed.find("algorithm-ma_rounds-100_eval-every-5_stragglers-one-3x_seed-5"), std::string::npos) << listed;
+  EXPECT_NE(listed.find("algorithm-ssp_rounds-4000_eval-every-200_stragglers-none_seed-1"), std::string::npos) << listed;
+  EXPECT_NE(listed.find("algorithm-dpsgd_rounds-500_eval-every-25"), std::string::npos) << listed;
+}
