@@ -20,16 +20,10 @@ class CollectiveWorker {
     auto trainer = ctx_.experiment->make_trainer(worker_);
     auto role = ctx_.make_worker_role(worker_);
     auto& upload = ctx_.uploads[static_cast<std::size_t>(worker_)];
-    auto& stats = peer.ledger().stats();
 
     topology_.close_round(peer, 0);  // the monitor records the initial model
     for (int round = 1; !ctx_.finished; ++round) {
-      role->run_round(round, ctx_.server->broadcast(), trainer, upload);
-      const double flops = trainer.take_flops();
-      ctx_.compute(worker_, flops);
-      peer.ledger().computed();
-      stats.flops += flops;
-      stats.samples += static_cast<std::uint64_t>(upload.samples);
+      compute_round(*role, round, ctx_.server->broadcast(), trainer, upload, peer.ledger());
       topology_.exchange(peer, round);
       topology_.close_round(peer, round);
     }

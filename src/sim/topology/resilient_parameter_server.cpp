@@ -17,6 +17,7 @@
 // tens of workers of a failure study, not the scale runs of the plain star.
 #include "algorithms/asynchronous.hpp"
 #include "algorithms/registry.hpp"
+#include "sim/topology/star_messages.hpp"
 #include "sim/topology/topology.hpp"
 #include "world/failures.hpp"
 
@@ -32,9 +33,7 @@ namespace sg4 = simgrid::s4u;
 
 namespace {
 
-constexpr int kBroadcastTag = 0;
-constexpr int kUploadTag = 1;
-constexpr int kJoinTag = 2;
+constexpr int kJoinTag = 2;  // after kBroadcastTag and kUploadTag (star_messages.hpp)
 
 double now() { return sg4::Engine::get_clock(); }
 
@@ -363,8 +362,7 @@ class ResilientWorker {
  private:
   // False when the transfer failed (a link or the server's host went down under it).
   bool send(int round, int tag, std::uint64_t bytes) {
-    auto message = std::make_unique<Message>(Message{round, tag, worker_, bytes, now(), nullptr});
-    ctx_.count(*message, ctx_.worker_zone[static_cast<std::size_t>(worker_)], ctx_.server_zone);
+    auto message = message_to_server(ctx_, worker_, round, tag, bytes);
     try {
       server_->put(message.get(), bytes);
     } catch (const simgrid::Exception&) {
