@@ -76,5 +76,7 @@ struct StarSpec {
 std::string star_platform(int workers, const StarSpec& spec);
 // The parameters of a run's weights.csv (--save-weights).
 Vector read_weights(const std::filesystem::path& file);
+// Column `name` of a run's rounds.csv, one value per round (throws if there is no such column).
+std::vector<double> rounds_column(const std::filesystem::path& out, const std::string& name);
 
 }  // namespace dmlsim::testutil

@@ -76,13 +76,16 @@ void ring_allreduce(Peer& peer, const std::vector<int>& ring, int position, int 
   const auto& sizes = peer.context().sizes;
   const int next = ring[static_cast<std::size_t>((position + 1) % n)];
   for (int step = 0; step < 2 * (n - 1); ++step) {
-    // Reduce-scatter sends chunk (p - s) mod n; all-gather then passes on the chunk just completed.
-    const int chunk = step < n - 1 ? position - step : position + 1 - (step - (n - 1));
-    const int c = ((chunk % n) + n) % n;
+    const int c = ring_step_chunk(position, step, n);
     auto send = peer.send(next, round, tag_base + step, sizes.of(chunk_parameters(sizes.parameters, n, c)));
     peer.receive(round, tag_base + step);
     peer.finish(send);
   }
+}
+
+int ring_step_chunk(int position, int step, int n) {
+  const int chunk = step < n - 1 ? position - step : position + 1 - (step - (n - 1));
+  return ((chunk % n) + n) % n;
 }
 
 void tree_reduce(Peer& peer, const TreeNode& node, int round, int tag) {

@@ -123,6 +123,7 @@ class ResilientServer {
     }
     if (!failures_.fatal().empty()) return;
     ctx_.monitor->finish(role.model(), now());
+    failures_.end();
     ctx_.finished = true;
   }
 
@@ -262,6 +263,7 @@ class ResilientAsyncServer {
     }
     ctx_.monitor->finish(role.model(), now());
     ctx_.record.staleness_histogram = protocol.staleness_histogram();
+    failures_.end();
     ctx_.finished = true;
   }
 
