@@ -80,6 +80,23 @@ class RingFailures : public ::testing::Test {
     return nlohmann::json::parse(read_text(r.out / "summary.json"))["failures"];
   }
 
+  // Every worker's compute + communication + waiting + down time is the run's simulated time, and
+  // worker `down_worker` was down at least `at_least` seconds (the others never).
+  static void expect_time_adds_up(const Run& r, int down_worker, double at_least) {
+    const auto summary = nlohmann::json::parse(read_text(r.out / "summary.json"));
+    const double sim_time = summary["result"]["sim_time"].get<double>();
+    for (const auto& w : summary["time_breakdown"]["workers"]) {
+      const double sum = w["compute_time"].get<double>() + w["comm_time"].get<double>() +
+                         w["wait_time"].get<double>() + w["down_time"].get<double>();
+      EXPECT_NEAR(sum, sim_time, 1e-9) << w.dump();
+      if (w["worker"] == down_worker)
+        EXPECT_GE(w["down_time"].get<double>(), at_least - 1e-9) << w.dump();
+      else
+        EXPECT_EQ(w["down_time"].get<double>(), 0.0) << w.dump();
+    }
+    EXPECT_GT(summary["time_breakdown"]["mean_down_time"].get<double>(), 0.0);
+  }
+
   // One step of a ring of n: latency plus a chunk of S/n bytes.
   static double step(int n) { return kLatency + kBytes / n / kBandwidth; }
 
@@ -107,6 +124,8 @@ TEST_F(RingFailures, TheRoundOfADeathLastsStepsToTheStallTimeoutAndARoundOfTheSm
   EXPECT_EQ(f["events"][0]["workers"], nlohmann::json::array({2}));
   EXPECT_EQ(f["workers_out_at_end"], nlohmann::json::array({2}));
   EXPECT_GT(f["events"][0]["rows_missed"].get<int>(), 0);
+  // w2 is down from its last booked instant (it died as round 3 started) to the end.
+  expect_time_adds_up(r, 2, time.back() - time[2]);
 }
 
 TEST_F(RingFailures, TheRingWithADeadWorkerTrainsTheStarsModel) {
@@ -137,6 +156,7 @@ TEST_F(RingFailures, AWorkerThatComesBackRejoinsAtTheNextRound) {
   EXPECT_FALSE(f["events"][0]["up_at"].is_null());
   EXPECT_TRUE(f["workers_out_at_end"].empty());
   EXPECT_EQ(f["events"][0]["rounds_cost"].get<int>(), f["missed_per_worker"][0].get<int>());
+  expect_time_adds_up(r, 0, 0.2);
 }
 
 TEST_F(RingFailures, RandomFailuresWithRepairsRerunIdentically) {

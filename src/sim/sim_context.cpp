@@ -47,7 +47,10 @@ TimeLedger::TimeLedger(SimContext& context, int worker)
       worker_(worker),
       stats_(context.stats(worker)),
       since_(context.accounted_until[static_cast<std::size_t>(worker)]) {
-  since_ = sg4::Engine::get_clock();
+  // A worker's actor starts at 0, or again when its host comes back: the gap was down time.
+  const double now = sg4::Engine::get_clock();
+  stats_.down_time += std::max(0.0, now - since_);
+  since_ = now;
 }
 
 void TimeLedger::execute(double flops) { ctx_.compute(worker_, flops); }

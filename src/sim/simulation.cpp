@@ -237,9 +237,12 @@ const RunRecord& Simulation::run(bool bare) {
 
   if (!sim_.monitor->failure().empty()) throw SimulationFailure(sim_.monitor->failure());
   if (failures_ && !failures_->fatal().empty()) throw SimulationFailure(failures_->fatal());
-  // A worker done before the run ended (its last upload arrived first) idled until the end.
-  for (std::size_t k = 0; k < sim_.record.workers.size(); ++k)
-    sim_.record.workers[k].wait_time += std::max(0.0, sim_.record.sim_time - sim_.accounted_until[k]);
+  // A worker done before the run ended (its last upload arrived first) idled until the end; one
+  // whose host is down at the end was down.
+  for (std::size_t k = 0; k < sim_.record.workers.size(); ++k) {
+    auto& w = sim_.record.workers[k];
+    (placed_.workers[k]->is_on() ? w.wait_time : w.down_time) += std::max(0.0, sim_.record.sim_time - sim_.accounted_until[k]);
+  }
   if (!sim_.finished && failures_)
     throw SimulationFailure(fmt::format("every worker went down and none came back: the run stopped at {} s before "
                                         "it finished", sg4::Engine::get_clock()));
