@@ -214,6 +214,11 @@ TEST_F(WorldFailures, AsynchronousRunsGoOnWithoutTheDeadWorker) {
     const auto f = failures(r);
     EXPECT_EQ(f["events"][0]["round"], 10);
     EXPECT_EQ(f["workers_out_at_end"], nlohmann::json::array({3}));
+    // The push it owed is lost; every update after it went on without it (its host never comes back).
+    EXPECT_EQ(f["events"][0]["missed_uploads"], 1) << algorithm;
+    EXPECT_GT(f["events"][0]["rows_missed"].get<int>(), 0) << algorithm;
+    const auto out_from = std::find(participants.begin(), participants.end(), 3) - participants.begin();
+    EXPECT_EQ(f["events"][0]["rounds_cost"].get<long>(), static_cast<long>(participants.size()) - out_from) << algorithm;
   }
 }
 

@@ -166,22 +166,37 @@ void FailurePlan::come_back(const Planned& p, std::size_t record, double after) 
   });
 }
 
+FailureRecord* FailurePlan::cause(int worker) {
+  const auto k = static_cast<std::size_t>(worker);
+  // The latest failure that cut this worker off since its last aggregated upload.
+  for (auto it = records_.rbegin(); it != records_.rend(); ++it) {
+    if (it->down_at < last_aggregated_[k]) break;
+    if (std::find(it->workers.begin(), it->workers.end(), worker) != it->workers.end()) return &*it;
+  }
+  return nullptr;
+}
+
+void FailurePlan::count_round(FailureRecord& record, int round) {
+  if (record.last_costly_round == round) return;
+  record.last_costly_round = round;
+  ++record.rounds_cost;
+}
+
 void FailurePlan::missed(int worker, int round) {
   const auto k = static_cast<std::size_t>(worker);
   ++missed_[k];
-  // The cause: the latest failure that cut this worker off since its last aggregated upload.
-  for (auto it = records_.rbegin(); it != records_.rend(); ++it) {
-    if (it->down_at < last_aggregated_[k]) break;
-    if (std::find(it->workers.begin(), it->workers.end(), worker) == it->workers.end()) continue;
-    ++it->missed_uploads;
-    it->rows_missed += partition_rows_[k];
-    if (it->last_costly_round != round) {
-      it->last_costly_round = round;
-      ++it->rounds_cost;
-    }
+  auto* record = cause(worker);
+  if (!record) {
+    ++missed_without_failure_;
     return;
   }
-  ++missed_without_failure_;
+  ++record->missed_uploads;
+  record->rows_missed += partition_rows_[k];
+  count_round(*record, round);
+}
+
+void FailurePlan::went_on_without(int worker, int update) {
+  if (auto* record = cause(worker)) count_round(*record, update);
 }
 
 void FailurePlan::set_participants(int round, int count) { participants_[static_cast<std::size_t>(round)] = count; }

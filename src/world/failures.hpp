@@ -66,6 +66,9 @@ class FailurePlan {
   // The run is over: no more failure or repair (pending timers would run the clock on).
   // Worker `worker` had no upload aggregated in `round` (it was down, cut off, or too late).
   void missed(int worker, int round);
+  // Asynchronous runs: server update `update` was applied while worker `worker` was out of the
+  // server's view (counts in the rounds_cost of the failure that cut it off; no upload is missed).
+  void went_on_without(int worker, int update);
   // The uploads `round` aggregated, with their arrival times.
   void aggregated(int round, const std::vector<Arrival>& uploads);
   void set_participants(int round, int count);
@@ -104,6 +107,9 @@ class FailurePlan {
     Rng rng;  // its own stream: failure and repair times
   };
   void next_random_failure(std::size_t host_index);
+  // The failure that cut `worker` off since its last aggregated upload (null: none did).
+  FailureRecord* cause(int worker);
+  static void count_round(FailureRecord& record, int round);
   double exponential(std::size_t host_index, double mean);
   // Runs `action` at simulated time `date` (from the engine, not from an actor).
   void at(double date, std::function<void()> action);

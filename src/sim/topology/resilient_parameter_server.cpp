@@ -275,12 +275,15 @@ class ResilientAsyncServer {
     const auto released = protocol_->push(ctx_.uploads[static_cast<std::size_t>(worker)],
                                           static_cast<std::uint64_t>(push.round));
     failures_.set_participants(update, static_cast<int>(std::count(in_view_.begin(), in_view_.end(), true)));
+    for (std::size_t k = 0; k < in_view_.size(); ++k)
+      if (!in_view_[k]) failures_.went_on_without(static_cast<int>(k), update);
     if (!ctx_.monitor->after_round(update, ctx_.server->model(), probe)) return false;
     for (int k : released) reply(k);
     return true;
   }
 
   void lose(int worker) {
+    failures_.missed(worker, static_cast<int>(protocol_->version()) + 1);  // the push it owed is lost
     in_view_[static_cast<std::size_t>(worker)] = false;
     awaited_[static_cast<std::size_t>(worker)] = false;
     for (int k : protocol_->leave(worker)) reply(k);
