@@ -53,7 +53,7 @@ class RingFailures : public ::testing::Test {
   // star), with `failures`.
   Run run(const std::string& name, const std::string& topology, int rounds, const std::string& failures) {
     const auto data = source_dir() / "data";
-    const bool star = topology == "parameter-server";
+    const bool with_server = topology == "parameter-server" || name == "server";
     write_text(dir_ / (name + ".xml"), fmt::format(R"(<?xml version="1.0"?>
 <scenario name="ring-failures" seed="3">
   <platform file="mesh.xml"/>
@@ -69,7 +69,7 @@ class RingFailures : public ::testing::Test {
   {}
 </scenario>
 )", (data / "breast_cancer_seed_train.csv").string(), (data / "breast_cancer_seed_test.csv").string(), kWorkers,
-                                                 star ? R"(<server host="s"/>)" : "", topology, rounds, failures));
+                                                 with_server ? R"(<server host="s"/>)" : "", topology, rounds, failures));
     const auto out = dir_ / ("out-" + name);
     return {run_dmlsim(fmt::format("run {} -q --save-weights -o {}", (dir_ / (name + ".xml")).string(), out.string())), out};
   }
@@ -177,6 +177,13 @@ TEST_F(RingFailures, LosingEveryWorkerIsExit3WithNothingWritten) {
   EXPECT_EQ(r.result.exit_code, 3) << r.result.out;
   EXPECT_NE(r.result.out.find("every worker went down"), std::string::npos) << r.result.out;
   EXPECT_FALSE(fs::exists(r.out));
+}
+
+// The ring has no server: a <server> in the scenario changes nothing, and its host runs nothing.
+TEST_F(RingFailures, AServerHostNamedByTheScenarioIsNoServerOnTheRing) {
+  const auto r = run("server", "ring-allreduce", 5, R"(<failures timeout="1s"><host name="s" at="1ms"/></failures>)");
+  EXPECT_EQ(r.result.exit_code, 2) << r.result.out;
+  EXPECT_NE(r.result.out.find("host 's' runs neither a worker nor the server"), std::string::npos) << r.result.out;
 }
 
 TEST_F(RingFailures, LinkFailuresAreRefusedOnTheRing) {

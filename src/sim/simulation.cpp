@@ -193,7 +193,10 @@ void Simulation::plan_failures() {
                             "ring-allreduce, fail the hosts)");
   std::vector<std::uint64_t> rows;
   for (const auto& partition : experiment_.partitions) rows.push_back(partition.size());
-  failures_ = std::make_unique<FailurePlan>(s, placed_, rows);
+  // The ring has no server, even when the scenario names one: its host is no special case there.
+  failure_view_ = placed_;
+  if (ring) failure_view_.server = nullptr;
+  failures_ = std::make_unique<FailurePlan>(s, failure_view_, rows);
   topology_ = ring ? make_resilient_ring(s.topology) : make_resilient_parameter_server(s.topology);
 }
 
