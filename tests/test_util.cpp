@@ -185,4 +185,23 @@ fs::path write_host_scenario(const fs::path& dir, const HostScenario& scenario) 
   return dir / "s.xml";
 }
 
+std::vector<double> rounds_column(const std::filesystem::path& out, const std::string& name) {
+  std::istringstream in(read_text(out / "rounds.csv"));
+  std::string line;
+  std::getline(in, line);
+  std::vector<std::string> header;
+  std::istringstream h(line);
+  for (std::string field; std::getline(h, field, ',');) header.push_back(field);
+  const auto index = static_cast<std::size_t>(std::find(header.begin(), header.end(), name) - header.begin());
+  if (index == header.size()) throw std::runtime_error("rounds.csv has no column " + name);
+  std::vector<double> values;
+  while (std::getline(in, line)) {
+    std::vector<std::string> fields;
+    std::istringstream f(line);
+    for (std::string field; std::getline(f, field, ',');) fields.push_back(field);
+    values.push_back(std::stod(fields.at(index)));
+  }
+  return values;
+}
+
 }  // namespace dmlsim::testutil

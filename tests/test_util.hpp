@@ -104,5 +104,7 @@ void expect_target_lines(const std::filesystem::path& dir, const std::string& sc
                          const std::vector<std::tuple<std::string, std::string, int, int>>& rows);
 // The parameters of a run's weights.csv (--save-weights).
 Vector read_weights(const std::filesystem::path& file);
+// Column `name` of a run's rounds.csv, one value per round (throws if there is no such column).
+std::vector<double> rounds_column(const std::filesystem::path& out, const std::string& name);
 
 }  // namespace dmlsim::testutil

@@ -13,10 +13,11 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 using namespace dmlsim;
+namespace fs = std::filesystem;
 using dmlsim::testutil::read_text;
+using dmlsim::testutil::rounds_column;
 using dmlsim::testutil::run_dmlsim;
 using dmlsim::testutil::TempDir;
 using dmlsim::testutil::write_text;
@@ -67,25 +68,7 @@ class WorldFailures : public ::testing::Test {
     return {run_dmlsim(fmt::format("run {} -q --save-weights -o {}", scenario.string(), out.string())), out};
   }
 
-  // Column `name` of rounds.csv, one value per row.
-  static std::vector<double> column(const std::filesystem::path& out, const std::string& name) {
-    std::istringstream in(read_text(out / "rounds.csv"));
-    std::string line;
-    std::getline(in, line);
-    std::vector<std::string> header;
-    std::istringstream h(line);
-    for (std::string field; std::getline(h, field, ',');) header.push_back(field);
-    const auto index = static_cast<std::size_t>(std::find(header.begin(), header.end(), name) - header.begin());
-    EXPECT_LT(index, header.size()) << name;
-    std::vector<double> values;
-    while (std::getline(in, line)) {
-      std::vector<std::string> fields;
-      std::istringstream f(line);
-      for (std::string field; std::getline(f, field, ',');) fields.push_back(field);
-      values.push_back(std::stod(fields.at(index)));
-    }
-    return values;
-  }
+  static std::vector<double> column(const fs::path& out, const std::string& name) { return rounds_column(out, name); }
 
   // Model averaging computed without the simulator: each round, every worker that took part runs
   // M SGD steps from the global model on its own batches, and the global model is their mean. The
@@ -231,6 +214,11 @@ TEST_F(WorldFailures, AsynchronousRunsGoOnWithoutTheDeadWorker) {
     const auto f = failures(r);
     EXPECT_EQ(f["events"][0]["round"], 10);
     EXPECT_EQ(f["workers_out_at_end"], nlohmann::json::array({3}));
+    // The push it owed is lost; every update after it went on without it (its host never comes back).
+    EXPECT_EQ(f["events"][0]["missed_uploads"], 1) << algorithm;
+    EXPECT_GT(f["events"][0]["rows_missed"].get<int>(), 0) << algorithm;
+    const auto out_from = std::find(participants.begin(), participants.end(), 3) - participants.begin();
+    EXPECT_EQ(f["events"][0]["rounds_cost"].get<long>(), static_cast<long>(participants.size()) - out_from) << algorithm;
   }
 }
 
@@ -286,10 +274,11 @@ TEST_F(WorldFailures, BadFailureSpecsAreRejectedWithFileAndLine) {
 }
 
 TEST_F(WorldFailures, OtherTopologiesAreRefusedAtValidation) {
-  const auto r = run("ring", 8, R"(<failures timeout="1s"><host name="w1" at="1s"/></failures>)",
-                     R"(<topology kind="ring-allreduce"/>)");
+  const auto r = run("tree", 8, R"(<failures timeout="1s"><host name="w1" at="1s"/></failures>)",
+                     R"(<topology kind="tree"/>)");
   EXPECT_EQ(r.result.exit_code, 2) << r.result.out;
-  EXPECT_NE(r.result.out.find("failures are supported on topology parameter-server"), std::string::npos) << r.result.out;
+  EXPECT_NE(r.result.out.find("failures are supported on topologies parameter-server and ring-allreduce"),
+            std::string::npos) << r.result.out;
 }
 
 TEST_F(WorldFailures, StreamingAlgorithmsAreRefusedAtValidation) {

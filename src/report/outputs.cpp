@@ -69,17 +69,20 @@ Json utilisation(double compute_time, double sim_time) {
   return sim_time > 0 ? Json(compute_time / sim_time) : Json(nullptr);
 }
 
-Json worker_json(const WorkerStats& w, double sim_time) {
+// `down`: the run had <failures>, so the worker's down time is a fourth part of its time.
+Json worker_json(const WorkerStats& w, double sim_time, bool down) {
   const double busy = w.compute_time;
-  return {{"worker", w.worker},
-          {"host", w.host},
-          {"compute_time", w.compute_time},
-          {"comm_time", w.comm_time},
-          {"wait_time", w.wait_time},
-          {"comm_compute_ratio", busy > 0 ? Json(w.comm_time / busy) : Json(nullptr)},
-          {"utilisation", utilisation(w.compute_time, sim_time)},
-          {"flops", w.flops},
-          {"samples", w.samples}};
+  Json j = {{"worker", w.worker},
+            {"host", w.host},
+            {"compute_time", w.compute_time},
+            {"comm_time", w.comm_time},
+            {"wait_time", w.wait_time}};
+  if (down) j["down_time"] = w.down_time;
+  j["comm_compute_ratio"] = busy > 0 ? Json(w.comm_time / busy) : Json(nullptr);
+  j["utilisation"] = utilisation(w.compute_time, sim_time);
+  j["flops"] = w.flops;
+  j["samples"] = w.samples;
+  return j;
 }
 
 }  // namespace
@@ -130,13 +133,15 @@ Json summary_json(const Scenario& s, const RunContext& c, const RunRecord& recor
   for (const auto& link : c.applied_link_overrides) links.push_back(link);
 
   const RoundRow last = record.rows.empty() ? RoundRow{} : record.rows.back();
-  double compute = 0, comm = 0, wait = 0;
+  double compute = 0, comm = 0, wait = 0, down = 0;
+  const bool failures = !c.failures.is_null();
   Json workers = Json::array();
   for (const auto& w : record.workers) {
-    workers.push_back(worker_json(w, record.sim_time));
+    workers.push_back(worker_json(w, record.sim_time, failures));
     compute += w.compute_time;
     comm += w.comm_time;
     wait += w.wait_time;
+    down += w.down_time;
   }
 
   Json j;
@@ -228,6 +233,7 @@ Json summary_json(const Scenario& s, const RunContext& c, const RunRecord& recor
                          {"comm_compute_ratio", compute > 0 ? Json(comm / compute) : Json(nullptr)},
                          {"utilisation", utilisation(compute / n, record.sim_time)},
                          {"workers", workers}};
+  if (failures) j["time_breakdown"]["mean_down_time"] = down / n;
   if (!c.energy.is_null()) j["energy"] = c.energy;
   if (!c.failures.is_null()) j["failures"] = c.failures;
   return j;

@@ -46,6 +46,9 @@ struct WorkerStats {
   double compute_time = 0;  // in execute()
   double comm_time = 0;     // own transfers in flight (upload, and the broadcast once it was sent)
   double wait_time = 0;     // idle: waiting for the server's next broadcast to be sent
+  // With <failures>: its host was down, from its last booked instant before the failure (the work
+  // under way is lost with it) to its actor's restart, or to the end of the run.
+  double down_time = 0;
   double flops = 0;
   std::uint64_t samples = 0;  // rows processed
 };

@@ -2,7 +2,9 @@
 
 #include "sim/bare_roles.hpp"
 
+#include <algorithm>
 #include <exception>
+#include <simgrid/Exception.hpp>
 #include <fmt/format.h>
 #include <simgrid/s4u/Actor.hpp>
 #include <simgrid/s4u/Engine.hpp>
@@ -45,7 +47,10 @@ TimeLedger::TimeLedger(SimContext& context, int worker)
       worker_(worker),
       stats_(context.stats(worker)),
       since_(context.accounted_until[static_cast<std::size_t>(worker)]) {
-  since_ = sg4::Engine::get_clock();
+  // A worker's actor starts at 0, or again when its host comes back: the gap was down time.
+  const double now = sg4::Engine::get_clock();
+  stats_.down_time += std::max(0.0, now - since_);
+  since_ = now;
 }
 
 void TimeLedger::execute(double flops) { ctx_.compute(worker_, flops); }
@@ -100,7 +105,9 @@ Peer::Peer(SimContext& context, int worker)
 
 Peer::~Peer() {
   // A daemon killed at the end of the run unwinds through here, and SimGrid forbids simcalls then.
-  if (std::uncaught_exceptions() == 0) inbox_->set_receiver(nullptr);
+  if (std::uncaught_exceptions() > 0) return;
+  if (pending_) pending_->cancel();
+  inbox_->set_receiver(nullptr);
 }
 
 std::unique_ptr<Message> Peer::message_to(int to, int round, int tag, std::uint64_t bytes,
@@ -132,24 +139,62 @@ void Peer::finish(std::vector<sg4::CommPtr>& sends) {
   ledger_.communicated();
 }
 
-std::unique_ptr<Message> Peer::receive(int round, int tag) {
-  auto matches = [&](const Message& m) { return m.round == round && m.tag == tag; };
+std::unique_ptr<Message> Peer::from_stash(int round, int tag) {
   for (auto it = stash_.begin(); it != stash_.end(); ++it)
-    if (matches(**it)) {
+    if ((*it)->round == round && (*it)->tag == tag) {
       // Arrived while this worker was busy with an earlier step: no waiting now.
       auto message = std::move(*it);
       stash_.erase(it);
       ledger_.communicated();
       return message;
     }
+  return nullptr;
+}
+
+std::unique_ptr<Message> Peer::receive(int round, int tag) {
+  if (auto message = from_stash(round, tag)) return message;
   for (;;) {
     auto message = inbox_->get_unique<Message>();
-    if (matches(*message)) {
+    if (message->round == round && message->tag == tag) {
       ledger_.received(message->sent_at);
       return message;
     }
     stash_.push_back(std::move(message));
   }
+}
+
+std::unique_ptr<Message> Peer::receive_within(int round, int tag, double timeout) {
+  if (auto message = from_stash(round, tag)) return message;
+  const double deadline = sg4::Engine::get_clock() + timeout;
+  for (;;) {
+    // One receive stays posted across timeouts: a message in flight when the wait gives up is not
+    // lost with it.
+    if (!pending_) pending_ = inbox_->get_async<Message>(&arrived_);
+    std::vector<sg4::CommPtr> pending{pending_};
+    ssize_t index = -1;
+    try {
+      index = sg4::Comm::wait_any_for(pending, std::max(0.0, deadline - sg4::Engine::get_clock()));
+    } catch (const simgrid::Exception&) {  // the transfer failed: its sender's host or a link went down
+      pending_ = nullptr;
+    }
+    if (index < 0) {
+      ledger_.waited();
+      return nullptr;
+    }
+    pending_ = nullptr;
+    std::unique_ptr<Message> message(arrived_);
+    if (message->round == round && message->tag == tag) {
+      ledger_.received(message->sent_at);
+      return message;
+    }
+    stash_.push_back(std::move(message));
+  }
+}
+
+void Peer::drop_older(int round, int tag) {
+  stash_.erase(std::remove_if(stash_.begin(), stash_.end(),
+                              [&](const auto& m) { return m->round < round || (m->round == round && m->tag < tag); }),
+               stash_.end());
 }
 
 }  // namespace dmlsim

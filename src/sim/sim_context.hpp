@@ -122,6 +122,12 @@ class Peer {
   void finish(const simgrid::s4u::CommPtr& send);               // waits: communication time
   void finish(std::vector<simgrid::s4u::CommPtr>& sends);
   std::unique_ptr<Message> receive(int round, int tag);          // blocks until that message is in
+  // Like receive(), but gives up (null) after `timeout` seconds of waiting, or when the transfer
+  // fails (its sender's host or a link went down under it): the time is booked as waiting.
+  std::unique_ptr<Message> receive_within(int round, int tag, double timeout);
+  // Forgets the stashed messages of earlier rounds, and of `round` with a tag below `tag` (an
+  // exchange given up and started again under new tags).
+  void drop_older(int round, int tag);
 
  private:
   SimContext& ctx_;
@@ -129,7 +135,10 @@ class Peer {
   simgrid::s4u::Mailbox* inbox_;
   TimeLedger ledger_;
   std::deque<std::unique_ptr<Message>> stash_;
+  simgrid::s4u::CommPtr pending_;  // receive_within()'s receive, posted until a message comes
+  Message* arrived_ = nullptr;      // where it puts the message
 
+  std::unique_ptr<Message> from_stash(int round, int tag);
   std::unique_ptr<Message> message_to(int to, int round, int tag, std::uint64_t bytes,
                                       std::shared_ptr<const Vector> values);
 };

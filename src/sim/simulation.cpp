@@ -222,20 +222,34 @@ void Simulation::check_link_energy_supported() const {
                                     "plugin crashes when such an actor is ended (host energy works: drop links)", why));
 }
 
-// Failures run on the parameter-server star only (world/failures.hpp).
+// Failures run on the parameter-server star (synchronous and asynchronous algorithms) and on the
+// ring all-reduce (synchronous ones, host failures) (world/failures.hpp).
 void Simulation::plan_failures() {
-  if (scenario_.topology.kind != "parameter-server")
-    throw ScenarioError(scenario_.file.string(), scenario_.failures.line,
-                        fmt::format("<failures>: failures are supported on topology parameter-server only, not on {}",
-                                    scenario_.topology.kind));
-  if (scenario_.algorithm.algorithm().streaming)
-    throw ScenarioError(scenario_.file.string(), scenario_.failures.line,
+  const auto& s = scenario_;
+  const auto& algorithm = s.algorithm.algorithm();
+  const bool ring = s.topology.kind == "ring-allreduce" && !algorithm.asynchronous();
+  if (s.topology.kind != "parameter-server" && !ring)
+    throw ScenarioError(s.file.string(), s.failures.line,
+                        fmt::format("<failures>: failures are supported on topologies parameter-server and "
+                                    "ring-allreduce (synchronous algorithms) only, not on {}{}", s.topology.kind,
+                                    s.topology.kind == "ring-allreduce" ? " with an asynchronous algorithm" : ""));
+  if (algorithm.streaming)
+    throw ScenarioError(s.file.string(), s.failures.line,
                         fmt::format("<failures>: failures are not supported with the streaming algorithm {} "
-                                    "(its fragment exchange has no survivor path)", scenario_.algorithm.algorithm().name));
+                                    "(its fragment exchange has no survivor path)", algorithm.name));
+  if (ring)
+    for (const auto& e : s.failures.events)
+      if (e.link)
+        throw ScenarioError(s.file.string(), e.line,
+                            "<link>: link failures are supported on topology parameter-server only (on "
+                            "ring-allreduce, fail the hosts)");
   std::vector<std::uint64_t> rows;
   for (const auto& partition : experiment_.partitions) rows.push_back(partition.size());
-  failures_ = std::make_unique<FailurePlan>(scenario_, placed_, rows);
-  topology_ = make_resilient_parameter_server(scenario_.topology);
+  // The ring has no server, even when the scenario names one: its host is no special case there.
+  failure_view_ = placed_;
+  if (ring) failure_view_.server = nullptr;
+  failures_ = std::make_unique<FailurePlan>(s, failure_view_, rows);
+  topology_ = ring ? make_resilient_ring(s.topology) : make_resilient_parameter_server(s.topology);
 }
 
 void Simulation::prepare_run(bool bare) {
@@ -279,9 +293,15 @@ const RunRecord& Simulation::run(bool bare) {
 
   if (!sim_.monitor->failure().empty()) throw SimulationFailure(sim_.monitor->failure());
   if (failures_ && !failures_->fatal().empty()) throw SimulationFailure(failures_->fatal());
-  // A worker done before the run ended (its last upload arrived first) idled until the end.
-  for (std::size_t k = 0; k < sim_.record.workers.size(); ++k)
-    sim_.record.workers[k].wait_time += std::max(0.0, sim_.record.sim_time - sim_.accounted_until[k]);
+  // A worker done before the run ended (its last upload arrived first) idled until the end; one
+  // whose host is down at the end was down.
+  for (std::size_t k = 0; k < sim_.record.workers.size(); ++k) {
+    auto& w = sim_.record.workers[k];
+    (placed_.workers[k]->is_on() ? w.wait_time : w.down_time) += std::max(0.0, sim_.record.sim_time - sim_.accounted_until[k]);
+  }
+  if (!sim_.finished && failures_)
+    throw SimulationFailure(fmt::format("every worker went down and none came back: the run stopped at {} s before "
+                                        "it finished", sg4::Engine::get_clock()));
   if (!sim_.finished)
     throw SimulationFailure(fmt::format("the simulation stopped at {} s before the run finished (deadlock)",
                                         sg4::Engine::get_clock()));

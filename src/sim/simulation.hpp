@@ -58,6 +58,7 @@ class Simulation {
   Placed placed_;
   std::unique_ptr<Topology> topology_;
   std::unique_ptr<FailurePlan> failures_;  // with <failures>
+  Placed failure_view_;  // the placed run as the failure plan sees it: no server on the ring
 };
 
 }  // namespace dmlsim

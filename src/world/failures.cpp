@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
+#include <simgrid/kernel/Timer.hpp>
 #include <simgrid/s4u/Actor.hpp>
 #include <simgrid/s4u/Engine.hpp>
 
@@ -76,20 +77,14 @@ FailurePlan::FailurePlan(const Scenario& s, const Placed& placed, std::vector<st
 }
 
 void FailurePlan::start() {
-  // Time-driven failures, in time order (file order among equal times), by one daemon.
+  // Time-driven failures, in time order (file order among equal times).
   std::vector<const Planned*> timed;
   for (const auto& p : planned_)
     if (p.spec.at) timed.push_back(&p);
   std::stable_sort(timed.begin(), timed.end(), [](const Planned* a, const Planned* b) { return *a->spec.at < *b->spec.at; });
-  if (!timed.empty())
-    sg4::Actor::create("failures", placed_.server, [this, timed] {
-      for (const auto* p : timed) {
-        sg4::this_actor::sleep_until(*p->spec.at);
-        go_down(*p, p->host ? "host" : "link");
-      }
-    })->daemonize();
+  for (const auto* p : timed) at(*p->spec.at, [this, p] { go_down(*p, p->host ? "host" : "link"); });
   if (!scenario_.failures.random) return;
-  // Random failures: one daemon per worker host but the server's, each with its own stream.
+  // Random failures: every worker host but the server's, each with its own stream.
   std::vector<sg4::Host*> hosts;
   for (auto* host : placed_.workers)
     if (host != placed_.server && std::find(hosts.begin(), hosts.end(), host) == hosts.end()) hosts.push_back(host);
@@ -97,28 +92,44 @@ void FailurePlan::start() {
     std::vector<int> workers;
     for (std::size_t k = 0; k < placed_.workers.size(); ++k)
       if (placed_.workers[k] == hosts[i]) workers.push_back(static_cast<int>(k));
-    sg4::Actor::create(fmt::format("failures-random-{}", i), placed_.server,
-                       [this, i, host = hosts[i], workers] { run_random(i, host, workers); })
-        ->daemonize();
+    random_.push_back({hosts[i], workers, Rng(derive_key(scenario_.seed, Stream::Failures, {i}))});
   }
+  for (std::size_t i = 0; i < random_.size(); ++i) next_random_failure(i);
 }
 
-void FailurePlan::run_random(std::size_t host_index, sg4::Host* host, const std::vector<int>& workers) {
+void FailurePlan::at(double date, std::function<void()> action) {
+  const auto id = next_timer_++;
+  timers_[id] = simgrid::kernel::timer::Timer::set(date, [this, id, action = std::move(action)] {
+    timers_.erase(id);
+    action();
+  });
+}
+
+void FailurePlan::end() {
+  for (auto& [id, timer] : timers_) timer->remove();
+  timers_.clear();
+}
+
+double FailurePlan::exponential(std::size_t host_index, double mean) {
+  return -mean * std::log1p(-random_[host_index].rng.uniform());
+}
+
+void FailurePlan::next_random_failure(std::size_t i) {
   const auto& random = *scenario_.failures.random;
-  Rng rng(derive_key(scenario_.seed, Stream::Failures, {host_index}));
-  const auto exponential = [&rng](double mean) { return -mean * std::log1p(-rng.uniform()); };
-  for (;;) {
-    sg4::this_actor::sleep_for(exponential(random.mtbf));
-    records_.push_back({"random", host->get_name(), random.line, now(), round_, std::nullopt, workers});
+  at(now() + exponential(i, random.mtbf), [this, i, &random] {
+    auto& r = random_[i];
+    records_.push_back({"random", r.host->get_name(), random.line, now(), round_, std::nullopt, r.workers});
     const auto record = records_.size() - 1;
-    host->turn_off();
+    r.host->turn_off();
     if (!random.mttr) return;
     ++pending_repairs_;
-    sg4::this_actor::sleep_for(exponential(*random.mttr));
-    host->turn_on();
-    --pending_repairs_;
-    records_[record].up_at = now();
-  }
+    at(now() + exponential(i, *random.mttr), [this, i, record] {
+      random_[i].host->turn_on();
+      --pending_repairs_;
+      records_[record].up_at = now();
+      next_random_failure(i);
+    });
+  });
 }
 
 void FailurePlan::begin_round(int round) {
@@ -126,6 +137,13 @@ void FailurePlan::begin_round(int round) {
   if (static_cast<int>(participants_.size()) <= round) participants_.resize(static_cast<std::size_t>(round) + 1, 0);
   for (const auto& p : planned_)
     if (p.spec.round == round) go_down(p, p.host ? "host" : "link");
+}
+
+void FailurePlan::begin_round_apart(int round) {
+  round_ = round;
+  if (static_cast<int>(participants_.size()) <= round) participants_.resize(static_cast<std::size_t>(round) + 1, 0);
+  for (const auto& p : planned_)
+    if (p.spec.round == round) at(now(), [this, &p] { go_down(p, p.host ? "host" : "link"); });
 }
 
 void FailurePlan::go_down(const Planned& p, const std::string& source) {
@@ -140,31 +158,45 @@ void FailurePlan::go_down(const Planned& p, const std::string& source) {
 
 void FailurePlan::come_back(const Planned& p, std::size_t record, double after) {
   ++pending_repairs_;
-  sg4::Actor::create(fmt::format("repair-{}", record), placed_.server, [this, &p, record, after] {
-    sg4::this_actor::sleep_for(after);
+  at(now() + after, [this, &p, record] {
     for (auto* link : p.links) link->turn_on();
     if (p.host) p.host->turn_on();  // restarts its workers (auto-restart actors)
     --pending_repairs_;
     records_[record].up_at = now();
-  })->daemonize();
+  });
+}
+
+FailureRecord* FailurePlan::cause(int worker) {
+  const auto k = static_cast<std::size_t>(worker);
+  // The latest failure that cut this worker off since its last aggregated upload.
+  for (auto it = records_.rbegin(); it != records_.rend(); ++it) {
+    if (it->down_at < last_aggregated_[k]) break;
+    if (std::find(it->workers.begin(), it->workers.end(), worker) != it->workers.end()) return &*it;
+  }
+  return nullptr;
+}
+
+void FailurePlan::count_round(FailureRecord& record, int round) {
+  if (record.last_costly_round == round) return;
+  record.last_costly_round = round;
+  ++record.rounds_cost;
 }
 
 void FailurePlan::missed(int worker, int round) {
   const auto k = static_cast<std::size_t>(worker);
   ++missed_[k];
-  // The cause: the latest failure that cut this worker off since its last aggregated upload.
-  for (auto it = records_.rbegin(); it != records_.rend(); ++it) {
-    if (it->down_at < last_aggregated_[k]) break;
-    if (std::find(it->workers.begin(), it->workers.end(), worker) == it->workers.end()) continue;
-    ++it->missed_uploads;
-    it->rows_missed += partition_rows_[k];
-    if (it->last_costly_round != round) {
-      it->last_costly_round = round;
-      ++it->rounds_cost;
-    }
+  auto* record = cause(worker);
+  if (!record) {
+    ++missed_without_failure_;
     return;
   }
-  ++missed_without_failure_;
+  ++record->missed_uploads;
+  record->rows_missed += partition_rows_[k];
+  count_round(*record, round);
+}
+
+void FailurePlan::went_on_without(int worker, int update) {
+  if (auto* record = cause(worker)) count_round(*record, update);
 }
 
 void FailurePlan::set_participants(int round, int count) { participants_[static_cast<std::size_t>(round)] = count; }
@@ -182,6 +214,7 @@ int FailurePlan::participants(int round) const {
 bool FailurePlan::reachable(int worker) const {
   auto* host = placed_.workers[static_cast<std::size_t>(worker)];
   if (!host->is_on()) return false;
+  if (!placed_.server) return true;  // server-less topologies: links are not planned (see Simulation)
   const auto links = links_between(host, placed_.server);
   return std::all_of(links.begin(), links.end(), [](const sg4::Link* link) { return link->is_on(); });
 }

@@ -16,10 +16,14 @@
 #include "algorithms/algorithm.hpp"
 #include "scenario/scenario.hpp"
 #include "sim/placement.hpp"
+#include "util/rng.hpp"
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <simgrid/kernel/Timer.hpp>
 #include <simgrid/s4u/Host.hpp>
 #include <simgrid/s4u/Link.hpp>
 #include <string>
@@ -51,13 +55,20 @@ class FailurePlan {
   FailurePlan(const Scenario& scenario, const Placed& placed, std::vector<std::uint64_t> partition_rows);
 
   double timeout() const { return timeout_; }
-  // Creates the daemons that apply time-driven and random failures (on the server's host, so they
-  // live as long as the run can go on).
+  // Schedules the time-driven and random failures on the engine's timers (no actor: they need no
+  // host that stays up).
   void start();
   // Called by the server at the start of each round: applies the failures due at that round.
   void begin_round(int round);
+  // The same for a caller that may run on a host that goes down (a ring member closing a round):
+  // the failures are applied at this instant by the engine, after the caller.
+  void begin_round_apart(int round);
+  // The run is over: no more failure or repair (pending timers would run the clock on).
   // Worker `worker` had no upload aggregated in `round` (it was down, cut off, or too late).
   void missed(int worker, int round);
+  // Asynchronous runs: server update `update` was applied while worker `worker` was out of the
+  // server's view (counts in the rounds_cost of the failure that cut it off; no upload is missed).
+  void went_on_without(int worker, int update);
   // The uploads `round` aggregated, with their arrival times.
   void aggregated(int round, const std::vector<Arrival>& uploads);
   void set_participants(int round, int count);
@@ -66,7 +77,11 @@ class FailurePlan {
   // reachable, or a repair is scheduled.
   bool comeback_possible() const;
   // The run cannot go on (the server's host is down, or every worker is gone for good).
-  void stop(const std::string& reason) { fatal_ = reason; }
+  void stop(const std::string& reason) {
+    fatal_ = reason;
+    end();
+  }
+  void end();
   const std::string& fatal() const { return fatal_; }
   // How many times worker `worker`'s actor has started before (0 the first time); counts this start.
   int count_start(int worker) { return starts_[static_cast<std::size_t>(worker)]++; }
@@ -86,13 +101,27 @@ class FailurePlan {
   };
   void go_down(const Planned& planned, const std::string& source);
   void come_back(const Planned& planned, std::size_t record, double after);
-  void run_random(std::size_t host_index, simgrid::s4u::Host* host, const std::vector<int>& workers);
+  struct RandomHost {
+    simgrid::s4u::Host* host;
+    std::vector<int> workers;
+    Rng rng;  // its own stream: failure and repair times
+  };
+  void next_random_failure(std::size_t host_index);
+  // The failure that cut `worker` off since its last aggregated upload (null: none did).
+  FailureRecord* cause(int worker);
+  static void count_round(FailureRecord& record, int round);
+  double exponential(std::size_t host_index, double mean);
+  // Runs `action` at simulated time `date` (from the engine, not from an actor).
+  void at(double date, std::function<void()> action);
 
   const Scenario& scenario_;
   const Placed& placed_;
   std::vector<std::uint64_t> partition_rows_;
   double timeout_;
   std::vector<Planned> planned_;
+  std::vector<RandomHost> random_;
+  std::map<std::uint64_t, simgrid::kernel::timer::Timer*> timers_;  // scheduled, not yet run
+  std::uint64_t next_timer_ = 0;
   std::vector<FailureRecord> records_;
   std::vector<int> participants_;        // per round (index 0: the initial model, every worker)
   std::vector<double> last_aggregated_;  // per worker: arrival of its last aggregated upload

@@ -319,7 +319,29 @@ class Cases:
         write(scenario, text.replace('graph="ring"', f'graph="file" file="{path}"'))
         return self.run_args(workdir, scenario), [path, scenario]
 
-    KINDS = ["scenario", "scenario", "platform", "profile", "csv", "libsvm", "idx", "study", "command_line", "command_line",
+    # The world around a run (README, Failures and Competing traffic) on wan-geo.xml: some of these
+    # elements, valid as written, then mutated among themselves.
+    WORLD = ['<host name="eu-west-0" round="2" for="1s"/>', '<host name="ap-northeast-0" at="0.2s"/>',
+             '<link name="wan-us-east-ap-northeast" at="0.1s" for="5s"/>', '<random mtbf="1s" mttr="0.5s"/>']
+    BACKGROUND = ['<flow from="us-east-5" to="eu-west-5"/>', '<flow from="eu-west-6" to="ap-northeast-7" on="2s" off="8s"/>',
+                  '<flow from="us-east-6" to="ap-northeast-6" rate="500Mbps"/>']
+
+    def world(self, workdir):
+        path = os.path.join(workdir, "scenario.xml")
+        base = relocate(read(os.path.join(ROOT, "scenarios/wan/ma.xml")), os.path.join(ROOT, "scenarios/wan/ma.xml"))
+        base = base.replace('rounds="300"', 'rounds="3"')
+        pick = lambda items: [item for item in items if self.rng.random() < 0.5] or [self.rng.choice(items)]
+        block = '<topology kind="%s"/>\n' % self.rng.choice(["parameter-server", "ring-allreduce"])
+        if self.rng.random() < 0.7:
+            block += '<failures timeout="2s">\n  %s\n</failures>\n' % "\n  ".join(pick(self.WORLD))
+        if self.rng.random() < 0.5:
+            block += "<background>\n  %s\n</background>\n" % "\n  ".join(pick(self.BACKGROUND))
+        end = base.rindex("</scenario>")
+        write(path, base[:end] + self.m.text(block) + "\n" + base[end:])
+        return self.run_args(workdir, path), [path]
+
+    # "world" replaced one of two "scenario" entries, so the budget's mix of run kinds stays close.
+    KINDS = ["scenario", "world", "platform", "profile", "csv", "libsvm", "idx", "study", "command_line", "command_line",
              "regions", "graph"]
 
     def make(self, workdir):

@@ -8,6 +8,7 @@
 // replies are detached sends, so a slow link to one worker never holds up the server.
 #include "algorithms/asynchronous.hpp"
 #include "algorithms/registry.hpp"
+#include "sim/topology/star_messages.hpp"
 #include "sim/topology/topology.hpp"
 
 #include <algorithm>
@@ -21,8 +22,9 @@ namespace sg4 = simgrid::s4u;
 
 namespace {
 
-constexpr int kReplyTag = 0;
-constexpr int kPushTag = 1;
+// A reply travels as a broadcast does, a push as an upload.
+constexpr int kReplyTag = kBroadcastTag;
+constexpr int kPushTag = kUploadTag;
 
 class AsyncServerActor {
  public:
@@ -99,16 +101,8 @@ class AsyncWorkerActor {
       const auto model = inbox->get_unique<Message>();
       ledger.received(model->sent_at);
 
-      role->run_round(push, *model->values, trainer, upload);
-      const double flops = trainer.take_flops();
-      ctx_.compute(worker_, flops);
-      ledger.computed();
-      ledger.stats().flops += flops;
-      ledger.stats().samples += static_cast<std::uint64_t>(upload.samples);
-
-      auto message = std::make_unique<Message>(
-          Message{model->round, kPushTag, worker_, ctx_.sizes.whole(), sg4::Engine::get_clock(), nullptr});
-      ctx_.count(*message, ctx_.worker_zone[static_cast<std::size_t>(worker_)], ctx_.server_zone);
+      compute_round(*role, push, *model->values, trainer, upload, ledger);
+      auto message = message_to_server(ctx_, worker_, model->round, kPushTag, ctx_.sizes.whole());
       const auto bytes = message->bytes;
       server->put(message.release(), bytes);
       ledger.communicated();

@@ -20,16 +20,10 @@ class CollectiveWorker {
     auto trainer = ctx_.experiment->make_trainer(worker_);
     auto role = ctx_.make_worker_role(worker_);
     auto& upload = ctx_.uploads[static_cast<std::size_t>(worker_)];
-    auto& stats = peer.ledger().stats();
 
     topology_.close_round(peer, 0);  // the monitor records the initial model
     for (int round = 1; !ctx_.finished; ++round) {
-      role->run_round(round, ctx_.server->broadcast(), trainer, upload);
-      const double flops = trainer.take_flops();
-      ctx_.compute(worker_, flops);
-      peer.ledger().computed();
-      stats.flops += flops;
-      stats.samples += static_cast<std::uint64_t>(upload.samples);
+      compute_round(*role, round, ctx_.server->broadcast(), trainer, upload, peer.ledger());
       topology_.exchange(peer, round);
       topology_.close_round(peer, round);
     }
@@ -109,13 +103,16 @@ void ring_allreduce(Peer& peer, const std::vector<int>& ring, int position, int 
   const auto& sizes = peer.context().sizes;
   const int next = ring[static_cast<std::size_t>((position + 1) % n)];
   for (int step = 0; step < 2 * (n - 1); ++step) {
-    // Reduce-scatter sends chunk (p - s) mod n; all-gather then passes on the chunk just completed.
-    const int chunk = step < n - 1 ? position - step : position + 1 - (step - (n - 1));
-    const int c = ((chunk % n) + n) % n;
+    const int c = ring_step_chunk(position, step, n);
     auto send = peer.send(next, round, tag_base + step, sizes.of(chunk_parameters(sizes.parameters, n, c)));
     peer.receive(round, tag_base + step);
     peer.finish(send);
   }
+}
+
+int ring_step_chunk(int position, int step, int n) {
+  const int chunk = step < n - 1 ? position - step : position + 1 - (step - (n - 1));
+  return ((chunk % n) + n) % n;
 }
 
 void tree_reduce(Peer& peer, const TreeNode& node, int round, int tag) {

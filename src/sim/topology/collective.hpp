@@ -52,6 +52,9 @@ bool aggregate_and_monitor(SimContext& ctx, int round);
 // it): 2(n-1) steps, each sending one chunk of the vector to the next worker and receiving one
 // from the previous. Tags tag_base .. tag_base + 2(n-1) - 1.
 void ring_allreduce(Peer& peer, const std::vector<int>& ring, int position, int round, int tag_base);
+// The chunk (0 .. n-1) the member at `position` of a ring of n sends at `step` of the all-reduce:
+// reduce-scatter sends chunk (p - s) mod n; all-gather then passes on the chunk just completed.
+int ring_step_chunk(int position, int step, int n);
 
 // The links of a ring over `ring` (worker ids, each sending to the next, the last to the first),
 // named "LABEL a and b".

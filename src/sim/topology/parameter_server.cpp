@@ -21,6 +21,7 @@
 // its id to an arrival queue the server reads: the server takes the uploads in the order they were
 // posted, as from one shared mailbox, without paying the shared mailbox's O(K) per receive.
 #include "sim/topology/broadcast_senders.hpp"
+#include "sim/topology/star_messages.hpp"
 #include "sim/topology/topology.hpp"
 
 #include <algorithm>
@@ -36,8 +37,7 @@ namespace sg4 = simgrid::s4u;
 
 namespace {
 
-constexpr int kUploadTag = 1;
-constexpr int kStopTag = 2;
+constexpr int kStopTag = 2;  // after kBroadcastTag and kUploadTag (star_messages.hpp)
 
 // Client sampling or backup workers: the server needs the uploads' arrival order.
 bool takes_partial_path(const SimContext& ctx) {
@@ -183,16 +183,8 @@ class WorkerActor {
       if (message->tag == kStopTag) return;
       ledger.received(message->sent_at);
 
-      role->run_round(message->round, *message->values, trainer, upload);
-      const double flops = trainer.take_flops();
-      ctx_.compute(worker_, flops);
-      ledger.computed();
-      ledger.stats().flops += flops;
-      ledger.stats().samples += static_cast<std::uint64_t>(upload.samples);
-
-      auto reply = std::make_unique<Message>(
-          Message{message->round, kUploadTag, worker_, ctx_.sizes.whole(), sg4::Engine::get_clock(), nullptr});
-      ctx_.count(*reply, ctx_.worker_zone[static_cast<std::size_t>(worker_)], ctx_.server_zone);
+      compute_round(*role, message->round, *message->values, trainer, upload, ledger);
+      auto reply = message_to_server(ctx_, worker_, message->round, kUploadTag, ctx_.sizes.whole());
       const auto bytes = reply->bytes;
       if (partial) {
         arrivals_.workers.push_back(worker_);

@@ -17,6 +17,7 @@
 // tens of workers of a failure study, not the scale runs of the plain star.
 #include "algorithms/asynchronous.hpp"
 #include "algorithms/registry.hpp"
+#include "sim/topology/star_messages.hpp"
 #include "sim/topology/topology.hpp"
 #include "world/failures.hpp"
 
@@ -32,9 +33,7 @@ namespace sg4 = simgrid::s4u;
 
 namespace {
 
-constexpr int kBroadcastTag = 0;
-constexpr int kUploadTag = 1;
-constexpr int kJoinTag = 2;
+constexpr int kJoinTag = 2;  // after kBroadcastTag and kUploadTag (star_messages.hpp)
 
 double now() { return sg4::Engine::get_clock(); }
 
@@ -124,6 +123,7 @@ class ResilientServer {
     }
     if (!failures_.fatal().empty()) return;
     ctx_.monitor->finish(role.model(), now());
+    failures_.end();
     ctx_.finished = true;
   }
 
@@ -263,6 +263,7 @@ class ResilientAsyncServer {
     }
     ctx_.monitor->finish(role.model(), now());
     ctx_.record.staleness_histogram = protocol.staleness_histogram();
+    failures_.end();
     ctx_.finished = true;
   }
 
@@ -274,12 +275,15 @@ class ResilientAsyncServer {
     const auto released = protocol_->push(ctx_.uploads[static_cast<std::size_t>(worker)],
                                           static_cast<std::uint64_t>(push.round));
     failures_.set_participants(update, static_cast<int>(std::count(in_view_.begin(), in_view_.end(), true)));
+    for (std::size_t k = 0; k < in_view_.size(); ++k)
+      if (!in_view_[k]) failures_.went_on_without(static_cast<int>(k), update);
     if (!ctx_.monitor->after_round(update, ctx_.server->model(), probe)) return false;
     for (int k : released) reply(k);
     return true;
   }
 
   void lose(int worker) {
+    failures_.missed(worker, static_cast<int>(protocol_->version()) + 1);  // the push it owed is lost
     in_view_[static_cast<std::size_t>(worker)] = false;
     awaited_[static_cast<std::size_t>(worker)] = false;
     for (int k : protocol_->leave(worker)) reply(k);
@@ -363,8 +367,7 @@ class ResilientWorker {
  private:
   // False when the transfer failed (a link or the server's host went down under it).
   bool send(int round, int tag, std::uint64_t bytes) {
-    auto message = std::make_unique<Message>(Message{round, tag, worker_, bytes, now(), nullptr});
-    ctx_.count(*message, ctx_.worker_zone[static_cast<std::size_t>(worker_)], ctx_.server_zone);
+    auto message = message_to_server(ctx_, worker_, round, tag, bytes);
     try {
       server_->put(message.get(), bytes);
     } catch (const simgrid::Exception&) {

@@ -62,6 +62,8 @@ std::unique_ptr<Topology> make_gossip(const TopologySpec& spec);  // decentraliz
 std::unique_ptr<Topology> make_async_parameter_server(const TopologySpec& spec);
 // Nor this: what it runs for a synchronous algorithm when the scenario has <failures>.
 std::unique_ptr<Topology> make_resilient_parameter_server(const TopologySpec& spec);
+// And this for a ring-allreduce run with <failures>: the ring rebuilt without the dead.
+std::unique_ptr<Topology> make_resilient_ring(const TopologySpec& spec);
 // Not in the table: what the parameter-server and ring-allreduce kinds run for a streaming
 // algorithm (fragments exchanged while the next inner steps compute).
 std::unique_ptr<Topology> make_streaming(const TopologySpec& spec);

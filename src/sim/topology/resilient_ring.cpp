@@ -1,0 +1,324 @@
+// Ring all-reduce when the scenario has <failures> (world/failures.hpp): the ring of
+// ring_allreduce.cpp, rebuilt without the workers whose hosts went down.
+// - A member that has waited `timeout` for a step's message (or whose transfer failed) asks the
+//   failure detector, a view of the hosts' state shared by the members: if a member of its ring is
+//   down, it gives the round's exchange up and starts it again, under new tags, on the ring of the
+//   members that are up (the same for every survivor: the first to give up fixes it); if none is,
+//   the transfer is only slow and it waits on. Every survivor gives up on its own timeout, so the
+//   new ring runs once the last of them has waited it. Messages to a host that is down are lost.
+// - The survivors keep the uploads they computed: the new exchange sums the survivors' uploads in
+//   worker order, so the round's model is the algorithm's rule over them (what the star computes
+//   when those uploads are the ones it gets).
+// - A member whose part of the exchange went through before its host went down (every survivor
+//   completed) still counts in the round, as an upload that reached the star's server does.
+// - A worker whose host comes back restarts (SimGrid's auto-restart), waits for the round under
+//   way to close, and takes part from the next one with its roles made from the current model. If
+//   every member of a round is down, the workers that came back start that round again.
+// - The failure plan books each round a worker had no upload aggregated in, against the failure
+//   that cut it off; when every worker is down and none is due back the run stops (exit 3).
+#include "algorithms/registry.hpp"
+#include "sim/topology/collective.hpp"
+#include "world/failures.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <simgrid/Exception.hpp>
+#include <simgrid/s4u/Actor.hpp>
+#include <simgrid/s4u/Engine.hpp>
+#include <simgrid/s4u/Semaphore.hpp>
+
+namespace dmlsim {
+
+namespace sg4 = simgrid::s4u;
+
+namespace {
+
+double now() { return sg4::Engine::get_clock(); }
+
+// Actors blocked until the shared state changes: a round closes, an exchange is started again, or
+// a host goes down or comes back. A semaphore each, not a condition variable (an actor killed while
+// it waits must have no lock to give back), without timeouts, and not released once its actor is
+// dead: SimGrid 3.32 crashes releasing a semaphore whose acquisition was killed or timed out.
+class Waiters {
+ public:
+  void wait() {
+    const Waiting me{sg4::this_actor::get_pid(), sg4::Semaphore::create(0)};
+    waiting_.push_back(me);
+    me.semaphore->acquire();
+  }
+  void wake_all() {
+    // A woken actor may run, and wait again, before this loop is over: it waits on the next wake.
+    const auto waking = std::move(waiting_);
+    waiting_.clear();
+    for (const auto& w : waking)
+      if (sg4::Actor::by_pid(w.pid)) w.semaphore->release();
+  }
+
+ private:
+  struct Waiting {
+    aid_t pid;
+    sg4::SemaphorePtr semaphore;
+  };
+  std::vector<Waiting> waiting_;
+};
+
+// The state the members share: the round under way, its ring (worker order) and which attempt at
+// its exchange, who completed it, who waits to join.
+class RingCoordinator {
+ public:
+  RingCoordinator(SimContext& context, std::vector<sg4::Host*> hosts)
+      : ctx_(context), failures_(*context.failures), hosts_(std::move(hosts)),
+        joining_(hosts_.size(), false), stride_(2 * static_cast<int>(hosts_.size())) {
+    for (std::size_t k = 0; k < hosts_.size(); ++k) members_.push_back(static_cast<int>(k));
+    // A member that goes down after its part of the exchange, or a round's last member going down
+    // while workers wait to join, changes what the waiting members should do.
+    on_state_change_ = sg4::Host::on_state_change.connect([this](const sg4::Host&) { waiters_.wake_all(); });
+  }
+  ~RingCoordinator() { sg4::Host::on_state_change.disconnect(on_state_change_); }
+  RingCoordinator(const RingCoordinator&) = delete;
+  RingCoordinator& operator=(const RingCoordinator&) = delete;
+
+  // Round 0: every worker is in; the last to come records the initial model.
+  void start(Peer& peer) { close(peer, 0, 0); }
+
+  // The round's exchange, done again on the survivors' ring until it goes through; returns once
+  // the round is closed.
+  void exchange_and_close(Peer& peer, int round) {
+    for (;;) {
+      const int attempt = attempt_;
+      const auto ring = members_;
+      if (all_reduce(peer, ring, round, attempt) && close(peer, round, attempt)) return;
+    }
+  }
+
+  // A worker back from a failure: waits for the round under way to close. Returns the round it
+  // takes part in, or -1 if the run is over.
+  int join(Peer& peer) {
+    const auto k = static_cast<std::size_t>(peer.worker());
+    joining_[k] = true;
+    while (!ctx_.finished) {
+      if (!anyone_up(members_)) restart_round_with_joiners();
+      if (!joining_[k]) return round_;  // taken into the next round by its closer, or restarting this one
+      waiters_.wait();
+    }
+    return -1;
+  }
+
+ private:
+  // Up and in the ring (not a worker that came back and waits for the next round).
+  bool up(int worker) const {
+    const auto k = static_cast<std::size_t>(worker);
+    return hosts_[k]->is_on() && !joining_[k];
+  }
+  bool anyone_up(const std::vector<int>& workers) const {
+    return std::any_of(workers.begin(), workers.end(), [this](int k) { return up(k); });
+  }
+  std::vector<int> up_among(const std::vector<int>& workers) const {
+    std::vector<int> out;
+    std::copy_if(workers.begin(), workers.end(), std::back_inserter(out), [this](int k) { return up(k); });
+    return out;
+  }
+
+  // Reduce-scatter then all-gather around `ring`, as ring_allreduce() in collective.cpp, with tags
+  // of this attempt. False when it was given up (a member is down, or another attempt began).
+  bool all_reduce(Peer& peer, const std::vector<int>& ring, int round, int attempt) {
+    const int n = static_cast<int>(ring.size());
+    const int position = static_cast<int>(std::find(ring.begin(), ring.end(), peer.worker()) - ring.begin());
+    const int next = ring[static_cast<std::size_t>((position + 1) % n)];
+    const int tag_base = attempt * stride_;
+    peer.drop_older(round, tag_base);
+    const auto& sizes = ctx_.sizes;
+    for (int step = 0; step < 2 * (n - 1); ++step) {
+      const int c = ring_step_chunk(position, step, n);
+      sg4::CommPtr send;
+      if (hosts_[static_cast<std::size_t>(next)]->is_on())
+        send = peer.send(next, round, tag_base + step, sizes.of(chunk_parameters(sizes.parameters, n, c)));
+      const bool received = receive(peer, ring, round, attempt, tag_base + step);
+      if (send) finish(peer, send);
+      if (!received) return false;
+    }
+    return true;
+  }
+
+  // Waits for a step's message, `timeout` at a time, until it comes or the exchange is given up.
+  bool receive(Peer& peer, const std::vector<int>& ring, int round, int attempt, int tag) {
+    for (;;) {
+      if (peer.receive_within(round, tag, failures_.timeout())) return true;
+      if (attempt_ != attempt || round_ != round) return false;  // another survivor gave up first
+      const auto survivors = up_among(ring);
+      if (survivors.size() < ring.size()) {
+        give_up(round, attempt, survivors);
+        return false;
+      }
+      // Nobody is down: a slow transfer, not a failure.
+    }
+  }
+
+  // A send whose receiver went down fails: the loss shows as the receivers' timeouts.
+  static void finish(Peer& peer, const sg4::CommPtr& send) {
+    try {
+      peer.finish(send);
+    } catch (const simgrid::Exception&) {
+      peer.ledger().communicated();
+    }
+  }
+
+  void give_up(int round, int attempt, std::vector<int> survivors) {
+    if (attempt_ != attempt || round_ != round) return;
+    ++attempt_;
+    members_ = std::move(survivors);
+    completed_.clear();
+    waiters_.wake_all();
+  }
+
+  // A member completed attempt `attempt`: the round closes once every member that is up has.
+  // False when another attempt began meanwhile (this member must exchange again).
+  bool close(Peer& peer, int round, int attempt) {
+    if (attempt_ != attempt || round_ != round) return false;
+    completed_.push_back(peer.worker());
+    for (;;) {
+      if (round_ > round || ctx_.finished) break;
+      if (attempt_ != attempt) return false;
+      if (!closing_ && everyone_up_completed()) {
+        closing_ = true;
+        finish_round(peer, round);
+        closing_ = false;
+        waiters_.wake_all();
+        break;
+      }
+      waiters_.wait();
+    }
+    peer.ledger().waited();
+    return true;
+  }
+
+  bool everyone_up_completed() const {
+    return std::all_of(members_.begin(), members_.end(), [this](int k) {
+      return !up(k) || std::find(completed_.begin(), completed_.end(), k) != completed_.end();
+    });
+  }
+
+  // The last member to complete: aggregates the ring's uploads (worker order), consults the
+  // monitor, and sets up the next round's ring.
+  void finish_round(Peer& peer, int round) {
+    SimProbe probe(ctx_);
+    bool go_on = true;
+    if (round == 0) {
+      ctx_.monitor->start(ctx_.server->model(), probe);
+    } else {
+      std::vector<Upload> uploads;
+      std::vector<Arrival> arrivals;
+      for (int k : members_) {
+        uploads.push_back(ctx_.uploads[static_cast<std::size_t>(k)]);
+        arrivals.push_back({now(), k});
+      }
+      for (std::size_t k = 0; k < hosts_.size(); ++k)
+        if (std::find(members_.begin(), members_.end(), static_cast<int>(k)) == members_.end())
+          failures_.missed(static_cast<int>(k), round);
+      failures_.aggregated(round, arrivals);
+      ctx_.server->aggregate(uploads);
+      go_on = ctx_.monitor->after_round(round, ctx_.server->model(), probe);
+    }
+    peer.ledger().computed();  // an evaluation charged to this host, if any
+    if (!go_on) {
+      ctx_.monitor->finish(ctx_.server->model(), now());
+      failures_.end();
+      ctx_.finished = true;
+      return;
+    }
+    auto next = up_among(members_);
+    for (std::size_t k = 0; k < joining_.size(); ++k)
+      if (joining_[k] && hosts_[k]->is_on()) {
+        joining_[k] = false;
+        next.push_back(static_cast<int>(k));
+      }
+    std::sort(next.begin(), next.end());
+    begin(round + 1, std::move(next));
+  }
+
+  // Every member of the round under way is down: the workers that came back run it again.
+  void restart_round_with_joiners() {
+    std::vector<int> next;
+    for (std::size_t k = 0; k < joining_.size(); ++k)
+      if (joining_[k] && hosts_[k]->is_on()) {
+        joining_[k] = false;
+        next.push_back(static_cast<int>(k));
+      }
+    begin(round_, std::move(next));
+  }
+
+  void begin(int round, std::vector<int> members) {
+    const bool new_round = round != round_;
+    round_ = round;
+    attempt_ = 0;
+    members_ = std::move(members);
+    completed_.clear();
+    if (new_round) failures_.begin_round_apart(round);  // may take a member down as it starts
+  }
+
+  SimContext& ctx_;
+  FailurePlan& failures_;
+  std::vector<sg4::Host*> hosts_;
+  std::vector<bool> joining_;  // came back, waits for the next round
+  int stride_;                 // tags per attempt: 2K covers any ring's 2(n-1) steps
+  int round_ = 0;
+  int attempt_ = 0;
+  std::vector<int> members_;    // the ring of the round's current attempt
+  std::vector<int> completed_;  // members that completed it
+  bool closing_ = false;
+  Waiters waiters_;
+  unsigned on_state_change_ = 0;
+};
+
+class ResilientRingWorker {
+ public:
+  ResilientRingWorker(SimContext& context, RingCoordinator& coordinator, int worker)
+      : ctx_(context), coordinator_(coordinator), worker_(worker) {}
+
+  void operator()() {
+    Peer peer(ctx_, worker_);
+    const bool restarted = ctx_.failures->count_start(worker_) > 0;
+    int round = 1;
+    if (restarted) {
+      round = coordinator_.join(peer);
+      if (round < 0) return;
+      peer.ledger().waited();
+    } else {
+      coordinator_.start(peer);
+    }
+    auto trainer = ctx_.experiment->make_trainer(worker_);
+    // Back from a failure: from the current global model, not the initial one.
+    auto role = restarted && !ctx_.bare ? make_worker(ctx_.experiment->algorithm, worker_, ctx_.server->model())
+                                        : ctx_.make_worker_role(worker_);
+    auto& upload = ctx_.uploads[static_cast<std::size_t>(worker_)];
+    for (; !ctx_.finished; ++round) {
+      compute_round(*role, round, ctx_.server->broadcast(), trainer, upload, peer.ledger());
+      coordinator_.exchange_and_close(peer, round);
+    }
+  }
+
+ private:
+  SimContext& ctx_;
+  RingCoordinator& coordinator_;
+  int worker_;
+};
+
+class ResilientRing final : public Topology {
+ public:
+  void create_actors(SimContext& context, const Placed& placed) override {
+    coordinator_ = std::make_unique<RingCoordinator>(context, placed.workers);
+    for (std::size_t k = 0; k < placed.workers.size(); ++k)
+      sg4::Actor::create(fmt::format("worker-{}", k), placed.workers[k],
+                         ResilientRingWorker(context, *coordinator_, static_cast<int>(k)))
+          ->set_auto_restart(true);  // when its host comes back
+  }
+
+ private:
+  std::unique_ptr<RingCoordinator> coordinator_;
+};
+
+}  // namespace
+
+std::unique_ptr<Topology> make_resilient_ring(const TopologySpec&) { return std::make_unique<ResilientRing>(); }
+
+}  // namespace dmlsim
