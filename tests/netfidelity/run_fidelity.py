@@ -49,6 +49,7 @@ SYSCTLS = {"net.ipv4.tcp_rmem": "4096 131072 6291456", "net.ipv4.tcp_wmem": "409
 QUEUE_PACKETS = 1000  # the modelled bottleneck's drop-tail queue (a router port's)
 LINE_CPU, ENDPOINT_CPU = 1, 0  # delay line alone on one CPU, serve and probe on the other
 LINE_PRIORITY, ENDPOINT_PRIORITY = 60, 50
+SAMPLER_PRIORITY, SAMPLER_PERIOD_MS = 40, 5  # --record-tcp: below the endpoints on their CPU, never on the delay line's
 MTU_BYTES = 1500
 PAYLOAD_SHARE = 1448 / 1500  # TCP payload per IP byte of a full segment (20 B IP + 32 B TCP with timestamps)
 TUN_RING_PACKETS = 20000
@@ -225,8 +226,8 @@ class Link:
             for key, value in SYSCTLS.items():
                 sh("ip", "netns", "exec", ns, "sysctl", "-q", "-w", f"{key}={value}")
 
-    def spawn(self, side, cmd, **kw):
-        proc = subprocess.Popen(["ip", "netns", "exec", self.ns[side]] + scheduled(cmd, ENDPOINT_PRIORITY, ENDPOINT_CPU, self.realtime), **kw)
+    def spawn(self, side, cmd, priority=ENDPOINT_PRIORITY, **kw):
+        proc = subprocess.Popen(["ip", "netns", "exec", self.ns[side]] + scheduled(cmd, priority, ENDPOINT_CPU, self.realtime), **kw)
         self.procs.append(proc)
         return proc
 
@@ -324,7 +325,37 @@ def quartiles(xs):
     return quantile(xs, 0.25), quantile(xs, 0.5), quantile(xs, 0.75)
 
 
-def run_probe(tools, link, cell, workdir):
+class TcpRecorder:
+    """--record-tcp: tcp_sampler.py in both namespaces (the probe's requests, serve's answers), each
+    dumping every connection's TCP_INFO through sock_diag every SAMPLER_PERIOD_MS."""
+
+    def __init__(self, link, cell, workdir):
+        self.paths = [os.path.join(workdir, f"{cell.id}.tcp{side}.json") for side in (0, 1)]
+        self.procs = []
+        for side, path in enumerate(self.paths):
+            proc = link.spawn(side, ["/usr/bin/python3", os.path.join(HERE, "tcp_sampler.py"), "--port", str(PORT),
+                                     "--period-ms", str(SAMPLER_PERIOD_MS), "--out", path],
+                              priority=SAMPLER_PRIORITY, stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
+            self.procs.append(proc)
+            if "sampling" not in proc.stdout.readline():
+                raise RuntimeError("tcp_sampler.py did not start")
+
+    def finish(self, cell):
+        for proc in self.procs:
+            proc.send_signal(signal.SIGTERM)
+        recordings = []
+        for proc, path in zip(self.procs, self.paths):
+            proc.wait(30)
+            with open(path) as f:
+                recordings.append(json.load(f))
+        sys.path.insert(0, HERE)
+        import tcp_sampler
+        return {"period": SAMPLER_PERIOD_MS / 1e3, "samples": [len(r["samples"]) for r in recordings],
+                **tcp_sampler.summarise(recordings[0], recordings[1], PORT, cell.size, cell.flows)}
+
+
+def run_probe(tools, link, cell, workdir, record_tcp=False):
+    recorder = TcpRecorder(link, cell, workdir) if record_tcp else None
     serve = link.spawn(1, [tools.dmlsim, "calibrate", "serve", "--port", str(PORT), "--bind", link.addr[1], "--once",
                            "--timeout", "120", "--tcp-congestion", CONGESTION], stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
     if "serving" not in serve.stdout.readline():
@@ -346,7 +377,10 @@ def run_probe(tools, link, cell, workdir):
         raise RuntimeError(f"calibrate probe failed on {cell.id}")
     serve.wait(30)
     with open(path) as f:
-        return json.load(f)
+        probe = json.load(f)
+    if recorder:
+        probe["tcp_state"] = recorder.finish(cell)
+    return probe
 
 
 def rounds_of(probe, cell):
@@ -358,11 +392,11 @@ def rounds_of(probe, cell):
     return [{"index": cell.warmup + i, "time": t, "finish": [t]} for i, t in enumerate(o["samples"])]
 
 
-def measure_once(tools, cell, index, workdir):
+def measure_once(tools, cell, index, workdir, record_tcp=False):
     link = Link(tools, cell, index)
     try:
         before, line_before = link.kernel_counters(), link.line_counters()
-        probe = run_probe(tools, link, cell, workdir)
+        probe = run_probe(tools, link, cell, workdir, record_tcp)
         after = link.kernel_counters()
         line = line_delta(line_before, link.stop_line())
     finally:
@@ -371,10 +405,10 @@ def measure_once(tools, cell, index, workdir):
     return probe, emulator, queue, packets, detail
 
 
-def measure_cell(tools, cell, index, workdir):
+def measure_cell(tools, cell, index, workdir, record_tcp=False):
     """The cell's record (CONTRACT.md): measured once more when the emulator dropped too much."""
     for attempt in (1, 2):
-        probe, emulator, queue, packets, detail = measure_once(tools, cell, index * 2 + attempt, workdir)
+        probe, emulator, queue, packets, detail = measure_once(tools, cell, index * 2 + attempt, workdir, record_tcp)
         bound = emulator_bound(packets)
         if emulator <= bound:
             break
@@ -406,6 +440,8 @@ def measure_cell(tools, cell, index, workdir):
         "observations": ([{"latency": cell.latency_ms / 1e3, "bandwidth": cell.rate_mbit * 1e6 / 8, "bytes": cell.size,
                            "time": med, "samples": times}] if cell.flows == 1 else []),
     }
+    if "tcp_state" in probe:
+        record["tcp_state"] = probe["tcp_state"]
     return record
 
 
@@ -434,7 +470,7 @@ def measure(args, cells, out_dir):
                 continue
         started = time.time()
         try:
-            record = measure_cell(tools, cell, i, args.workdir)
+            record = measure_cell(tools, cell, i, args.workdir, args.record_tcp)
         except (RuntimeError, subprocess.SubprocessError, OSError) as e:
             log(f"  {cell.id}: FAILED {e}")
             continue
@@ -1033,6 +1069,9 @@ def main():
     parser.add_argument("--grid", default="fit,validation", help="comma-separated: fit, validation, blind, ab, sustain, ci")
     parser.add_argument("--only", help="measure only cells whose id matches this regular expression")
     parser.add_argument("--out-dir", help="measure: write DIR/<set>/<cell>.json")
+    parser.add_argument("--record-tcp", action="store_true",
+                        help="measure: sample every connection's TCP_INFO (window, threshold, retransmissions) in both "
+                        "namespaces and store it per round and connection as the cell's tcp_state")
     parser.add_argument("--skip-existing", action="store_true", help="measure: keep cells already in --out-dir")
     parser.add_argument("--data", action="append", default=[], help="report: measured cells (DIR/<set>/*.json), repeatable")
     parser.add_argument("--profile", action="append", default=[],
