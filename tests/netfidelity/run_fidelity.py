@@ -18,6 +18,8 @@ tests/netfidelity/CONTRACT.md.
     run_fidelity.py measure --grid fit,validation --out-dir DIR    # writes DIR/<set>/<cell>.json as it goes
     run_fidelity.py report --data DIR --profile linux-tcp --profile cm02 --write-doc docs/network-fidelity.md
     run_fidelity.py ci --profile linux-tcp                           # reduced grid, then report; CTest's netfidelity
+    run_fidelity.py measure --grid validation --only 'f[2-8]$' --record-tcp --out-dir tests/netfidelity/data-cwnd
+                                   # also every connection's TCP_INFO per round (tcp_sampler.py); `report` reads --cwnd DIR
 
 Exit 77 (skipped) without root, network namespaces, /dev/net/tun or real-time scheduling.
 """
@@ -709,17 +711,29 @@ def staircase_section(args, records):
     return findings
 
 
+PACKET_MODEL_RUNS = {}
+
+
+def packet_model(record, hystart_delay=True):
+    """contention_model.model_cell, once per cell's parameters (it depends on nothing measured)."""
+    key = (record["bandwidth"], record["latency"], record["bytes"], record["flows"], record["gap"], record["warmup"],
+           len(record["rounds"]), hystart_delay)
+    if key not in PACKET_MODEL_RUNS:
+        sys.path.insert(0, HERE)
+        import contention_model
+        PACKET_MODEL_RUNS[key] = contention_model.model_cell(record, hystart_delay=hystart_delay)
+    return PACKET_MODEL_RUNS[key]
+
+
 def packet_model_rows(records):
     """The offline packet-level model (contention_model.py) on every unflagged model cell."""
-    sys.path.insert(0, HERE)
-    import contention_model
     rows = []
     for r in records:
         if r["set"] in ("fit", "validation", "blind") and not r["flagged"]:
-            m = contention_model.model_cell(r)
+            m = packet_model(r)
             x = {"record": r, "model": m, "error": 100 * (m["median"] - r["median"]) / r["median"]}
             if r["flows"] > 1:  # the sensitivity check: HyStart without its delay sign
-                x["train_only"] = contention_model.model_cell(r, hystart_delay=False)
+                x["train_only"] = packet_model(r, hystart_delay=False)
                 x["train_only_error"] = 100 * (x["train_only"]["median"] - r["median"]) / r["median"]
             rows.append(x)
     return rows
@@ -841,6 +855,131 @@ What it shows:
   stays just long enough for the idle time to exceed the RTO, and it restarts after idle every round,
   a state the real connection does not enter; whether a restart happens is a threshold decided by a
   few per cent of RTO.
+
+{chr(10).join(table)}
+"""
+
+
+def first_exit(rounds):
+    """(round, window in packets, retransmissions so far) where a connection's first slow start ended, or None."""
+    for x in rounds:
+        if "exit" in x:
+            return x["round"], x["exit"]["ssthresh"], x["exit"]["retrans"]
+    return None
+
+
+def median_of(xs):
+    return quantile(sorted(xs), 0.5) if xs else None
+
+
+def tcp_state_section(args, records):
+    """The recorded windows (measure --record-tcp, in --cwnd DIR) against the packet model's."""
+    sys.path.insert(0, HERE)
+    from contention_model import IW
+    recorded = [r for r in load_records([args.cwnd], {"validation", "blind"}) if "tcp_state" in r] if args.cwnd else []
+    if not recorded:
+        return ""
+    documented = {r["id"]: r for r in records}
+    table = ["| cell | real round: recorded / documented | path (packets) | requests: first slow start ended at window (round), "
+             "flows in write order | packet model: same | answers: same | retransmissions: requests / answers | "
+             "requests, measured rounds: window at start, largest (median) |", "|---|---|---|---|---|---|---|---|"]
+    measured_retrans = 0
+    order_kept, exits_real, exits_model, by_loss, retrans, cells, ratios_first, ratios_last = 0, 0, 0, 0, 0, 0, [], []
+    steady_share, steps_real, steps_model = [], [], []
+    last_smaller, levels_real, levels_model, changes, repeated, lossless, restart_iw = 0, [], [], [], [], [], []
+    for r in sorted(recorded, key=lambda r: (r["flows"], r["latency"], r["bytes"])):
+        if r["flagged"]:
+            continue
+        cells += 1
+        state, model = r["tcp_state"], packet_model(r)
+        requests = [first_exit(c) for c in state["requests"]]
+        answers = [first_exit(c) for c in state["answers"]]
+        windows = [e[1] if e else math.inf for e in requests]
+        order_kept += all(a >= b for a, b in zip(windows, windows[1:]))
+        last_smaller += windows[-1] < windows[0]
+        levels_real += [e[1] for e in requests if e and e[0] == 0]
+        exits_real += sum(1 for e in requests + answers if e)
+        by_loss += sum(1 for e in requests + answers if e and e[2] > 0)
+        sent_again = [sum(x["retrans"] for c in state[side] for x in c) for side in ("requests", "answers")]
+        retrans += sum(sent_again)
+        measured_retrans += sum(x["retrans"] for side in ("requests", "answers") for c in state[side] for x in c
+                                if x["round"] >= r["warmup"])
+        if sum(sent_again) == 0:
+            lossless.append(r["id"])
+        modelled = [e[1] if e else None for e in model["first_exits"]]
+        exits_model += sum(1 for w in modelled if w)
+        levels_model += [w for w in modelled if w]
+        steps_real += [b / a for a, b in zip(windows, windows[1:]) if math.isfinite(a) and math.isfinite(b)]
+        steps_model += [b / a for a, b in zip(modelled, modelled[1:]) if a and b]
+        if requests[0] and modelled[0]:
+            ratios_first.append(modelled[0] / requests[0][1])
+        if requests[-1] and modelled[-1]:
+            ratios_last.append(modelled[-1] / requests[-1][1])
+        measured = lambda c: [x for x in c if x["round"] >= r["warmup"]]
+        starts = [median_of([x["cwnd_start"] for x in measured(c)]) for c in state["requests"]]
+        largest = [median_of([x["cwnd_max"] for x in measured(c)]) for c in state["requests"]]
+        steady_share += [s / e[1] for s, e in zip(largest, requests) if e and s]
+        if all(x == IW for x in starts):
+            restart_iw.append(r["id"])
+        path = r["bandwidth"] * 2 * r["latency"] / MTU_BYTES
+        twin = documented.get(r["id"])
+        fmt_exits = lambda es: " ".join(f"{e[1]} ({e[0]})" if e else "—" for e in es)
+        twin_median = f"{twin['median']:.3f}" if twin else "—"
+        if twin:
+            changes.append(100 * (r["median"] - twin["median"]) / twin["median"])
+            repeated.append(repeat_change(args, twin))
+        table.append(f"| {r['id']} | {r['median']:.3f} / {twin_median} s | {path:.0f} | {fmt_exits(requests)} | "
+                     f"{' '.join(f'{w:.0f}' if w else '—' for w in modelled)} | {fmt_exits(answers)} | "
+                     f"{sent_again[0]} / {sent_again[1]} | {' '.join(f'{a:.0f}/{b:.0f}' for a, b in zip(starts, largest))} |")
+    mid = lambda xs: f"{median_of(xs):.2f}" if xs else "—"
+    on_ladder = lambda ws: round(100 * sum(1 for w in ws if any(abs(w - (IW * 2 ** k + 16)) <= 0.05 * w for k in range(12)))
+                                 / max(1, len(ws)))
+    span = lambda xs: f"{min(xs):.2f}–{max(xs):.2f}" if xs else "—"
+    return f"""## Measured TCP windows under contention
+
+Generated from `{os.path.relpath(args.cwnd, SOURCE)}`: the contention cells measured again with
+
+    sudo /usr/bin/python3 tests/netfidelity/run_fidelity.py measure --grid validation,blind --only 'f[2-8]$' --record-tcp --out-dir {os.path.relpath(args.cwnd, SOURCE)}
+
+which runs `tests/netfidelity/tcp_sampler.py` in both namespaces (the probe's request connections and
+`serve`'s answer connections), SCHED_FIFO below the endpoints on their CPU, never on the delay line's.
+Every {SAMPLER_PERIOD_MS} ms it reads every connection's TCP_INFO through the kernel's socket-diagnostics
+interface (what `ss -tin` reads), without starting a process per sample. Each cell's `tcp_state`
+holds, per connection and round: the window at the round's start (after the restart after idle) and
+its largest, the slow-start threshold at start and end, where slow start ended (the threshold newly
+set or lowered: the window then, the time, the congestion state and the retransmissions so far),
+retransmissions and the largest smoothed RTT. Windows are in packets (1448 B of payload); "path" is
+the bandwidth-delay product at the link rate in 1500-byte packets; flows are in the order the probe
+writes them each round; a round is told from the bytes the connection has had acknowledged.
+Rounds are numbered from the first warm-up round.
+
+- **The recording and the round.** The recorded cells' real medians differ from the documented
+  measurement of the same cell by a median {mid([abs(c) for c in changes])} % (largest {max(changes, key=abs, default=0):+.1f} %); the
+  repeat run (without recording) moved the same cells by a median {mid([abs(c) for c in repeated if c is not None])} % (largest
+  {max((c for c in repeated if c is not None), key=abs, default=0):+.1f} %).
+- **Where each connection leaves slow start.** Of the {2 * sum(r['flows'] for r in recorded if not r['flagged'])} connections (requests and
+  answers) of {cells} cells, {exits_real} left their first slow start during the cell, {by_loss} of them with a
+  retransmission already counted (a loss, not HyStart). The request connections' windows at that point
+  never grow with the write order in {order_kept} of {cells} cells, and the connection written last leaves
+  at a smaller window than the one written first in {last_smaller} of {cells}: the next connection's window over
+  the previous one's is a median {mid(steps_real)} (range {span(steps_real)}); in the packet model {mid(steps_model)}
+  (range {span(steps_model)}): in the model the later connections leave together, in Linux each one
+  round trip of slow start earlier than the one before it.
+- **A ladder of windows.** {on_ladder(levels_real)} % of the request connections' first-round exits (in Linux) fall within
+  5 % of IW·2^k + 16 packets (IW = {IW}: the window at the start of a slow-start round trip, plus the 16 that
+  HyStart's first 8 ACK samples of that round trip add; values {', '.join(str(w) for w in sorted(set(levels_real)))}); the packet
+  model's, {on_ladder(levels_model)} % (values {', '.join(f'{w:.0f}' for w in sorted(set(levels_model)))}): its slow-start round trips
+  begin at other windows, so where HyStart stops it lands on other levels.
+- **Losses.** {retrans} retransmitted segments over all connections and rounds, {measured_retrans} of them in
+  measured rounds; {len(lossless)} of {cells} cells retransmitted nothing: {', '.join(lossless) or 'none'}.
+- **The packet model's windows.** Its request connections left slow start in {exits_model} cases. Model over real
+  window at the first exit: flow 0 median {mid(ratios_first)} (range {span(ratios_first)}), the flow
+  written last {mid(ratios_last)} (range {span(ratios_last)}).
+- **After the first round.** In the measured rounds each request connection restarts after idle and its
+  largest window reaches a median {mid(steady_share)} times (range {span(steady_share)}) the window at which it
+  left slow start. In {len(restart_iw)} cells ({', '.join(restart_iw) or 'none'}) every request connection starts every
+  measured round at the initial window {IW}, as after an idle of several RTOs (the restart after idle
+  halves the window once per RTO idle, down to the initial window).
 
 {chr(10).join(table)}
 """
@@ -983,6 +1122,7 @@ would have to ask the connection model for its flow's rate before it starts.
 {staircase_section(args, records)}
 
 {packet_model_section(args, records, sims)}
+{tcp_state_section(args, records)}
 
 ## Steady state: round index vs round time
 
@@ -1079,6 +1219,8 @@ def main():
     parser.add_argument("--write-doc", help="report: write the markdown report here")
     parser.add_argument("--check-doc", help="report: exit 1 unless this document is what the data and profiles give "
                         "(all but its 'Generated' line)")
+    parser.add_argument("--cwnd", default=os.path.join(HERE, "data-cwnd"),
+                        help="report: contention cells measured with --record-tcp (DIR/<set>/*.json), their section if present")
     parser.add_argument("--repeat", help="report: a second measurement of the same grid (DIR/<set>/*.json), compared cell by cell")
     parser.add_argument("--note", help="report: a paragraph for the document's head (e.g. which build simulated)")
     parser.add_argument("--pass-profile", default="linux-tcp", help="ci: the profile the pass criterion applies to")
