@@ -676,7 +676,7 @@ def staircase_section(args, records):
     if not rows:
         return "No contention cell in this data set."
     table = [f"| set | cell | queue drops | real: k-th flow done (s) | {label}: k-th flow done (s) | real round / fair bound | "
-             f"step / (S / C) | first flow / one flow alone ({label}) |", "|---|---|---|---|---|---|---|---|"]
+             f"step / (S / C) | first flow / one flow alone ({label}) |", "|---|---|---|---|---|---|---|---|---|"]
     for x in rows:
         r = x["record"]
         stairs = lambda fs: " ".join(f"{f:.3f}" for f in fs) if fs else "—"
@@ -714,14 +714,14 @@ def staircase_section(args, records):
 PACKET_MODEL_RUNS = {}
 
 
-def packet_model(record, hystart_delay=True):
+def packet_model(record, hystart_delay=True, rounds_from_iw=False):
     """contention_model.model_cell, once per cell's parameters (it depends on nothing measured)."""
     key = (record["bandwidth"], record["latency"], record["bytes"], record["flows"], record["gap"], record["warmup"],
-           len(record["rounds"]), hystart_delay)
+           len(record["rounds"]), hystart_delay, rounds_from_iw)
     if key not in PACKET_MODEL_RUNS:
         sys.path.insert(0, HERE)
         import contention_model
-        PACKET_MODEL_RUNS[key] = contention_model.model_cell(record, hystart_delay=hystart_delay)
+        PACKET_MODEL_RUNS[key] = contention_model.model_cell(record, hystart_delay=hystart_delay, rounds_from_iw=rounds_from_iw)
     return PACKET_MODEL_RUNS[key]
 
 
@@ -881,17 +881,23 @@ def tcp_state_section(args, records):
         return ""
     documented = {r["id"]: r for r in records}
     table = ["| cell | real round: recorded / documented | path (packets) | requests: first slow start ended at window (round), "
-             "flows in write order | packet model: same | answers: same | retransmissions: requests / answers | "
-             "requests, measured rounds: window at start, largest (median) |", "|---|---|---|---|---|---|---|---|"]
+             "flows in write order | packet model: same | same, HyStart rounds from IW | answers: same | retransmissions: requests / answers | "
+             "requests, measured rounds: window at start, largest (median) |", "|---|---|---|---|---|---|---|---|---|"]
     measured_retrans = 0
     order_kept, exits_real, exits_model, by_loss, retrans, cells, ratios_first, ratios_last = 0, 0, 0, 0, 0, 0, [], []
     steady_share, steps_real, steps_model = [], [], []
     last_smaller, levels_real, levels_model, changes, repeated, lossless, restart_iw = 0, [], [], [], [], [], []
+    levels_fixed, ratios_fixed_first, errors_old, errors_fixed, steps_fixed = [], [], [], [], []
+    requests_first_real = lambda state: (first_exit(state["requests"][0]) or (0, None))[1]
     for r in sorted(recorded, key=lambda r: (r["flows"], r["latency"], r["bytes"])):
         if r["flagged"]:
             continue
         cells += 1
-        state, model = r["tcp_state"], packet_model(r)
+        state, model, model_iw = r["tcp_state"], packet_model(r), packet_model(r, rounds_from_iw=True)
+        fixed = [e[1] if e else None for e in model_iw["first_exits"]]
+        levels_fixed += [w for w in fixed if w]
+        if requests_first_real(state) and fixed[0]:
+            ratios_fixed_first.append(fixed[0] / requests_first_real(state))
         requests = [first_exit(c) for c in state["requests"]]
         answers = [first_exit(c) for c in state["answers"]]
         windows = [e[1] if e else math.inf for e in requests]
@@ -911,6 +917,7 @@ def tcp_state_section(args, records):
         levels_model += [w for w in modelled if w]
         steps_real += [b / a for a, b in zip(windows, windows[1:]) if math.isfinite(a) and math.isfinite(b)]
         steps_model += [b / a for a, b in zip(modelled, modelled[1:]) if a and b]
+        steps_fixed += [b / a for a, b in zip(fixed, fixed[1:]) if a and b]
         if requests[0] and modelled[0]:
             ratios_first.append(modelled[0] / requests[0][1])
         if requests[-1] and modelled[-1]:
@@ -927,9 +934,12 @@ def tcp_state_section(args, records):
         twin_median = f"{twin['median']:.3f}" if twin else "—"
         if twin:
             changes.append(100 * (r["median"] - twin["median"]) / twin["median"])
+            errors_old.append(100 * (packet_model(twin)["median"] - twin["median"]) / twin["median"])
+            errors_fixed.append(100 * (packet_model(twin, rounds_from_iw=True)["median"] - twin["median"]) / twin["median"])
             repeated.append(repeat_change(args, twin))
         table.append(f"| {r['id']} | {r['median']:.3f} / {twin_median} s | {path:.0f} | {fmt_exits(requests)} | "
-                     f"{' '.join(f'{w:.0f}' if w else '—' for w in modelled)} | {fmt_exits(answers)} | "
+                     f"{' '.join(f'{w:.0f}' if w else '—' for w in modelled)} | {' '.join(f'{w:.0f}' if w else '—' for w in fixed)} | "
+                     f"{fmt_exits(answers)} | "
                      f"{sent_again[0]} / {sent_again[1]} | {' '.join(f'{a:.0f}/{b:.0f}' for a, b in zip(starts, largest))} |")
     mid = lambda xs: f"{median_of(xs):.2f}" if xs else "—"
     on_ladder = lambda ws: round(100 * sum(1 for w in ws if any(abs(w - (IW * 2 ** k + 16)) <= 0.05 * w for k in range(12)))
@@ -968,8 +978,16 @@ Rounds are numbered from the first warm-up round.
 - **A ladder of windows.** {on_ladder(levels_real)} % of the request connections' first-round exits (in Linux) fall within
   5 % of IW·2^k + 16 packets (IW = {IW}: the window at the start of a slow-start round trip, plus the 16 that
   HyStart's first 8 ACK samples of that round trip add; values {', '.join(str(w) for w in sorted(set(levels_real)))}); the packet
-  model's, {on_ladder(levels_model)} % (values {', '.join(f'{w:.0f}' for w in sorted(set(levels_model)))}): its slow-start round trips
-  begin at other windows, so where HyStart stops it lands on other levels.
+  model's, {on_ladder(levels_model)} % (values {', '.join(f'{w:.0f}' for w in sorted(set(levels_model)))}): it counts HyStart's round
+  trips only once the window reaches 16, as Linux did before "tcp_cubic: fix incorrect HyStart round
+  start detection" (25c1a9ca53db); this kernel counts them from the initial window, so its round trips
+  begin at IW·2^k and the model's at 16·2^k.
+- **The packet model with HyStart's rounds counted from the initial window** (`contention_model.py --rounds-from-iw`,
+  the other sections keep the model as it was): {on_ladder(levels_fixed)} % of its exits on the
+  ladder (values {', '.join(f'{w:.0f}' for w in sorted(set(levels_fixed)))}), flow 0's window over the real one a median
+  {mid(ratios_fixed_first)} (range {span(ratios_fixed_first)}), the next connection's over the previous one's {mid(steps_fixed)}
+  (range {span(steps_fixed)}). |error| of the round on these {len(errors_fixed)} contention cells (documented
+  measurements): {summarise(errors_fixed)}; the model as it was: {summarise(errors_old)}.
 - **Losses.** {retrans} retransmitted segments over all connections and rounds, {measured_retrans} of them in
   measured rounds; {len(lossless)} of {cells} cells retransmitted nothing: {', '.join(lossless) or 'none'}.
 - **The packet model's windows.** Its request connections left slow start in {exits_model} cases. Model over real
