@@ -65,7 +65,7 @@ class Link:
 class Sender:
     """One socket's sending side."""
 
-    def __init__(self, sim, link, receiver, rtt0, on_idle_restart=True, hystart_delay=True):
+    def __init__(self, sim, link, receiver, rtt0, on_idle_restart=True, hystart_delay=True, rounds_from_iw=False):
         self.sim, self.link, self.receiver = sim, link, receiver
         self.state = bytearray()
         self.sent_at = []
@@ -104,6 +104,10 @@ class Sender:
         self.samples = 0
         self.restart = on_idle_restart
         self.hystart_delay = hystart_delay
+        # HyStart counts round trips at every window and reads its signs from HYSTART_LOW_WINDOW on
+        # (Linux since "tcp_cubic: fix incorrect HyStart round start detection", 25c1a9ca53db), so a
+        # round trip of slow start begins at IW * 2^k; False: rounds counted only from that window on.
+        self.rounds_from_iw = rounds_from_iw
         self.exits = []  # (how, window) each time slow start ended: "ack train", "delay" or "loss"
 
     # --- the application
@@ -264,7 +268,7 @@ class Sender:
             self.mdev_max = RTO_MIN
         self.rto = self.srtt + self.rttvar
         self.delay_min = min(self.delay_min, rtt)
-        if self.cwnd < self.ssthresh and not self.found and self.cwnd >= HYSTART_LOW_WINDOW:
+        if self.cwnd < self.ssthresh and not self.found and (self.rounds_from_iw or self.cwnd >= HYSTART_LOW_WINDOW):
             self.hystart(now, rtt)
 
     # --- window growth
@@ -277,6 +281,8 @@ class Sender:
     def hystart(self, now, rtt):
         if self.snd_una > self.end_seq:
             self.hystart_reset(now)
+        if self.cwnd < HYSTART_LOW_WINDOW:
+            return
         if now - self.last_ack <= HYSTART_ACK_DELTA:
             self.last_ack = now
             if now - self.round_start > self.delay_min / 2:
@@ -378,7 +384,7 @@ class Sim:
             fn(t, *args)
 
 
-def simulate_cell(rate, latency, size, flows, gap, rounds, queue=1000, hystart_delay=True):
+def simulate_cell(rate, latency, size, flows, gap, rounds, queue=1000, hystart_delay=True, rounds_from_iw=False):
     """{"results": per round the list of each flow's finish time after the round's start (seconds),
     "exits": per request connection how and at which window each of its slow starts ended}, and
     the drops of both queues."""
@@ -413,8 +419,9 @@ def simulate_cell(rate, latency, size, flows, gap, rounds, queue=1000, hystart_d
 
     servers = [Receiver(sim, down, request_done(i)) for i in range(flows)]
     clients = [Receiver(sim, up, answer_done(i)) for i in range(flows)]
-    requests = [Sender(sim, up, servers[i], rtt0, hystart_delay=hystart_delay) for i in range(flows)]
-    answers = [Sender(sim, down, clients[i], rtt0, hystart_delay=hystart_delay) for i in range(flows)]
+    senders = lambda link, receivers: [Sender(sim, link, receivers[i], rtt0, hystart_delay=hystart_delay,
+                                              rounds_from_iw=rounds_from_iw) for i in range(flows)]
+    requests, answers = senders(up, servers), senders(down, clients)
     for i in range(flows):
         servers[i].sender, clients[i].sender = requests[i], answers[i]
     start_round(0.0)
@@ -429,12 +436,12 @@ def median(xs):
     return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
 
 
-def model_cell(record, hystart_delay=True):
+def model_cell(record, hystart_delay=True, rounds_from_iw=False):
     """Simulated k-th-flow finish medians and round median for a measured cell (hystart_delay=False:
     HyStart leaves slow start on its ACK-train sign only, a sensitivity check)."""
     warm, measured = record["warmup"], len(record["rounds"])
     state, drops = simulate_cell(record["bandwidth"], record["latency"], record["bytes"], record["flows"],
-                                 record["gap"], warm + measured, hystart_delay=hystart_delay)
+                                 record["gap"], warm + measured, hystart_delay=hystart_delay, rounds_from_iw=rounds_from_iw)
     results = state["results"]
     kept = results[warm:]
     ranked = [sorted(r) for r in kept]
@@ -443,13 +450,15 @@ def model_cell(record, hystart_delay=True):
             "first_exits": [e[0] if e else None for e in state["exits"]]}
 
 
-def main(paths):
-    for path in paths:
+def main(args):
+    """contention_model.py [--rounds-from-iw] CELL.json…"""
+    rounds_from_iw = "--rounds-from-iw" in args
+    for path in (a for a in args if a != "--rounds-from-iw"):
         with open(path) as f:
             r = json.load(f)
         if r.get("flagged"):
             continue
-        m = model_cell(r)
+        m = model_cell(r, rounds_from_iw=rounds_from_iw)
         real = [median([sorted(x["finish"])[k] for x in r["rounds"]]) for k in range(r["flows"])]
         err = 100 * (m["median"] - r["median"]) / r["median"]
         print(f"{r['id']:28} real {r['median']:.3f} model {m['median']:.3f} ({err:+.1f} %) drops real {r['drops']['queue']} "

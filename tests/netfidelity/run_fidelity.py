@@ -18,6 +18,8 @@ tests/netfidelity/CONTRACT.md.
     run_fidelity.py measure --grid fit,validation --out-dir DIR    # writes DIR/<set>/<cell>.json as it goes
     run_fidelity.py report --data DIR --profile linux-tcp --profile cm02 --write-doc docs/network-fidelity.md
     run_fidelity.py ci --profile linux-tcp                           # reduced grid, then report; CTest's netfidelity
+    run_fidelity.py measure --grid validation --only 'f[2-8]$' --record-tcp --out-dir tests/netfidelity/data-cwnd
+                                   # also every connection's TCP_INFO per round (tcp_sampler.py); `report` reads --cwnd DIR
 
 Exit 77 (skipped) without root, network namespaces, /dev/net/tun or real-time scheduling.
 """
@@ -49,6 +51,7 @@ SYSCTLS = {"net.ipv4.tcp_rmem": "4096 131072 6291456", "net.ipv4.tcp_wmem": "409
 QUEUE_PACKETS = 1000  # the modelled bottleneck's drop-tail queue (a router port's)
 LINE_CPU, ENDPOINT_CPU = 1, 0  # delay line alone on one CPU, serve and probe on the other
 LINE_PRIORITY, ENDPOINT_PRIORITY = 60, 50
+SAMPLER_PRIORITY, SAMPLER_PERIOD_MS = 40, 5  # --record-tcp: below the endpoints on their CPU, never on the delay line's
 MTU_BYTES = 1500
 PAYLOAD_SHARE = 1448 / 1500  # TCP payload per IP byte of a full segment (20 B IP + 32 B TCP with timestamps)
 TUN_RING_PACKETS = 20000
@@ -225,8 +228,8 @@ class Link:
             for key, value in SYSCTLS.items():
                 sh("ip", "netns", "exec", ns, "sysctl", "-q", "-w", f"{key}={value}")
 
-    def spawn(self, side, cmd, **kw):
-        proc = subprocess.Popen(["ip", "netns", "exec", self.ns[side]] + scheduled(cmd, ENDPOINT_PRIORITY, ENDPOINT_CPU, self.realtime), **kw)
+    def spawn(self, side, cmd, priority=ENDPOINT_PRIORITY, **kw):
+        proc = subprocess.Popen(["ip", "netns", "exec", self.ns[side]] + scheduled(cmd, priority, ENDPOINT_CPU, self.realtime), **kw)
         self.procs.append(proc)
         return proc
 
@@ -324,7 +327,37 @@ def quartiles(xs):
     return quantile(xs, 0.25), quantile(xs, 0.5), quantile(xs, 0.75)
 
 
-def run_probe(tools, link, cell, workdir):
+class TcpRecorder:
+    """--record-tcp: tcp_sampler.py in both namespaces (the probe's requests, serve's answers), each
+    dumping every connection's TCP_INFO through sock_diag every SAMPLER_PERIOD_MS."""
+
+    def __init__(self, link, cell, workdir):
+        self.paths = [os.path.join(workdir, f"{cell.id}.tcp{side}.json") for side in (0, 1)]
+        self.procs = []
+        for side, path in enumerate(self.paths):
+            proc = link.spawn(side, ["/usr/bin/python3", os.path.join(HERE, "tcp_sampler.py"), "--port", str(PORT),
+                                     "--period-ms", str(SAMPLER_PERIOD_MS), "--out", path],
+                              priority=SAMPLER_PRIORITY, stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
+            self.procs.append(proc)
+            if "sampling" not in proc.stdout.readline():
+                raise RuntimeError("tcp_sampler.py did not start")
+
+    def finish(self, cell):
+        for proc in self.procs:
+            proc.send_signal(signal.SIGTERM)
+        recordings = []
+        for proc, path in zip(self.procs, self.paths):
+            proc.wait(30)
+            with open(path) as f:
+                recordings.append(json.load(f))
+        sys.path.insert(0, HERE)
+        import tcp_sampler
+        return {"period": SAMPLER_PERIOD_MS / 1e3, "samples": [len(r["samples"]) for r in recordings],
+                **tcp_sampler.summarise(recordings[0], recordings[1], PORT, cell.size, cell.flows)}
+
+
+def run_probe(tools, link, cell, workdir, record_tcp=False):
+    recorder = TcpRecorder(link, cell, workdir) if record_tcp else None
     serve = link.spawn(1, [tools.dmlsim, "calibrate", "serve", "--port", str(PORT), "--bind", link.addr[1], "--once",
                            "--timeout", "120", "--tcp-congestion", CONGESTION], stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
     if "serving" not in serve.stdout.readline():
@@ -346,7 +379,10 @@ def run_probe(tools, link, cell, workdir):
         raise RuntimeError(f"calibrate probe failed on {cell.id}")
     serve.wait(30)
     with open(path) as f:
-        return json.load(f)
+        probe = json.load(f)
+    if recorder:
+        probe["tcp_state"] = recorder.finish(cell)
+    return probe
 
 
 def rounds_of(probe, cell):
@@ -358,11 +394,11 @@ def rounds_of(probe, cell):
     return [{"index": cell.warmup + i, "time": t, "finish": [t]} for i, t in enumerate(o["samples"])]
 
 
-def measure_once(tools, cell, index, workdir):
+def measure_once(tools, cell, index, workdir, record_tcp=False):
     link = Link(tools, cell, index)
     try:
         before, line_before = link.kernel_counters(), link.line_counters()
-        probe = run_probe(tools, link, cell, workdir)
+        probe = run_probe(tools, link, cell, workdir, record_tcp)
         after = link.kernel_counters()
         line = line_delta(line_before, link.stop_line())
     finally:
@@ -371,10 +407,10 @@ def measure_once(tools, cell, index, workdir):
     return probe, emulator, queue, packets, detail
 
 
-def measure_cell(tools, cell, index, workdir):
+def measure_cell(tools, cell, index, workdir, record_tcp=False):
     """The cell's record (CONTRACT.md): measured once more when the emulator dropped too much."""
     for attempt in (1, 2):
-        probe, emulator, queue, packets, detail = measure_once(tools, cell, index * 2 + attempt, workdir)
+        probe, emulator, queue, packets, detail = measure_once(tools, cell, index * 2 + attempt, workdir, record_tcp)
         bound = emulator_bound(packets)
         if emulator <= bound:
             break
@@ -406,6 +442,8 @@ def measure_cell(tools, cell, index, workdir):
         "observations": ([{"latency": cell.latency_ms / 1e3, "bandwidth": cell.rate_mbit * 1e6 / 8, "bytes": cell.size,
                            "time": med, "samples": times}] if cell.flows == 1 else []),
     }
+    if "tcp_state" in probe:
+        record["tcp_state"] = probe["tcp_state"]
     return record
 
 
@@ -434,7 +472,7 @@ def measure(args, cells, out_dir):
                 continue
         started = time.time()
         try:
-            record = measure_cell(tools, cell, i, args.workdir)
+            record = measure_cell(tools, cell, i, args.workdir, args.record_tcp)
         except (RuntimeError, subprocess.SubprocessError, OSError) as e:
             log(f"  {cell.id}: FAILED {e}")
             continue
@@ -638,7 +676,7 @@ def staircase_section(args, records):
     if not rows:
         return "No contention cell in this data set."
     table = [f"| set | cell | queue drops | real: k-th flow done (s) | {label}: k-th flow done (s) | real round / fair bound | "
-             f"step / (S / C) | first flow / one flow alone ({label}) |", "|---|---|---|---|---|---|---|---|"]
+             f"step / (S / C) | first flow / one flow alone ({label}) |", "|---|---|---|---|---|---|---|---|---|"]
     for x in rows:
         r = x["record"]
         stairs = lambda fs: " ".join(f"{f:.3f}" for f in fs) if fs else "—"
@@ -673,17 +711,29 @@ def staircase_section(args, records):
     return findings
 
 
+PACKET_MODEL_RUNS = {}
+
+
+def packet_model(record, hystart_delay=True, rounds_from_iw=False):
+    """contention_model.model_cell, once per cell's parameters (it depends on nothing measured)."""
+    key = (record["bandwidth"], record["latency"], record["bytes"], record["flows"], record["gap"], record["warmup"],
+           len(record["rounds"]), hystart_delay, rounds_from_iw)
+    if key not in PACKET_MODEL_RUNS:
+        sys.path.insert(0, HERE)
+        import contention_model
+        PACKET_MODEL_RUNS[key] = contention_model.model_cell(record, hystart_delay=hystart_delay, rounds_from_iw=rounds_from_iw)
+    return PACKET_MODEL_RUNS[key]
+
+
 def packet_model_rows(records):
     """The offline packet-level model (contention_model.py) on every unflagged model cell."""
-    sys.path.insert(0, HERE)
-    import contention_model
     rows = []
     for r in records:
         if r["set"] in ("fit", "validation", "blind") and not r["flagged"]:
-            m = contention_model.model_cell(r)
+            m = packet_model(r)
             x = {"record": r, "model": m, "error": 100 * (m["median"] - r["median"]) / r["median"]}
             if r["flows"] > 1:  # the sensitivity check: HyStart without its delay sign
-                x["train_only"] = contention_model.model_cell(r, hystart_delay=False)
+                x["train_only"] = packet_model(r, hystart_delay=False)
                 x["train_only_error"] = 100 * (x["train_only"]["median"] - r["median"]) / r["median"]
             rows.append(x)
     return rows
@@ -805,6 +855,149 @@ What it shows:
   stays just long enough for the idle time to exceed the RTO, and it restarts after idle every round,
   a state the real connection does not enter; whether a restart happens is a threshold decided by a
   few per cent of RTO.
+
+{chr(10).join(table)}
+"""
+
+
+def first_exit(rounds):
+    """(round, window in packets, retransmissions so far) where a connection's first slow start ended, or None."""
+    for x in rounds:
+        if "exit" in x:
+            return x["round"], x["exit"]["ssthresh"], x["exit"]["retrans"]
+    return None
+
+
+def median_of(xs):
+    return quantile(sorted(xs), 0.5) if xs else None
+
+
+def tcp_state_section(args, records):
+    """The recorded windows (measure --record-tcp, in --cwnd DIR) against the packet model's."""
+    sys.path.insert(0, HERE)
+    from contention_model import IW
+    recorded = [r for r in load_records([args.cwnd], {"validation", "blind"}) if "tcp_state" in r] if args.cwnd else []
+    if not recorded:
+        return ""
+    documented = {r["id"]: r for r in records}
+    table = ["| cell | real round: recorded / documented | path (packets) | requests: first slow start ended at window (round), "
+             "flows in write order | packet model: same | same, HyStart rounds from IW | answers: same | retransmissions: requests / answers | "
+             "requests, measured rounds: window at start, largest (median) |", "|---|---|---|---|---|---|---|---|---|"]
+    measured_retrans = 0
+    order_kept, exits_real, exits_model, by_loss, retrans, cells, ratios_first, ratios_last = 0, 0, 0, 0, 0, 0, [], []
+    steady_share, steps_real, steps_model = [], [], []
+    last_smaller, levels_real, levels_model, changes, repeated, lossless, restart_iw = 0, [], [], [], [], [], []
+    levels_fixed, ratios_fixed_first, errors_old, errors_fixed, steps_fixed = [], [], [], [], []
+    requests_first_real = lambda state: (first_exit(state["requests"][0]) or (0, None))[1]
+    for r in sorted(recorded, key=lambda r: (r["flows"], r["latency"], r["bytes"])):
+        if r["flagged"]:
+            continue
+        cells += 1
+        state, model, model_iw = r["tcp_state"], packet_model(r), packet_model(r, rounds_from_iw=True)
+        fixed = [e[1] if e else None for e in model_iw["first_exits"]]
+        levels_fixed += [w for w in fixed if w]
+        if requests_first_real(state) and fixed[0]:
+            ratios_fixed_first.append(fixed[0] / requests_first_real(state))
+        requests = [first_exit(c) for c in state["requests"]]
+        answers = [first_exit(c) for c in state["answers"]]
+        windows = [e[1] if e else math.inf for e in requests]
+        order_kept += all(a >= b for a, b in zip(windows, windows[1:]))
+        last_smaller += windows[-1] < windows[0]
+        levels_real += [e[1] for e in requests if e and e[0] == 0]
+        exits_real += sum(1 for e in requests + answers if e)
+        by_loss += sum(1 for e in requests + answers if e and e[2] > 0)
+        sent_again = [sum(x["retrans"] for c in state[side] for x in c) for side in ("requests", "answers")]
+        retrans += sum(sent_again)
+        measured_retrans += sum(x["retrans"] for side in ("requests", "answers") for c in state[side] for x in c
+                                if x["round"] >= r["warmup"])
+        if sum(sent_again) == 0:
+            lossless.append(r["id"])
+        modelled = [e[1] if e else None for e in model["first_exits"]]
+        exits_model += sum(1 for w in modelled if w)
+        levels_model += [w for w in modelled if w]
+        steps_real += [b / a for a, b in zip(windows, windows[1:]) if math.isfinite(a) and math.isfinite(b)]
+        steps_model += [b / a for a, b in zip(modelled, modelled[1:]) if a and b]
+        steps_fixed += [b / a for a, b in zip(fixed, fixed[1:]) if a and b]
+        if requests[0] and modelled[0]:
+            ratios_first.append(modelled[0] / requests[0][1])
+        if requests[-1] and modelled[-1]:
+            ratios_last.append(modelled[-1] / requests[-1][1])
+        measured = lambda c: [x for x in c if x["round"] >= r["warmup"]]
+        starts = [median_of([x["cwnd_start"] for x in measured(c)]) for c in state["requests"]]
+        largest = [median_of([x["cwnd_max"] for x in measured(c)]) for c in state["requests"]]
+        steady_share += [s / e[1] for s, e in zip(largest, requests) if e and s]
+        if all(x == IW for x in starts):
+            restart_iw.append(r["id"])
+        path = r["bandwidth"] * 2 * r["latency"] / MTU_BYTES
+        twin = documented.get(r["id"])
+        fmt_exits = lambda es: " ".join(f"{e[1]} ({e[0]})" if e else "—" for e in es)
+        twin_median = f"{twin['median']:.3f}" if twin else "—"
+        if twin:
+            changes.append(100 * (r["median"] - twin["median"]) / twin["median"])
+            errors_old.append(100 * (packet_model(twin)["median"] - twin["median"]) / twin["median"])
+            errors_fixed.append(100 * (packet_model(twin, rounds_from_iw=True)["median"] - twin["median"]) / twin["median"])
+            repeated.append(repeat_change(args, twin))
+        table.append(f"| {r['id']} | {r['median']:.3f} / {twin_median} s | {path:.0f} | {fmt_exits(requests)} | "
+                     f"{' '.join(f'{w:.0f}' if w else '—' for w in modelled)} | {' '.join(f'{w:.0f}' if w else '—' for w in fixed)} | "
+                     f"{fmt_exits(answers)} | "
+                     f"{sent_again[0]} / {sent_again[1]} | {' '.join(f'{a:.0f}/{b:.0f}' for a, b in zip(starts, largest))} |")
+    mid = lambda xs: f"{median_of(xs):.2f}" if xs else "—"
+    on_ladder = lambda ws: round(100 * sum(1 for w in ws if any(abs(w - (IW * 2 ** k + 16)) <= 0.05 * w for k in range(12)))
+                                 / max(1, len(ws)))
+    span = lambda xs: f"{min(xs):.2f}–{max(xs):.2f}" if xs else "—"
+    return f"""## Measured TCP windows under contention
+
+Generated from `{os.path.relpath(args.cwnd, SOURCE)}`: the contention cells measured again with
+
+    sudo /usr/bin/python3 tests/netfidelity/run_fidelity.py measure --grid validation,blind --only 'f[2-8]$' --record-tcp --out-dir {os.path.relpath(args.cwnd, SOURCE)}
+
+which runs `tests/netfidelity/tcp_sampler.py` in both namespaces (the probe's request connections and
+`serve`'s answer connections), SCHED_FIFO below the endpoints on their CPU, never on the delay line's.
+Every {SAMPLER_PERIOD_MS} ms it reads every connection's TCP_INFO through the kernel's socket-diagnostics
+interface (what `ss -tin` reads), without starting a process per sample. Each cell's `tcp_state`
+holds, per connection and round: the window at the round's start (after the restart after idle) and
+its largest, the slow-start threshold at start and end, where slow start ended (the threshold newly
+set or lowered: the window then, the time, the congestion state and the retransmissions so far),
+retransmissions and the largest smoothed RTT. Windows are in packets (1448 B of payload); "path" is
+the bandwidth-delay product at the link rate in 1500-byte packets; flows are in the order the probe
+writes them each round; a round is told from the bytes the connection has had acknowledged.
+Rounds are numbered from the first warm-up round.
+
+- **The recording and the round.** The recorded cells' real medians differ from the documented
+  measurement of the same cell by a median {mid([abs(c) for c in changes])} % (largest {max(changes, key=abs, default=0):+.1f} %); the
+  repeat run (without recording) moved the same cells by a median {mid([abs(c) for c in repeated if c is not None])} % (largest
+  {max((c for c in repeated if c is not None), key=abs, default=0):+.1f} %).
+- **Where each connection leaves slow start.** Of the {2 * sum(r['flows'] for r in recorded if not r['flagged'])} connections (requests and
+  answers) of {cells} cells, {exits_real} left their first slow start during the cell, {by_loss} of them with a
+  retransmission already counted (a loss, not HyStart). The request connections' windows at that point
+  never grow with the write order in {order_kept} of {cells} cells, and the connection written last leaves
+  at a smaller window than the one written first in {last_smaller} of {cells}: the next connection's window over
+  the previous one's is a median {mid(steps_real)} (range {span(steps_real)}); in the packet model {mid(steps_model)}
+  (range {span(steps_model)}): in the model the later connections leave together, in Linux each one
+  round trip of slow start earlier than the one before it.
+- **A ladder of windows.** {on_ladder(levels_real)} % of the request connections' first-round exits (in Linux) fall within
+  5 % of IW·2^k + 16 packets (IW = {IW}: the window at the start of a slow-start round trip, plus the 16 that
+  HyStart's first 8 ACK samples of that round trip add; values {', '.join(str(w) for w in sorted(set(levels_real)))}); the packet
+  model's, {on_ladder(levels_model)} % (values {', '.join(f'{w:.0f}' for w in sorted(set(levels_model)))}): it counts HyStart's round
+  trips only once the window reaches 16, as Linux did before "tcp_cubic: fix incorrect HyStart round
+  start detection" (25c1a9ca53db); this kernel counts them from the initial window, so its round trips
+  begin at IW·2^k and the model's at 16·2^k.
+- **The packet model with HyStart's rounds counted from the initial window** (`contention_model.py --rounds-from-iw`,
+  the other sections keep the model as it was): {on_ladder(levels_fixed)} % of its exits on the
+  ladder (values {', '.join(f'{w:.0f}' for w in sorted(set(levels_fixed)))}), flow 0's window over the real one a median
+  {mid(ratios_fixed_first)} (range {span(ratios_fixed_first)}), the next connection's over the previous one's {mid(steps_fixed)}
+  (range {span(steps_fixed)}). |error| of the round on these {len(errors_fixed)} contention cells (documented
+  measurements): {summarise(errors_fixed)}; the model as it was: {summarise(errors_old)}.
+- **Losses.** {retrans} retransmitted segments over all connections and rounds, {measured_retrans} of them in
+  measured rounds; {len(lossless)} of {cells} cells retransmitted nothing: {', '.join(lossless) or 'none'}.
+- **The packet model's windows.** Its request connections left slow start in {exits_model} cases. Model over real
+  window at the first exit: flow 0 median {mid(ratios_first)} (range {span(ratios_first)}), the flow
+  written last {mid(ratios_last)} (range {span(ratios_last)}).
+- **After the first round.** In the measured rounds each request connection restarts after idle and its
+  largest window reaches a median {mid(steady_share)} times (range {span(steady_share)}) the window at which it
+  left slow start. In {len(restart_iw)} cells ({', '.join(restart_iw) or 'none'}) every request connection starts every
+  measured round at the initial window {IW}, as after an idle of several RTOs (the restart after idle
+  halves the window once per RTO idle, down to the initial window).
 
 {chr(10).join(table)}
 """
@@ -947,6 +1140,7 @@ would have to ask the connection model for its flow's rate before it starts.
 {staircase_section(args, records)}
 
 {packet_model_section(args, records, sims)}
+{tcp_state_section(args, records)}
 
 ## Steady state: round index vs round time
 
@@ -1033,6 +1227,9 @@ def main():
     parser.add_argument("--grid", default="fit,validation", help="comma-separated: fit, validation, blind, ab, sustain, ci")
     parser.add_argument("--only", help="measure only cells whose id matches this regular expression")
     parser.add_argument("--out-dir", help="measure: write DIR/<set>/<cell>.json")
+    parser.add_argument("--record-tcp", action="store_true",
+                        help="measure: sample every connection's TCP_INFO (window, threshold, retransmissions) in both "
+                        "namespaces and store it per round and connection as the cell's tcp_state")
     parser.add_argument("--skip-existing", action="store_true", help="measure: keep cells already in --out-dir")
     parser.add_argument("--data", action="append", default=[], help="report: measured cells (DIR/<set>/*.json), repeatable")
     parser.add_argument("--profile", action="append", default=[],
@@ -1040,6 +1237,8 @@ def main():
     parser.add_argument("--write-doc", help="report: write the markdown report here")
     parser.add_argument("--check-doc", help="report: exit 1 unless this document is what the data and profiles give "
                         "(all but its 'Generated' line)")
+    parser.add_argument("--cwnd", default=os.path.join(HERE, "data-cwnd"),
+                        help="report: contention cells measured with --record-tcp (DIR/<set>/*.json), their section if present")
     parser.add_argument("--repeat", help="report: a second measurement of the same grid (DIR/<set>/*.json), compared cell by cell")
     parser.add_argument("--note", help="report: a paragraph for the document's head (e.g. which build simulated)")
     parser.add_argument("--pass-profile", default="linux-tcp", help="ci: the profile the pass criterion applies to")
