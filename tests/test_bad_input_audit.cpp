@@ -206,6 +206,14 @@ std::vector<Case> failure_cases() {  // issue 12
   };
 }
 
+// Running the seed scenario on the LAN platform whose cluster has the power property `prop`.
+Case platform_power_case(std::string name, const std::string& prop, std::string what) {
+  const auto platform = replaced(read_text(source_dir() / "platforms/lan.xml"), R"(router_id="lan-router"/>)",
+                                 "router_id=\"lan-router\">\n      " + prop + "\n    </cluster>");
+  return {std::move(name), {{"p.xml", platform}},
+          "run scenarios/seed/ssgd.xml -q --set platform.file={d}/p.xml --out {d}/out", 2, {"p.xml", "<prop"}, std::move(what)};
+}
+
 std::vector<Case> scale_and_profile_cases() {  // issues 14 and 15
   const auto seed = relocated_scenario("scenarios/seed/ssgd.xml");
   return {
@@ -238,6 +246,17 @@ std::vector<Case> scale_and_profile_cases() {  // issues 14 and 15
        {{"p.xml", replaced(read_text(source_dir() / "platforms/lan.xml"), R"(bb_bw="100Gbps")", R"(bb_bw="1e10")")}},
        "run scenarios/seed/ssgd.xml -q --set platform.file={d}/p.xml --out {d}/out", 2, {"p.xml", "<cluster"},
        "<cluster> attribute 'bb_bw': '1e10' has no unit"},
+      // Fixed in this audit: a busy power below idle, or a negative power property in the platform,
+      // gave negative joules; a tiny actor stack made SimGrid die of a segmentation fault (exit 3).
+      scenario_case("EnergyBusyBelowIdle",
+                    replaced(seed, "<output ", "<energy host-idle=\"100W\" host-busy=\"50W\"/>\n  <output "),
+                    {"s.xml", "<energy"}, "<energy> attribute 'host-busy': 50 W is below host-idle (100 W)"),
+      platform_power_case("PlatformNegativeWattageOff", R"(<prop id="wattage_off" value="-10"/>)",
+                          "<prop id=\"wattage_off\">: -10 W is negative"),
+      platform_power_case("PlatformWattagePerStateBusyBelowIdle", R"(<prop id="wattage_per_state" value="100:200,300:200"/>)",
+                          "<prop id=\"wattage_per_state\">: '300:200': the busy power is below the idle power"),
+      {"TinyActorStack", {}, "run scenarios/seed/ssgd.xml -q --cfg contexts/stack-size:16 --out {d}/out", 2,
+       {"command line", ""}, "'contexts/stack-size:16': must be at least 512 KiB"},
       {"CalibrateSimulateNegativeRto", {{"p.xml", profile(R"(rto-min="-1ms")")}},
        "calibrate simulate --profile {d}/p.xml --latency 10ms --bandwidth 100Mbps --sizes 1MB", 2, {"p.xml", "<tcp"},
        "the minimum RTO must not be negative"},

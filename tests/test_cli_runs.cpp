@@ -414,7 +414,7 @@ TEST(BadInput, SimGridConfigurationValuesAreCheckedBeforeSimGridAbortsOnThem) {
   expect_bad_input("run scenarios/seed/ma.xml --cfg network/optim:x", "'network/optim:x'");
   expect_bad_input("run scenarios/seed/ma.xml --cfg contexts/factory:greenlet", "'greenlet' is not one of raw, ucontext, boost, thread");
   expect_bad_input("run scenarios/seed/ma.xml --cfg network/TCP-gamma:lots", "'lots' is not a number");
-  expect_bad_input("run scenarios/seed/ma.xml --cfg contexts/stack-size:-5", "'contexts/stack-size:-5': must be at least 1");
+  expect_bad_input("run scenarios/seed/ma.xml --cfg contexts/stack-size:-5", "'contexts/stack-size:-5': must be at least 512 KiB");
   TempDir dir;
   std::string text = relocated_wan_scenario("");
   text.replace(text.find("<network profile=\"linux-tcp\"/>"), 30,

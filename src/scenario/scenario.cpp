@@ -11,6 +11,7 @@
 #include <map>
 #include <cmath>
 #include <sstream>
+#include <tuple>
 
 namespace dmlsim {
 namespace {
@@ -359,6 +360,10 @@ class Parser {
     e.links = r.boolean("links", e.links);
     e.link_idle = power("link-idle", e.link_idle);
     e.link_busy = power("link-busy", e.link_busy);
+    // Busy equal to idle is a power that does not depend on load; below idle it would be negative work.
+    for (const auto& [busy, idle, busy_name, idle_name] :
+         {std::tuple{e.host_busy, e.host_idle, "host-busy", "host-idle"}, std::tuple{e.link_busy, e.link_idle, "link-busy", "link-idle"}})
+      if (busy < idle) r.fail(busy_name, fmt::format("{} W is below {} ({} W)", busy, idle_name, idle));
     r.finish();
     reject_children(node);
   }

@@ -53,7 +53,13 @@ struct Range {
   double min;
   bool min_inclusive;
   bool integer;
+  const char* why = "";  // appended to the refusal
 };
+
+// Below this many KiB an actor's stack overflows inside the training code (Eigen's temporaries)
+// and SimGrid dies of a segmentation fault mid-run; the smallest size that runs depends on the
+// model, so the minimum keeps a wide margin above what the shipped scenarios need.
+constexpr long kMinStackKib = 512;
 
 // Numeric items and the values that make sense (SimGrid takes a negative factor or stack size
 // without complaint and then misbehaves).
@@ -63,7 +69,7 @@ const std::map<std::string, Range>& numeric_items() {
       {"network/bandwidth-factor", {0, false, false}}, {"network/weight-S", {0, true, false}},
       {"maxmin/precision", {0, false, false}},         {"surf/precision", {0, false, false}},
       {"network/loopback-bw", {0, false, false}},      {"network/loopback-lat", {0, true, false}},
-      {"contexts/stack-size", {1, true, true}},        {"contexts/guard-size", {0, true, true}},
+      {"contexts/stack-size", {kMinStackKib, true, true, " KiB: smaller actor stacks overflow in the training code"}},        {"contexts/guard-size", {0, true, true}},
       {"contexts/nthreads", {1, true, true}},
   };
   return items;
@@ -145,8 +151,8 @@ void check_simgrid_config(const ConfigList& config) {
       const auto& range = it->second;
       const double number = number_of(key, value, range);
       if (number < range.min || (!range.min_inclusive && number == range.min))
-        throw std::invalid_argument(fmt::format("SimGrid configuration '{}:{}': must be {} {}", key, value,
-                                                range.min_inclusive ? "at least" : "above", range.min));
+        throw std::invalid_argument(fmt::format("SimGrid configuration '{}:{}': must be {} {}{}", key, value,
+                                                range.min_inclusive ? "at least" : "above", range.min, range.why));
     }
   }
 }

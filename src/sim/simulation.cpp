@@ -15,6 +15,8 @@
 
 #include <cctype>
 #include <chrono>
+#include <cmath>
+#include <cstdlib>
 #include <set>
 #include <sstream>
 #include <fmt/format.h>
@@ -48,6 +50,40 @@ void check_platform_units(const pugi::xml_document& doc, const LineIndex& lines,
   }
 }
 
+// The energy plugins' power properties, in watts: wattage_off one value, wattage_per_state a list of
+// power states "IDLE:BUSY" or "IDLE:EPSILON:BUSY", wattage_range "IDLE:BUSY". SimGrid takes a
+// negative power or a busy power below idle without complaint and reports negative joules.
+std::string power_property_problem(const std::string& id, const std::string& value) {
+  std::istringstream states(value);
+  for (std::string state; std::getline(states, state, id == "wattage_per_state" ? ',' : '\n');) {
+    std::vector<double> watts;
+    std::istringstream fields(state);
+    for (std::string field; std::getline(fields, field, ':');) {
+      char* end = nullptr;
+      const double number = std::strtod(field.c_str(), &end);
+      if (field.empty() || *end != '\0' || !std::isfinite(number)) return fmt::format("'{}' is not a number of watts", field);
+      if (number < 0) return fmt::format("{} W is negative", field);
+      watts.push_back(number);
+    }
+    const std::size_t wanted = id == "wattage_off" ? 1 : 2;
+    if (watts.size() != wanted && !(id == "wattage_per_state" && watts.size() == 3))
+      return fmt::format("'{}' must be {}", state, id == "wattage_off" ? "one number of watts" : "IDLE:BUSY watts");
+    if (watts.back() < watts.front())
+      return fmt::format("'{}': the busy power is below the idle power", state);
+  }
+  return "";
+}
+
+void check_platform_powers(const pugi::xml_document& doc, const LineIndex& lines, const std::string& file) {
+  for (const auto& found : doc.select_nodes("//prop")) {
+    const auto node = found.node();
+    const std::string id = node.attribute("id").value();
+    if (id != "wattage_off" && id != "wattage_per_state" && id != "wattage_range") continue;
+    if (const auto problem = power_property_problem(id, node.attribute("value").value()); !problem.empty())
+      throw ScenarioError(file, lines.line_of(node.offset_debug()), fmt::format("<prop id=\"{}\">: {}", id, problem));
+  }
+}
+
 // SimGrid reports platform syntax errors in its own way; check well-formedness first so the user
 // gets file:line like everywhere else.
 void check_platform_xml(const Scenario& s) {
@@ -66,6 +102,7 @@ void check_platform_xml(const Scenario& s) {
   if (std::string(doc.document_element().name()) != "platform")
     throw ScenarioError(file.string(), 1, "not a SimGrid platform file (the root element must be <platform>)");
   check_platform_units(doc, LineIndex(text), file.string());
+  check_platform_powers(doc, LineIndex(text), file.string());
 }
 
 // The actors a run creates, each with its own stack: one per worker, a helper beside each worker
