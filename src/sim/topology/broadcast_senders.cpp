@@ -1,4 +1,5 @@
 #include "sim/topology/broadcast_senders.hpp"
+#include "sim/topology/star_messages.hpp"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -11,8 +12,6 @@ namespace dmlsim {
 namespace sg4 = simgrid::s4u;
 
 namespace {
-
-constexpr int kBroadcastTag = 0;
 
 // Posts group `sender` of the round's broadcasts when told, then waits for them to arrive.
 class BroadcastSender {
