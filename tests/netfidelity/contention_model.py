@@ -439,7 +439,7 @@ def median(xs):
 def model_cell(record, hystart_delay=True, rounds_from_iw=False):
     """Simulated k-th-flow finish medians and round median for a measured cell (hystart_delay=False:
     HyStart leaves slow start on its ACK-train sign only, a sensitivity check)."""
-    warm, measured = record["warmup"], len(record["rounds"])
+    warm, measured = record["warmup"], record.get("rounds_per_repetition", len(record["rounds"]))
     state, drops = simulate_cell(record["bandwidth"], record["latency"], record["bytes"], record["flows"],
                                  record["gap"], warm + measured, hystart_delay=hystart_delay, rounds_from_iw=rounds_from_iw)
     results = state["results"]

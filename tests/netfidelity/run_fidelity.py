@@ -78,9 +78,14 @@ def size_label(n):
 # ---------------------------------------------------------------- grids
 
 class Cell:
-    def __init__(self, set_name, rate_mbit, latency_ms, size, flows=1, warmup=4, rounds=12, priority="rt", measure_rate=False):
+    def __init__(self, set_name, rate_mbit, latency_ms, size, flows=1, warmup=4, rounds=12, priority="rt", measure_rate=False,
+                 repeats=None):
         self.set, self.rate_mbit, self.latency_ms, self.size, self.flows = set_name, rate_mbit, latency_ms, size, flows
         self.warmup, self.rounds, self.priority = warmup, rounds, priority
+        # Contention cells: independent repetitions (fresh link and connections each). Which flow leaves
+        # slow start when is decided in the first rounds and then persists through the connections'
+        # thresholds, so one repetition's rounds agree with each other far more than with another's.
+        self.repeats = repeats if repeats is not None else (CONTENTION_REPEATS if flows > 1 else 1)
         self.measure_rate = measure_rate  # let the probe measure the bulk rate (does the delay line sustain the link?)
 
     @property
@@ -96,11 +101,11 @@ class Cell:
         return GAP_S + 2 * (self.flows * self.size / rate + rtt * min(window_rtts, 6))
 
     def estimate_s(self):
-        return 1.5 + (self.warmup + self.rounds) * self.estimate_round_s()
+        return self.repeats * (1.5 + (self.warmup + self.rounds) * self.estimate_round_s())
 
 
 def budgeted(set_name, rate, latency, size, flows=1, budget_s=75, warmup=4, rounds=12, min_rounds=8):
-    """A cell whose measured rounds fit `budget_s` (never fewer than `min_rounds`)."""
+    """A cell whose measured rounds (all repetitions) fit `budget_s` (never fewer than `min_rounds` per repetition)."""
     cell = Cell(set_name, rate, latency, size, flows, warmup, rounds)
     while cell.rounds > min_rounds and cell.estimate_s() > budget_s:
         cell.rounds -= 1
@@ -115,6 +120,7 @@ VALIDATION_LATENCIES_MS = [2, 10, 33, 80, 130, 200]
 BLIND_NOTE = ("5, 15, 40, 50, 60 and 160 ms one-way, 16 KiB … 16 MiB including 128 KiB, 512 KiB, 4 MiB and 12 MiB, "
               "2, 4, 6 and 8 flows, at 10 Mbit/s, 100 Mbit/s and 1 Gbit/s")
 CONTENTION_LATENCIES_MS = [25, 80]
+CONTENTION_REPEATS = 5
 
 
 def grid(name):
@@ -123,7 +129,7 @@ def grid(name):
     if name == "validation":
         cells = [budgeted("validation", 100, l, s, budget_s=70) for l in VALIDATION_LATENCIES_MS
                  for s in SIZES if s != 16 * MiB or l in (10, 80, 200)]
-        cells += [budgeted("validation", 100, l, s, flows=f, budget_s=110, warmup=3, rounds=10, min_rounds=6)
+        cells += [Cell("validation", 100, l, s, flows=f, warmup=3, rounds=6)
                   for l in CONTENTION_LATENCIES_MS for s in (1 * MiB, 8 * MiB) for f in (4, 8)]
         cells += [budgeted("validation", 10, l, s, budget_s=70) for l in (10, 80, 200) for s in (4 * KiB, 256 * KiB, 1 * MiB)]
         cells += [budgeted("validation", 10, 33, 8 * MiB, budget_s=120, warmup=2, rounds=6, min_rounds=6)]
@@ -137,7 +143,7 @@ def grid(name):
         cells += [budgeted("blind", 10, l, s, budget_s=45) for l, s in ((5, 2 * MiB), (50, 512 * KiB), (160, 64 * KiB))]
         cells += [budgeted("blind", 1000, l, s, budget_s=45) for l, s in
                   ((15, 4 * MiB), (15, 12 * MiB), (60, 512 * KiB), (60, 12 * MiB))]
-        cells += [budgeted("blind", 100, l, s, flows=f, budget_s=70, warmup=3, rounds=10, min_rounds=6) for f, l, s in
+        cells += [Cell("blind", 100, l, s, flows=f, warmup=3, rounds=6) for f, l, s in
                   ((2, 50, 2 * MiB), (4, 10, 512 * KiB), (4, 50, 4 * MiB), (6, 40, 1 * MiB), (8, 15, 512 * KiB), (8, 50, 2 * MiB))]
         return cells
     if name == "ab":  # the issue's A/B: 72.5 ms, 1 MB, normal vs real-time priority
@@ -145,15 +151,16 @@ def grid(name):
     if name == "sustain":  # the bulk TCP rate the delay line delivers at each configured rate (2 ms one-way)
         return [Cell("sustain", r, 2, 64 * KiB, 1, 1, 3, measure_rate=True) for r in (10, 100, 1000)]
     if name == "ci":
-        # About a minute and a half: short and long links, three rates, two contention cells. Only
+        # About four minutes: short and long links, three rates, two contention cells. Only one-flow
         # cells whose median two full runs of the grid reproduced within 4 % (docs/network-fidelity.md,
         # "repeat run"): a CI verdict must not depend on real TCP's loss cycles (8-16 MiB at 1 Gbit/s
-        # or >= 100 ms moved by up to 22 % between runs).
+        # or >= 100 ms moved by up to 22 % between runs). The contention cells are measured in
+        # repetitions, as documented: one repetition of them is a sample of one.
         return [Cell("ci", 100, l, s, 1, 3, 8) for l in (2, 33) for s in (64 * KiB, 1 * MiB)] + \
                [Cell("ci", 100, 80, 1 * MiB, 1, 3, 8), Cell("ci", 100, 130, 256 * KiB, 1, 3, 8),
                 Cell("ci", 10, 80, 256 * KiB, 1, 3, 8), Cell("ci", 1000, 2, 8 * MiB, 1, 3, 8),
                 Cell("ci", 1000, 130, 1 * MiB, 1, 3, 8),
-                Cell("ci", 100, 25, 1 * MiB, 4, 3, 8), Cell("ci", 100, 80, 1 * MiB, 4, 3, 8)]
+                Cell("ci", 100, 25, 1 * MiB, 4, 3, 6), Cell("ci", 100, 80, 1 * MiB, 4, 3, 6)]
     raise SystemExit(f"unknown grid '{name}' (fit, validation, blind, ab, sustain, ci)")
 
 
@@ -407,44 +414,84 @@ def measure_once(tools, cell, index, workdir, record_tcp=False):
     return probe, emulator, queue, packets, detail
 
 
-def measure_cell(tools, cell, index, workdir, record_tcp=False):
-    """The cell's record (CONTRACT.md): measured once more when the emulator dropped too much."""
+def measure_repetition(tools, cell, index, workdir, record_tcp):
+    """One repetition: a fresh link and connections, measured once more when the emulator dropped too much."""
     for attempt in (1, 2):
         probe, emulator, queue, packets, detail = measure_once(tools, cell, index * 2 + attempt, workdir, record_tcp)
         bound = emulator_bound(packets)
         if emulator <= bound:
             break
         log(f"  {cell.id}: {emulator} emulator drops > bound {bound} (attempt {attempt})")
-    rounds = rounds_of(probe, cell)
+    return {"probe": probe, "emulator": emulator, "queue": queue, "packets": packets, "detail": detail,
+            "bound": bound, "attempts": attempt, "flagged": emulator > bound}
+
+
+def pooled_rounds(cell, reps):
+    """Every repetition's measured rounds in order, each tagged with its repetition."""
+    return [{**r, "repetition": k} for k, rep in enumerate(reps) for r in rounds_of(rep["probe"], cell)]
+
+
+def repetition_summary(cell, rep):
+    q1, med, q3 = quartiles([r["time"] for r in rounds_of(rep["probe"], cell)])
+    return {"median": med, "iqr": q3 - q1, "drops_queue": rep["queue"], "drops_emulator": rep["emulator"],
+            "attempts": rep["attempts"], "flagged": rep["flagged"]}
+
+
+def summed_drops(reps):
+    detail = {}
+    for rep in reps:
+        for k, v in rep["detail"].items():
+            detail[k] = max(detail.get(k, 0), v) if k.endswith("max_late_us") else detail.get(k, 0) + v
+    emulator, packets = sum(r["emulator"] for r in reps), sum(r["packets"] for r in reps)
+    return {"queue": sum(r["queue"] for r in reps), "emulator": emulator, "emulator_bound": emulator_bound(packets),
+            "packets": packets, "detail": detail}
+
+
+def measure_cell(tools, cell, index, workdir, record_tcp=False):
+    """The cell's record (CONTRACT.md): `repeats` repetitions, their measured rounds pooled."""
+    reps = [measure_repetition(tools, cell, index * 2 * cell.repeats + 2 * k, workdir, record_tcp and k == 0)
+            for k in range(cell.repeats)]
+    rounds = pooled_rounds(cell, reps)
     times = [r["time"] for r in rounds]
     q1, med, q3 = quartiles(times)
-    flagged = emulator > bound
+    flagged = [k for k, rep in enumerate(reps) if rep["flagged"]]
+    first = reps[0]["probe"]
+    repeated = f", {cell.repeats} repetitions (fresh link and connections each) pooled" if cell.repeats > 1 else ""
     record = {
         "kind": "dmlsim-calibration",  # also a `calibrate fit` input (one observation, flows=1 only)
         "contract": 1,
         "id": cell.id, "set": cell.set,
-        "date": probe["date"], "machine": probe["machine"],
+        "date": first["date"], "machine": first["machine"],
         "method": f"tests/netfidelity/run_fidelity.py: namespaces + user-space delay line ({cell.rate_mbit:g} Mbit/s, "
                   f"drop-tail {QUEUE_PACKETS} packets, {cell.latency_ms:g} ms one-way), {cell.priority} priority; "
-                  f"{cell.flows} connection(s), same-size loop: {cell.warmup} warm-up + {cell.rounds} measured rounds",
+                  f"{cell.flows} connection(s), same-size loop: {cell.warmup} warm-up + {cell.rounds} measured rounds{repeated}",
         "gap": GAP_S,
         "latency": cell.latency_ms / 1e3, "bandwidth": cell.rate_mbit * 1e6 / 8, "queue_packets": QUEUE_PACKETS,
         "flows": cell.flows, "bytes": cell.size, "warmup": cell.warmup, "priority": cell.priority,
         "tcp": {"congestion": CONGESTION, "nodelay": True, **{k.split(".")[-1]: v for k, v in SYSCTLS.items()}, "mtu": MTU_BYTES},
-        "warmup_rounds": probe["observations"][0].get("warmup_rounds", []),
+        "warmup_rounds": first["observations"][0].get("warmup_rounds", []),
         "rounds": rounds,
         "median": med, "q1": q1, "q3": q3, "iqr": q3 - q1,
-        "drops": {"queue": queue, "emulator": emulator, "emulator_bound": bound, "packets": packets, "detail": detail},
-        "attempts": attempt,
-        "flagged": flagged,
-        "flag_reason": f"{emulator} emulator drops (TUN/qdisc/backlog/delay-line writes) > bound {bound} in both attempts" if flagged else "",
-        "measured_rate": probe["observations"][0]["bandwidth"] if cell.measure_rate else None,
+        "drops": summed_drops(reps),
+        "attempts": max(rep["attempts"] for rep in reps),
+        "flagged": bool(flagged),
+        "flag_reason": (f"repetition(s) {', '.join(map(str, flagged))}: emulator drops (TUN/qdisc/backlog/delay-line writes) "
+                        f"above the bound in both attempts") if flagged else "",
+        "measured_rate": first["observations"][0]["bandwidth"] if cell.measure_rate else None,
         "observations": ([{"latency": cell.latency_ms / 1e3, "bandwidth": cell.rate_mbit * 1e6 / 8, "bytes": cell.size,
                            "time": med, "samples": times}] if cell.flows == 1 else []),
     }
-    if "tcp_state" in probe:
-        record["tcp_state"] = probe["tcp_state"]
+    if cell.repeats > 1:
+        record["rounds_per_repetition"] = cell.rounds
+        record["repetitions"] = [repetition_summary(cell, rep) for rep in reps]
+    if "tcp_state" in first:
+        record["tcp_state"] = first["tcp_state"]
     return record
+
+
+def measured_rounds(record):
+    """Measured rounds of one repetition: what a simulation of the cell's connections runs."""
+    return record.get("rounds_per_repetition", len(record["rounds"]))
 
 
 class Tools:
@@ -482,7 +529,10 @@ def measure(args, cells, out_dir):
         os.replace(path + ".tmp", path)
         records.append(record)
         d = record["drops"]
-        log(f"  {cell.id}: median {record['median']:.4f} s (IQR {record['iqr']:.4f} s), drops queue {d['queue']} "
+        reps = record.get("repetitions", [])
+        medians = " ".join(f"{x['median']:.3f}" for x in reps)
+        per_rep = f", repetitions' medians {medians} s" if reps else ""
+        log(f"  {cell.id}: median {record['median']:.4f} s (IQR {record['iqr']:.4f} s){per_rep}, drops queue {d['queue']} "
             f"emulator {d['emulator']}{' FLAGGED' if record['flagged'] else ''}; {time.time() - started:.0f} s")
     return records
 
@@ -498,7 +548,7 @@ def simulated_json(args, dmlsim, profile, record, flows=None):
     cmd = [dmlsim, "calibrate", "simulate", "--profile", profile, "--latency", f"{record['latency']!r}s", "--bandwidth",
            f"{record['bandwidth']!r}Bps", "--sizes", str(record["bytes"]), "--gap", f"{record['gap'] * 1e3:g}ms", "--json", out]
     if simulate_has_flows(dmlsim):
-        cmd += ["--flows", str(flows), "--warmup", str(record["warmup"]), "--rounds", str(len(record["rounds"]))]
+        cmd += ["--flows", str(flows), "--warmup", str(record["warmup"]), "--rounds", str(measured_rounds(record))]
     elif flows != 1:
         return None
     r = sh(*cmd, check=False)
@@ -717,7 +767,7 @@ PACKET_MODEL_RUNS = {}
 def packet_model(record, hystart_delay=True, rounds_from_iw=False):
     """contention_model.model_cell, once per cell's parameters (it depends on nothing measured)."""
     key = (record["bandwidth"], record["latency"], record["bytes"], record["flows"], record["gap"], record["warmup"],
-           len(record["rounds"]), hystart_delay, rounds_from_iw)
+           measured_rounds(record), hystart_delay, rounds_from_iw)
     if key not in PACKET_MODEL_RUNS:
         sys.path.insert(0, HERE)
         import contention_model
@@ -1015,6 +1065,65 @@ def repeat_change(args, record):
     return None if twin.get("flagged") else 100 * (twin["median"] - record["median"]) / record["median"]
 
 
+def other_invocations(args):
+    """Measurements of contention cells by other invocations of the harness, by label: the repeat run,
+    the run that recorded the windows, and single runs of the ci grid (--invocations)."""
+    runs = [("repeat run", args.repeat), ("windows recorded", args.cwnd)]
+    if args.invocations:
+        runs += [(f"ci run {k + 1}", d) for k, d in enumerate(sorted(glob.glob(os.path.join(args.invocations, "*"))))]
+    found = []
+    for label, d in runs:
+        if d and os.path.isdir(d):
+            cells = {r["id"]: r for r in load_records([d], {"validation", "blind", "ci"}) if r["flows"] > 1 and not r["flagged"]}
+            found.append((label, cells))
+    return found
+
+
+def repetition_section(args, records, sims, label):
+    """Per contention cell: each repetition's median, the pooled median, what other invocations of
+    the harness measured, and whether the model's round lies among them."""
+    cells = [r for r in records if r.get("repetitions") and not r["flagged"]]
+    if not cells:
+        return "No contention cell in this data set was measured in repetitions."
+    others = other_invocations(args)
+    rows = ["| set | cell | this run: repetitions' medians (s) | pooled median (IQR) | other runs' medians (s) | "
+            f"all runs: largest / smallest | {label} |", "|---|---|---|---|---|---|---|"]
+    within, across, inside = [], [], []
+    for r in cells:
+        meds = [x["median"] for x in r["repetitions"]]
+        elsewhere = [(name, found[r["id"]]["median"]) for name, found in others if r["id"] in found]
+        every = [r["median"]] + [m for _, m in elsewhere]
+        within.append(max(meds) / min(meds))
+        across.append(max(every) / min(every))
+        model = sims.get(r["id"], {}).get(label)
+        verdict = "—"
+        if model is not None:
+            inside.append(min(every + meds) <= model <= max(every + meds))
+            verdict = f"{model:.3f} s ({'within' if inside[-1] else 'outside'} the measured range)"
+        rows.append(f"| {r['set']} | {r['id']} | {' '.join(f'{m:.3f}' for m in meds)} | {r['median']:.3f} s "
+                    f"({100 * r['iqr'] / r['median']:.0f} %) | {'; '.join(f'{n} {m:.3f}' for n, m in elsewhere) or '—'} | "
+                    f"{across[-1]:.2f} | {verdict} |")
+    worst = max(zip(across, cells), key=lambda x: x[0])
+    lossless = [w for w, r in zip(within, cells) if r["drops"]["queue"] == 0]
+    lossy = [w for w, r in zip(within, cells) if r["drops"]["queue"] > 0]
+    return "\n".join(rows) + f"""
+
+Each contention cell is measured in {CONTENTION_REPEATS} repetitions, each on a fresh link with fresh connections, a
+few seconds apart. Within one run the repetitions' medians lie a median {100 * (median_of(within) - 1):.0f} % apart
+(largest over smallest); in the {len(lossless)} cells without a queue drop at most {100 * (max(lossless, default=1) - 1):.0f} %,
+in the {len(lossy)} with queue drops (where loss recovery sets the round) up to {100 * (max(lossy, default=1) - 1):.0f} %. Without
+losses, which connection leaves slow start when is settled in the first rounds and persists through
+the thresholds the connections keep across idle restarts (see "Measured TCP windows under
+contention"), and consecutive repetitions on the same machine settle it the same way. Other runs of the same cells, minutes to days apart, moved
+them further: over all runs the largest median is a median {100 * (median_of(across) - 1):.0f} % above the smallest
+(worst {worst[1]['id']}, {100 * (worst[0] - 1):.0f} %). Nothing in the drop counters or the delay line's lateness
+separates the runs; what settles the slow-start exits differently from one run to the next (the
+machine's load, the timing of ACK trains) was not found. A contention cell's real round is
+therefore known only to within that spread on this machine, and `netfidelity` (CI) reports its
+contention cells without judging their real medians. {label}'s round lies within the measured
+range in {sum(inside)} of {len(inside)} cells."""
+
+
 def doc_text(args, records, table, summary, sims):
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     machine = f"{platform.node()} (Linux {platform.release()}, {os.cpu_count()} CPUs)"
@@ -1053,7 +1162,9 @@ line was never more than 2 ms late.
 A cell is one fresh link and fresh connection(s) running a same-size loop, as a training run
 does: each of `flows` connections sends S bytes at the same instant, the server waits the 10 ms
 gap and answers S bytes on each, the round ends when the last answer has arrived. Warm-up rounds,
-then measured rounds; real = the median of the measured rounds, IQR relative to it.
+then measured rounds; real = the median of the measured rounds, IQR relative to it. A contention
+cell (several flows) is measured {CONTENTION_REPEATS} times, each time on a fresh link with fresh connections,
+and its real median and IQR pool the rounds of all repetitions (below, "Repetitions").
 
 Drops: `queue` counts the modelled drop-tail queue's drops (real TCP sees those at a real
 bottleneck too); `emulator` counts what the emulator lost on its own: the TUN devices' and their
@@ -1063,6 +1174,10 @@ backlog drops, and the delay line's failed writes. A cell with more emulator dro
 and left out of every summary (`calibrate fit` refuses a flagged measurement).
 Flagged cells: {', '.join(flagged) if flagged else 'none'}.
 Grid cells without a measurement in this data set: {', '.join(missing) if missing else 'none'}.
+
+### Repetitions of the contention cells
+
+{repetition_section(args, records, sims, profile_label(args.profile[0])[0])}
 
 ### Normal vs real-time priority (the emulator artefact)
 
@@ -1170,15 +1285,28 @@ def check_doc(path, text):
 
 # ---------------------------------------------------------------- commands
 
+def cubic_parameters():
+    """The host's CUBIC module parameters (HyStart's among them): they shape how contention cells behave."""
+    found = sorted(glob.glob("/sys/module/tcp_cubic/parameters/*"))
+    values = []
+    for path in found:
+        with open(path) as f:
+            values.append(f"{os.path.basename(path)}={f.read().strip()}")
+    return " ".join(values) or "not readable"
+
+
 def ci_verdict(args, records):
     """The CI criterion checks that the documented figures hold, not that a target is met (the
     targets and how far each profile is from them are stated in docs/network-fidelity.md):
-    1. real TCP reproduces the documented median of every reduced-grid cell (tests/netfidelity/data)
-       within max(--max-real-change, twice the documented IQR): else the harness or the stack changed;
+    1. real TCP reproduces the documented median of every one-flow reduced-grid cell (tests/netfidelity/data)
+       within max(--max-real-change, twice the documented IQR): else the harness or the stack changed.
+       Contention cells are reported, not judged here: their real median moves with the machine and
+       its load by more than any model error we could check (docs/network-fidelity.md, "Repetitions");
     2. the pass profile's |error| on the fresh measurement is within --max-error, or at most
        --max-error-change points (plus the real median's move) above its documented |error| on
        that cell: else the model fits this machine's TCP worse than documented.
     A flagged cell (emulator drops twice) fails the run, as it judged nothing."""
+    print(f"machine: {records[0]['machine'] if records else platform.node()}; tcp_cubic: {cubic_parameters()}")
     if any(r["flagged"] for r in records):
         print("FAIL: flagged cells (emulator drops): " + ", ".join(r["id"] for r in records if r["flagged"]))
         return 1
@@ -1198,9 +1326,10 @@ def ci_verdict(args, records):
             continue
         err, err_doc = 100 * (fresh - r["median"]) / r["median"], 100 * (then - d["median"]) / d["median"]
         fresh_errors.append(err)
-        print(f"{r['id']}: real {r['median']:.4f} s vs documented {d['median']:.4f} s ({change:+.1f} %, allowed "
-              f"±{allowed_change:.1f} %); {label} {err:+.1f} % (documented {err_doc:+.1f} %)")
-        if abs(change) > allowed_change:
+        allowed = f"allowed ±{allowed_change:.1f} %" if r["flows"] == 1 else "contention: reported, not judged"
+        print(f"{r['id']}: real {r['median']:.4f} s vs documented {d['median']:.4f} s ({change:+.1f} %, {allowed}); "
+              f"{label} {err:+.1f} % (documented {err_doc:+.1f} %)")
+        if abs(change) > allowed_change and r["flows"] == 1:
             failures.append(f"{r['id']}: real TCP moved {change:+.1f} % from the documented median")
         # One-sided: a model closer to real TCP than documented never fails, and the error may grow
         # by as much as the real median legitimately moved (a model regression is caught
@@ -1215,7 +1344,7 @@ def ci_verdict(args, records):
     for f in failures:
         print("FAIL: " + f)
     if not failures:
-        print(f"PASS: every cell reproduces its documented real median and {label}'s documented error")
+        print(f"PASS: every one-flow cell reproduces its documented real median, and {label}'s documented error holds on every cell")
     return 1 if failures else 0
 
 
@@ -1239,6 +1368,8 @@ def main():
                         "(all but its 'Generated' line)")
     parser.add_argument("--cwnd", default=os.path.join(HERE, "data-cwnd"),
                         help="report: contention cells measured with --record-tcp (DIR/<set>/*.json), their section if present")
+    parser.add_argument("--invocations", default=os.path.join(HERE, "data-invocations"),
+                        help="report: single runs of the ci grid's contention cells by separate invocations (DIR/<run>/<set>/*.json)")
     parser.add_argument("--repeat", help="report: a second measurement of the same grid (DIR/<set>/*.json), compared cell by cell")
     parser.add_argument("--note", help="report: a paragraph for the document's head (e.g. which build simulated)")
     parser.add_argument("--pass-profile", default="linux-tcp", help="ci: the profile the pass criterion applies to")
