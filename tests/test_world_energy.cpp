@@ -242,24 +242,29 @@ TEST(WorldEnergy, LinkEnergyOfARunWithFailuresIsIdlePowerTimesTimePlusTheBusySha
 }
 
 // And with competing traffic (an on/off flow), an asynchronous algorithm, gossip, client sampling
-// and backup workers: each completes, its links' joules at least one link's idle power over the
-// run, and between those at busy = idle (10 W) and twice those at busy = 20 W, the idle joules
-// unchanged. (The links count until the simulation ends, which can be after the last round.)
+// and backup workers: each completes quietly with the rounds it has with host energy only, its links'
+// joules at least one link's idle power over the run, and between those at busy = idle (10 W) and
+// twice those at busy = 20 W. (The links count until the simulation ends, which can be after the
+// last round.)
 TEST(WorldEnergy, LinkEnergyWorksWithTrafficAsynchronyGossipAndPartialStars) {
   TempDir dir;
   write_text(dir / "flow.xml", relocated_scenario("scenarios/wan/ma.xml",
                                                   R"(<background><flow from="us-east-1" to="eu-west-1" on="2s" off="3s"/></background>)"));
-  const auto run = [&](const std::string& scenario, const std::string& busy, const std::string& name) {
-    const auto r = run_dmlsim(fmt::format("run -q {} --set energy.links=true --set energy.link-busy={} --set "
-                                          "training.rounds=20 -o {}", scenario, busy, (dir / name).string()));
+  const auto run = [&](const std::string& scenario, const std::string& energy, const std::string& name) {
+    const auto r = run_dmlsim(fmt::format("run -q {} {} --set training.rounds=20 -o {}", scenario, energy, (dir / name).string()));
     EXPECT_EQ(r.exit_code, 0) << scenario << r.out;
+    EXPECT_EQ(r.out, "") << scenario;  // nothing from SimGrid about the transfers the run ended
     return nlohmann::json::parse(read_text(dir / name / "summary.json"));
   };
   for (const auto& scenario : {(dir / "flow.xml").string(), std::string("scenarios/wan/asgd.xml"),
                                std::string("scenarios/wan/dpsgd.xml"), std::string("scenarios/wan/fedavg.xml"),
                                std::string("scenarios/wan/ssgd-backup.xml")}) {
     const auto name = std::filesystem::path(scenario).stem().string();
-    const auto flat = run(scenario, "10W", name + "-flat"), busy = run(scenario, "20W", name);
+    const auto flat = run(scenario, "--set energy.links=true --set energy.link-busy=10W", name + "-flat");
+    const auto busy = run(scenario, "--set energy.links=true --set energy.link-busy=20W", name);
+    run(scenario, "--set energy.host-idle=100W", name + "-hosts");
+    EXPECT_TRUE(without_energy(read_text(dir / (name + "-hosts") / "rounds.csv")) ==
+                without_energy(read_text(dir / name / "rounds.csv"))) << scenario;
     const double idle_joules = flat.at("energy").at("links").at("total_joules");
     const double joules = busy.at("energy").at("links").at("total_joules");
     EXPECT_GE(idle_joules, 10 * busy.at("result").at("sim_time").get<double>()) << scenario;

@@ -28,10 +28,24 @@
 
 namespace dmlsim {
 
+// Comm::wait_any_for({comm}, timeout) (timeout < 0: none). An actor killed in it holds its handle
+// for good: the kill has cancelled the transfer, but SimGrid prints a backtrace ("freed before its
+// completion") when the last handle to a transfer it has not ended yet is dropped, as it would be
+// while the actor unwinds. One small object per actor killed mid-transfer, kept until the process
+// (one simulation) exits.
+inline bool wait_any_for(const simgrid::s4u::CommPtr& comm, double timeout) {
+  try {
+    return simgrid::s4u::Comm::wait_any_for({comm}, timeout) >= 0;
+  } catch (const simgrid::ForcefulKillException&) {
+    intrusive_ptr_add_ref(comm.get());
+    throw;
+  }
+}
+
 // comm->wait(), and the same exceptions when the transfer fails.
 inline void await_comm(const simgrid::s4u::CommPtr& comm) {
   if (sg_link_energy_is_inited())
-    simgrid::s4u::Comm::wait_any({comm});
+    wait_any_for(comm, -1);
   else
     comm->wait();
 }
@@ -40,7 +54,7 @@ inline void await_comm(const simgrid::s4u::CommPtr& comm) {
 // the communication then cancelled.
 inline bool await_comm_for(const simgrid::s4u::CommPtr& comm, double timeout) {
   if (sg_link_energy_is_inited()) {
-    if (simgrid::s4u::Comm::wait_any_for({comm}, timeout) >= 0) return true;
+    if (wait_any_for(comm, timeout)) return true;
   } else {
     try {
       comm->wait_for(timeout);
