@@ -241,6 +241,35 @@ TEST(WorldEnergy, LinkEnergyOfARunWithFailuresIsIdlePowerTimesTimePlusTheBusySha
   EXPECT_TRUE(without_energy(read_text(dir / "plain/rounds.csv")) == without_energy(read_text(dir / "flat/rounds.csv")));
 }
 
+// A ring all-reduce of 8 MB vectors with random worker failures (each worker down every 20 s on
+// average, for 3 s): workers die mid-transfer and the survivors wait in their sends and receives
+// over and over. With link energy it completes with the rounds it has with host energy alone.
+TEST(WorldEnergy, LinkEnergyOfARingWithRandomFailuresKeepsItsRounds) {
+  TempDir dir;
+  auto text = relocated_scenario("scenarios/wan/ma-failures.xml");
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {R"(<host name="eu-west-0" round="100" for="20s"/>)", R"(<random mtbf="20s" mttr="3s"/>)"},
+           {R"(<link name="wan-us-east-ap-northeast" at="5s" for="5s"/>)", ""},
+           {R"(<model type="logistic" init="uniform"/>)", R"(<model type="logistic" init="uniform" sim-parameters="1e6" sim-forward-flops="1e8"/>)"},
+           {R"(<server host="us-east-0"/>)", R"(<server host="us-east-0"/><topology kind="ring-allreduce"/>)"},
+           {R"(timeout="2s")", R"(timeout="30s")"}}) {
+    const auto at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    text.replace(at, from.size(), to);
+  }
+  write_text(dir / "ring.xml", text);
+  for (const auto& [energy, name] : {std::pair{"--set energy.links=true", "links"}, std::pair{"--set energy.host-idle=100W", "hosts"}}) {
+    const auto r = run_dmlsim(fmt::format("run -q {} {} --set training.rounds=100 -o {}", (dir / "ring.xml").string(), energy,
+                                          (dir / name).string()));
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_EQ(r.out, "");
+  }
+  EXPECT_TRUE(without_energy(read_text(dir / "links/rounds.csv")) == without_energy(read_text(dir / "hosts/rounds.csv")));
+  const auto summary = nlohmann::json::parse(read_text(dir / "links/summary.json"));
+  EXPECT_GT(summary.at("failures").at("events").size(), 2u);
+  EXPECT_GT(summary.at("energy").at("links").at("total_joules").get<double>(), 0);
+}
+
 // And with competing traffic (an on/off flow), an asynchronous algorithm, gossip, client sampling
 // and backup workers: each completes quietly with the rounds it has with host energy only, its links'
 // joules at least one link's idle power over the run, and between those at busy = idle (10 W) and

@@ -24,6 +24,7 @@
 #include <simgrid/plugins/energy.h>
 #include <simgrid/s4u/Comm.hpp>
 #include <simgrid/s4u/Mailbox.hpp>
+#include <simgrid/simix.hpp>
 #include <vector>
 
 namespace dmlsim {
@@ -34,6 +35,11 @@ namespace dmlsim {
 // while the actor unwinds. One small object per actor killed mid-transfer, kept until the process
 // (one simulation) exits.
 inline bool wait_any_for(const simgrid::s4u::CommPtr& comm, double timeout) {
+  // SimGrid 3.32's wait_any starts by reading the observer of the actor's previous simcall
+  // (a dynamic_cast in ActivityImpl::test, from ActivityWaitanySimcall's constructor): an object
+  // of a call that has returned, whose stack memory may hold anything by now (a segfault). An
+  // empty simcall first leaves no observer to read.
+  simgrid::kernel::actor::simcall_answered([] {});
   try {
     return simgrid::s4u::Comm::wait_any_for({comm}, timeout) >= 0;
   } catch (const simgrid::ForcefulKillException&) {
