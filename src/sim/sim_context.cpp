@@ -1,6 +1,7 @@
 #include "sim/sim_context.hpp"
 
 #include "sim/bare_roles.hpp"
+#include "sim/comm_waits.hpp"
 
 #include <algorithm>
 #include <exception>
@@ -130,12 +131,12 @@ void Peer::send_detached(int to, int round, int tag, std::uint64_t bytes, std::s
 }
 
 void Peer::finish(const sg4::CommPtr& send) {
-  send->wait();
+  await_comm(send);
   ledger_.communicated();
 }
 
 void Peer::finish(std::vector<sg4::CommPtr>& sends) {
-  sg4::Comm::wait_all(sends);
+  await_comms(sends);
   ledger_.communicated();
 }
 
@@ -154,7 +155,7 @@ std::unique_ptr<Message> Peer::from_stash(int round, int tag) {
 std::unique_ptr<Message> Peer::receive(int round, int tag) {
   if (auto message = from_stash(round, tag)) return message;
   for (;;) {
-    auto message = inbox_->get_unique<Message>();
+    auto message = receive_unique<Message>(inbox_);
     if (message->round == round && message->tag == tag) {
       ledger_.received(message->sent_at);
       return message;

@@ -34,7 +34,6 @@ struct SimContext {
   RunRecord record;                    // rows by the monitor, worker stats by the actors
   std::unique_ptr<RunMonitor> monitor;
   bool finished = false;               // the monitor ended the run
-  bool link_energy = false;            // <energy links="true">: SimGrid's link energy plugin is on
 
   // Zone (datacenter) of each actor's host, for the intra/inter-zone byte split.
   std::vector<int> worker_zone;

@@ -228,35 +228,6 @@ void Simulation::load_platform() {
     throw ScenarioError(scenario_.file.string(), scenario_.topology.line, fmt::format("<topology>: {}", e.what()));
   }
   place_background(scenario_);  // checks the flows' hosts before the clock starts
-  if (scenario_.energy.links) check_link_energy_supported();
-}
-
-// SimGrid 3.32's link energy plugin crashes when an actor is killed with a receive no sender has
-// matched (world/energy.hpp). Runs that end every actor cleanly: the collectives, and the
-// synchronous star that waits for every upload (it sends its workers a stop).
-void Simulation::check_link_energy_supported() const {
-  const auto& s = scenario_;
-  const auto role = make_server(experiment_.algorithm, experiment_.initial);
-  const int workers = static_cast<int>(placed_.workers.size());
-  std::string why;
-  // The line of what rules link energy out; for the algorithm, <energy>'s (or, when --set made
-  // it, <workers>').
-  int line = s.energy.line > 0 ? s.energy.line : s.workers.line;
-  if (s.failures.present) {
-    why = "a failure kills actors waiting for a message";
-    line = s.failures.line;
-  } else if (!s.background.flows.empty()) {
-    why = "competing traffic ends with its flows' receivers waiting";
-    line = s.background.line;
-  } else if (s.algorithm.algorithm().asynchronous() || s.algorithm.algorithm().decentralized()) {
-    why = "an asynchronous or gossip run ends with workers mid-transfer";
-  } else if (s.topology.kind == "parameter-server" && (role->samples_clients() || role->uploads_needed(workers) < workers)) {
-    why = "a run that does not wait for every upload ends with workers mid-transfer";
-  }
-  if (!why.empty())
-    throw ScenarioError(s.file.string(), line,
-                        fmt::format("<energy> links=\"true\" is not supported here: {}, and SimGrid 3.32's link energy "
-                                    "plugin crashes when such an actor is ended (host energy works: drop links)", why));
 }
 
 // Failures run on the parameter-server star (synchronous and asynchronous algorithms) and on the
@@ -296,7 +267,6 @@ void Simulation::prepare_run(bool bare) {
   sim_.server = bare ? make_bare_server(experiment_.initial) : make_server(experiment_.algorithm, experiment_.initial);
   sim_.monitor = std::make_unique<RunMonitor>(experiment_, monitor_rules(scenario_), sim_.record, !bare);
   sim_.server_zone = placed_.server_zone;
-  sim_.link_energy = scenario_.energy.enabled && scenario_.energy.links;
   sim_.slowdown = Slowdown(scenario_.workers.slowdown, scenario_.workers.count, scenario_.seed);
   sim_.worker_zone = placed_.worker_zones;
   const auto workers = placed_.workers.size();

@@ -45,7 +45,6 @@ class Simulation {
  private:
   void load_platform();
   void prepare_run(bool bare);
-  void check_link_energy_supported() const;
   void plan_failures();  // the actors' shared state: roles, monitor, upload slots, zones
 
   const Scenario& scenario_;

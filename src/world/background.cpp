@@ -1,5 +1,6 @@
 #include "world/background.hpp"
 
+#include "sim/comm_waits.hpp"
 #include "util/rng.hpp"
 
 #include <cmath>
@@ -29,7 +30,7 @@ class FlowSink {
   void operator()() {
     for (;;) {
       try {
-        mailbox_->get<int>();
+        receive<int>(mailbox_);
       } catch (const simgrid::Exception&) {
       }
     }
@@ -52,14 +53,10 @@ class FlowSource {
       if (flow_.spec.rate) comm->set_rate(*flow_.spec.rate);
       comm->start();
       if (!flow_.spec.on) {
-        comm->wait();
+        await_comm(comm);
         continue;
       }
-      try {
-        comm->wait_for(exponential(*flow_.spec.on));
-      } catch (const simgrid::TimeoutException&) {
-        comm->cancel();
-      }
+      await_comm_for(comm, exponential(*flow_.spec.on));  // cut at the end of the on period
       sg4::this_actor::sleep_for(exponential(*flow_.spec.off));
     }
   }

@@ -5,8 +5,8 @@
 //
 // Links (<energy links="true">): SimGrid's link energy plugin — a link draws its idle power plus
 // (busy − idle) × its load / bandwidth (the wattage_range property, "idle:busy" watts). Its
-// 3.32 version crashes when an actor is killed while its receive is unmatched, so runs with it
-// must end every actor with a matched transfer (check_link_energy_supported).
+// 3.32 version crashes when an actor blocked in a transfer no peer has matched is killed, or that
+// wait times out; with it on, the actors wait through wait_any instead (sim/comm_waits.hpp).
 #pragma once
 
 #include "report/run_record.hpp"

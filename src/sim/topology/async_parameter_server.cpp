@@ -8,6 +8,7 @@
 // replies are detached sends, so a slow link to one worker never holds up the server.
 #include "algorithms/asynchronous.hpp"
 #include "algorithms/registry.hpp"
+#include "sim/comm_waits.hpp"
 #include "sim/topology/star_messages.hpp"
 #include "sim/topology/topology.hpp"
 
@@ -51,7 +52,7 @@ class AsyncServerActor {
     }
     ctx_.monitor->finish(role.model(), sg4::Engine::get_clock());
     ctx_.record.staleness_histogram = protocol.staleness_histogram();
-    while (inbox_->ready()) inbox_->get_unique<Message>();  // pushes after the last update
+    while (inbox_->ready()) receive_unique<Message>(inbox_);  // pushes after the last update
     inbox_->set_receiver(nullptr);
     ctx_.finished = true;
   }
@@ -60,8 +61,8 @@ class AsyncServerActor {
   // The next push, and every other push already in, in worker order.
   std::vector<std::unique_ptr<Message>> arrived() {
     std::vector<std::unique_ptr<Message>> pushes;
-    pushes.push_back(inbox_->get_unique<Message>());
-    while (inbox_->ready()) pushes.push_back(inbox_->get_unique<Message>());
+    pushes.push_back(receive_unique<Message>(inbox_));
+    while (inbox_->ready()) pushes.push_back(receive_unique<Message>(inbox_));
     std::sort(pushes.begin(), pushes.end(), [](const auto& a, const auto& b) { return a->from < b->from; });
     return pushes;
   }
@@ -98,13 +99,13 @@ class AsyncWorkerActor {
 
     // Daemon: the simulation ends when the server does. Push c uses the batches of round c.
     for (int push = 1;; ++push) {
-      const auto model = inbox->get_unique<Message>();
+      const auto model = receive_unique<Message>(inbox);
       ledger.received(model->sent_at);
 
       compute_round(*role, push, *model->values, trainer, upload, ledger);
       auto message = message_to_server(ctx_, worker_, model->round, kPushTag, ctx_.sizes.whole());
       const auto bytes = message->bytes;
-      server->put(message.release(), bytes);
+      send_to(server, message.release(), bytes);
       ledger.communicated();
     }
   }

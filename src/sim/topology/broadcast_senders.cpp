@@ -1,4 +1,5 @@
 #include "sim/topology/broadcast_senders.hpp"
+#include "sim/comm_waits.hpp"
 #include "sim/topology/star_messages.hpp"
 
 #include <algorithm>
@@ -36,7 +37,7 @@ class BroadcastSender {
       }
       board_.posted[sender_]->release();
       if (!board_.senders_wait) continue;
-      sg4::Comm::wait_all(sends);
+      await_comms(sends);
       sends.clear();
       if (board_.report_delivery) board_.delivered[sender_]->release();
     }

@@ -14,6 +14,7 @@
 // spread. The nodes are daemons; a coordinator actor records the initial model and ends the run
 // when the monitor stops it.
 #include "algorithms/registry.hpp"
+#include "sim/comm_waits.hpp"
 #include "sim/topology/topology.hpp"
 
 #include <fmt/format.h>
@@ -218,7 +219,7 @@ class PairwiseResponder {
     auto* inbox = sg4::Mailbox::by_name(answer_mailbox(worker_));
     inbox->set_receiver(sg4::Actor::self());
     for (;;) {
-      const auto request = inbox->get_unique<Message>();
+      const auto request = receive_unique<Message>(inbox);
       auto old = std::make_shared<const Vector>(node_.answer(*request->values));
       post_model(ctx_, worker_, request->from, worker_mailbox(request->from), request->round, kAnswerTag, std::move(old));
     }

@@ -20,6 +20,7 @@
 // round's participants only, and each worker, as it posts an upload to its own mailbox, appends
 // its id to an arrival queue the server reads: the server takes the uploads in the order they were
 // posted, as from one shared mailbox, without paying the shared mailbox's O(K) per receive.
+#include "sim/comm_waits.hpp"
 #include "sim/topology/broadcast_senders.hpp"
 #include "sim/topology/star_messages.hpp"
 #include "sim/topology/topology.hpp"
@@ -36,8 +37,6 @@ namespace dmlsim {
 namespace sg4 = simgrid::s4u;
 
 namespace {
-
-constexpr int kStopTag = 2;  // after kBroadcastTag and kUploadTag (star_messages.hpp)
 
 // Client sampling or backup workers: the server needs the uploads' arrival order.
 bool takes_partial_path(const SimContext& ctx) {
@@ -82,25 +81,10 @@ class ServerActor {
     ctx_.monitor->finish(role.model(), sg4::Engine::get_clock());
     while (next_arrival_ready()) take_next_arrival();  // late uploads of dropped workers
     for (auto* inbox : inboxes_) inbox->set_receiver(nullptr);
-    if (!partial_ && ctx_.link_energy) post_stops(workers);
     ctx_.finished = true;
   }
 
  private:
-  // Every worker waits for a next broadcast: with link energy, match each wait with a stop message
-  // (not counted in the traffic), so the workers the engine ends with the run hold a transfer with
-  // both ends known — SimGrid 3.32's link energy plugin crashes on an unmatched one. Posted, not
-  // awaited: the run ends now, at the time the monitor recorded. Only then: ending the run costs
-  // the engine O(K) per detached stop (they are all pending on its maestro), O(K²) in all.
-  static void post_stops(int workers) {
-    for (int k = 0; k < workers; ++k) {
-      auto stop = std::make_unique<Message>(Message{0, kStopTag, -1, 0, sg4::Engine::get_clock(), nullptr});
-      sg4::Mailbox::by_name(worker_mailbox(k))
-          ->put_init(stop.release(), 0)
-          ->detach([](void* m) { delete static_cast<Message*>(m); });
-    }
-  }
-
   // Publishes the vector and has the senders post it to board_.recipients, one group after the other.
   void broadcast(int round, const Vector& values) {
     board_.broadcast(round, ctx_.sizes.whole(), std::make_shared<const Vector>(values));
@@ -111,7 +95,7 @@ class ServerActor {
   void gather(ServerRole& role) {
     const bool streams = role.streams();
     for (std::size_t k = 0; k < inboxes_.size(); ++k) {
-      inboxes_[k]->get_unique<Message>();
+      receive_unique<Message>(inboxes_[k]);
       if (streams) role.fold(ctx_.uploads[k]);
     }
     if (streams)
@@ -134,7 +118,7 @@ class ServerActor {
     arrivals_.queued->acquire();
     const auto k = static_cast<std::size_t>(arrivals_.workers.front());
     arrivals_.workers.pop_front();
-    return inboxes_[k]->get_unique<Message>();
+    return receive_unique<Message>(inboxes_[k]);
   }
 
   // The uploads of this round's `needed` earliest arrivals (ties by worker id), in worker order.
@@ -178,9 +162,8 @@ class WorkerActor {
 
     // Daemon: the simulation ends when the server does, with the workers waiting for a broadcast.
     for (;;) {
-      auto message = inbox->get_unique<Message>();
-      while (may_fall_behind && inbox->ready()) message = inbox->get_unique<Message>();
-      if (message->tag == kStopTag) return;
+      auto message = receive_unique<Message>(inbox);
+      while (may_fall_behind && inbox->ready()) message = receive_unique<Message>(inbox);
       ledger.received(message->sent_at);
 
       compute_round(*role, message->round, *message->values, trainer, upload, ledger);
@@ -190,7 +173,7 @@ class WorkerActor {
         arrivals_.workers.push_back(worker_);
         arrivals_.queued->release();
       }
-      server->put(reply.release(), bytes);
+      send_to(server, reply.release(), bytes);
       ledger.communicated();
     }
   }

@@ -17,6 +17,7 @@
 // tens of workers of a failure study, not the scale runs of the plain star.
 #include "algorithms/asynchronous.hpp"
 #include "algorithms/registry.hpp"
+#include "sim/comm_waits.hpp"
 #include "sim/topology/star_messages.hpp"
 #include "sim/topology/topology.hpp"
 #include "world/failures.hpp"
@@ -350,8 +351,8 @@ class ResilientWorker {
     for (int push = 1;; ++push) {
       std::unique_ptr<Message> message;
       try {
-        message = inbox->get_unique<Message>();
-        while (inbox->ready()) message = inbox->get_unique<Message>();  // back after a gap: the newest
+        message = receive_unique<Message>(inbox);
+        while (inbox->ready()) message = receive_unique<Message>(inbox);  // back after a gap: the newest
       } catch (const simgrid::Exception&) {  // a broadcast failed on the way
         join();
         continue;
@@ -369,7 +370,7 @@ class ResilientWorker {
   bool send(int round, int tag, std::uint64_t bytes) {
     auto message = message_to_server(ctx_, worker_, round, tag, bytes);
     try {
-      server_->put(message.get(), bytes);
+      send_to(server_, message.get(), bytes);
     } catch (const simgrid::Exception&) {
       return false;
     }

@@ -15,6 +15,7 @@
 // In both, a round's result is available as soon as its exchange ends; the workers' overlap steps
 // of a round after the last are not part of the run's simulated time.
 #include "algorithms/registry.hpp"
+#include "sim/comm_waits.hpp"
 #include "sim/topology/broadcast_senders.hpp"
 #include "sim/topology/collective.hpp"
 
@@ -125,7 +126,7 @@ class StreamingServerActor {
       // the previous round updated.
       const auto bytes = round == 1 ? ctx_.sizes.whole() : fragments_.bytes(fragments_.fragment_of(round - 1));
       board_.broadcast(round, bytes, std::make_shared<const Vector>(role.broadcast()));
-      for (auto* inbox : inboxes) inbox->get_unique<Message>();
+      for (auto* inbox : inboxes) receive_unique<Message>(inbox);
       role.aggregate(ctx_.uploads);
       if (!ctx_.monitor->after_round(round, role.model(), probe)) break;
     }
@@ -160,12 +161,12 @@ class StreamingPsWorker {
         OverlapSteps overlap;
         role->run_ahead(round, trainer);  // while the upload travels and the server works
         overlap.execute(trainer, ledger);
-        in_flight->wait();
-        message = inbox->get_unique<Message>();
+        await_comm(in_flight);
+        message = receive_unique<Message>(inbox);
         overlap.book(ledger);
         ledger.received(message->sent_at);
       } else {
-        message = inbox->get_unique<Message>();
+        message = receive_unique<Message>(inbox);
         ledger.received(message->sent_at);
       }
       role->run_round(round, *message->values, trainer, upload);
@@ -242,8 +243,8 @@ class RingHelper {
         auto message = std::make_unique<Message>(Message{job_.round, step, worker_, bytes, sg4::Engine::get_clock(), nullptr});
         ctx_.count(*message, ctx_.worker_zone[static_cast<std::size_t>(worker_)], ctx_.worker_zone[static_cast<std::size_t>(next)]);
         auto send = outbox->put_async(message.release(), bytes);
-        inbox->get_unique<Message>();
-        send->wait();
+        receive_unique<Message>(inbox);
+        await_comm(send);
       }
       go_on = close_.close(ctx_, job_.round);
       if (go_on) job_.done->release();  // after the last round, the worker's overlap steps are wasted
