@@ -1,14 +1,16 @@
-// Ring all-reduce when the scenario has <failures> (world/failures.hpp): the ring of
-// ring_allreduce.cpp, rebuilt without the workers whose hosts went down.
-// - A member that has waited `timeout` for a step's message (or whose transfer failed) asks the
-//   failure detector, a view of the hosts' state shared by the members: if a member of its ring is
-//   down, it gives the round's exchange up and starts it again, under new tags, on the ring of the
-//   members that are up (the same for every survivor: the first to give up fixes it); if none is,
-//   the transfer is only slow and it waits on. Every survivor gives up on its own timeout, so the
-//   new ring runs once the last of them has waited it. Messages to a host that is down are lost.
-// - The survivors keep the uploads they computed: the new exchange sums the survivors' uploads in
-//   worker order, so the round's model is the algorithm's rule over them (what the star computes
-//   when those uploads are the ones it gets).
+// The server-less topologies (ring all-reduce, tree, hierarchical) when the scenario has
+// <failures> (world/failures.hpp): the topology's exchange, rebuilt without the workers whose hosts
+// went down (resilient_collective.hpp).
+// - A member that has waited `timeout` for a message of the exchange (or whose transfer failed)
+//   asks the failure detector, a view of the hosts' state shared by the members: if a member of the
+//   attempt is down, it gives the round's exchange up and starts it again, under new tags, on the
+//   members that are up (the same for every survivor: the first to give up fixes it), over which
+//   the topology builds its shape anew (a ring of the survivors, a tree over them, zones led by
+//   their first live member); if none is down, the transfer is only slow and it waits on. Every
+//   survivor gives up on its own timeout, so the new attempt runs once the last of them has waited
+//   it. Messages to a host that is down are lost.
+// - The survivors keep the uploads they computed: the round's model is the algorithm's rule over
+//   them in worker order (what the star computes when those uploads are the ones it gets).
 // - A member whose part of the exchange went through before its host went down (every survivor
 //   completed) still counts in the round, as an upload that reached the star's server does.
 // - A worker whose host comes back restarts (SimGrid's auto-restart), waits for the round under
@@ -17,7 +19,7 @@
 // - The failure plan books each round a worker had no upload aggregated in, against the failure
 //   that cut it off; when every worker is down and none is due back the run stops (exit 3).
 #include "algorithms/registry.hpp"
-#include "sim/topology/collective.hpp"
+#include "sim/topology/resilient_collective.hpp"
 #include "world/failures.hpp"
 
 #include <algorithm>
@@ -62,32 +64,32 @@ class Waiters {
   std::vector<Waiting> waiting_;
 };
 
-// The state the members share: the round under way, its ring (worker order) and which attempt at
-// its exchange, who completed it, who waits to join.
-class RingCoordinator {
+// The state the members share: the round under way, its members (worker order) and which attempt
+// at its exchange, who completed it, who waits to join.
+class RoundCoordinator {
  public:
-  RingCoordinator(SimContext& context, std::vector<sg4::Host*> hosts)
-      : ctx_(context), failures_(*context.failures), hosts_(std::move(hosts)),
-        joining_(hosts_.size(), false), stride_(2 * static_cast<int>(hosts_.size())) {
+  RoundCoordinator(SimContext& context, const SurvivorExchange& exchange, std::vector<sg4::Host*> hosts)
+      : ctx_(context), failures_(*context.failures), exchange_(exchange), hosts_(std::move(hosts)),
+        joining_(hosts_.size(), false), stride_(exchange.tags(static_cast<int>(hosts_.size()))) {
     for (std::size_t k = 0; k < hosts_.size(); ++k) members_.push_back(static_cast<int>(k));
     // A member that goes down after its part of the exchange, or a round's last member going down
     // while workers wait to join, changes what the waiting members should do.
     on_state_change_ = sg4::Host::on_state_change.connect([this](const sg4::Host&) { waiters_.wake_all(); });
   }
-  ~RingCoordinator() { sg4::Host::on_state_change.disconnect(on_state_change_); }
-  RingCoordinator(const RingCoordinator&) = delete;
-  RingCoordinator& operator=(const RingCoordinator&) = delete;
+  ~RoundCoordinator() { sg4::Host::on_state_change.disconnect(on_state_change_); }
+  RoundCoordinator(const RoundCoordinator&) = delete;
+  RoundCoordinator& operator=(const RoundCoordinator&) = delete;
 
   // Round 0: every worker is in; the last to come records the initial model.
   void start(Peer& peer) { close(peer, 0, 0); }
 
-  // The round's exchange, done again on the survivors' ring until it goes through; returns once
+  // The round's exchange, done again on the survivors until it goes through; returns once
   // the round is closed.
   void exchange_and_close(Peer& peer, int round) {
     for (;;) {
       const int attempt = attempt_;
-      const auto ring = members_;
-      if (all_reduce(peer, ring, round, attempt) && close(peer, round, attempt)) return;
+      const auto members = members_;
+      if (attempt_exchange(peer, members, round, attempt) && close(peer, round, attempt)) return;
     }
   }
 
@@ -105,7 +107,7 @@ class RingCoordinator {
   }
 
  private:
-  // Up and in the ring (not a worker that came back and waits for the next round).
+  // Up and a member (not a worker that came back and waits for the next round).
   bool up(int worker) const {
     const auto k = static_cast<std::size_t>(worker);
     return hosts_[k]->is_on() && !joining_[k];
@@ -119,34 +121,46 @@ class RingCoordinator {
     return out;
   }
 
-  // Reduce-scatter then all-gather around `ring`, as ring_allreduce() in collective.cpp, with tags
-  // of this attempt. False when it was given up (a member is down, or another attempt began).
-  bool all_reduce(Peer& peer, const std::vector<int>& ring, int round, int attempt) {
-    const int n = static_cast<int>(ring.size());
-    const int position = static_cast<int>(std::find(ring.begin(), ring.end(), peer.worker()) - ring.begin());
-    const int next = ring[static_cast<std::size_t>((position + 1) % n)];
-    const int tag_base = attempt * stride_;
-    peer.drop_older(round, tag_base);
-    const auto& sizes = ctx_.sizes;
-    for (int step = 0; step < 2 * (n - 1); ++step) {
-      const int c = ring_step_chunk(position, step, n);
-      sg4::CommPtr send;
-      if (hosts_[static_cast<std::size_t>(next)]->is_on())
-        send = peer.send(next, round, tag_base + step, sizes.of(chunk_parameters(sizes.parameters, n, c)));
-      const bool received = receive(peer, ring, round, attempt, tag_base + step);
-      if (send) finish(peer, send);
-      if (!received) return false;
+  // The messages of one attempt, under its own tags: a send to a host that is down is lost, a
+  // receive gives the attempt up when a member is down.
+  class AttemptChannel final : public Channel {
+   public:
+    AttemptChannel(RoundCoordinator& coordinator, Peer& peer, const std::vector<int>& members, int round, int attempt)
+        : coordinator_(coordinator), peer_(peer), members_(members), round_(round), attempt_(attempt),
+          tag_base_(attempt * coordinator.stride_) {}
+    sg4::CommPtr send(int to, int tag, std::uint64_t bytes) override {
+      if (!coordinator_.hosts_[static_cast<std::size_t>(to)]->is_on()) return nullptr;
+      return peer_.send(to, round_, tag_base_ + tag, bytes);
     }
-    return true;
+    bool receive(int tag) override { return coordinator_.receive(peer_, members_, round_, attempt_, tag_base_ + tag); }
+    void finish(const sg4::CommPtr& send) override { RoundCoordinator::finish(peer_, send); }
+    void finish(std::vector<sg4::CommPtr>& sends) override {
+      for (const auto& send : sends) RoundCoordinator::finish(peer_, send);
+    }
+    const MessageSizes& sizes() const override { return peer_.context().sizes; }
+
+   private:
+    RoundCoordinator& coordinator_;
+    Peer& peer_;
+    const std::vector<int>& members_;
+    int round_, attempt_, tag_base_;
+  };
+
+  // The topology's exchange over `members`, as attempt `attempt`. False when it was given up (a
+  // member is down, or another attempt began).
+  bool attempt_exchange(Peer& peer, const std::vector<int>& members, int round, int attempt) {
+    peer.drop_older(round, attempt * stride_);
+    AttemptChannel channel(*this, peer, members, round, attempt);
+    return exchange_.exchange(channel, members, peer.worker());
   }
 
-  // Waits for a step's message, `timeout` at a time, until it comes or the exchange is given up.
-  bool receive(Peer& peer, const std::vector<int>& ring, int round, int attempt, int tag) {
+  // Waits for a message, `timeout` at a time, until it comes or the exchange is given up.
+  bool receive(Peer& peer, const std::vector<int>& members, int round, int attempt, int tag) {
     for (;;) {
       if (peer.receive_within(round, tag, failures_.timeout())) return true;
       if (attempt_ != attempt || round_ != round) return false;  // another survivor gave up first
-      const auto survivors = up_among(ring);
-      if (survivors.size() < ring.size()) {
+      const auto survivors = up_among(members);
+      if (survivors.size() < members.size()) {
         give_up(round, attempt, survivors);
         return false;
       }
@@ -198,8 +212,8 @@ class RingCoordinator {
     });
   }
 
-  // The last member to complete: aggregates the ring's uploads (worker order), consults the
-  // monitor, and sets up the next round's ring.
+  // The last member to complete: aggregates the members' uploads (worker order), consults the
+  // monitor, and sets up the next round's members.
   void finish_round(Peer& peer, int round) {
     SimProbe probe(ctx_);
     bool go_on = true;
@@ -258,21 +272,22 @@ class RingCoordinator {
 
   SimContext& ctx_;
   FailurePlan& failures_;
+  const SurvivorExchange& exchange_;
   std::vector<sg4::Host*> hosts_;
   std::vector<bool> joining_;  // came back, waits for the next round
-  int stride_;                 // tags per attempt: 2K covers any ring's 2(n-1) steps
+  int stride_;                 // tags per attempt
   int round_ = 0;
   int attempt_ = 0;
-  std::vector<int> members_;    // the ring of the round's current attempt
+  std::vector<int> members_;    // the members of the round's current attempt
   std::vector<int> completed_;  // members that completed it
   bool closing_ = false;
   Waiters waiters_;
   unsigned on_state_change_ = 0;
 };
 
-class ResilientRingWorker {
+class ResilientCollectiveWorker {
  public:
-  ResilientRingWorker(SimContext& context, RingCoordinator& coordinator, int worker)
+  ResilientCollectiveWorker(SimContext& context, RoundCoordinator& coordinator, int worker)
       : ctx_(context), coordinator_(coordinator), worker_(worker) {}
 
   void operator()() {
@@ -299,26 +314,40 @@ class ResilientRingWorker {
 
  private:
   SimContext& ctx_;
-  RingCoordinator& coordinator_;
+  RoundCoordinator& coordinator_;
   int worker_;
 };
 
-class ResilientRing final : public Topology {
+class ResilientCollective final : public Topology {
  public:
+  explicit ResilientCollective(std::unique_ptr<SurvivorExchange> exchange) : exchange_(std::move(exchange)) {}
+
+  void check_routes(const Placed& placed, const AlgorithmSetup& /*setup*/) override {
+    std::vector<WorkerLink> links;
+    for (int a = 0; a < static_cast<int>(placed.workers.size()); ++a)
+      for (int b = a + 1; b < static_cast<int>(placed.workers.size()); ++b)
+        links.push_back({a, b, fmt::format("workers {} and {} (with failures any two may exchange)", a, b)});
+    require_routes(placed, links);
+  }
+
   void create_actors(SimContext& context, const Placed& placed) override {
-    coordinator_ = std::make_unique<RingCoordinator>(context, placed.workers);
+    exchange_->prepare(context.worker_zone);
+    coordinator_ = std::make_unique<RoundCoordinator>(context, *exchange_, placed.workers);
     for (std::size_t k = 0; k < placed.workers.size(); ++k)
       sg4::Actor::create(fmt::format("worker-{}", k), placed.workers[k],
-                         ResilientRingWorker(context, *coordinator_, static_cast<int>(k)))
+                         ResilientCollectiveWorker(context, *coordinator_, static_cast<int>(k)))
           ->set_auto_restart(true);  // when its host comes back
   }
 
  private:
-  std::unique_ptr<RingCoordinator> coordinator_;
+  std::unique_ptr<SurvivorExchange> exchange_;
+  std::unique_ptr<RoundCoordinator> coordinator_;
 };
 
 }  // namespace
 
-std::unique_ptr<Topology> make_resilient_ring(const TopologySpec&) { return std::make_unique<ResilientRing>(); }
+std::unique_ptr<Topology> make_resilient_collective(std::unique_ptr<SurvivorExchange> exchange) {
+  return std::make_unique<ResilientCollective>(std::move(exchange));
+}
 
 }  // namespace dmlsim
