@@ -7,6 +7,7 @@
 // the event, losing every worker is exit 3 with nothing written, and link failures are exit 2.
 #include "test_util.hpp"
 
+#include <cmath>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -51,7 +52,9 @@ class RingFailures : public ::testing::Test {
 
   // MA with 3 local steps on the seed's data, `rounds` rounds, on `topology` (with <server> for the
   // star), with `failures`.
-  Run run(const std::string& name, const std::string& topology, int rounds, const std::string& failures) {
+  // `forward_flops` per sample makes compute and (with charge-eval) the evaluation cost time.
+  Run run(const std::string& name, const std::string& topology, int rounds, const std::string& failures,
+          const std::string& forward_flops = "0", bool charge_eval = false) {
     const auto data = source_dir() / "data";
     const bool with_server = topology == "parameter-server" || name == "server";
     write_text(dir_ / (name + ".xml"), fmt::format(R"(<?xml version="1.0"?>
@@ -59,17 +62,18 @@ class RingFailures : public ::testing::Test {
   <platform file="mesh.xml"/>
   <network model="CM02"><config name="network/crosstraffic" value="0"/></network>
   <data train="{}" test="{}" label="target" standardize="true"/>
-  <model type="logistic" sim-parameters="120000" sim-forward-flops="0"/>
+  <model type="logistic" sim-parameters="120000" sim-forward-flops="{}"/>
   <workers count="{}" placement="hosts" hosts="w0,w1,w2"/>
   {}
   <topology kind="{}"/>
   <algorithm name="ma" eta="0.05" local-steps="3"/>
   <batch rule="fixed" size="8"/>
-  <training rounds="{}" header-bytes="0"/>
+  <training rounds="{}" header-bytes="0" charge-eval="{}"/>
   {}
 </scenario>
-)", (data / "breast_cancer_seed_train.csv").string(), (data / "breast_cancer_seed_test.csv").string(), kWorkers,
-                                                 with_server ? R"(<server host="s"/>)" : "", topology, rounds, failures));
+)", (data / "breast_cancer_seed_train.csv").string(), (data / "breast_cancer_seed_test.csv").string(), forward_flops, kWorkers,
+                                                 with_server ? R"(<server host="s"/>)" : "", topology, rounds, charge_eval,
+                                                 failures));
     const auto out = dir_ / ("out-" + name);
     return {run_dmlsim(fmt::format("run {} -q --save-weights -o {}", (dir_ / (name + ".xml")).string(), out.string())), out};
   }
@@ -157,6 +161,32 @@ TEST_F(RingFailures, AWorkerThatComesBackRejoinsAtTheNextRound) {
   EXPECT_TRUE(f["workers_out_at_end"].empty());
   EXPECT_EQ(f["events"][0]["rounds_cost"].get<int>(), f["missed_per_worker"][0].get<int>());
   expect_time_adds_up(r, 0, 0.2);
+}
+
+// The member that closes a round evaluates the model on its host (charge-eval). Whichever member's
+// host goes down in the middle of round 3's evaluation, the round closes: a member whose part went
+// through counts, and when it was the closer another member evaluates again from the failure on.
+TEST_F(RingFailures, ARoundWhoseCloserDiesDuringTheEvaluationClosesWithAnotherMember) {
+  const auto plain = run("eval", "ring-allreduce", 6, "", "1e14", true);
+  ASSERT_EQ(plain.result.exit_code, 0) << plain.result.out;
+  const auto time = column(plain.out, "sim_time");
+  const double evaluation = time[0];  // round 0 is the initial model's evaluation alone
+  ASSERT_GT(evaluation, 0.0);
+  const double death = time[3] - evaluation / 2;
+  int closers = 0;
+  for (int k = 0; k < kWorkers; ++k) {
+    const auto r = run(fmt::format("eval-{}", k), "ring-allreduce", 6,
+                       fmt::format(R"(<failures timeout="{}s"><host name="w{}" at="{}s"/></failures>)", kTimeout, k, death),
+                       "1e14", true);
+    ASSERT_EQ(r.result.exit_code, 0) << r.result.out;
+    EXPECT_EQ(column(r.out, "participants"), (std::vector<double>{3, 3, 3, 3, 2, 2, 2})) << k;
+    const double round3 = column(r.out, "sim_time")[3];
+    if (std::abs(round3 - time[3]) > 1e-9) {
+      ++closers;
+      EXPECT_NEAR(round3, death + evaluation, 1e-9) << k;
+    }
+  }
+  EXPECT_EQ(closers, 1);
 }
 
 TEST_F(RingFailures, RandomFailuresWithRepairsRerunIdentically) {

@@ -193,10 +193,10 @@ class RoundCoordinator {
     for (;;) {
       if (round_ > round || ctx_.finished) break;
       if (attempt_ != attempt) return false;
-      if (!closing_ && everyone_up_completed()) {
-        closing_ = true;
+      if (!closer_alive() && everyone_up_completed()) {
+        closer_ = {peer.worker(), sg4::this_actor::get_pid()};
         finish_round(peer, round);
-        closing_ = false;
+        closer_ = {};
         waiters_.wake_all();
         break;
       }
@@ -206,6 +206,12 @@ class RoundCoordinator {
     return true;
   }
 
+  // A closer whose host went down during the round's evaluation (charged to it) left the round
+  // open: another member that completed closes it (its host's state change woke them).
+  bool closer_alive() const {
+    return closer_.pid >= 0 && hosts_[static_cast<std::size_t>(closer_.worker)]->is_on() && sg4::Actor::by_pid(closer_.pid);
+  }
+
   bool everyone_up_completed() const {
     return std::all_of(members_.begin(), members_.end(), [this](int k) {
       return !up(k) || std::find(completed_.begin(), completed_.end(), k) != completed_.end();
@@ -213,24 +219,15 @@ class RoundCoordinator {
   }
 
   // The last member to complete: aggregates the members' uploads (worker order), consults the
-  // monitor, and sets up the next round's members.
+  // monitor, and sets up the next round's members. A member that takes over from a closer that
+  // died evaluates again (the work under way was lost with the host), but does not aggregate again.
   void finish_round(Peer& peer, int round) {
     SimProbe probe(ctx_);
     bool go_on = true;
     if (round == 0) {
       ctx_.monitor->start(ctx_.server->model(), probe);
     } else {
-      std::vector<Upload> uploads;
-      std::vector<Arrival> arrivals;
-      for (int k : members_) {
-        uploads.push_back(ctx_.uploads[static_cast<std::size_t>(k)]);
-        arrivals.push_back({now(), k});
-      }
-      for (std::size_t k = 0; k < hosts_.size(); ++k)
-        if (std::find(members_.begin(), members_.end(), static_cast<int>(k)) == members_.end())
-          failures_.missed(static_cast<int>(k), round);
-      failures_.aggregated(round, arrivals);
-      ctx_.server->aggregate(uploads);
+      if (aggregated_ != round) aggregate(round);
       go_on = ctx_.monitor->after_round(round, ctx_.server->model(), probe);
     }
     peer.ledger().computed();  // an evaluation charged to this host, if any
@@ -248,6 +245,22 @@ class RoundCoordinator {
       }
     std::sort(next.begin(), next.end());
     begin(round + 1, std::move(next));
+  }
+
+  // The round's model: the algorithm's rule over the members' uploads; the others missed it.
+  void aggregate(int round) {
+    std::vector<Upload> uploads;
+    std::vector<Arrival> arrivals;
+    for (int k : members_) {
+      uploads.push_back(ctx_.uploads[static_cast<std::size_t>(k)]);
+      arrivals.push_back({now(), k});
+    }
+    for (std::size_t k = 0; k < hosts_.size(); ++k)
+      if (std::find(members_.begin(), members_.end(), static_cast<int>(k)) == members_.end())
+        failures_.missed(static_cast<int>(k), round);
+    failures_.aggregated(round, arrivals);
+    ctx_.server->aggregate(uploads);
+    aggregated_ = round;
   }
 
   // Every member of the round under way is down: the workers that came back run it again.
@@ -280,7 +293,12 @@ class RoundCoordinator {
   int attempt_ = 0;
   std::vector<int> members_;    // the members of the round's current attempt
   std::vector<int> completed_;  // members that completed it
-  bool closing_ = false;
+  struct Closer {
+    int worker = -1;
+    aid_t pid = -1;
+  };
+  Closer closer_;     // the member closing the round, if one is
+  int aggregated_ = 0;  // the last round aggregated
   Waiters waiters_;
   unsigned on_state_change_ = 0;
 };
