@@ -199,12 +199,12 @@ std::vector<Case> failure_cases() {  // issue 12
                     "<host> attribute 'at': 360000 s is after the run ended at"),
       scenario_case("FailureLinkTimeAfterTheEnd", failures(R"(<link name="wan-us-east-ap-northeast" at="100h" for="1s"/>)"), link,
                     "<link> attribute 'at': 360000 s is after the run ended at"),
-      // <failures> on the server-less topologies: hosts on ring-allreduce, tree and hierarchical;
-      // links there, and gossip at all, are refused.
-      scenario_case("FailureLinkOnHierarchical",
-                    replaced(failures(R"(<link name="wan-us-east-ap-northeast" at="5s"/>)"), "<server host=\"us-east-0\"/>",
+      // <failures> on the server-less topologies: a link must be on a route between two workers
+      // (a cluster link of a host that runs nothing is not); gossip is refused.
+      scenario_case("FailureLinkBetweenNoTwoWorkers",
+                    replaced(failures(R"(<link name="us-east_link_31" at="5s"/>)"), "<server host=\"us-east-0\"/>",
                              R"(<topology kind="hierarchical"/>)"),
-                    link, "link failures are supported on topology parameter-server only (on hierarchical, fail the hosts)"),
+                    link, "link 'us-east_link_31' is on no route between two workers"),
       scenario_case("FailuresOnGossip",
                     replaced(replaced(failures(R"(<host name="eu-west-0" round="100"/>)"), "<server host=\"us-east-0\"/>",
                                       R"(<topology kind="gossip"/>)"),

@@ -2,8 +2,9 @@
 // the binary on platforms the test writes, under bare CM02 with no compute and no headers: the round
 // of a death has its analytic time (the survivors give up on their timeouts, then the shape rebuilt
 // over them runs), the rebuilt shapes train the same model as the star with the same failure (to
-// 1e-12: a dead member, a dead leader or inner node, a whole zone lost, a worker coming back), and
-// random failures rerun byte-identically.
+// 1e-12: a dead member, a dead leader or inner node, a whole zone lost, a worker coming back), a
+// zone cut off by a link drops out as if its hosts were down, and random failures rerun
+// byte-identically.
 #include "test_util.hpp"
 
 #include <algorithm>
@@ -235,13 +236,32 @@ TEST_F(CollectiveFailures, TreeTrainsTheStarsModel) {
 
 TEST_F(CollectiveFailures, TreeRandomFailuresRerunIdentically) { expect_random_failures_rerun_identically("mesh", kTree); }
 
-TEST_F(CollectiveFailures, LinkFailuresAreRefused) {
+// The WAN link between the two zones goes down for good: the zones cannot reach each other, and
+// z0 (worker order breaks the tie) goes on alone; the model is the star's that loses z1's hosts.
+TEST_F(CollectiveFailures, HierarchicalZoneCutOffByALinkDropsOutAsIfItsHostsWereDown) {
+  const auto cut = run("cut", "zoned", kHierarchical, 8,
+                       fmt::format(R"(<failures timeout="{}s"><link name="wan-z0-z1" round="3"/></failures>)", kTimeout));
+  const auto star = run("star", "zoned", "", 8,
+                        fmt::format(R"(<failures timeout="{}s"><host name="z1h0" round="3"/><host name="z1h1" round="3"/></failures>)",
+                                    kTimeout));
+  ASSERT_EQ(cut.result.exit_code, 0) << cut.result.out;
+  ASSERT_EQ(star.result.exit_code, 0) << star.result.out;
+  EXPECT_EQ(column(cut.out, "participants"), (std::vector<double>{4, 4, 4, 2, 2, 2, 2, 2, 2}));
+  EXPECT_EQ(column(cut.out, "participants"), column(star.out, "participants"));
+  const dmlsim::Vector a = read_weights(cut.out / "weights.csv");
+  const dmlsim::Vector b = read_weights(star.out / "weights.csv");
+  EXPECT_LE((a - b).cwiseAbs().maxCoeff(), 1e-12 * std::max(1.0, b.cwiseAbs().maxCoeff()));
+  EXPECT_EQ(failures(cut)["missed_per_worker"], nlohmann::json::array({0, 0, 6, 6}));
+  EXPECT_EQ(failures(cut)["workers_out_at_end"], failures(star)["workers_out_at_end"]);
+}
+
+// Without a server, a link must be on a route between two workers.
+TEST_F(CollectiveFailures, ALinkBetweenNoTwoWorkersIsRefused) {
   const auto r = run("link", "zoned", kHierarchical, 5, R"(<failures timeout="1s">
-    <link name="wan-z0-z1" at="1s"/></failures>)");
+    <link name="wan-z0-zs" at="1s"/></failures>)");
   EXPECT_EQ(r.result.exit_code, 2) << r.result.out;
   EXPECT_NE(r.result.out.find("link.xml:14"), std::string::npos) << r.result.out;
-  EXPECT_NE(r.result.out.find("link failures are supported on topology parameter-server only (on hierarchical"),
-            std::string::npos) << r.result.out;
+  EXPECT_NE(r.result.out.find("link 'wan-z0-zs' is on no route between two workers"), std::string::npos) << r.result.out;
   EXPECT_FALSE(fs::exists(r.out));
 }
 

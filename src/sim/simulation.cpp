@@ -260,7 +260,7 @@ void Simulation::check_link_energy_supported() const {
 }
 
 // Failures run on the parameter-server star (synchronous and asynchronous algorithms) and on the
-// server-less kinds whose table entry has a resilient variant (host failures) (world/failures.hpp).
+// server-less kinds whose table entry has a resilient variant (world/failures.hpp).
 void Simulation::plan_failures() {
   const auto& s = scenario_;
   const auto& algorithm = s.algorithm.algorithm();
@@ -278,12 +278,6 @@ void Simulation::plan_failures() {
     throw ScenarioError(s.file.string(), s.failures.line,
                         fmt::format("<failures>: failures are not supported with the streaming algorithm {} "
                                     "(its fragment exchange has no survivor path)", algorithm.name));
-  if (serverless)
-    for (const auto& e : s.failures.events)
-      if (e.link)
-        throw ScenarioError(s.file.string(), e.line,
-                            fmt::format("<link>: link failures are supported on topology parameter-server only (on "
-                                        "{}, fail the hosts)", kind.name));
   std::vector<std::uint64_t> rows;
   for (const auto& partition : experiment_.partitions) rows.push_back(partition.size());
   // A server-less run has no server, even when the scenario names one: its host is no special case.

@@ -16,6 +16,10 @@
 // - A worker whose host comes back restarts (SimGrid's auto-restart), waits for the round under
 //   way to close, and takes part from the next one with its roles made from the current model. If
 //   every member of a round is down, the workers that came back start that round again.
+// - When the scenario takes links down, the members that go on are also a group whose every pair
+//   has its routes up; a member left out is cut off, as a dead one would be, and waits (it is not
+//   restarted) to be taken back once its routes are up. A link failure during an attempt (a message
+//   may have been lost) makes the next timeout start it again.
 // - The failure plan books each round a worker had no upload aggregated in, against the failure
 //   that cut it off; when every worker is down and none is due back the run stops (exit 3).
 #include "algorithms/registry.hpp"
@@ -24,6 +28,7 @@
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <numeric>
 #include <simgrid/Exception.hpp>
 #include <simgrid/s4u/Actor.hpp>
 #include <simgrid/s4u/Engine.hpp>
@@ -70,7 +75,8 @@ class RoundCoordinator {
  public:
   RoundCoordinator(SimContext& context, const SurvivorExchange& exchange, std::vector<sg4::Host*> hosts)
       : ctx_(context), failures_(*context.failures), exchange_(exchange), hosts_(std::move(hosts)),
-        joining_(hosts_.size(), false), stride_(exchange.tags(static_cast<int>(hosts_.size()))) {
+        joining_(hosts_.size(), false), stride_(exchange.tags(static_cast<int>(hosts_.size()))),
+        check_routes_(failures_.plans_links()) {
     for (std::size_t k = 0; k < hosts_.size(); ++k) members_.push_back(static_cast<int>(k));
     // A member that goes down after its part of the exchange, or a round's last member going down
     // while workers wait to join, changes what the waiting members should do.
@@ -83,13 +89,19 @@ class RoundCoordinator {
   // Round 0: every worker is in; the last to come records the initial model.
   void start(Peer& peer) { close(peer, 0, 0); }
 
-  // The round's exchange, done again on the survivors until it goes through; returns once
-  // the round is closed.
-  void exchange_and_close(Peer& peer, int round) {
+  // The round's exchange, done again on the survivors until it goes through; returns once the
+  // round is closed, with the next round this worker takes part in (-1: the run is over). A worker
+  // the survivors left out (cut off by a link) waits to be taken back, as one back from a failure.
+  int exchange_and_close(Peer& peer, int round) {
     for (;;) {
       const int attempt = attempt_;
       const auto members = members_;
-      if (attempt_exchange(peer, members, round, attempt) && close(peer, round, attempt)) return;
+      if (std::find(members.begin(), members.end(), peer.worker()) == members.end()) {
+        const int next = join(peer);
+        peer.ledger().waited();
+        return next;
+      }
+      if (attempt_exchange(peer, members, round, attempt) && close(peer, round, attempt)) return round + 1;
     }
   }
 
@@ -120,6 +132,35 @@ class RoundCoordinator {
     std::copy_if(workers.begin(), workers.end(), std::back_inserter(out), [this](int k) { return up(k); });
     return out;
   }
+
+  // Of `workers` (up, worker order), those that go on together: all of them when no link fails in
+  // the run; else a group whose every pair has its routes up (a shape rebuilt over it sends only
+  // over routes that work), chosen greedily from the best connected worker (then in worker order).
+  // Worker order.
+  std::vector<int> connected_group(const std::vector<int>& workers) const {
+    if (!check_routes_) return workers;
+    const std::size_t n = workers.size();
+    std::vector<std::vector<bool>> reach(n, std::vector<bool>(n, true));
+    std::vector<int> degree(n, 0);
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t j = i + 1; j < n; ++j) {
+        const bool up = FailurePlan::route_up(host(workers[i]), host(workers[j]));
+        reach[i][j] = reach[j][i] = up;
+        degree[i] += up;
+        degree[j] += up;
+      }
+    std::vector<std::size_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return degree[a] > degree[b]; });
+    std::vector<std::size_t> chosen;
+    for (const auto i : order)
+      if (std::all_of(chosen.begin(), chosen.end(), [&](std::size_t c) { return reach[i][c]; })) chosen.push_back(i);
+    std::sort(chosen.begin(), chosen.end());
+    std::vector<int> group;
+    for (const auto i : chosen) group.push_back(workers[i]);
+    return group;
+  }
+  const sg4::Host* host(int worker) const { return hosts_[static_cast<std::size_t>(worker)]; }
 
   // The messages of one attempt, under its own tags: a send to a host that is down is lost, a
   // receive gives the attempt up when a member is down.
@@ -159,12 +200,13 @@ class RoundCoordinator {
     for (;;) {
       if (peer.receive_within(round, tag, failures_.timeout())) return true;
       if (attempt_ != attempt || round_ != round) return false;  // another survivor gave up first
-      const auto survivors = up_among(members);
-      if (survivors.size() < members.size()) {
+      const auto survivors = connected_group(up_among(members));
+      // A link that went down during the attempt may have lost a message: the attempt is done again.
+      if (survivors.size() < members.size() || failures_.link_failures() != attempt_link_failures_) {
         give_up(round, attempt, survivors);
         return false;
       }
-      // Nobody is down: a slow transfer, not a failure.
+      // Nobody is down or cut off: a slow transfer, not a failure.
     }
   }
 
@@ -180,6 +222,7 @@ class RoundCoordinator {
   void give_up(int round, int attempt, std::vector<int> survivors) {
     if (attempt_ != attempt || round_ != round) return;
     ++attempt_;
+    attempt_link_failures_ = failures_.link_failures();
     members_ = std::move(survivors);
     completed_.clear();
     waiters_.wake_all();
@@ -233,18 +276,27 @@ class RoundCoordinator {
     peer.ledger().computed();  // an evaluation charged to this host, if any
     if (!go_on) {
       ctx_.monitor->finish(ctx_.server->model(), now());
+      std::vector<int> left_out;
+      for (std::size_t k = 0; k < hosts_.size(); ++k)
+        if (hosts_[k]->is_on() && std::find(members_.begin(), members_.end(), static_cast<int>(k)) == members_.end())
+          left_out.push_back(static_cast<int>(k));
+      failures_.left_out_at_end(std::move(left_out));
       failures_.end();
       ctx_.finished = true;
       return;
     }
-    auto next = up_among(members_);
+    begin(round + 1, with_joiners(up_among(members_)));
+  }
+
+  // `members` (up) and the workers waiting to join whose hosts are up, in worker order, cut down to
+  // those that go on together; the joiners among them are taken in.
+  std::vector<int> with_joiners(std::vector<int> members) {
     for (std::size_t k = 0; k < joining_.size(); ++k)
-      if (joining_[k] && hosts_[k]->is_on()) {
-        joining_[k] = false;
-        next.push_back(static_cast<int>(k));
-      }
-    std::sort(next.begin(), next.end());
-    begin(round + 1, std::move(next));
+      if (joining_[k] && hosts_[k]->is_on()) members.push_back(static_cast<int>(k));
+    std::sort(members.begin(), members.end());
+    members = connected_group(members);
+    for (const int k : members) joining_[static_cast<std::size_t>(k)] = false;
+    return members;
   }
 
   // The round's model: the algorithm's rule over the members' uploads; the others missed it.
@@ -264,20 +316,13 @@ class RoundCoordinator {
   }
 
   // Every member of the round under way is down: the workers that came back run it again.
-  void restart_round_with_joiners() {
-    std::vector<int> next;
-    for (std::size_t k = 0; k < joining_.size(); ++k)
-      if (joining_[k] && hosts_[k]->is_on()) {
-        joining_[k] = false;
-        next.push_back(static_cast<int>(k));
-      }
-    begin(round_, std::move(next));
-  }
+  void restart_round_with_joiners() { begin(round_, with_joiners({})); }
 
   void begin(int round, std::vector<int> members) {
     const bool new_round = round != round_;
     round_ = round;
     attempt_ = 0;
+    attempt_link_failures_ = failures_.link_failures();
     members_ = std::move(members);
     completed_.clear();
     if (new_round) failures_.begin_round_apart(round);  // may take a member down as it starts
@@ -289,6 +334,8 @@ class RoundCoordinator {
   std::vector<sg4::Host*> hosts_;
   std::vector<bool> joining_;  // came back, waits for the next round
   int stride_;                 // tags per attempt
+  bool check_routes_;          // links may fail: members must reach one another
+  int attempt_link_failures_ = 0;  // link failures before the attempt under way began
   int round_ = 0;
   int attempt_ = 0;
   std::vector<int> members_;    // the members of the round's current attempt
@@ -324,9 +371,9 @@ class ResilientCollectiveWorker {
     auto role = restarted && !ctx_.bare ? make_worker(ctx_.experiment->algorithm, worker_, ctx_.server->model())
                                         : ctx_.make_worker_role(worker_);
     auto& upload = ctx_.uploads[static_cast<std::size_t>(worker_)];
-    for (; !ctx_.finished; ++round) {
+    while (round > 0 && !ctx_.finished) {
       compute_round(*role, round, ctx_.server->broadcast(), trainer, upload, peer.ledger());
-      coordinator_.exchange_and_close(peer, round);
+      round = coordinator_.exchange_and_close(peer, round);
     }
   }
 
