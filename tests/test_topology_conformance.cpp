@@ -23,17 +23,6 @@ constexpr double kLatency = 0.010;      // s
 constexpr double kBandwidth = 100e6;    // B/s
 constexpr std::uint64_t kParameters = 120000;  // simulated; divisible by every K used here
 
-// One full-duplex link used UP from a to b and DOWN back: a <route> between hosts, or a <zoneRoute>
-// between zones through their first hosts ("<zone>h0").
-std::string both_ways(const std::string& element, const std::string& a, const std::string& b, const std::string& link) {
-  const auto gateways = [&](const std::string& from, const std::string& to) {
-    return element == "zoneRoute" ? fmt::format(R"( gw_src="{}h0" gw_dst="{}h0")", from, to) : std::string();
-  };
-  return fmt::format(R"(<{0} src="{1}" dst="{2}"{4} symmetrical="NO"><link_ctn id="{3}" direction="UP"/></{0}>
-<{0} src="{2}" dst="{1}"{5} symmetrical="NO"><link_ctn id="{3}" direction="DOWN"/></{0}>
-)", element, a, b, link, gateways(a, b), gateways(b, a));
-}
-
 // The server "s" and workers "w0".."w{K-1}", every pair joined by its own link.
 std::string mesh_platform(int workers) {
   std::vector<std::string> hosts = {"s"};

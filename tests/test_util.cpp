@@ -133,6 +133,15 @@ std::string full_zone_platform(const std::string& body, const std::string& zone_
          "<platform version=\"4.1\"><zone id=\"" + zone_id + "\" routing=\"Full\">\n" + body + "</zone></platform>\n";
 }
 
+std::string both_ways(const std::string& element, const std::string& a, const std::string& b, const std::string& link) {
+  const auto gateways = [&](const std::string& from, const std::string& to) {
+    return element == "zoneRoute" ? fmt::format(R"( gw_src="{}h0" gw_dst="{}h0")", from, to) : std::string();
+  };
+  return fmt::format(R"(<{0} src="{1}" dst="{2}"{4} symmetrical="NO"><link_ctn id="{3}" direction="UP"/></{0}>
+<{0} src="{2}" dst="{1}"{5} symmetrical="NO"><link_ctn id="{3}" direction="DOWN"/></{0}>
+)", element, a, b, link, gateways(a, b), gateways(b, a));
+}
+
 std::string star_platform(int workers, const StarSpec& spec) {
   std::string hosts = "<host id=\"server\" speed=\"" + spec.speed + "\"/>\n";
   std::string links, routes;

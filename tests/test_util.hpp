@@ -75,6 +75,9 @@ double max_relative_difference(const std::vector<Vector>& a, const std::vector<V
 // A SimGrid platform file's text: one zone `zone_id`, routing Full, holding `body` (hosts, links,
 // routes).
 std::string full_zone_platform(const std::string& body, const std::string& zone_id = "z");
+// One full-duplex link used UP from a to b and DOWN back: a <route> between hosts, or a <zoneRoute>
+// between zones through their first hosts ("<zone>h0").
+std::string both_ways(const std::string& element, const std::string& a, const std::string& b, const std::string& link);
 // A star platform: host "server" and workers w0 … w(K-1), each on its own link to the server; the
 // last worker is the straggler (its own speed and latency).
 struct StarSpec {

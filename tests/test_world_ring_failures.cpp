@@ -1,12 +1,16 @@
-// Failures on the ring all-reduce (sim/topology/resilient_ring.cpp), through the binary on a full
+// Failures on the ring all-reduce (sim/topology/resilient_collective.cpp), through the binary on a full
 // mesh the test writes (every pair of hosts on its own link, latency L, bandwidth B) under bare CM02
 // with no compute and no headers: the round of a death has its analytic time (the dead member's
 // predecessor is the last survivor to be stuck, after K-2 steps of the old ring; it waits the
 // timeout; then one round of the ring of K-1), the ring with a dead worker trains the same model as
 // the star with the same failure (to 1e-12), a worker that comes back rejoins, summary.json books
-// the event, losing every worker is exit 3 with nothing written, and link failures are exit 2.
+// the event, losing every worker is exit 3 with nothing written, a member cut off by a link is left
+// out as a dead one would be and comes back with the link, and a round whose closer dies during its
+// evaluation closes.
 #include "test_util.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -51,7 +55,9 @@ class RingFailures : public ::testing::Test {
 
   // MA with 3 local steps on the seed's data, `rounds` rounds, on `topology` (with <server> for the
   // star), with `failures`.
-  Run run(const std::string& name, const std::string& topology, int rounds, const std::string& failures) {
+  // `forward_flops` per sample makes compute and (with charge-eval) the evaluation cost time.
+  Run run(const std::string& name, const std::string& topology, int rounds, const std::string& failures,
+          const std::string& forward_flops = "0", bool charge_eval = false) {
     const auto data = source_dir() / "data";
     const bool with_server = topology == "parameter-server" || name == "server";
     write_text(dir_ / (name + ".xml"), fmt::format(R"(<?xml version="1.0"?>
@@ -59,17 +65,18 @@ class RingFailures : public ::testing::Test {
   <platform file="mesh.xml"/>
   <network model="CM02"><config name="network/crosstraffic" value="0"/></network>
   <data train="{}" test="{}" label="target" standardize="true"/>
-  <model type="logistic" sim-parameters="120000" sim-forward-flops="0"/>
+  <model type="logistic" sim-parameters="120000" sim-forward-flops="{}"/>
   <workers count="{}" placement="hosts" hosts="w0,w1,w2"/>
   {}
   <topology kind="{}"/>
   <algorithm name="ma" eta="0.05" local-steps="3"/>
   <batch rule="fixed" size="8"/>
-  <training rounds="{}" header-bytes="0"/>
+  <training rounds="{}" header-bytes="0" charge-eval="{}"/>
   {}
 </scenario>
-)", (data / "breast_cancer_seed_train.csv").string(), (data / "breast_cancer_seed_test.csv").string(), kWorkers,
-                                                 with_server ? R"(<server host="s"/>)" : "", topology, rounds, failures));
+)", (data / "breast_cancer_seed_train.csv").string(), (data / "breast_cancer_seed_test.csv").string(), forward_flops, kWorkers,
+                                                 with_server ? R"(<server host="s"/>)" : "", topology, rounds, charge_eval,
+                                                 failures));
     const auto out = dir_ / ("out-" + name);
     return {run_dmlsim(fmt::format("run {} -q --save-weights -o {}", (dir_ / (name + ".xml")).string(), out.string())), out};
   }
@@ -159,6 +166,32 @@ TEST_F(RingFailures, AWorkerThatComesBackRejoinsAtTheNextRound) {
   expect_time_adds_up(r, 0, 0.2);
 }
 
+// The member that closes a round evaluates the model on its host (charge-eval). Whichever member's
+// host goes down in the middle of round 3's evaluation, the round closes: a member whose part went
+// through counts, and when it was the closer another member evaluates again from the failure on.
+TEST_F(RingFailures, ARoundWhoseCloserDiesDuringTheEvaluationClosesWithAnotherMember) {
+  const auto plain = run("eval", "ring-allreduce", 6, "", "1e14", true);
+  ASSERT_EQ(plain.result.exit_code, 0) << plain.result.out;
+  const auto time = column(plain.out, "sim_time");
+  const double evaluation = time[0];  // round 0 is the initial model's evaluation alone
+  ASSERT_GT(evaluation, 0.0);
+  const double death = time[3] - evaluation / 2;
+  int closers = 0;
+  for (int k = 0; k < kWorkers; ++k) {
+    const auto r = run(fmt::format("eval-{}", k), "ring-allreduce", 6,
+                       fmt::format(R"(<failures timeout="{}s"><host name="w{}" at="{}s"/></failures>)", kTimeout, k, death),
+                       "1e14", true);
+    ASSERT_EQ(r.result.exit_code, 0) << r.result.out;
+    EXPECT_EQ(column(r.out, "participants"), (std::vector<double>{3, 3, 3, 3, 2, 2, 2})) << k;
+    const double round3 = column(r.out, "sim_time")[3];
+    if (std::abs(round3 - time[3]) > 1e-9) {
+      ++closers;
+      EXPECT_NEAR(round3, death + evaluation, 1e-9) << k;
+    }
+  }
+  EXPECT_EQ(closers, 1);
+}
+
 TEST_F(RingFailures, RandomFailuresWithRepairsRerunIdentically) {
   const auto failure = R"(<failures timeout="0.2s"><random mtbf="1s" mttr="0.3s"/></failures>)";
   const auto a = run("random-a", "ring-allreduce", 60, failure);
@@ -186,14 +219,64 @@ TEST_F(RingFailures, AServerHostNamedByTheScenarioIsNoServerOnTheRing) {
   EXPECT_NE(r.result.out.find("host 's' runs neither a worker nor the server"), std::string::npos) << r.result.out;
 }
 
-TEST_F(RingFailures, LinkFailuresAreRefusedOnTheRing) {
-  const auto r = run("link", "ring-allreduce", 5, R"(<failures timeout="1s">
-    <link name="w0-w1" at="1s"/></failures>)");
-  EXPECT_EQ(r.result.exit_code, 2) << r.result.out;
-  EXPECT_NE(r.result.out.find("link.xml:14"), std::string::npos) << r.result.out;
-  EXPECT_NE(r.result.out.find("link failures are supported on topology parameter-server only"), std::string::npos)
-      << r.result.out;
-  EXPECT_FALSE(fs::exists(r.out));
+// Link w0-w1 goes down for good as round 3 starts. w0's sends to w1 fail at once, and so does w1's
+// receive: w1 finds w0 and itself cut off, and the best connected group, w2 then w0 (w0 and w1 reach
+// one other member each: worker order decides), goes on without it. w2, which got w1's first chunk
+// a step in, waits the timeout for the second; w0, which got w2's first two chunks, for the third;
+// then the ring of w0 and w2 runs. w1 is left out as if it were dead: the same model as the ring
+// whose w1 dies as round 3 starts.
+TEST_F(RingFailures, AMemberCutOffByALinkIsLeftOutAsIfItWereDead) {
+  const auto r = run("cut", "ring-allreduce", 8,
+                     fmt::format(R"(<failures timeout="{}s"><link name="w0-w1" round="3"/></failures>)", kTimeout));
+  ASSERT_EQ(r.result.exit_code, 0) << r.result.out;
+  const auto time = column(r.out, "sim_time");
+  ASSERT_EQ(time.size(), 9u);
+  const double survivors_round = 2 * step(kWorkers - 1);
+  EXPECT_NEAR(time[3] - time[2], 2 * step(kWorkers) + kTimeout + survivors_round, 1e-9);
+  EXPECT_NEAR(time[4] - time[3], survivors_round, 1e-9);
+  EXPECT_EQ(column(r.out, "participants"), (std::vector<double>{3, 3, 3, 2, 2, 2, 2, 2, 2}));
+  const auto f = failures(r);
+  ASSERT_EQ(f["events"].size(), 1u);
+  EXPECT_EQ(f["events"][0]["source"], "link");
+  EXPECT_EQ(f["events"][0]["workers"], nlohmann::json::array({0, 1}));
+  EXPECT_EQ(f["events"][0]["rounds_cost"], 6);
+  EXPECT_EQ(f["missed_per_worker"], nlohmann::json::array({0, 6, 0}));
+  EXPECT_EQ(f["workers_out_at_end"], nlohmann::json::array({1}));
+
+  const auto dead = run("dead", "ring-allreduce", 8,
+                        fmt::format(R"(<failures timeout="{}s"><host name="w1" round="3"/></failures>)", kTimeout));
+  ASSERT_EQ(dead.result.exit_code, 0) << dead.result.out;
+  const dmlsim::Vector a = read_weights(r.out / "weights.csv");
+  const dmlsim::Vector b = read_weights(dead.out / "weights.csv");
+  EXPECT_LE((a - b).cwiseAbs().maxCoeff(), 1e-12 * std::max(1.0, b.cwiseAbs().maxCoeff()));
+}
+
+// A link back up takes the member back at the next round, whether it was down for rounds or for a
+// millisecond in the middle of one (the transfers in flight failed: the round is done again).
+TEST_F(RingFailures, AMemberCutOffByALinkComesBackWithTheLink) {
+  for (const std::string when : {R"(round="3" for="0.3s")", R"(at="75ms" for="1ms")"}) {
+    const auto r = run("back", "ring-allreduce", 10,
+                       fmt::format(R"(<failures timeout="{}s"><link name="w0-w1" {}/></failures>)", kTimeout, when));
+    ASSERT_EQ(r.result.exit_code, 0) << r.result.out;
+    const auto participants = column(r.out, "participants");
+    EXPECT_EQ(std::count(participants.begin(), participants.end(), 2.0), 1) << when;
+    EXPECT_EQ(participants.back(), 3) << when;
+    const auto f = failures(r);
+    EXPECT_FALSE(f["events"][0]["up_at"].is_null()) << when;
+    EXPECT_EQ(f["events"][0]["rounds_cost"], 1) << when;
+  }
+}
+
+TEST_F(RingFailures, RandomHostFailuresWithALinkFailureRerunIdentically) {
+  const auto failure = R"(<failures timeout="0.2s"><random mtbf="1s" mttr="0.3s"/>
+    <link name="w1-w2" at="0.2s" for="0.5s"/></failures>)";
+  const auto a = run("random-link-a", "ring-allreduce", 60, failure);
+  const auto b = run("random-link-b", "ring-allreduce", 60, failure);
+  ASSERT_EQ(a.result.exit_code, 0) << a.result.out;
+  ASSERT_EQ(b.result.exit_code, 0) << b.result.out;
+  EXPECT_EQ(read_text(a.out / "rounds.csv"), read_text(b.out / "rounds.csv"));
+  EXPECT_EQ(read_text(a.out / "weights.csv"), read_text(b.out / "weights.csv"));
+  EXPECT_EQ(failures(a).dump(), failures(b).dump());
 }
 
 }  // namespace

@@ -231,33 +231,31 @@ void Simulation::load_platform() {
 }
 
 // Failures run on the parameter-server star (synchronous and asynchronous algorithms) and on the
-// ring all-reduce (synchronous ones, host failures) (world/failures.hpp).
+// server-less kinds whose table entry has a resilient variant (world/failures.hpp).
 void Simulation::plan_failures() {
   const auto& s = scenario_;
   const auto& algorithm = s.algorithm.algorithm();
-  const bool ring = s.topology.kind == "ring-allreduce" && !algorithm.asynchronous();
-  if (s.topology.kind != "parameter-server" && !ring)
+  const auto& kind = find_topology_kind(s);
+  const bool serverless = !kind.needs_server;
+  if (!kind.make_resilient) {  // asynchronous algorithms run on parameter-server only (checked before)
+    std::vector<std::string> supported;
+    for (const auto& k : topology_kinds())
+      if (k.make_resilient) supported.push_back(k.name);
     throw ScenarioError(s.file.string(), s.failures.line,
-                        fmt::format("<failures>: failures are supported on topologies parameter-server and "
-                                    "ring-allreduce (synchronous algorithms) only, not on {}{}", s.topology.kind,
-                                    s.topology.kind == "ring-allreduce" ? " with an asynchronous algorithm" : ""));
+                        fmt::format("<failures>: failures are supported on topologies {} only, not on {}",
+                                    fmt::join(supported, ", "), kind.name));
+  }
   if (algorithm.streaming)
     throw ScenarioError(s.file.string(), s.failures.line,
                         fmt::format("<failures>: failures are not supported with the streaming algorithm {} "
                                     "(its fragment exchange has no survivor path)", algorithm.name));
-  if (ring)
-    for (const auto& e : s.failures.events)
-      if (e.link)
-        throw ScenarioError(s.file.string(), e.line,
-                            "<link>: link failures are supported on topology parameter-server only (on "
-                            "ring-allreduce, fail the hosts)");
   std::vector<std::uint64_t> rows;
   for (const auto& partition : experiment_.partitions) rows.push_back(partition.size());
-  // The ring has no server, even when the scenario names one: its host is no special case there.
+  // A server-less run has no server, even when the scenario names one: its host is no special case.
   failure_view_ = placed_;
-  if (ring) failure_view_.server = nullptr;
+  if (serverless) failure_view_.server = nullptr;
   failures_ = std::make_unique<FailurePlan>(s, failure_view_, rows);
-  topology_ = ring ? make_resilient_ring(s.topology) : make_resilient_parameter_server(s.topology);
+  topology_ = kind.make_resilient(s.topology);
 }
 
 void Simulation::prepare_run(bool bare) {

@@ -30,6 +30,20 @@ bool uses_link(const sg4::Host* worker, const sg4::Host* server, const std::vect
                      [&route](const sg4::Link* link) { return std::find(route.begin(), route.end(), link) != route.end(); });
 }
 
+// The workers a link failure may cut off: whose route to the server crosses one of `links`, or
+// (server-less topologies) whose route to another worker does.
+std::vector<int> workers_crossing(const Placed& placed, const std::vector<sg4::Link*>& links) {
+  std::vector<int> workers;
+  const auto& hosts = placed.workers;
+  for (std::size_t k = 0; k < hosts.size(); ++k) {
+    const bool crosses =
+        placed.server ? uses_link(hosts[k], placed.server, links)
+                      : std::any_of(hosts.begin(), hosts.end(), [&](const sg4::Host* other) { return uses_link(hosts[k], other, links); });
+    if (crosses) workers.push_back(static_cast<int>(k));
+  }
+  return workers;
+}
+
 // The link of that name, or both halves of a split-duplex link of that name (none if neither).
 std::vector<sg4::Link*> links_named(const std::string& name) {
   const auto& engine = *sg4::Engine::get_instance();
@@ -58,11 +72,11 @@ FailurePlan::FailurePlan(const Scenario& s, const Placed& placed, std::vector<st
     if (e.link) {
       p.links = links_named(e.name);
       if (p.links.empty()) throw where(e, fmt::format("link '{}' is not in platform {}", e.name, s.platform.file.string()));
-      for (std::size_t k = 0; k < placed.workers.size(); ++k)
-        if (uses_link(placed.workers[k], placed.server, p.links)) p.workers.push_back(static_cast<int>(k));
-      if (p.workers.empty())
+      p.workers = workers_crossing(placed, p.links);
+      if (p.workers.empty() && placed.server)
         throw where(e, fmt::format("link '{}' is on no route between a worker and the server {}", e.name,
                                    placed.server->get_name()));
+      if (p.workers.empty()) throw where(e, fmt::format("link '{}' is on no route between two workers", e.name));
     } else {
       p.host = engine.host_by_name_or_null(e.name);
       if (!p.host) throw where(e, fmt::format("host '{}' is not in platform {}", e.name, s.platform.file.string()));
@@ -153,6 +167,7 @@ void FailurePlan::go_down(const Planned& p, const std::string& source) {
     stop(fmt::format("the server's host {} went down at {} s (round {}, {}:{}); a parameter server's run cannot go on "
                      "without it", p.spec.name, now(), round_, scenario_.file.string(), p.spec.line));
   for (auto* link : p.links) link->turn_off();  // fails the transfers in flight across it
+  if (!p.links.empty()) ++link_failures_;
   if (p.host) p.host->turn_off();               // kills its actors, the caller's too when it is the server's host
 }
 
@@ -211,12 +226,20 @@ int FailurePlan::participants(int round) const {
   return r < participants_.size() ? participants_[r] : 0;
 }
 
+bool FailurePlan::plans_links() const {
+  return std::any_of(planned_.begin(), planned_.end(), [](const Planned& p) { return !p.links.empty(); });
+}
+
+bool FailurePlan::route_up(const sg4::Host* a, const sg4::Host* b) {
+  const auto links = links_between(a, b);
+  return std::all_of(links.begin(), links.end(), [](const sg4::Link* link) { return link->is_on(); });
+}
+
 bool FailurePlan::reachable(int worker) const {
   auto* host = placed_.workers[static_cast<std::size_t>(worker)];
   if (!host->is_on()) return false;
   if (!placed_.server) return true;  // server-less topologies: links are not planned (see Simulation)
-  const auto links = links_between(host, placed_.server);
-  return std::all_of(links.begin(), links.end(), [](const sg4::Link* link) { return link->is_on(); });
+  return route_up(host, placed_.server);
 }
 
 bool FailurePlan::comeback_possible() const {
@@ -251,7 +274,8 @@ nlohmann::ordered_json FailurePlan::summary() const {
   for (std::size_t k = 0; k < missed_.size(); ++k) {
     missed += missed_[k];
     rows_missed += missed_[k] * partition_rows_[k];
-    if (!reachable(static_cast<int>(k))) {
+    const bool left_out = std::find(left_out_at_end_.begin(), left_out_at_end_.end(), static_cast<int>(k)) != left_out_at_end_.end();
+    if (!reachable(static_cast<int>(k)) || left_out) {
       out.push_back(static_cast<int>(k));
       rows_out += partition_rows_[k];
     }

@@ -88,6 +88,15 @@ class FailurePlan {
 
   // Whether the worker's host is up and every link between it and the server's host is up.
   bool reachable(int worker) const;
+  // Server-less topologies, at the end of the run: the workers whose hosts are up but that a link
+  // left out of the last round (out at the end, as a worker cut off from the server is).
+  void left_out_at_end(std::vector<int> workers) { left_out_at_end_ = std::move(workers); }
+  // Whether the scenario takes links down (server-less topologies then check routes between workers).
+  bool plans_links() const;
+  // How many link failures have happened so far (a transfer across one may have been lost).
+  int link_failures() const { return link_failures_; }
+  // Whether every link of the routes both ways between two hosts is up.
+  static bool route_up(const simgrid::s4u::Host* a, const simgrid::s4u::Host* b);
   // summary.json's "failures" (at the end of the run).
   nlohmann::ordered_json summary() const;
 
@@ -130,6 +139,8 @@ class FailurePlan {
   std::uint64_t missed_without_failure_ = 0;
   int round_ = 0;
   int pending_repairs_ = 0;
+  int link_failures_ = 0;
+  std::vector<int> left_out_at_end_;
   std::string fatal_;
 };
 

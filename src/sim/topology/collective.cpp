@@ -98,16 +98,18 @@ void CollectiveTopology::close_round(Peer& peer, int round) {
   peer.ledger().waited();
 }
 
-void ring_allreduce(Peer& peer, const std::vector<int>& ring, int position, int round, int tag_base) {
+bool ring_allreduce(Channel& channel, const std::vector<int>& ring, int position, int tag_base) {
   const int n = static_cast<int>(ring.size());
-  const auto& sizes = peer.context().sizes;
+  const auto& sizes = channel.sizes();
   const int next = ring[static_cast<std::size_t>((position + 1) % n)];
   for (int step = 0; step < 2 * (n - 1); ++step) {
     const int c = ring_step_chunk(position, step, n);
-    auto send = peer.send(next, round, tag_base + step, sizes.of(chunk_parameters(sizes.parameters, n, c)));
-    peer.receive(round, tag_base + step);
-    peer.finish(send);
+    auto send = channel.send(next, tag_base + step, sizes.of(chunk_parameters(sizes.parameters, n, c)));
+    const bool received = channel.receive(tag_base + step);
+    if (send) channel.finish(send);
+    if (!received) return false;
   }
+  return true;
 }
 
 int ring_step_chunk(int position, int step, int n) {
@@ -115,16 +117,21 @@ int ring_step_chunk(int position, int step, int n) {
   return ((chunk % n) + n) % n;
 }
 
-void tree_reduce(Peer& peer, const TreeNode& node, int round, int tag) {
-  for (std::size_t i = 0; i < node.children.size(); ++i) peer.receive(round, tag);
-  if (node.parent >= 0) peer.finish(peer.send(node.parent, round, tag, peer.context().sizes.whole()));
+bool tree_reduce(Channel& channel, const TreeNode& node, int tag) {
+  for (std::size_t i = 0; i < node.children.size(); ++i)
+    if (!channel.receive(tag)) return false;
+  if (node.parent >= 0)
+    if (auto send = channel.send(node.parent, tag, channel.sizes().whole())) channel.finish(send);
+  return true;
 }
 
-void tree_broadcast(Peer& peer, const TreeNode& node, int round, int tag) {
-  if (node.parent >= 0) peer.receive(round, tag);
+bool tree_broadcast(Channel& channel, const TreeNode& node, int tag) {
+  if (node.parent >= 0 && !channel.receive(tag)) return false;
   std::vector<sg4::CommPtr> sends;
-  for (int child : node.children) sends.push_back(peer.send(child, round, tag, peer.context().sizes.whole()));
-  if (!sends.empty()) peer.finish(sends);
+  for (int child : node.children)
+    if (auto send = channel.send(child, tag, channel.sizes().whole())) sends.push_back(std::move(send));
+  if (!sends.empty()) channel.finish(sends);
+  return true;
 }
 
 }  // namespace dmlsim

@@ -48,12 +48,43 @@ class CollectiveTopology : public Topology {
 // the run goes on.
 bool aggregate_and_monitor(SimContext& ctx, int round);
 
+// How an exchange's messages travel, for one round: PeerChannel waits for every message; the
+// survivors' exchange of a run with failures (resilient_collective.hpp) gives the round's attempt
+// up when a member it waits for is down. The exchanges below are written once against it.
+class Channel {
+ public:
+  virtual ~Channel() = default;
+  // Starts a send to worker `to`; null when the message is known lost (its host is down).
+  virtual simgrid::s4u::CommPtr send(int to, int tag, std::uint64_t bytes) = 0;
+  // Waits for the message of `tag`; false when the exchange is given up.
+  virtual bool receive(int tag) = 0;
+  virtual void finish(const simgrid::s4u::CommPtr& send) = 0;
+  virtual void finish(std::vector<simgrid::s4u::CommPtr>& sends) = 0;
+  virtual const MessageSizes& sizes() const = 0;
+};
+
+// The round's messages through a Peer, as they are without failures.
+class PeerChannel final : public Channel {
+ public:
+  PeerChannel(Peer& peer, int round) : peer_(peer), round_(round) {}
+  simgrid::s4u::CommPtr send(int to, int tag, std::uint64_t bytes) override { return peer_.send(to, round_, tag, bytes); }
+  bool receive(int tag) override {
+    peer_.receive(round_, tag);
+    return true;
+  }
+  void finish(const simgrid::s4u::CommPtr& send) override { peer_.finish(send); }
+  void finish(std::vector<simgrid::s4u::CommPtr>& sends) override { peer_.finish(sends); }
+  const MessageSizes& sizes() const override { return peer_.context().sizes; }
+
+ private:
+  Peer& peer_;
+  int round_;
+};
+
 // Reduce-scatter then all-gather around `ring` (worker ids; `position` is this worker's index in
 // it): 2(n-1) steps, each sending one chunk of the vector to the next worker and receiving one
-// from the previous. Tags tag_base .. tag_base + 2(n-1) - 1.
-void ring_allreduce(Peer& peer, const std::vector<int>& ring, int position, int round, int tag_base);
-// The chunk (0 .. n-1) the member at `position` of a ring of n sends at `step` of the all-reduce:
-// reduce-scatter sends chunk (p - s) mod n; all-gather then passes on the chunk just completed.
+// from the previous. Tags tag_base .. tag_base + 2(n-1) - 1. False when the channel gave it up.
+bool ring_allreduce(Channel& channel, const std::vector<int>& ring, int position, int tag_base);
 int ring_step_chunk(int position, int step, int n);
 
 // The links of a ring over `ring` (worker ids, each sending to the next, the last to the first),
@@ -69,9 +100,11 @@ struct TreeNode {
 // Every (parent, child) link of a tree whose node i is worker `ids[i]`, named "LABEL a and child b".
 std::vector<WorkerLink> tree_links(const std::vector<TreeNode>& tree, const std::vector<int>& ids, const std::string& label);
 
-// Receives the whole vector from every child, then sends it to the parent (tag `tag`).
-void tree_reduce(Peer& peer, const TreeNode& node, int round, int tag);
-// Receives the whole vector from the parent, then sends it to every child (tag `tag`).
-void tree_broadcast(Peer& peer, const TreeNode& node, int round, int tag);
+// Receives the whole vector from every child, then sends it to the parent (tag `tag`). False when
+// the channel gave it up.
+bool tree_reduce(Channel& channel, const TreeNode& node, int tag);
+// Receives the whole vector from the parent, then sends it to every child (tag `tag`). False when
+// the channel gave it up.
+bool tree_broadcast(Channel& channel, const TreeNode& node, int tag);
 
 }  // namespace dmlsim

@@ -8,11 +8,11 @@ namespace dmlsim {
 
 const std::vector<TopologyKind>& topology_kinds() {
   static const std::vector<TopologyKind> kinds = {
-      {"parameter-server", true, false, make_parameter_server},
-      {"ring-allreduce", false, false, make_ring_allreduce},
-      {"tree", false, false, make_tree},
-      {"hierarchical", false, true, make_hierarchical},
-      {"gossip", false, false, make_gossip},
+      {"parameter-server", true, false, make_parameter_server, make_resilient_parameter_server},
+      {"ring-allreduce", false, false, make_ring_allreduce, make_resilient_ring},
+      {"tree", false, false, make_tree, make_resilient_tree},
+      {"hierarchical", false, true, make_hierarchical, make_resilient_hierarchical},
+      {"gossip", false, false, make_gossip, nullptr},
   };
   return kinds;
 }

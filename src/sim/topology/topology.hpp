@@ -43,6 +43,8 @@ struct TopologyKind {
   bool needs_server;  // has a parameter-server actor: <server> is required
   bool needs_zones;   // groups workers by platform zone: the platform must have zones
   std::unique_ptr<Topology> (*make)(const TopologySpec& spec);
+  // What it runs for a synchronous algorithm when the scenario has <failures>; null: refused.
+  std::unique_ptr<Topology> (*make_resilient)(const TopologySpec& spec);
 };
 
 // The table of topologies, in the order the README documents them.
@@ -62,8 +64,11 @@ std::unique_ptr<Topology> make_gossip(const TopologySpec& spec);  // decentraliz
 std::unique_ptr<Topology> make_async_parameter_server(const TopologySpec& spec);
 // Nor this: what it runs for a synchronous algorithm when the scenario has <failures>.
 std::unique_ptr<Topology> make_resilient_parameter_server(const TopologySpec& spec);
-// And this for a ring-allreduce run with <failures>: the ring rebuilt without the dead.
+// And these for the server-less kinds with <failures>: the shape rebuilt without the dead
+// (resilient_collective.hpp).
 std::unique_ptr<Topology> make_resilient_ring(const TopologySpec& spec);
+std::unique_ptr<Topology> make_resilient_tree(const TopologySpec& spec);
+std::unique_ptr<Topology> make_resilient_hierarchical(const TopologySpec& spec);
 // Not in the table: what the parameter-server and ring-allreduce kinds run for a streaming
 // algorithm (fragments exchanged while the next inner steps compute).
 std::unique_ptr<Topology> make_streaming(const TopologySpec& spec);
