@@ -5,7 +5,7 @@ built from physical parameters only, to test offline what makes real contention 
 Two directions (client to server and back), each a link of rate C (whole IP packets) behind a
 drop-tail queue of Q packets, then the one-way latency L. Every connection is a Linux-like
 TCP sender (segments of MSS payload, IW10, slow start, CUBIC with HyStart's ACK-train and delay
-signs, SACK loss detection with a duplicate threshold of 3 and a window cut to beta at the start
+signs and its round trips counted from the initial window, SACK loss detection with a duplicate threshold of 3 and a window cut to beta at the start
 of recovery, retransmission timeout, restart after idle as tcp_cwnd_restart, window cap from the
 buffers) and a receiver that acknowledges every second segment and the end of each message. ACKs
 are 52-byte packets in the reverse direction's queue, behind the answers there. The client
@@ -65,7 +65,7 @@ class Link:
 class Sender:
     """One socket's sending side."""
 
-    def __init__(self, sim, link, receiver, rtt0, on_idle_restart=True, hystart_delay=True, rounds_from_iw=False):
+    def __init__(self, sim, link, receiver, rtt0, on_idle_restart=True, hystart_delay=True, rounds_from_iw=True):
         self.sim, self.link, self.receiver = sim, link, receiver
         self.state = bytearray()
         self.sent_at = []
@@ -106,7 +106,8 @@ class Sender:
         self.hystart_delay = hystart_delay
         # HyStart counts round trips at every window and reads its signs from HYSTART_LOW_WINDOW on
         # (Linux since "tcp_cubic: fix incorrect HyStart round start detection", 25c1a9ca53db), so a
-        # round trip of slow start begins at IW * 2^k; False: rounds counted only from that window on.
+        # round trip of slow start begins at IW * 2^k, as on the measured kernel; False: rounds counted
+        # only from that window on, as before that commit.
         self.rounds_from_iw = rounds_from_iw
         self.exits = []  # (how, window) each time slow start ended: "ack train", "delay" or "loss"
 
@@ -384,7 +385,7 @@ class Sim:
             fn(t, *args)
 
 
-def simulate_cell(rate, latency, size, flows, gap, rounds, queue=1000, hystart_delay=True, rounds_from_iw=False):
+def simulate_cell(rate, latency, size, flows, gap, rounds, queue=1000, hystart_delay=True, rounds_from_iw=True):
     """{"results": per round the list of each flow's finish time after the round's start (seconds),
     "exits": per request connection how and at which window each of its slow starts ended}, and
     the drops of both queues."""
@@ -436,7 +437,7 @@ def median(xs):
     return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
 
 
-def model_cell(record, hystart_delay=True, rounds_from_iw=False):
+def model_cell(record, hystart_delay=True, rounds_from_iw=True):
     """Simulated k-th-flow finish medians and round median for a measured cell (hystart_delay=False:
     HyStart leaves slow start on its ACK-train sign only, a sensitivity check)."""
     warm, measured = record["warmup"], record.get("rounds_per_repetition", len(record["rounds"]))
@@ -451,9 +452,9 @@ def model_cell(record, hystart_delay=True, rounds_from_iw=False):
 
 
 def main(args):
-    """contention_model.py [--rounds-from-iw] CELL.json…"""
-    rounds_from_iw = "--rounds-from-iw" in args
-    for path in (a for a in args if a != "--rounds-from-iw"):
+    """contention_model.py [--rounds-from-16] CELL.json…  (--rounds-from-16: HyStart as in Linux before 25c1a9ca53db)"""
+    rounds_from_iw = "--rounds-from-16" not in args
+    for path in (a for a in args if a != "--rounds-from-16"):
         with open(path) as f:
             r = json.load(f)
         if r.get("flagged"):

@@ -764,7 +764,7 @@ def staircase_section(args, records):
 PACKET_MODEL_RUNS = {}
 
 
-def packet_model(record, hystart_delay=True, rounds_from_iw=False):
+def packet_model(record, hystart_delay=True, rounds_from_iw=True):
     """contention_model.model_cell, once per cell's parameters (it depends on nothing measured)."""
     key = (record["bandwidth"], record["latency"], record["bytes"], record["flows"], record["gap"], record["warmup"],
            measured_rounds(record), hystart_delay, rounds_from_iw)
@@ -792,6 +792,15 @@ def packet_model_rows(records):
 def first_finisher_share(rounds):
     """Share of rounds in which flow 0 (the connection written first) finished first."""
     return sum(1 for f in rounds if f.index(min(f)) == 0) / len(rounds)
+
+
+def restart_cell_error(records, rounds_from_iw, cell="b100M-l20ms-s2MiB-f1"):
+    """The packet model's error on the cell where counting HyStart's rounds from 16 made it restart after idle."""
+    found = [r for r in records if r["id"] == cell and not r["flagged"]]
+    if not found:
+        return "(not measured)"
+    r = found[0]
+    return f"{100 * (packet_model(r, rounds_from_iw=rounds_from_iw)['median'] - r['median']) / r['median']:+.0f} %"
 
 
 def packet_model_section(args, records, sims):
@@ -843,6 +852,16 @@ def packet_model_section(args, records, sims):
     early = [x for x in single if x["model"]["first_exits"][0] and x["model"]["first_exits"][0][0] == "delay"
              and x["model"]["first_exits"][0][1] < bdp_packets(x["record"])]
     early_real_loss = [x for x in early if x["record"]["drops"]["queue"] > 0]
+    restart_16, restart_iw = (restart_cell_error(records, rounds_from_iw) for rounds_from_iw in (False, True))
+    short_story = (f" In the {len(lossless_slow)} short ones without a real queue drop the first flow is close (its error: "
+                   f"{first_errors}) and the later flows finish too early: real TCP holds the late connections' windows "
+                   f"lower than this model's HyStart and restart do." if lossless_slow else "")
+    early_story = (f" On the single-flow cells, the model's delay sign ended the first slow start below the path's "
+                   f"bandwidth-delay product in {len(early)} cells; in {len(early_real_loss)} of them real TCP filled the path and "
+                   f"the queue (it lost packets there), the model in {sum(1 for x in early_real_loss if x['model']['drops'])}: a hint "
+                   f"that the delay sign fires earlier in this model than in Linux." if early_real_loss else
+                   f" On the single-flow cells, the model's delay sign never ended the first slow start below the path's "
+                   f"bandwidth-delay product where real TCP filled the path and the queue.")
     return f"""## An offline packet-level model of the bottleneck (analysis, not a profile)
 
 `tests/netfidelity/contention_model.py` replays the harness's same-size loop packet by packet, from
@@ -850,7 +869,7 @@ physical parameters only (nothing fitted, deterministic): per direction a link a
 (whole 1500-byte packets; ACKs are 52-byte packets in the reverse queue, behind the answers there)
 behind a {QUEUE_PACKETS}-packet FIFO drop-tail queue, then the one-way latency; every connection a
 Linux-like TCP sender (IW10, slow start with Linux's cwnd-limited rule, CUBIC with HyStart's ACK-train
-and delay signs, SACK loss detection at three segments, the window cut to 0.7 at the start of recovery,
+and delay signs and its round trips counted from the initial window as on this kernel, SACK loss detection at three segments, the window cut to 0.7 at the start of recovery,
 retransmission timeout, Linux's RTT estimator and RTO, restart after idle as `tcp_cwnd_restart`, the
 profile's buffer cap) and a receiver that acknowledges every second segment and each message's end.
 The client writes the connections' requests in connection order at one instant, so flow 0's burst
@@ -879,9 +898,7 @@ What it shows:
   trip before a first loss, regrows slowly, so the order persists from round to round, without any
   queue drop.
 - **Where it still misses.** Model rounds more than 10 % short: {ids(slow)}; more than 10 % long:
-  {ids(fast)}. In the {len(lossless_slow)} short ones without a real queue drop the first flow is close
-  (its error: {first_errors}) and the later flows finish too early: real TCP holds the late connections' windows
-  lower than this model's HyStart and restart do. {sum(1 for x in fast if x['model']['drops'])} of the {len(fast)} long
+  {ids(fast)}.{short_story} {sum(1 for x in fast if x['model']['drops'])} of the {len(fast)} long
   ones lost packets in the model, where how many rounds a loss and its recovery cost decides them: the model's own rounds of one cell vary by up to
   {model_iqr:.0f} % (IQR / median), the real ones by up to {real_iqr:.0f} %, and a repeat measurement of the grid moved
   the real contention medians by up to {max_repeat:.0f} %. A flow-level profile cannot do better than that
@@ -890,21 +907,18 @@ What it shows:
 - **The round is decided by where each connection leaves slow start.** Switching HyStart's delay
   sign off (the ACK train alone ends slow start) moves the model's contention errors by up to
   {max(shifts):.0f} points (median {mid(sorted(shifts)):.0f}); the real median lies between the two variants in {between} of
-  {len(contention)} cells. On the single-flow cells, the model's delay sign ended the first slow start below
-  the path's bandwidth-delay product in {len(early)} cells; in {len(early_real_loss)} of them real TCP filled the path and
-  the queue (it lost packets there), the model in {sum(1 for x in early_real_loss if x["model"]["drops"])}: a hint that the delay sign fires
-  earlier in this model than in Linux. In the model it depends on where HyStart's rounds, counted in
+  {len(contention)} cells.{early_story} In the model it depends on where HyStart's rounds, counted in
   sequence numbers, fall on the bursts (a round that begins in the middle of a burst samples that
   burst's queue) and on the first eight RTT samples of a round: details a few packets wide, which
   decide the late connections' windows and with them the round.
 - **Single flows: a check of the TCP part.** The packet model is within 10 % on
   {sum(1 for x in single if abs(x['error']) <= 10)} of {len(single)} single-flow cells without any fitting. Its larger misses,
   with {label}'s error on the same cell: {off_list or 'none'}. They were not chased here (the
-  model tests the contention mechanism, it is not a profile). One is understood: on the fit cell
-  b100M-l20ms-s2MiB-f1 the model's window leaves slow start near the path's capacity, its round
+  model tests the contention mechanism, it is not a profile). How thin such a threshold can be: with
+  HyStart's round trips counted from 16 (`--rounds-from-16`), the fit cell b100M-l20ms-s2MiB-f1 is
+  {restart_16} off, because the model's window leaves slow start near the path's capacity, its round
   stays just long enough for the idle time to exceed the RTO, and it restarts after idle every round,
-  a state the real connection does not enter; whether a restart happens is a threshold decided by a
-  few per cent of RTO.
+  a state the real connection does not enter; counted from the initial window it is {restart_iw} off.
 
 {chr(10).join(table)}
 """
@@ -931,23 +945,23 @@ def tcp_state_section(args, records):
         return ""
     documented = {r["id"]: r for r in records}
     table = ["| cell | real round: recorded / documented | path (packets) | requests: first slow start ended at window (round), "
-             "flows in write order | packet model: same | same, HyStart rounds from IW | answers: same | retransmissions: requests / answers | "
+             "flows in write order | packet model: same | same, HyStart rounds from 16 | answers: same | retransmissions: requests / answers | "
              "requests, measured rounds: window at start, largest (median) |", "|---|---|---|---|---|---|---|---|---|"]
     measured_retrans = 0
     order_kept, exits_real, exits_model, by_loss, retrans, cells, ratios_first, ratios_last = 0, 0, 0, 0, 0, 0, [], []
     steady_share, steps_real, steps_model = [], [], []
     last_smaller, levels_real, levels_model, changes, repeated, lossless, restart_iw = 0, [], [], [], [], [], []
-    levels_fixed, ratios_fixed_first, errors_old, errors_fixed, steps_fixed = [], [], [], [], []
+    levels_16, ratios_16_first, errors_16, errors_model, steps_16 = [], [], [], [], []
     requests_first_real = lambda state: (first_exit(state["requests"][0]) or (0, None))[1]
     for r in sorted(recorded, key=lambda r: (r["flows"], r["latency"], r["bytes"])):
         if r["flagged"]:
             continue
         cells += 1
-        state, model, model_iw = r["tcp_state"], packet_model(r), packet_model(r, rounds_from_iw=True)
-        fixed = [e[1] if e else None for e in model_iw["first_exits"]]
-        levels_fixed += [w for w in fixed if w]
-        if requests_first_real(state) and fixed[0]:
-            ratios_fixed_first.append(fixed[0] / requests_first_real(state))
+        state, model, model_16 = r["tcp_state"], packet_model(r), packet_model(r, rounds_from_iw=False)
+        from_16 = [e[1] if e else None for e in model_16["first_exits"]]
+        levels_16 += [w for w in from_16 if w]
+        if requests_first_real(state) and from_16[0]:
+            ratios_16_first.append(from_16[0] / requests_first_real(state))
         requests = [first_exit(c) for c in state["requests"]]
         answers = [first_exit(c) for c in state["answers"]]
         windows = [e[1] if e else math.inf for e in requests]
@@ -967,7 +981,7 @@ def tcp_state_section(args, records):
         levels_model += [w for w in modelled if w]
         steps_real += [b / a for a, b in zip(windows, windows[1:]) if math.isfinite(a) and math.isfinite(b)]
         steps_model += [b / a for a, b in zip(modelled, modelled[1:]) if a and b]
-        steps_fixed += [b / a for a, b in zip(fixed, fixed[1:]) if a and b]
+        steps_16 += [b / a for a, b in zip(from_16, from_16[1:]) if a and b]
         if requests[0] and modelled[0]:
             ratios_first.append(modelled[0] / requests[0][1])
         if requests[-1] and modelled[-1]:
@@ -984,11 +998,11 @@ def tcp_state_section(args, records):
         twin_median = f"{twin['median']:.3f}" if twin else "—"
         if twin:
             changes.append(100 * (r["median"] - twin["median"]) / twin["median"])
-            errors_old.append(100 * (packet_model(twin)["median"] - twin["median"]) / twin["median"])
-            errors_fixed.append(100 * (packet_model(twin, rounds_from_iw=True)["median"] - twin["median"]) / twin["median"])
+            errors_model.append(100 * (packet_model(twin)["median"] - twin["median"]) / twin["median"])
+            errors_16.append(100 * (packet_model(twin, rounds_from_iw=False)["median"] - twin["median"]) / twin["median"])
             repeated.append(repeat_change(args, twin))
         table.append(f"| {r['id']} | {r['median']:.3f} / {twin_median} s | {path:.0f} | {fmt_exits(requests)} | "
-                     f"{' '.join(f'{w:.0f}' if w else '—' for w in modelled)} | {' '.join(f'{w:.0f}' if w else '—' for w in fixed)} | "
+                     f"{' '.join(f'{w:.0f}' if w else '—' for w in modelled)} | {' '.join(f'{w:.0f}' if w else '—' for w in from_16)} | "
                      f"{fmt_exits(answers)} | "
                      f"{sent_again[0]} / {sent_again[1]} | {' '.join(f'{a:.0f}/{b:.0f}' for a, b in zip(starts, largest))} |")
     mid = lambda xs: f"{median_of(xs):.2f}" if xs else "—"
@@ -1028,16 +1042,15 @@ Rounds are numbered from the first warm-up round.
 - **A ladder of windows.** {on_ladder(levels_real)} % of the request connections' first-round exits (in Linux) fall within
   5 % of IW·2^k + 16 packets (IW = {IW}: the window at the start of a slow-start round trip, plus the 16 that
   HyStart's first 8 ACK samples of that round trip add; values {', '.join(str(w) for w in sorted(set(levels_real)))}); the packet
-  model's, {on_ladder(levels_model)} % (values {', '.join(f'{w:.0f}' for w in sorted(set(levels_model)))}): it counts HyStart's round
-  trips only once the window reaches 16, as Linux did before "tcp_cubic: fix incorrect HyStart round
-  start detection" (25c1a9ca53db); this kernel counts them from the initial window, so its round trips
-  begin at IW·2^k and the model's at 16·2^k.
-- **The packet model with HyStart's rounds counted from the initial window** (`contention_model.py --rounds-from-iw`,
-  the other sections keep the model as it was): {on_ladder(levels_fixed)} % of its exits on the
-  ladder (values {', '.join(f'{w:.0f}' for w in sorted(set(levels_fixed)))}), flow 0's window over the real one a median
-  {mid(ratios_fixed_first)} (range {span(ratios_fixed_first)}), the next connection's over the previous one's {mid(steps_fixed)}
-  (range {span(steps_fixed)}). |error| of the round on these {len(errors_fixed)} contention cells (documented
-  measurements): {summarise(errors_fixed)}; the model as it was: {summarise(errors_old)}.
+  model's, {on_ladder(levels_model)} % (values {', '.join(f'{w:.0f}' for w in sorted(set(levels_model)))}): like this kernel, it
+  counts HyStart's round trips from the initial window (Linux since "tcp_cubic: fix incorrect HyStart
+  round start detection", 25c1a9ca53db), so its round trips begin at IW·2^k.
+- **HyStart's round trips counted from a window of 16** (`contention_model.py --rounds-from-16`, Linux
+  before that commit; the packet model until it was compared with these recordings):
+  {on_ladder(levels_16)} % of its exits on the ladder (values {', '.join(f'{w:.0f}' for w in sorted(set(levels_16)))}), flow 0's window over
+  the real one a median {mid(ratios_16_first)} (range {span(ratios_16_first)}), the next connection's over the previous one's
+  {mid(steps_16)} (range {span(steps_16)}). |error| of the round on these {len(errors_model)} contention cells (documented
+  measurements): counted from the initial window {summarise(errors_model)}; counted from 16 {summarise(errors_16)}.
 - **Losses.** {retrans} retransmitted segments over all connections and rounds, {measured_retrans} of them in
   measured rounds; {len(lossless)} of {cells} cells retransmitted nothing: {', '.join(lossless) or 'none'}.
 - **The packet model's windows.** Its request connections left slow start in {exits_model} cases. Model over real
