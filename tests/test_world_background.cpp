@@ -22,9 +22,31 @@ const std::string kTwoHosts = full_zone_platform(R"(<host id="a" speed="1Gf"/><h
 
 constexpr double kLatency = 0.010, kBytes = 2e6;
 
+// What goes down and comes back before the measured transfer starts: a link or a host, by name.
+struct Outage {
+  std::string link, host;
+  double down = 0, up = 0;
+};
+
+void schedule(const Outage& outage) {
+  if (outage.link.empty() && outage.host.empty()) return;
+  sg4::Actor::create("outage", sg4::Engine::get_instance()->host_by_name("a"), [outage] {
+    auto* link = outage.link.empty() ? nullptr : sg4::Link::by_name(outage.link);
+    auto* host = outage.host.empty() ? nullptr : sg4::Host::by_name(outage.host);
+    sg4::this_actor::sleep_until(outage.down);
+    if (link) link->turn_off();
+    if (host) host->turn_off();
+    sg4::this_actor::sleep_until(outage.up);
+    if (link) link->turn_on();
+    if (host) host->turn_on();
+  });
+}
+
 // Time a transfer of kBytes from a to b takes under CM02 (bandwidth factor 1, a TCP window so large
-// it never binds: SimGrid drops rate caps when TCP-gamma is 0), alongside the given flows.
-double transfer_time(const std::filesystem::path& platform, const std::vector<BackgroundFlow>& flows) {
+// it never binds: SimGrid drops rate caps when TCP-gamma is 0), alongside the given flows; the
+// transfer starts at `start`, after `outage`.
+double transfer_time(const std::filesystem::path& platform, const std::vector<BackgroundFlow>& flows,
+                     const Outage& outage = {}, double start = 0) {
   return std::stod(in_child([&] {
     const auto owned = make_engine();
     auto& engine = *owned;
@@ -35,17 +57,20 @@ double transfer_time(const std::filesystem::path& platform, const std::vector<Ba
     std::vector<PlacedFlow> placed;
     for (const auto& flow : flows) placed.push_back({flow, engine.host_by_name(flow.from), engine.host_by_name(flow.to)});
     start_background(placed, 1);
+    schedule(outage);
     double arrival = -1;
-    sg4::Actor::create("sender", engine.host_by_name("a"), [] {
+    sg4::Actor::create("sender", engine.host_by_name("a"), [&arrival, start] {
+      sg4::this_actor::sleep_until(start);
+      // Created now, so that an outage of b before the start does not end it.
+      sg4::Actor::create("receiver", sg4::Host::by_name("b"), [&arrival] {
+        sg4::Mailbox::by_name("box")->get<int>();
+        arrival = sg4::Engine::get_clock();
+      });
       static int payload = 0;
       sg4::Mailbox::by_name("box")->put(&payload, static_cast<std::uint64_t>(kBytes));
     });
-    sg4::Actor::create("receiver", engine.host_by_name("b"), [&arrival] {
-      sg4::Mailbox::by_name("box")->get<int>();
-      arrival = sg4::Engine::get_clock();
-    });
     engine.run();
-    return fmt::format("{:.17g}", arrival);
+    return fmt::format("{:.17g}", arrival - start);
   }));
 }
 
@@ -59,8 +84,8 @@ BackgroundFlow flow(const std::string& from, const std::string& to) {
 class WorldBackground : public ::testing::Test {
  protected:
   void SetUp() override { write_text(dir_ / "p.xml", kTwoHosts); }
-  double rate_with(const std::vector<BackgroundFlow>& flows) {
-    return kBytes / (transfer_time(dir_ / "p.xml", flows) - kLatency);
+  double rate_with(const std::vector<BackgroundFlow>& flows, const Outage& outage = {}, double start = 0) {
+    return kBytes / (transfer_time(dir_ / "p.xml", flows, outage, start) - kLatency);
   }
   TempDir dir_;
 };
@@ -89,6 +114,23 @@ TEST_F(WorldBackground, AnOnOffFlowSlowsLessThanAnAlwaysOnFlow) {
   const double rate = rate_with({on_off});
   EXPECT_LT(rate, 0.99e6);
   EXPECT_GT(rate, 0.51e6);
+}
+
+// A flow whose link goes down fails its transfer (SimGrid's NetworkFailureException), retries one
+// second later and shares the link again once it is back; before, the exception ended the run.
+TEST_F(WorldBackground, AFlowRetriesAfterItsLinkFailsAndSharesItOnceRepaired) {
+  const double lone = rate_with({});
+  EXPECT_NEAR(rate_with({flow("a", "b")}, Outage{"ab_UP", "", 0.5, 1.0}, 3.0), lone / 2, 1e-6 * lone);
+  // Still retrying when the transfer starts (the link came back at 2.9 s, the retry is at 3.5 s).
+  const double early = rate_with({flow("a", "b")}, Outage{"ab_UP", "", 2.5, 2.9}, 3.0);
+  EXPECT_GT(early, lone / 2 * 1.01);
+}
+
+// The flow's receiver and sender come back with their hosts (daemons that restart).
+TEST_F(WorldBackground, AFlowComesBackWithTheHostsItRunsOn) {
+  const double lone = rate_with({});
+  EXPECT_NEAR(rate_with({flow("a", "b")}, Outage{"", "b", 0.5, 1.0}, 3.0), lone / 2, 1e-6 * lone);
+  EXPECT_NEAR(rate_with({flow("b", "a"), flow("a", "b")}, Outage{"", "b", 0.5, 1.0}, 3.0), lone / 2, 1e-6 * lone);
 }
 
 std::string scenario_with(const std::string& background) { return relocated_scenario("scenarios/wan/ma.xml", background); }

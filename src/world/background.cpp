@@ -22,6 +22,10 @@ namespace {
 // them (one latency each) are small, finite so that a network model that follows a transfer
 // through its TCP windows (linux-tcp) has a bounded message to simulate.
 constexpr std::uint64_t kChunkBytes = std::uint64_t{64} << 20;
+// A transfer that fails (a link on the flow's route, or its receiver's host, went down) is tried
+// again after this pause, as another job's connection would reconnect; the pause keeps a flow
+// whose route stays down from retrying at one instant forever.
+constexpr double kRetryAfterFailure = 1.0;
 
 // The receiving end of a flow: takes whatever arrives, including transfers cut by an off period.
 class FlowSink {
@@ -46,22 +50,31 @@ class FlowSource {
       : flow_(std::move(flow)), mailbox_(mailbox), rng_(key) {}
 
   void operator()() {
-    static int payload = 0;  // nothing travels but the simulated size
     for (;;) {
-      // A mailbox transfer, not sendto: only a communication not started yet takes a rate cap.
-      auto comm = mailbox_->put_init(&payload, kChunkBytes);
-      if (flow_.spec.rate) comm->set_rate(*flow_.spec.rate);
-      comm->start();
-      if (!flow_.spec.on) {
-        await_comm(comm);
-        continue;
+      try {
+        send_one();
+      } catch (const simgrid::NetworkFailureException&) {
+        sg4::this_actor::sleep_for(kRetryAfterFailure);
       }
-      await_comm_for(comm, exponential(*flow_.spec.on));  // cut at the end of the on period
-      sg4::this_actor::sleep_for(exponential(*flow_.spec.off));
     }
   }
 
  private:
+  // One transfer (an always-on flow), or one on period and the off period after it.
+  void send_one() {
+    static int payload = 0;  // nothing travels but the simulated size
+    // A mailbox transfer, not sendto: only a communication not started yet takes a rate cap.
+    auto comm = mailbox_->put_init(&payload, kChunkBytes);
+    if (flow_.spec.rate) comm->set_rate(*flow_.spec.rate);
+    comm->start();
+    if (!flow_.spec.on) {
+      await_comm(comm);
+      return;
+    }
+    await_comm_for(comm, exponential(*flow_.spec.on));  // cut at the end of the on period
+    sg4::this_actor::sleep_for(exponential(*flow_.spec.off));
+  }
+
   double exponential(double mean) { return -mean * std::log1p(-rng_.uniform()); }
 
   PlacedFlow flow_;
@@ -97,9 +110,11 @@ void start_background(const std::vector<PlacedFlow>& flows, std::uint64_t seed) 
   for (std::size_t i = 0; i < flows.size(); ++i) {
     const auto name = fmt::format("background-{}", i);
     auto* mailbox = sg4::Mailbox::by_name(name);
-    sg4::Actor::create(name + "-sink", flows[i].to, FlowSink(mailbox))->daemonize();
+    // Daemons that come back with their host (auto-restart keeps what they were when it is set).
+    sg4::Actor::create(name + "-sink", flows[i].to, FlowSink(mailbox))->daemonize()->set_auto_restart();
     sg4::Actor::create(name, flows[i].from, FlowSource(flows[i], mailbox, derive_key(seed, Stream::Background, {i})))
-        ->daemonize();
+        ->daemonize()
+        ->set_auto_restart();
   }
 }
 
