@@ -268,9 +268,27 @@ std::vector<Case> scale_and_profile_cases() {  // issues 14 and 15
   };
 }
 
+// Fixed in this audit: a quoted value holding a newline (&#10;) or an ESC byte was written raw, so
+// the message took two lines and drove the terminal (here: red text).
+std::vector<Case> message_cases() {
+  const Where algorithm{"s.xml", "<algorithm"};
+  return {
+      scenario_case("NewlineAndEscapeInAQuotedValue",
+                    seed_with("<algorithm name=\"ss&#10;gd\x1b[31m\" eta=\"0.1\"/>"), algorithm,
+                    "<algorithm> attribute 'name': 'ss\\ngd\\x1b[31m' is not one of: ssgd, ma"),
+      scenario_case("CarriageReturnInANumber", seed_with("<algorithm name=\"ssgd\" eta=\"0.1&#13;\"/>"), algorithm,
+                    "<algorithm> attribute 'eta': '0.1\\r' is not a number"),
+      scenario_case("EscapeInAGraphFile", graph_file_scenario(), {"g.txt", "3 \x1b"}, "'\\x1b[2J' is not a worker",
+                    {{"g.txt", "0 1\n1 2\n2 3\n3 \x1b[2J\n"}}),
+      {"NewlineInACommandLineValue", {}, "run scenarios/seed/ssgd.xml -q --set \"$(printf 'algorithm.eta=0.1\\nx')\" --out {d}/out",
+       2, {"", ""}, "(set on the command line: --set algorithm.eta): '0.1\\nx' is not a number"},
+  };
+}
+
 std::vector<Case> all_cases() {
   std::vector<Case> all;
-  for (auto part : {gossip_and_sampling_cases(), region_matrix_cases(), failure_cases(), scale_and_profile_cases()})
+  for (auto part : {gossip_and_sampling_cases(), region_matrix_cases(), failure_cases(), scale_and_profile_cases(),
+                    message_cases()})
     all.insert(all.end(), part.begin(), part.end());
   return all;
 }
@@ -313,6 +331,9 @@ void expect_refused(const Case& c, const std::string& shell_prefix = "") {
   for (std::string line; std::getline(lines, line);)
     if (line.find_first_not_of(" \t") != std::string::npos) nonempty.push_back(line);
   ASSERT_EQ(nonempty.size(), 1u) << result.out;
+  const auto control = std::find_if(result.out.begin(), result.out.end(),
+                                    [](unsigned char byte) { return (byte < 0x20 && byte != '\n') || byte == 0x7f; });
+  EXPECT_EQ(control, result.out.end()) << "a control byte reaches the terminal: " << result.out;
   EXPECT_NE(nonempty[0].find(expected_location(c.where, c.files, dir.path())), std::string::npos) << nonempty[0];
   EXPECT_NE(nonempty[0].find(c.what), std::string::npos) << nonempty[0];
 }

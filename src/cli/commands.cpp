@@ -9,6 +9,7 @@
 #include "sim/simulation.hpp"
 #include "util/atomic_file.hpp"
 #include "util/child_process.hpp"
+#include "util/quote.hpp"
 
 #include <chrono>
 #include <csignal>
@@ -136,16 +137,16 @@ int guarded(const RunOptions& options, Body body) {
   try {
     return body();
   } catch (const ScenarioError& e) {
-    std::cerr << "dmlsim: " << e.what() << '\n';
+    std::cerr << "dmlsim: " << printable(e.what()) << '\n';
     return kExitBadInput;
   } catch (const SimulationFailure& e) {
-    std::cerr << "dmlsim: " << options.scenario << ": " << e.what() << '\n';
+    std::cerr << "dmlsim: " << printable(options.scenario) << ": " << printable(e.what()) << '\n';
     return kExitRunFailed;
   } catch (const OutputError& e) {
-    std::cerr << "dmlsim: " << options.scenario << ": the results could not be written, none were: " << e.what() << '\n';
+    std::cerr << "dmlsim: " << printable(options.scenario) << ": the results could not be written, none were: " << printable(e.what()) << '\n';
     return kExitRunFailed;
   } catch (const std::exception& e) {
-    std::cerr << "dmlsim: " << options.scenario << ": " << e.what() << '\n';
+    std::cerr << "dmlsim: " << printable(options.scenario) << ": " << printable(e.what()) << '\n';
     return 1;
   }
 }
@@ -188,7 +189,7 @@ int run_command(const RunOptions& options) {
       std::signal(code - 128, SIG_DFL);
       std::raise(code - 128);
     }
-    std::cerr << "dmlsim: " << options.scenario << ": the simulation was ended inside SimGrid (" << ending
+    std::cerr << "dmlsim: " << printable(options.scenario) << ": the simulation was ended inside SimGrid (" << ending
               << "; its diagnosis is above): the run failed and no results were written\n";
     return kExitRunFailed;
   });

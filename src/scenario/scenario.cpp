@@ -5,6 +5,7 @@
 #include "util/atomic_file.hpp"
 #include "util/units.hpp"
 #include "util/utf8.hpp"
+#include "util/quote.hpp"
 
 #include <fmt/format.h>
 #include <limits>
@@ -240,7 +241,7 @@ class Parser {
         char* end = nullptr;
         const long size = std::strtol(item.c_str(), &end, 10);
         if (end == item.c_str() || *end != '\0' || size < 1 || size > 1 << 20)
-          r.fail("hidden", fmt::format("'{}' is not a layer size (comma-separated positive integers, e.g. 128,64)", item));
+          r.fail("hidden", fmt::format("{} is not a layer size (comma-separated positive integers, e.g. 128,64)", quote_input(item)));
         m.hidden.push_back(size);
       }
     }
@@ -272,8 +273,8 @@ class Parser {
         used = 0;
       }
       if (word.empty() || used != word.size() || !std::isfinite(value))
-        r.fail("slowdown", fmt::format("'{}' is not a number (expected lognormal:SIGMA or one factor per worker, e.g. "
-                                       "\"1,1,3,1\")", word));
+        r.fail("slowdown", fmt::format("{} is not a number (expected lognormal:SIGMA or one factor per worker, e.g. "
+                                       "\"1,1,3,1\")", quote_input(word)));
       return value;
     };
     SlowdownSpec spec;
@@ -317,8 +318,8 @@ class Parser {
       r.fail("pattern", "is required with placement=\"pattern\"");
     for (const char* unused : {"hosts", "pattern"})
       if (r.has(unused) && placement != unused)
-        s.notes.push_back(fmt::format("{}:{}: note: <workers> attribute '{}' is ignored with placement=\"{}\"",
-                                      file_.string(), r.line(), unused, placement));
+        s.notes.push_back(fmt::format("{}:{}: note: <workers> attribute {} is ignored with placement=\"{}\"",
+                                      file_.string(), r.line(), quote_input(unused), placement));
     const int default_count = w.placement == Placement::Hosts ? static_cast<int>(w.hosts.size()) : 0;
     w.count = r.integer("count", default_count, 1, 1 << 20);
     if (w.count == 0) r.fail("count", "is required");
@@ -380,7 +381,7 @@ class Parser {
       for (const char* name : {"rate", "on", "off"}) {
         const std::string text = child.attribute(name).value();
         if (!text.empty() && (std::isdigit(static_cast<unsigned char>(text.back())) || text.back() == '.'))
-          r.fail(name, fmt::format("'{}' needs a unit (e.g. {})", text, name[0] == 'r' ? "500Mbps" : "2s"));
+          r.fail(name, fmt::format("{} needs a unit (e.g. {})", quote_input(text), name[0] == 'r' ? "500Mbps" : "2s"));
       }
       BackgroundFlow flow;
       flow.line = r.line();
@@ -483,8 +484,8 @@ class Parser {
       const std::string attr = attribute.name();
       const auto it = used.find(t.kind);
       if (attr != "kind" && (it == used.end() || std::find(it->second.begin(), it->second.end(), attr) == it->second.end()))
-        s.notes.push_back(fmt::format("{}:{}: note: <topology> attribute '{}' is ignored by {}", file_.string(), t.line,
-                                      attr, t.kind));
+        s.notes.push_back(fmt::format("{}:{}: note: <topology> attribute {} is ignored by {}", file_.string(), t.line,
+                                      quote_input(attr), t.kind));
     }
   }
 
@@ -546,8 +547,8 @@ class Parser {
       if (own)
         s.algorithm.set(attr, std::move(value));
       else
-        s.notes.push_back(fmt::format("{}:{}: note: <algorithm> attribute '{}' is ignored by {}", file_.string(),
-                                      r.line(), attr, name));
+        s.notes.push_back(fmt::format("{}:{}: note: <algorithm> attribute {} is ignored by {}", file_.string(),
+                                      r.line(), quote_input(attr), name));
     }
     check_algorithm_fits(r, s);
     reject_children(node);
@@ -639,7 +640,7 @@ class Parser {
         char* end = nullptr;
         const double value = std::strtod(part.c_str(), &end);
         if (end != part.c_str() + part.size() || !(value > 0.0 && value <= 1.0))
-          r.fail("targets", fmt::format("'{}' is not an accuracy in (0, 1]", part));
+          r.fail("targets", fmt::format("{} is not an accuracy in (0, 1]", quote_input(part)));
         s.report.targets.push_back(value);
       }
     }
@@ -716,7 +717,7 @@ LinkOverride parse_link_option(const std::string& text) {
     try {
       if (key == "latency") link.latency = parse_time(value);
       else if (key == "bandwidth") link.bandwidth = parse_bandwidth(value);
-      else throw std::invalid_argument(fmt::format("unknown property '{}'", key));
+      else throw std::invalid_argument(fmt::format("unknown property {}", quote_input(key)));
     } catch (const std::invalid_argument& e) {
       throw std::invalid_argument(fmt::format("--link {}: {}", text, e.what()));
     }

@@ -1,6 +1,7 @@
 #include "world/failures.hpp"
 
 #include "util/rng.hpp"
+#include "util/quote.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -57,20 +58,20 @@ FailurePlan::FailurePlan(const Scenario& s, const Placed& placed, std::vector<st
     p.spec = e;
     if (e.link) {
       p.links = links_named(e.name);
-      if (p.links.empty()) throw where(e, fmt::format("link '{}' is not in platform {}", e.name, s.platform.file.string()));
+      if (p.links.empty()) throw where(e, fmt::format("link {} is not in platform {}", quote_input(e.name), s.platform.file.string()));
       for (std::size_t k = 0; k < placed.workers.size(); ++k)
         if (uses_link(placed.workers[k], placed.server, p.links)) p.workers.push_back(static_cast<int>(k));
       if (p.workers.empty())
-        throw where(e, fmt::format("link '{}' is on no route between a worker and the server {}", e.name,
+        throw where(e, fmt::format("link {} is on no route between a worker and the server {}", quote_input(e.name),
                                    placed.server->get_name()));
     } else {
       p.host = engine.host_by_name_or_null(e.name);
-      if (!p.host) throw where(e, fmt::format("host '{}' is not in platform {}", e.name, s.platform.file.string()));
+      if (!p.host) throw where(e, fmt::format("host {} is not in platform {}", quote_input(e.name), s.platform.file.string()));
       for (std::size_t k = 0; k < placed.workers.size(); ++k)
         if (placed.workers[k] == p.host) p.workers.push_back(static_cast<int>(k));
       p.server = p.host == placed.server;
       if (p.workers.empty() && !p.server)
-        throw where(e, fmt::format("host '{}' runs neither a worker nor the server", e.name));
+        throw where(e, fmt::format("host {} runs neither a worker nor the server", quote_input(e.name)));
     }
     planned_.push_back(p);
   }

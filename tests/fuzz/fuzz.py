@@ -7,8 +7,8 @@ fixed seed, runs dmlsim on it in a fresh directory with a time limit, and checks
 
   * the exit code is 0, 2 or 3 (never a crash, an abort, exit 1, or a hang), and no sanitizer
     report or segmentation fault inside a run (which dmlsim turns into exit 3);
-  * an exit-2 message is one line (besides notes) and names a file (one of the case's inputs, or
-    "command line");
+  * an exit-2 message is one line (besides notes), holds no raw control character, and names a file
+    (one of the case's inputs, or "command line");
   * exit 2 or 3 writes nothing: no output directory, no new file anywhere in the case directory.
 
 Usage: fuzz.py --dmlsim BUILD/dmlsim [--cases N] [--seed S] [--jobs J] [--timeout SECONDS]
@@ -34,7 +34,9 @@ INTERESTING = ["", " ", "0", "-1", "1", "2", "-0", "1e309", "-1e309", "nan", "in
                "99999999999999999999", "1073741824", "999999", "0.5", "abc", "\xe9t\xe9", "\U0001F600", "50", "10 50",
                "0Bps", "-1s", "0s", "1e6s", "5min", "0f", "1Gbps", "50ms", "true", "x" * 300, "../../etc/passwd",
                "5us", "Full", "None", "LV09", "ns-3", "CM02", "SMPI", "Lazy", "TI", "thread", "%s%n", "'", "\"", "<",
-               "&amp;", "&bogus;", "0x10", "1,2", "node-*", "*", "wan-*", "us-east-0", "node-999"]
+               "&amp;", "&bogus;", "0x10", "1,2", "node-*", "*", "wan-*", "us-east-0", "node-999",
+               # Control characters a message must not print raw (XML character references give them in attributes).
+               "a\nb", "1&#10;2", "node&#13;-0", "\x1b[2J", "ssgd\x1b[31m", "\x0c", "\x7f", "\x9b"]
 
 
 def read(path, mode="r"):
@@ -394,9 +396,11 @@ def check(dmlsim, kind, args, inputs, workdir, timeout):
         return code, None, out
     if code == 2 and not names_a_file(out, inputs, args, workdir):
         return code, "the exit-2 message names no file", out
-    # Lines end at "\n" only: a message may quote a value holding a form feed or a carriage return.
     if code == 2 and len([line for line in out.split("\n") if line.strip() and ": note: " not in line]) != 1:
         return code, "the exit-2 message is not one line (notes aside)", out
+    # A message shows input text with escapes: no control character reaches the terminal.
+    if code == 2 and any((c < " " and c != "\n") or "\x7f" <= c <= "\x9f" for c in out):
+        return code, "the exit-2 message holds a raw control character", out
     after = listing(workdir)
     if after != before:
         return code, f"exit {code} but files were written: {sorted(set(after) - set(before))}", out
