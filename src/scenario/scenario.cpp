@@ -338,6 +338,24 @@ class Parser {
     reject_children(node);
   }
 
+  struct Power {
+    const char* name;
+    double watts;
+  };
+
+  // Busy equal to idle is a power that does not depend on load; below idle it would be negative
+  // work. The message names an attribute the user gave (the one from the command line first), not
+  // a default they never wrote.
+  static void check_power_order(const ElementReader& r, Power idle, Power busy) {
+    if (!(busy.watts < idle.watts)) return;
+    const auto shown = [&r](const Power& p) {
+      return fmt::format("{} ({} W{})", p.name, p.watts, r.has(p.name) ? "" : ", the default");
+    };
+    const bool blame_idle = r.has(idle.name) && (!r.has(busy.name) || (r.overridden(idle.name) && !r.overridden(busy.name)));
+    if (blame_idle) r.fail(idle.name, fmt::format("{} W is above {}", idle.watts, shown(busy)));
+    r.fail(busy.name, fmt::format("{} W is below {}", busy.watts, shown(idle)));
+  }
+
   void read_energy(pugi::xml_node node, Scenario& s) {
     if (!node) return;
     auto r = reader(node);
@@ -361,10 +379,8 @@ class Parser {
     e.links = r.boolean("links", e.links);
     e.link_idle = power("link-idle", e.link_idle);
     e.link_busy = power("link-busy", e.link_busy);
-    // Busy equal to idle is a power that does not depend on load; below idle it would be negative work.
-    for (const auto& [busy, idle, busy_name, idle_name] :
-         {std::tuple{e.host_busy, e.host_idle, "host-busy", "host-idle"}, std::tuple{e.link_busy, e.link_idle, "link-busy", "link-idle"}})
-      if (busy < idle) r.fail(busy_name, fmt::format("{} W is below {} ({} W)", busy, idle_name, idle));
+    check_power_order(r, {"host-idle", e.host_idle}, {"host-busy", e.host_busy});
+    check_power_order(r, {"link-idle", e.link_idle}, {"link-busy", e.link_busy});
     r.finish();
     reject_children(node);
   }

@@ -40,6 +40,10 @@ ElementReader::ElementReader(pugi::xml_node node, const std::string& file, const
 
 bool ElementReader::has(const char* name) const { return !node_.attribute(name).empty(); }
 
+bool ElementReader::overridden(const char* name) const {
+  return overridden_.count(std::string(node_.name()) + "." + name) > 0;
+}
+
 const char* ElementReader::raw(const char* name) {
   read_.insert(name);
   const auto attribute = node_.attribute(name);
@@ -47,8 +51,8 @@ const char* ElementReader::raw(const char* name) {
 }
 
 void ElementReader::fail(const char* attribute, const std::string& message) const {
-  const std::string key = std::string(node_.name()) + "." + attribute;
-  const std::string origin = overridden_.count(key) ? fmt::format(" (set on the command line: --set {})", key) : "";
+  const std::string origin =
+      overridden(attribute) ? fmt::format(" (set on the command line: --set {}.{})", node_.name(), attribute) : "";
   throw ScenarioError(file_, line_, fmt::format("<{}> attribute {}{}: {}", printable(node_.name()), quote_input(attribute), origin, message));
 }
 
@@ -145,7 +149,7 @@ std::string ElementReader::choice(const char* name, const std::string& fallback,
 std::filesystem::path ElementReader::existing_file(const char* name, const std::filesystem::path& base_dir) {
   const std::filesystem::path relative = required_text(name);
   // A path typed on the command line (--set) is relative to the current directory, as -o is.
-  const bool typed = overridden_.count(std::string(node_.name()) + "." + name) > 0;
+  const bool typed = overridden(name);
   const auto path = relative.is_absolute() || typed ? relative : (base_dir / relative).lexically_normal();
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) fail(name, fmt::format("file {} does not exist", quote_input(path.string())));

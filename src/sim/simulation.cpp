@@ -71,6 +71,11 @@ std::string power_property_problem(const std::string& id, const std::string& val
       return fmt::format("{} must be {}", quote_input(state), id == "wattage_off" ? "one number of watts" : "IDLE:BUSY watts");
     if (watts.back() < watts.front())
       return fmt::format("{}: the busy power is below the idle power", quote_input(state));
+    // IDLE:EPSILON:BUSY: SimGrid interpolates from EPSILON (one core barely loaded) up to BUSY.
+    if (watts.size() == 3 && watts[1] < watts[0])
+      return fmt::format("{}: the epsilon power is below the idle power", quote_input(state));
+    if (watts.size() == 3 && watts[1] > watts[2])
+      return fmt::format("{}: the epsilon power is above the busy power", quote_input(state));
   }
   return "";
 }
