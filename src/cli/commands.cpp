@@ -121,8 +121,12 @@ void print_summary(const Scenario& s, const RunContext& c, const RunRecord& r) {
   if (!c.failures.is_null()) {
     const auto& f = c.failures;
     const auto unexplained = f["missed_without_failure"].get<std::uint64_t>();
-    fmt::print("failures     {} events, {} uploads missed ({} partition rows), workers out at the end: {}{}\n",
-               f["events"].size(), f["missed_uploads"].get<std::uint64_t>(), f["rows_missed"].get<std::uint64_t>(),
+    const auto not_reached = std::count_if(f["events"].begin(), f["events"].end(),
+                                           [](const auto& e) { return e.contains("not_reached"); });
+    fmt::print("failures     {} events{}, {} uploads missed ({} partition rows), workers out at the end: {}{}\n",
+               f["events"].size(),
+               not_reached ? fmt::format(" ({} not reached: the run stopped before their round)", not_reached) : "",
+               f["missed_uploads"].get<std::uint64_t>(), f["rows_missed"].get<std::uint64_t>(),
                f["workers_out_at_end"].dump(),
                unexplained ? fmt::format("; {} later than the timeout with nothing failed (timeout too short?)", unexplained)
                            : "");

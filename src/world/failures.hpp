@@ -23,6 +23,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <simgrid/kernel/Timer.hpp>
 #include <simgrid/s4u/Host.hpp>
 #include <simgrid/s4u/Link.hpp>
@@ -88,7 +89,8 @@ class FailurePlan {
 
   // Whether the worker's host is up and every link between it and the server's host is up.
   bool reachable(int worker) const;
-  // summary.json's "failures" (at the end of the run).
+  // summary.json's "failures" (at the end of the run): the events as they happened, then the planned
+  // ones the run never reached (marked "not_reached").
   nlohmann::ordered_json summary() const;
 
  private:
@@ -100,6 +102,7 @@ class FailurePlan {
     bool server = false;
   };
   void go_down(const Planned& planned, const std::string& source);
+  static nlohmann::ordered_json not_reached(const Planned& planned);
   void come_back(const Planned& planned, std::size_t record, double after);
   struct RandomHost {
     simgrid::s4u::Host* host;
@@ -119,6 +122,7 @@ class FailurePlan {
   std::vector<std::uint64_t> partition_rows_;
   double timeout_;
   std::vector<Planned> planned_;
+  std::set<const Planned*> went_down_;  // the planned failures that happened
   std::vector<RandomHost> random_;
   std::map<std::uint64_t, simgrid::kernel::timer::Timer*> timers_;  // scheduled, not yet run
   std::uint64_t next_timer_ = 0;
