@@ -356,6 +356,19 @@ def listing(directory):
     return sorted(os.path.relpath(os.path.join(d, f), directory) for d, _, files in os.walk(directory) for f in files)
 
 
+def printable(text):
+    """A file name as dmlsim's messages show it (src/util/quote.hpp): control characters escaped."""
+    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+    def shown(c):
+        if c in named:
+            return named[c]
+        if c < " " or c == "\x7f":
+            return f"\\x{ord(c):02x}"
+        return f"\\u{ord(c):04x}" if "\x80" <= c <= "\x9f" else c
+    return "".join(shown(c) for c in text)
+
+
 def names_a_file(out, inputs, args, workdir):
     """An exit-2 message starts "dmlsim: FILE[:LINE]: …" with FILE one of the case's inputs, a file
     the inputs name (a mutated scenario may point at /etc/passwd), a value the mutated command line
@@ -366,7 +379,7 @@ def names_a_file(out, inputs, args, workdir):
         if not line.startswith("dmlsim: "):
             continue
         rest = line[len("dmlsim: "):]
-        if any(rest.startswith(arg + ":") for arg in args if arg):
+        if any(rest.startswith(arg + ":") or rest.startswith(printable(arg) + ":") for arg in args if arg):
             return True
         named = rest.split(":", 1)[0]
         if named in inputs or named in args or os.path.exists(os.path.join(workdir, named)):
