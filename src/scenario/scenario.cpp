@@ -323,8 +323,12 @@ class Parser {
     const int default_count = w.placement == Placement::Hosts ? static_cast<int>(w.hosts.size()) : 0;
     w.count = r.integer("count", default_count, 1, 1 << 20);
     if (w.count == 0) r.fail("count", "is required");
-    if (w.placement == Placement::Hosts && w.count != static_cast<int>(w.hosts.size()))
+    if (w.placement == Placement::Hosts && w.count != static_cast<int>(w.hosts.size())) {
+      // Blame what the command line changed: its value is the one that no longer fits the file's.
+      if (r.overridden("hosts") && !r.overridden("count"))
+        r.fail("hosts", fmt::format("lists {} hosts but 'count' is {}", w.hosts.size(), w.count));
       r.fail("count", fmt::format("is {} but 'hosts' lists {} hosts", w.count, w.hosts.size()));
+    }
     const auto partition = r.choice("partition", "contiguous", {"contiguous", "shuffled", "shards", "dirichlet"});
     w.partition.scheme = partition == "contiguous" ? PartitionScheme::Contiguous
                          : partition == "shuffled" ? PartitionScheme::Shuffled
