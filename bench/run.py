@@ -15,8 +15,10 @@ Measures, and prints as Markdown (rewrites bench/RESULTS.md only with --write):
       stored float32 data, and the MLP's peak at 1024 and 4096 workers (one round) against data +
       workers x model.
 With --topologies it measures only (d): the engine cost of each topology (parameter-server, tree,
-hierarchical, ring-allreduce) against the number of workers, bare SimGrid and simulator, with the
-fitted exponents; with --write it replaces that section of RESULTS.md (the other sections are kept).
+hierarchical, ring-allreduce) against the number of workers, bare SimGrid and simulator, beside the
+loading alone (`dmlsim validate`: the CSV and the run's set-up, about a quarter second that every
+run pays), with the exponents fitted on simulation time (run minus load) over the sizes where it is
+measurable; with --write it replaces that section of RESULTS.md (the other sections are kept).
 
 Compared runs are interleaved pairs (A, B, A, B, ...); every figure is the median of --repeat
 pairs (at least 3) with its range. Times are CPU time (user + system, from the kernel's rusage of
@@ -136,8 +138,37 @@ def split_notes(text):
     return (text[:text.index(NOTES_MARK)], text[text.index(NOTES_MARK):]) if NOTES_MARK in text else (text, "")
 
 
+def validate(scenario, sets):
+    return run(["validate", scenario] + [a for s in sets for a in ("--set", s)])
+
+
+def triples(first, second, third, repeat):
+    """Interleaved runs first(r), second(r), third(r) for r < repeat; returns the three lists of samples."""
+    a, b, c = [], [], []
+    for r in range(repeat):
+        a.append(first(r))
+        b.append(second(r))
+        c.append(third(r))
+    return a, b, c
+
+
+# Below this much simulation CPU time (run minus load) a size says nothing about growth: the
+# medians of runs of a quarter second scatter by a few hundredths of a second from run to run, so
+# their difference is noise there.
+MEASURABLE_CPU = 0.1
+
+
+def simulation_exponent(sizes, simulation_cpus):
+    """The exponent fitted on the sizes whose simulation CPU time is measurable, and those sizes."""
+    kept = [(n, t) for n, t in zip(sizes, simulation_cpus) if t >= MEASURABLE_CPU]
+    if len(kept) < 2:
+        return None, []
+    return fit_exponent([n for n, _ in kept], [t for _, t in kept]), [n for n, _ in kept]
+
+
 def topology_section(args, tmp):
-    """(d): CPU time of the synthetic scenario's bare and real runs for every topology."""
+    """(d): CPU time of the synthetic scenario's bare and real runs for every topology, and of its
+    loading alone (`dmlsim validate`), which the growth exponents leave out."""
     scenario = write_synthetic(tmp)
     big = [16, 64] if args.quick else [16, 64, 256, 1024, 4096]
     # A ring round is 2K(K-1) messages: its sizes stop where one run takes tens of seconds.
@@ -146,34 +177,51 @@ def topology_section(args, tmp):
     cases = [("parameter-server", big, []), ("tree", big, []), ("hierarchical", big, geo), ("ring-allreduce", ring, [])]
     lines = [TOPOLOGY_MARK, "\n## (d) Engine cost of each topology\n",
              f"Machine: {machine()}. Date: {time.strftime('%Y-%m-%d')}. Command: `bench/run.py --topologies"
-             f"{' --quick' if args.quick else ''}` (median of {args.repeat} interleaved pairs, CPU time). The synthetic scenario of "
+             f"{' --quick' if args.quick else ''}` (median of {args.repeat} interleaved triples, CPU time). The synthetic scenario of "
              "(b, c), 10 rounds of SSGD, LAN platform (hierarchical: the geo platform, workers round-robin over its three "
              "datacenters). Messages per round: parameter-server 2K, tree 2(K−1), hierarchical 2(K−3) + 12 "
-             "(ring of 3 leaders), ring-allreduce 2K(K−1).\n",
-             "| topology | workers | bare SimGrid CPU (s) | simulator CPU (s) | ratio | bare CPU µs per message |",
-             "|---|---|---|---|---|---|"]
+             "(ring of 3 leaders), ring-allreduce 2K(K−1). Every run first loads the 131,072-row CSV and builds the run: "
+             "the load column is that alone (`dmlsim validate` with the same settings, measured the same way), and "
+             "the per-message cost and the exponents below are on the simulation time, run minus load.\n",
+             "| topology | workers | load CPU (s) | bare SimGrid CPU (s) | simulator CPU (s) | ratio | "
+             "bare simulation CPU µs per message |",
+             "|---|---|---|---|---|---|---|"]
     exponents, loads = [], [os.getloadavg()[0]]
     for kind, sizes, extra in cases:
-        walls, bare_walls = [], []
+        simulator, bare_simulation, whole = [], [], []
         for n in sizes:
             sets = [f"topology.kind={kind}", f"workers.count={n}"] + extra
-            bare, sim = pairs(lambda r: simulate(scenario, sets, os.path.join(tmp, f"db-{kind}-{n}-{r}"), bare=True),
-                              lambda r: simulate(scenario, sets, os.path.join(tmp, f"d-{kind}-{n}-{r}")), args.repeat)
-            walls.append(med(sim, "cpu"))
-            bare_walls.append(med(bare, "cpu"))
+            load, bare, sim = triples(lambda r: validate(scenario, sets),
+                                      lambda r: simulate(scenario, sets, os.path.join(tmp, f"db-{kind}-{n}-{r}"), bare=True),
+                                      lambda r: simulate(scenario, sets, os.path.join(tmp, f"d-{kind}-{n}-{r}")), args.repeat)
+            load_cpu, bare_cpu, sim_cpu = med(load, "cpu"), med(bare, "cpu"), med(sim, "cpu")
+            whole.append(sim_cpu)
+            simulator.append(sim_cpu - load_cpu)
+            bare_simulation.append(bare_cpu - load_cpu)
             with open(os.path.join(tmp, f"db-{kind}-{n}-0", "summary.json")) as f:
                 messages = json.load(f)["result"]["messages_sent"]
-            lines.append(f"| {kind} | {n} | {bare_walls[-1]:.3f} | {walls[-1]:.3f} | {walls[-1] / bare_walls[-1]:.2f} | "
-                         f"{1e6 * bare_walls[-1] / messages:.1f} |")
-        exponents.append((kind, sizes, fit_exponent(sizes, walls), fit_exponent(sizes, bare_walls)))
+            per_message = (f"{1e6 * bare_simulation[-1] / messages:.1f}" if bare_simulation[-1] >= MEASURABLE_CPU
+                           else "–")
+            lines.append(f"| {kind} | {n} | {load_cpu:.3f} | {bare_cpu:.3f} | {sim_cpu:.3f} | {sim_cpu / bare_cpu:.2f} | "
+                         f"{per_message} |")
+        exponents.append((kind, sizes, simulation_exponent(sizes, simulator), simulation_exponent(sizes, bare_simulation),
+                          fit_exponent(sizes, whole)))
         loads.append(os.getloadavg()[0])
+
+    def shown(fitted):
+        exponent, kept = fitted
+        return f"{exponent:.2f} ({kept[0]}–{kept[-1]})" if kept else "–"
+
     lines += [f"\nLoad average (1 min) on the machine during the runs: {min(loads):.1f} to {max(loads):.1f} "
               f"({os.cpu_count()} cores); times are CPU time, which that load barely moves.",
-              "\nFitted growth exponent of CPU time against workers (CPU ∝ workers^e):\n",
-              "| topology | workers | simulator e | bare SimGrid e |", "|---|---|---|---|"]
-    lines += [f"| {k} | {s[0]}–{s[-1]} | {e:.2f} | {b:.2f} |" for k, s, e, b in exponents]
+              "\nFitted growth exponent of simulation CPU time (run minus load) against workers (CPU ∝ workers^e), "
+              f"over the sizes (in brackets) whose simulation time is at least {MEASURABLE_CPU} s; the last column is "
+              "the whole run's, load included, which the load flattens at small sizes:\n",
+              "| topology | simulator e | bare SimGrid e | whole simulator run e (all sizes) |", "|---|---|---|---|"]
+    lines += [f"| {k} | {shown(e)} | {shown(b)} | {w:.2f} ({s[0]}–{s[-1]}) |" for k, s, e, b, w in exponents]
     lines.append("\nA ring round sends about K times the messages of the others, hence its exponent; the cost per "
-                 "message says what the engine pays for each. Ratios of runs lasting a few milliseconds are noise.")
+                 "message says what the engine pays for each (– where the simulation time is below "
+                 f"{MEASURABLE_CPU} s). Ratios of runs lasting a few milliseconds are noise.")
     return "\n".join(lines) + "\n"
 
 

@@ -263,6 +263,32 @@ std::vector<Case> scale_and_profile_cases() {  // issues 14 and 15
       scenario_case("EnergyBusyBelowIdle",
                     replaced(seed, "<output ", "<energy host-idle=\"100W\" host-busy=\"50W\"/>\n  <output "),
                     {"s.xml", "<energy"}, "<energy> attribute 'host-busy': 50 W is below host-idle (100 W)"),
+      // Fixed in this audit: an idle power above busy named host-busy even when the user gave only
+      // host-idle (--set energy.host-idle=300W against the default busy 200 W).
+      {"EnergyIdleAboveTheDefaultBusyOnTheCommandLine",
+       {{"s.xml", replaced(seed, "<output ", "<energy/>\n  <output ")}},
+       kRun + " --set energy.host-idle=300W", 2, {"s.xml", "<energy"},
+       "<energy> attribute 'host-idle' (set on the command line: --set energy.host-idle): 300 W is above host-busy "
+       "(200 W, the default)"},
+      {"EnergyBusyFromTheCommandLineBelowIdleInTheFile",
+       {{"s.xml", replaced(seed, "<output ", "<energy host-idle=\"100W\" host-busy=\"150W\"/>\n  <output ")}},
+       kRun + " --set energy.host-busy=50W", 2, {"s.xml", "<energy"},
+       "<energy> attribute 'host-busy' (set on the command line: --set energy.host-busy): 50 W is below host-idle (100 W)"},
+      scenario_case("EnergyLinkIdleAboveTheDefaultBusy",
+                    replaced(seed, "<output ", "<energy links=\"true\" link-idle=\"30W\"/>\n  <output "),
+                    {"s.xml", "<energy"}, "<energy> attribute 'link-idle': 30 W is above link-busy (20 W, the default)"),
+      scenario_case("EnergyLinkBusyBelowIdle",
+                    replaced(seed, "<output ", "<energy links=\"true\" link-idle=\"30W\" link-busy=\"25W\"/>\n  <output "),
+                    {"s.xml", "<energy"}, "<energy> attribute 'link-busy': 25 W is below link-idle (30 W)"),
+      {"WorkerHostsFromTheCommandLineAgainstTheFilesCount", {{"s.xml", seed}},
+       kRun + " --set workers.placement=hosts --set workers.hosts=node-1,node-2", 2, {"s.xml", "<workers"},
+       "<workers> attribute 'hosts' (set on the command line: --set workers.hosts): lists 2 hosts but 'count' is 4"},
+      platform_power_case("PlatformEpsilonAboveBusy", R"(<prop id="wattage_per_state" value="100:300:200"/>)",
+                          "<prop id=\"wattage_per_state\">: '100:300:200': the epsilon power is above the busy power"),
+      platform_power_case("PlatformEpsilonBelowIdle", R"(<prop id="wattage_per_state" value="100:50:200"/>)",
+                          "<prop id=\"wattage_per_state\">: '100:50:200': the epsilon power is below the idle power"),
+      platform_power_case("PlatformThreeStatesBusyBelowIdle", R"(<prop id="wattage_per_state" value="200:150:100"/>)",
+                          "<prop id=\"wattage_per_state\">: '200:150:100': the busy power is below the idle power"),
       platform_power_case("PlatformNegativeWattageOff", R"(<prop id="wattage_off" value="-10"/>)",
                           "<prop id=\"wattage_off\">: -10 W is negative"),
       platform_power_case("PlatformWattagePerStateBusyBelowIdle", R"(<prop id="wattage_per_state" value="100:200,300:200"/>)",
@@ -280,9 +306,27 @@ std::vector<Case> scale_and_profile_cases() {  // issues 14 and 15
   };
 }
 
+// Fixed in this audit: a quoted value holding a newline (&#10;) or an ESC byte was written raw, so
+// the message took two lines and drove the terminal (here: red text).
+std::vector<Case> message_cases() {
+  const Where algorithm{"s.xml", "<algorithm"};
+  return {
+      scenario_case("NewlineAndEscapeInAQuotedValue",
+                    seed_with("<algorithm name=\"ss&#10;gd\x1b[31m\" eta=\"0.1\"/>"), algorithm,
+                    "<algorithm> attribute 'name': 'ss\\ngd\\x1b[31m' is not one of: ssgd, ma"),
+      scenario_case("CarriageReturnInANumber", seed_with("<algorithm name=\"ssgd\" eta=\"0.1&#13;\"/>"), algorithm,
+                    "<algorithm> attribute 'eta': '0.1\\r' is not a number"),
+      scenario_case("EscapeInAGraphFile", graph_file_scenario(), {"g.txt", "3 \x1b"}, "'\\x1b[2J' is not a worker",
+                    {{"g.txt", "0 1\n1 2\n2 3\n3 \x1b[2J\n"}}),
+      {"NewlineInACommandLineValue", {}, "run scenarios/seed/ssgd.xml -q --set \"$(printf 'algorithm.eta=0.1\\nx')\" --out {d}/out",
+       2, {"", ""}, "(set on the command line: --set algorithm.eta): '0.1\\nx' is not a number"},
+  };
+}
+
 std::vector<Case> all_cases() {
   std::vector<Case> all;
-  for (auto part : {gossip_and_sampling_cases(), region_matrix_cases(), failure_cases(), scale_and_profile_cases()})
+  for (auto part : {gossip_and_sampling_cases(), region_matrix_cases(), failure_cases(), scale_and_profile_cases(),
+                    message_cases()})
     all.insert(all.end(), part.begin(), part.end());
   return all;
 }
@@ -325,6 +369,9 @@ void expect_refused(const Case& c, const std::string& shell_prefix = "") {
   for (std::string line; std::getline(lines, line);)
     if (line.find_first_not_of(" \t") != std::string::npos) nonempty.push_back(line);
   ASSERT_EQ(nonempty.size(), 1u) << result.out;
+  const auto control = std::find_if(result.out.begin(), result.out.end(),
+                                    [](unsigned char byte) { return (byte < 0x20 && byte != '\n') || byte == 0x7f; });
+  EXPECT_EQ(control, result.out.end()) << "a control byte reaches the terminal: " << result.out;
   EXPECT_NE(nonempty[0].find(expected_location(c.where, c.files, dir.path())), std::string::npos) << nonempty[0];
   EXPECT_NE(nonempty[0].find(c.what), std::string::npos) << nonempty[0];
 }

@@ -1,3 +1,4 @@
+#include "util/quote.hpp"
 #include "util/rng.hpp"
 #include "util/units.hpp"
 #include "util/utf8.hpp"
@@ -68,6 +69,18 @@ TEST(Utf8, FindsTheFirstIllFormedByte) {
   EXPECT_EQ(first_invalid_utf8("\xed\xa0\x80"), 0u);                             // surrogate
   EXPECT_EQ(first_invalid_utf8("x\xf4\x90\x80\x80"), 1u);                       // past U+10FFFF
   EXPECT_EQ(first_invalid_utf8("\xe2\x82"), 0u);                                  // cut short
+}
+
+// A message quoting input stays one line and sends no control sequence to the terminal.
+TEST(Quote, ControlAndIllFormedBytesAreEscapedPrintableTextKept) {
+  EXPECT_EQ(quote_input("node-1"), "'node-1'");
+  EXPECT_EQ(quote_input("a\nb\rc\td"), "'a\\nb\\rc\\td'");
+  EXPECT_EQ(printable("\x1b[31mred\x7f"), "\\x1b[31mred\\x7f");
+  EXPECT_EQ(printable("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"), "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+  EXPECT_EQ(printable("\xc2\x9b" "2J"), "\\u009b" "2J");  // C1 CSI
+  EXPECT_EQ(printable("caf\xe9"), "caf\\xe9");       // Latin-1 byte
+  EXPECT_EQ(printable(std::string("a\0b", 3)), "a\\x00b");
+  EXPECT_EQ(printable("back\\slash 'quote'"), "back\\slash 'quote'");
 }
 
 TEST(Rng, SameKeySameStreamDifferentKeysDiffer) {

@@ -127,6 +127,26 @@ TEST_F(WorldFailures, AWorkerKilledAtARoundLeavesTheSurvivorsAveraging) {
   EXPECT_GT(f["rows_out_at_end"].get<int>(), 0);
 }
 
+// A round the run never reaches (max-time ends it first) is reported, not dropped in silence.
+TEST_F(WorldFailures, AFailureAtARoundTheRunNeverReachesIsReportedNotReached) {
+  const auto r = run("unreached", 20, R"(<failures timeout="200ms"><host name="w3" round="4"/><host name="w2" round="15"/></failures>)",
+                     R"(<stop max-time="80ms"/>)");
+  ASSERT_EQ(r.result.exit_code, 0) << r.result.out;
+  const auto rounds_run = column(r.out, "participants").size() - 1;
+  ASSERT_GE(rounds_run, 4u);
+  ASSERT_LT(rounds_run, 15u);
+  const auto f = failures(r);
+  ASSERT_EQ(f["events"].size(), 2u);
+  EXPECT_EQ(f["events"][0]["target"], "w3");
+  EXPECT_FALSE(f["events"][0].contains("not_reached"));
+  EXPECT_EQ(f["events"][1]["target"], "w2");
+  EXPECT_EQ(f["events"][1]["round"], 15);
+  EXPECT_EQ(f["events"][1]["not_reached"], true);
+  EXPECT_TRUE(f["events"][1]["down_at"].is_null());
+  EXPECT_EQ(f["events"][1]["rounds_cost"], 0);
+  EXPECT_EQ(f["workers_out_at_end"], nlohmann::json::array({3}));
+}
+
 // The worker dies at the start of round 3, or at 25 ms while round 3's broadcast (sent at about
 // 20 ms, 5 ms of latency) is on its way to it: either way no upload comes, and the server waits for
 // exactly the timeout after its broadcast.

@@ -1,5 +1,7 @@
 #include "algorithms/gossip_graph.hpp"
 
+#include "util/quote.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <deque>
@@ -59,7 +61,7 @@ GossipGraph make_gossip_graph(const std::string& kind, int nodes, const std::vec
   if (kind == "torus") return torus_graph(nodes);
   if (kind == "complete") return complete_graph(nodes);
   if (kind == "file") return graph_from_edges(nodes, edges);
-  throw std::invalid_argument(fmt::format("unknown graph '{}' (allowed: {})", kind, fmt::join(gossip_graph_kinds(), ", ")));
+  throw std::invalid_argument(fmt::format("unknown graph {} (allowed: {})", quote_input(kind), fmt::join(gossip_graph_kinds(), ", ")));
 }
 
 std::vector<Edge> parse_edge_list(const std::string& text, int nodes) {
@@ -85,7 +87,7 @@ std::vector<Edge> parse_edge_list(const std::string& text, int nodes) {
         used = 0;
       }
       if (used != word.size() || value < 0 || value >= nodes)
-        throw EdgeListError(number, fmt::format("'{}' is not a worker: workers are numbered 0 to {}", word, nodes - 1));
+        throw EdgeListError(number, fmt::format("{} is not a worker: workers are numbered 0 to {}", quote_input(word), nodes - 1));
       ends[e] = static_cast<int>(value);
     }
     if (ends[0] == ends[1]) throw EdgeListError(number, fmt::format("edge {} {} joins a worker to itself", ends[0], ends[1]));

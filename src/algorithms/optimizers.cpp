@@ -1,5 +1,7 @@
 #include "algorithms/optimizers.hpp"
 
+#include "util/quote.hpp"
+
 #include <cmath>
 #include <stdexcept>
 
@@ -11,7 +13,7 @@ OptimizerKind optimizer_kind(const std::string& name) {
   if (name == "nesterov") return OptimizerKind::Nesterov;
   if (name == "adam") return OptimizerKind::Adam;
   if (name == "adamw") return OptimizerKind::AdamW;
-  throw std::invalid_argument("unknown optimiser '" + name + "' (sgd, momentum, nesterov, adam, adamw)");
+  throw std::invalid_argument("unknown optimiser " + quote_input(name) + " (sgd, momentum, nesterov, adam, adamw)");
 }
 
 double optimizer_flops_per_parameter(OptimizerKind kind) {

@@ -1,5 +1,7 @@
 #include "algorithms/registry.hpp"
 
+#include "util/quote.hpp"
+
 #include <algorithm>
 #include <fmt/format.h>
 #include <stdexcept>
@@ -68,7 +70,7 @@ const AttributeSpec* find_any_attribute(const std::string& attribute) {
 void check_algorithm_setting(const std::string& attribute, const std::string& value) {
   if (attribute == "name") {
     if (!find_algorithm(value))
-      throw std::invalid_argument(fmt::format("'{}' is not one of: {}", value, fmt::join(algorithm_names(), ", ")));
+      throw std::invalid_argument(fmt::format("{} is not one of: {}", quote_input(value), fmt::join(algorithm_names(), ", ")));
     return;
   }
   if (const auto* spec = find_any_attribute(attribute)) {
@@ -80,12 +82,12 @@ void check_algorithm_setting(const std::string& attribute, const std::string& va
     for (const auto& spec : algorithm->attributes)
       if (std::find(known.begin(), known.end(), spec.name) == known.end()) known.push_back(spec.name);
   throw std::invalid_argument(
-      fmt::format("no algorithm has an attribute '{}' (known: {})", attribute, fmt::join(known, ", ")));
+      fmt::format("no algorithm has an attribute {} (known: {})", quote_input(attribute), fmt::join(known, ", ")));
 }
 
 void register_algorithm(const AlgorithmInfo& algorithm) {
   if (find_algorithm(algorithm.name))
-    throw std::invalid_argument(fmt::format("an algorithm named '{}' is already registered", algorithm.name));
+    throw std::invalid_argument(fmt::format("an algorithm named {} is already registered", quote_input(algorithm.name)));
   table().push_back(&algorithm);
 }
 

@@ -9,6 +9,7 @@
 #include "sim/network.hpp"
 #include "util/atomic_file.hpp"
 #include "util/units.hpp"
+#include "util/quote.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -433,16 +434,16 @@ int run_calibrate_command() {
     if (o.simulate_cmd->parsed()) return simulate_command();
     return fit_command();
   } catch (const std::invalid_argument& e) {
-    std::cerr << "dmlsim calibrate: " << e.what() << '\n';
+    std::cerr << "dmlsim calibrate: " << printable(e.what()) << '\n';
     return kExitBadInput;
   } catch (const ScenarioError& e) {
-    std::cerr << "dmlsim calibrate: " << e.what() << '\n';
+    std::cerr << "dmlsim calibrate: " << printable(e.what()) << '\n';
     return kExitBadInput;
   } catch (const LinkError& e) {
-    std::cerr << "dmlsim calibrate: " << e.what() << '\n';
+    std::cerr << "dmlsim calibrate: " << printable(e.what()) << '\n';
     return kExitNetwork;
   } catch (const std::exception& e) {
-    std::cerr << "dmlsim calibrate: " << e.what() << '\n';
+    std::cerr << "dmlsim calibrate: " << printable(e.what()) << '\n';
     return 1;
   }
 }

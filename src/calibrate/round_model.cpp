@@ -1,5 +1,7 @@
 #include "calibrate/round_model.hpp"
 
+#include "util/quote.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
@@ -195,15 +197,15 @@ std::vector<double> parse_sizes(const std::string& text) {
     try {
       value = std::stod(part, &end);
     } catch (const std::exception&) {
-      throw std::invalid_argument(fmt::format("'{}' is not a size (e.g. 248, 64KiB, 1MB)", part));
+      throw std::invalid_argument(fmt::format("{} is not a size (e.g. 248, 64KiB, 1MB)", quote_input(part)));
     }
     std::string unit = part.substr(end);
     if (!unit.empty() && unit.back() == 'B') unit.pop_back();
     const double scale = unit == "" ? 1 : unit == "k" || unit == "K" ? 1e3 : unit == "M" ? 1e6 : unit == "G" ? 1e9
                        : unit == "Ki" ? 1024.0 : unit == "Mi" ? 1048576.0 : unit == "Gi" ? 1073741824.0 : -1;
-    if (scale < 0) throw std::invalid_argument(fmt::format("'{}': unknown size unit", part));
+    if (scale < 0) throw std::invalid_argument(fmt::format("{}: unknown size unit", quote_input(part)));
     value *= scale;
-    if (!(value >= 1 && value <= 1e9)) throw std::invalid_argument(fmt::format("'{}' must be 1 B to 1 GB", part));
+    if (!(value >= 1 && value <= 1e9)) throw std::invalid_argument(fmt::format("{} must be 1 B to 1 GB", quote_input(part)));
     sizes.push_back(std::round(value));
   }
   if (sizes.empty()) throw std::invalid_argument("no sizes given");

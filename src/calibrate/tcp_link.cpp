@@ -1,5 +1,7 @@
 #include "calibrate/tcp_link.hpp"
 
+#include "util/quote.hpp"
+
 #include <arpa/inet.h>
 #include <atomic>
 #include <cerrno>
@@ -95,7 +97,7 @@ void make_nonblocking_nodelay(int fd) {
 void set_congestion(int fd, const std::string& name) {
   if (name.empty()) return;
   if (::setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name.data(), static_cast<socklen_t>(name.size())) != 0)
-    throw LinkError(fmt::format("TCP congestion control '{}' unavailable: {}", name, std::strerror(errno)));
+    throw LinkError(fmt::format("TCP congestion control {} unavailable: {}", quote_input(name), std::strerror(errno)));
 }
 
 // Receives a bulk transfer; returns the rate of its second half, by when slow start is over, so
@@ -169,7 +171,7 @@ int listen_on(const ServeOptions& options) {
 std::pair<std::string, int> split_host_port(const std::string& text) {
   const auto colon = text.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
-    throw std::invalid_argument(fmt::format("'{}': expected HOST:PORT", text));
+    throw std::invalid_argument(fmt::format("{}: expected HOST:PORT", quote_input(text)));
   std::string host = text.substr(0, colon);
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   int port = 0;
@@ -179,7 +181,7 @@ std::pair<std::string, int> split_host_port(const std::string& text) {
     if (end != text.size() - colon - 1) port = 0;
   } catch (const std::exception&) {
   }
-  if (port < 1 || port > 65535) throw std::invalid_argument(fmt::format("'{}': the port must be 1-65535", text));
+  if (port < 1 || port > 65535) throw std::invalid_argument(fmt::format("{}: the port must be 1-65535", quote_input(text)));
   return {host, port};
 }
 

@@ -9,6 +9,7 @@
 #include "sim/simulation.hpp"
 #include "util/atomic_file.hpp"
 #include "util/child_process.hpp"
+#include "util/quote.hpp"
 
 #include <chrono>
 #include <csignal>
@@ -120,8 +121,12 @@ void print_summary(const Scenario& s, const RunContext& c, const RunRecord& r) {
   if (!c.failures.is_null()) {
     const auto& f = c.failures;
     const auto unexplained = f["missed_without_failure"].get<std::uint64_t>();
-    fmt::print("failures     {} events, {} uploads missed ({} partition rows), workers out at the end: {}{}\n",
-               f["events"].size(), f["missed_uploads"].get<std::uint64_t>(), f["rows_missed"].get<std::uint64_t>(),
+    const auto not_reached = std::count_if(f["events"].begin(), f["events"].end(),
+                                           [](const auto& e) { return e.contains("not_reached"); });
+    fmt::print("failures     {} events{}, {} uploads missed ({} partition rows), workers out at the end: {}{}\n",
+               f["events"].size(),
+               not_reached ? fmt::format(" ({} not reached: the run stopped before their round)", not_reached) : "",
+               f["missed_uploads"].get<std::uint64_t>(), f["rows_missed"].get<std::uint64_t>(),
                f["workers_out_at_end"].dump(),
                unexplained ? fmt::format("; {} later than the timeout with nothing failed (timeout too short?)", unexplained)
                            : "");
@@ -136,16 +141,16 @@ int guarded(const RunOptions& options, Body body) {
   try {
     return body();
   } catch (const ScenarioError& e) {
-    std::cerr << "dmlsim: " << e.what() << '\n';
+    std::cerr << "dmlsim: " << printable(e.what()) << '\n';
     return kExitBadInput;
   } catch (const SimulationFailure& e) {
-    std::cerr << "dmlsim: " << options.scenario << ": " << e.what() << '\n';
+    std::cerr << "dmlsim: " << printable(options.scenario) << ": " << printable(e.what()) << '\n';
     return kExitRunFailed;
   } catch (const OutputError& e) {
-    std::cerr << "dmlsim: " << options.scenario << ": the results could not be written, none were: " << e.what() << '\n';
+    std::cerr << "dmlsim: " << printable(options.scenario) << ": the results could not be written, none were: " << printable(e.what()) << '\n';
     return kExitRunFailed;
   } catch (const std::exception& e) {
-    std::cerr << "dmlsim: " << options.scenario << ": " << e.what() << '\n';
+    std::cerr << "dmlsim: " << printable(options.scenario) << ": " << printable(e.what()) << '\n';
     return 1;
   }
 }
@@ -188,7 +193,7 @@ int run_command(const RunOptions& options) {
       std::signal(code - 128, SIG_DFL);
       std::raise(code - 128);
     }
-    std::cerr << "dmlsim: " << options.scenario << ": the simulation was ended inside SimGrid (" << ending
+    std::cerr << "dmlsim: " << printable(options.scenario) << ": the simulation was ended inside SimGrid (" << ending
               << "; its diagnosis is above): the run failed and no results were written\n";
     return kExitRunFailed;
   });

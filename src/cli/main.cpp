@@ -3,6 +3,7 @@
 #include "cli/study_commands.hpp"
 #include "cli/platform_command.hpp"
 #include "calibrate/calibrate.hpp"
+#include "util/quote.hpp"
 
 #include <CLI/CLI.hpp>
 #include <iostream>
@@ -75,7 +76,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // --help ends the parse as an "error" of code 0, which CLI11 prints; a real error is one line.
     if (e.get_exit_code() == 0) return app.exit(e);
-    std::cerr << "dmlsim: command line: " << e.what() << " (see --help)\n";
+    std::cerr << "dmlsim: command line: " << dmlsim::printable(e.what()) << " (see --help)\n";
     return dmlsim::kExitBadInput;
   }
   if (run->parsed()) return dmlsim::run_command(options);

@@ -5,6 +5,7 @@
 #include "util/atomic_file.hpp"
 #include "util/units.hpp"
 #include "world/region_platform.hpp"
+#include "util/quote.hpp"
 
 #include <fmt/format.h>
 #include <iostream>
@@ -31,7 +32,7 @@ std::pair<std::string, std::string> link_spec(const std::string& option, const s
     for (const auto& [value, unit_hint] : {std::pair{bandwidth, "bandwidth"}, std::pair{latency, "latency"}}) {
       const auto last = value.empty() ? '0' : value.back();
       if (std::isdigit(static_cast<unsigned char>(last)) || last == '.')
-        throw std::invalid_argument(fmt::format("{} '{}' needs a unit", unit_hint, value));
+        throw std::invalid_argument(fmt::format("{} {} needs a unit", unit_hint, quote_input(value)));
     }
     if (!(parse_bandwidth(bandwidth) > 0) || !(parse_time(latency) >= 0))
       throw std::invalid_argument("bandwidth must be positive and latency not negative");
@@ -59,13 +60,13 @@ int platform_command(PlatformCliOptions o) {
     write_file_atomically(o.out, region_platform_xml(matrix, o.platform));
     return 0;
   } catch (const ScenarioError& e) {
-    std::cerr << "dmlsim: " << e.what() << '\n';
+    std::cerr << "dmlsim: " << printable(e.what()) << '\n';
     return kExitBadInput;
   } catch (const OutputError& e) {  // as `run`'s results: the input was good, the writing failed
-    std::cerr << "dmlsim: -o " << o.out << ": the platform could not be written, nothing was: " << e.what() << '\n';
+    std::cerr << "dmlsim: -o " << printable(std::string(o.out)) << ": the platform could not be written, nothing was: " << printable(e.what()) << '\n';
     return kExitRunFailed;
   } catch (const std::runtime_error& e) {
-    std::cerr << "dmlsim: platform: " << e.what() << '\n';
+    std::cerr << "dmlsim: platform: " << printable(e.what()) << '\n';
     return kExitBadInput;
   }
 }

@@ -2,6 +2,7 @@
 
 #include "study/sweep.hpp"
 #include "study/table.hpp"
+#include "util/quote.hpp"
 
 #include <iostream>
 #include <memory>
@@ -28,7 +29,7 @@ int table_command(const TableCliOptions& o, bool by_given) {
   try {
     results = study::read_results(o.dir);
   } catch (const std::exception& e) {
-    std::cerr << "dmlsim: " << e.what() << '\n';
+    std::cerr << "dmlsim: " << printable(e.what()) << '\n';
     return 2;
   }
   try {
@@ -44,7 +45,7 @@ int table_command(const TableCliOptions& o, bool by_given) {
     std::cout << study::format_table(study::build_table(results, options), o.format);
     return 0;
   } catch (const std::invalid_argument& e) {
-    std::cerr << "dmlsim: table " << o.dir << ": " << e.what() << '\n';
+    std::cerr << "dmlsim: table " << printable(std::string(o.dir)) << ": " << printable(e.what()) << '\n';
     return 2;
   }
 }

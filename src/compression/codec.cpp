@@ -1,6 +1,7 @@
 #include "compression/codec.hpp"
 
 #include "util/rng.hpp"
+#include "util/quote.hpp"
 
 #include <algorithm>
 #include <array>
@@ -58,7 +59,7 @@ double round_int(double x) { return std::nearbyint(x); }
 ValueFormat value_format(const std::string& name) {
   for (const auto& f : kFormats)
     if (name == f.name) return f.format;
-  throw std::invalid_argument("unknown number format '" + name + "' (fp64, fp32, fp16, bf16, int8, fp4)");
+  throw std::invalid_argument("unknown number format " + quote_input(name) + " (fp64, fp32, fp16, bf16, int8, fp4)");
 }
 
 std::string format_name(ValueFormat format) { return info(format).name; }
@@ -67,7 +68,7 @@ Sparsifier sparsifier(const std::string& name) {
   if (name == "none") return Sparsifier::None;
   if (name == "top-k") return Sparsifier::TopK;
   if (name == "random-k") return Sparsifier::RandomK;
-  throw std::invalid_argument("unknown sparsifier '" + name + "' (none, top-k, random-k)");
+  throw std::invalid_argument("unknown sparsifier " + quote_input(name) + " (none, top-k, random-k)");
 }
 
 std::string sparsifier_name(Sparsifier sparsify) {

@@ -2,6 +2,7 @@
 
 #include "data/loaders.hpp"
 #include "util/rng.hpp"
+#include "util/quote.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -60,7 +61,7 @@ std::size_t label_column(const std::vector<std::string>& header, const std::stri
     throw DataError(fmt::format("{}: label column {} is out of range (the file has {} columns)", where, label,
                                 header.size()));
   }
-  throw DataError(fmt::format("{}: no column named '{}' in the header", where, label));
+  throw DataError(fmt::format("{}: no column named {} in the header", where, quote_input(label)));
 }
 
 double parse_cell(const std::string& cell, const std::string& where, const std::string& column) {
@@ -68,7 +69,7 @@ double parse_cell(const std::string& cell, const std::string& where, const std::
   char* end = nullptr;
   const double value = std::strtod(begin, &end);
   if (cell.empty() || end != begin + cell.size() || !std::isfinite(value))
-    throw DataError(fmt::format("{}: column '{}': '{}' is not a finite number", where, column, cell));
+    throw DataError(fmt::format("{}: column {}: {} is not a finite number", where, quote_input(column), quote_input(cell)));
   return value;
 }
 
@@ -80,12 +81,12 @@ void check_label_cell(const std::string& cell, const std::string& where, const s
   const double value = std::strtod(begin, &end);
   if (!cell.empty() && end == begin + cell.size() && std::isfinite(value) && value == std::floor(value) && value >= 0)
     return;
-  const std::string taken = label == "last" ? fmt::format("the label is the last column, '{}' (label=\"last\", the "
+  const std::string taken = label == "last" ? fmt::format("the label is the last column, {} (label=\"last\", the "
                                                           "default); if it is elsewhere, name it: <data label=\"COLUMN\"/>",
-                                                          column)
-                                            : fmt::format("the label column is '{}'", column);
+                                                          quote_input(column))
+                                            : fmt::format("the label column is {}", quote_input(column));
   const bool text = end == begin && !cell.empty();
-  throw DataError(fmt::format("{}: label '{}' is '{}': {}. Labels must be class indices 0, 1, 2, …{}", where, column, cell,
+  throw DataError(fmt::format("{}: label {} is {}: {}. Labels must be class indices 0, 1, 2, …{}", where, quote_input(column), quote_input(cell),
                               taken, text ? "; map class names to numbers first (e.g. setosa → 0, versicolor → 1)" : ""));
 }
 
@@ -188,8 +189,8 @@ Dataset load_csv(const std::filesystem::path& file, const std::string& label, St
         // A softmax or MLP output layer has one row per class up to the largest index: cap it so a
         // stray value (999999) cannot silently build a million-class model.
         if (value < 0 || value != std::floor(value) || value > kMaxClassIndex)
-          throw DataError(fmt::format("{}: label '{}' is {}, but labels must be class indices 0, 1, 2, … (at most {})",
-                                      where, header[c], cells[c], kMaxClassIndex));
+          throw DataError(fmt::format("{}: label {} is {}, but labels must be class indices 0, 1, 2, … (at most {})",
+                                      where, quote_input(header[c]), cells[c], kMaxClassIndex));
         data.labels(rows) = value;
       }
     }

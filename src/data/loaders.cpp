@@ -1,5 +1,7 @@
 #include "data/loaders.hpp"
 
+#include "util/quote.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -141,19 +143,19 @@ bool parse_libsvm_line(std::string& line, const std::string& where, Eigen::Index
   char* end = nullptr;
   label = std::strtod(token.c_str(), &end);
   if (*end != '\0' || !std::isfinite(label) || label != std::floor(label))
-    throw DataError(fmt::format("{}: label '{}' is not an integer", where, token));
+    throw DataError(fmt::format("{}: label {} is not an integer", where, quote_input(token)));
   long previous = 0;
   while (items >> token) {
     const auto colon = token.find(':');
     char* index_end = nullptr;
     const long index = colon == std::string::npos ? 0 : std::strtol(token.c_str(), &index_end, 10);
     if (colon == std::string::npos || index_end != token.c_str() + colon || index < 1)
-      throw DataError(fmt::format("{}: '{}' is not INDEX:VALUE with an index from 1", where, token));
+      throw DataError(fmt::format("{}: {} is not INDEX:VALUE with an index from 1", where, quote_input(token)));
     if (index <= previous) throw DataError(fmt::format("{}: index {} is not increasing", where, index));
     previous = index;
     const double value = std::strtod(token.c_str() + colon + 1, &end);
     if (*end != '\0' || end == token.c_str() + colon + 1 || !std::isfinite(value))
-      throw DataError(fmt::format("{}: '{}' has no finite value", where, token));
+      throw DataError(fmt::format("{}: {} has no finite value", where, quote_input(token)));
     if (features > 0 && index > features)
       throw DataError(fmt::format("{}: index {} exceeds the declared {} features", where, index, features));
     entry(static_cast<Eigen::Index>(index), value);

@@ -1,5 +1,7 @@
 #include "scenario/factor_table.hpp"
 
+#include "util/quote.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
@@ -45,7 +47,7 @@ PiecewiseFactor parse_piecewise(const std::string& text) {
   while (std::getline(parts, part, ';')) {
     const auto colon = part.find(':');
     if (colon == std::string::npos)
-      throw std::invalid_argument(fmt::format("'{}' is not size:factor (e.g. \"0:1.0;65536:1.4\")", part));
+      throw std::invalid_argument(fmt::format("{} is not size:factor (e.g. \"0:1.0;65536:1.4\")", quote_input(part)));
     long size = 0;
     double value = 0;
     try {
@@ -56,12 +58,12 @@ PiecewiseFactor parse_piecewise(const std::string& text) {
       value = std::stod(rest, &end);
       if (end != rest.size()) throw std::invalid_argument("factor");
     } catch (const std::exception&) {
-      throw std::invalid_argument(fmt::format("'{}' is not size:factor (e.g. \"0:1.0;65536:1.4\")", part));
+      throw std::invalid_argument(fmt::format("{} is not size:factor (e.g. \"0:1.0;65536:1.4\")", quote_input(part)));
     }
     if (f.threshold.empty() ? size != 0 : size <= f.threshold.back())
-      throw std::invalid_argument(fmt::format("sizes must start at 0 and ascend ('{}')", part));
+      throw std::invalid_argument(fmt::format("sizes must start at 0 and ascend ({})", quote_input(part)));
     if (!(value >= 0 && std::isfinite(value)))
-      throw std::invalid_argument(fmt::format("factor {} must not be negative ('{}')", value, part));
+      throw std::invalid_argument(fmt::format("factor {} must not be negative ({})", value, quote_input(part)));
     f.threshold.push_back(size);
     f.value.push_back(value);
   }

@@ -4,6 +4,7 @@
 #include "scenario/xml_reader.hpp"
 #include "util/atomic_file.hpp"
 #include "util/units.hpp"
+#include "util/quote.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -155,7 +156,7 @@ class ProfileParser {
         r.fail(name, e.what());
       }
     }
-    r.fail(name, fmt::format("'{}' needs a size unit (B, kB, MB, GB, KiB, MiB, GiB)", text));
+    r.fail(name, fmt::format("{} needs a size unit (B, kB, MB, GB, KiB, MiB, GiB)", quote_input(text)));
   }
 
   // A time with its unit (a bare number is refused here: profiles say what they mean). Negative
@@ -164,7 +165,7 @@ class ProfileParser {
     if (!r.has(name)) return fallback;
     const std::string text = r.text(name, "");
     if (text.empty() || !std::isalpha(static_cast<unsigned char>(text.back())))
-      r.fail(name, fmt::format("'{}' needs a time unit (e.g. 200ms)", text));
+      r.fail(name, fmt::format("{} needs a time unit (e.g. 200ms)", quote_input(text)));
     const bool negative = text.front() == '-';
     try {
       const double value = parse_time(negative ? text.substr(1) : text);
@@ -282,7 +283,7 @@ fs::path find_network_profile(const std::string& name_or_file, const fs::path& b
   if (looks_like_file(name_or_file)) {
     const fs::path relative = name_or_file;
     const auto path = relative.is_absolute() ? relative : (base_dir / relative).lexically_normal();
-    if (!fs::is_regular_file(path, ec)) throw std::invalid_argument(fmt::format("file '{}' does not exist", path.string()));
+    if (!fs::is_regular_file(path, ec)) throw std::invalid_argument(fmt::format("file {} does not exist", quote_input(path.string())));
     return path;
   }
   for (const auto& dir : profile_search_dirs()) {
@@ -290,7 +291,7 @@ fs::path find_network_profile(const std::string& name_or_file, const fs::path& b
     if (fs::is_regular_file(path, ec)) return path;
   }
   const auto known = known_network_profiles();
-  throw std::invalid_argument(fmt::format("unknown network profile '{}' (known: {}; or give a file path)", name_or_file,
+  throw std::invalid_argument(fmt::format("unknown network profile {} (known: {}; or give a file path)", quote_input(name_or_file),
                                           known.empty() ? "none found" : fmt::format("{}", fmt::join(known, ", "))));
 }
 

@@ -5,6 +5,7 @@
 #include "util/atomic_file.hpp"
 #include "util/units.hpp"
 #include "util/utf8.hpp"
+#include "util/quote.hpp"
 
 #include <fmt/format.h>
 #include <limits>
@@ -240,7 +241,7 @@ class Parser {
         char* end = nullptr;
         const long size = std::strtol(item.c_str(), &end, 10);
         if (end == item.c_str() || *end != '\0' || size < 1 || size > 1 << 20)
-          r.fail("hidden", fmt::format("'{}' is not a layer size (comma-separated positive integers, e.g. 128,64)", item));
+          r.fail("hidden", fmt::format("{} is not a layer size (comma-separated positive integers, e.g. 128,64)", quote_input(item)));
         m.hidden.push_back(size);
       }
     }
@@ -272,8 +273,8 @@ class Parser {
         used = 0;
       }
       if (word.empty() || used != word.size() || !std::isfinite(value))
-        r.fail("slowdown", fmt::format("'{}' is not a number (expected lognormal:SIGMA or one factor per worker, e.g. "
-                                       "\"1,1,3,1\")", word));
+        r.fail("slowdown", fmt::format("{} is not a number (expected lognormal:SIGMA or one factor per worker, e.g. "
+                                       "\"1,1,3,1\")", quote_input(word)));
       return value;
     };
     SlowdownSpec spec;
@@ -317,13 +318,17 @@ class Parser {
       r.fail("pattern", "is required with placement=\"pattern\"");
     for (const char* unused : {"hosts", "pattern"})
       if (r.has(unused) && placement != unused)
-        s.notes.push_back(fmt::format("{}:{}: note: <workers> attribute '{}' is ignored with placement=\"{}\"",
-                                      file_.string(), r.line(), unused, placement));
+        s.notes.push_back(fmt::format("{}:{}: note: <workers> attribute {} is ignored with placement=\"{}\"",
+                                      file_.string(), r.line(), quote_input(unused), placement));
     const int default_count = w.placement == Placement::Hosts ? static_cast<int>(w.hosts.size()) : 0;
     w.count = r.integer("count", default_count, 1, 1 << 20);
     if (w.count == 0) r.fail("count", "is required");
-    if (w.placement == Placement::Hosts && w.count != static_cast<int>(w.hosts.size()))
+    if (w.placement == Placement::Hosts && w.count != static_cast<int>(w.hosts.size())) {
+      // Blame what the command line changed: its value is the one that no longer fits the file's.
+      if (r.overridden("hosts") && !r.overridden("count"))
+        r.fail("hosts", fmt::format("lists {} hosts but 'count' is {}", w.hosts.size(), w.count));
       r.fail("count", fmt::format("is {} but 'hosts' lists {} hosts", w.count, w.hosts.size()));
+    }
     const auto partition = r.choice("partition", "contiguous", {"contiguous", "shuffled", "shards", "dirichlet"});
     w.partition.scheme = partition == "contiguous" ? PartitionScheme::Contiguous
                          : partition == "shuffled" ? PartitionScheme::Shuffled
@@ -335,6 +340,24 @@ class Parser {
     if (r.has("slowdown")) w.slowdown = read_slowdown(r, w.count);
     r.finish();
     reject_children(node);
+  }
+
+  struct Power {
+    const char* name;
+    double watts;
+  };
+
+  // Busy equal to idle is a power that does not depend on load; below idle it would be negative
+  // work. The message names an attribute the user gave (the one from the command line first), not
+  // a default they never wrote.
+  static void check_power_order(const ElementReader& r, Power idle, Power busy) {
+    if (!(busy.watts < idle.watts)) return;
+    const auto shown = [&r](const Power& p) {
+      return fmt::format("{} ({} W{})", p.name, p.watts, r.has(p.name) ? "" : ", the default");
+    };
+    const bool blame_idle = r.has(idle.name) && (!r.has(busy.name) || (r.overridden(idle.name) && !r.overridden(busy.name)));
+    if (blame_idle) r.fail(idle.name, fmt::format("{} W is above {}", idle.watts, shown(busy)));
+    r.fail(busy.name, fmt::format("{} W is below {}", busy.watts, shown(idle)));
   }
 
   void read_energy(pugi::xml_node node, Scenario& s) {
@@ -360,10 +383,8 @@ class Parser {
     e.links = r.boolean("links", e.links);
     e.link_idle = power("link-idle", e.link_idle);
     e.link_busy = power("link-busy", e.link_busy);
-    // Busy equal to idle is a power that does not depend on load; below idle it would be negative work.
-    for (const auto& [busy, idle, busy_name, idle_name] :
-         {std::tuple{e.host_busy, e.host_idle, "host-busy", "host-idle"}, std::tuple{e.link_busy, e.link_idle, "link-busy", "link-idle"}})
-      if (busy < idle) r.fail(busy_name, fmt::format("{} W is below {} ({} W)", busy, idle_name, idle));
+    check_power_order(r, {"host-idle", e.host_idle}, {"host-busy", e.host_busy});
+    check_power_order(r, {"link-idle", e.link_idle}, {"link-busy", e.link_busy});
     r.finish();
     reject_children(node);
   }
@@ -380,7 +401,7 @@ class Parser {
       for (const char* name : {"rate", "on", "off"}) {
         const std::string text = child.attribute(name).value();
         if (!text.empty() && (std::isdigit(static_cast<unsigned char>(text.back())) || text.back() == '.'))
-          r.fail(name, fmt::format("'{}' needs a unit (e.g. {})", text, name[0] == 'r' ? "500Mbps" : "2s"));
+          r.fail(name, fmt::format("{} needs a unit (e.g. {})", quote_input(text), name[0] == 'r' ? "500Mbps" : "2s"));
       }
       BackgroundFlow flow;
       flow.line = r.line();
@@ -483,8 +504,8 @@ class Parser {
       const std::string attr = attribute.name();
       const auto it = used.find(t.kind);
       if (attr != "kind" && (it == used.end() || std::find(it->second.begin(), it->second.end(), attr) == it->second.end()))
-        s.notes.push_back(fmt::format("{}:{}: note: <topology> attribute '{}' is ignored by {}", file_.string(), t.line,
-                                      attr, t.kind));
+        s.notes.push_back(fmt::format("{}:{}: note: <topology> attribute {} is ignored by {}", file_.string(), t.line,
+                                      quote_input(attr), t.kind));
     }
   }
 
@@ -546,8 +567,8 @@ class Parser {
       if (own)
         s.algorithm.set(attr, std::move(value));
       else
-        s.notes.push_back(fmt::format("{}:{}: note: <algorithm> attribute '{}' is ignored by {}", file_.string(),
-                                      r.line(), attr, name));
+        s.notes.push_back(fmt::format("{}:{}: note: <algorithm> attribute {} is ignored by {}", file_.string(),
+                                      r.line(), quote_input(attr), name));
     }
     check_algorithm_fits(r, s);
     reject_children(node);
@@ -639,7 +660,7 @@ class Parser {
         char* end = nullptr;
         const double value = std::strtod(part.c_str(), &end);
         if (end != part.c_str() + part.size() || !(value > 0.0 && value <= 1.0))
-          r.fail("targets", fmt::format("'{}' is not an accuracy in (0, 1]", part));
+          r.fail("targets", fmt::format("{} is not an accuracy in (0, 1]", quote_input(part)));
         s.report.targets.push_back(value);
       }
     }
@@ -716,7 +737,7 @@ LinkOverride parse_link_option(const std::string& text) {
     try {
       if (key == "latency") link.latency = parse_time(value);
       else if (key == "bandwidth") link.bandwidth = parse_bandwidth(value);
-      else throw std::invalid_argument(fmt::format("unknown property '{}'", key));
+      else throw std::invalid_argument(fmt::format("unknown property {}", quote_input(key)));
     } catch (const std::invalid_argument& e) {
       throw std::invalid_argument(fmt::format("--link {}: {}", text, e.what()));
     }

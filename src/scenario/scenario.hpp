@@ -10,6 +10,7 @@
 #include "model/batch.hpp"
 #include "model/init.hpp"
 #include "scenario/network_profile.hpp"
+#include "util/quote.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -22,11 +23,12 @@
 namespace dmlsim {
 
 // "file:line: message" — the one error format for bad input ("file: message" when no line applies,
-// e.g. an unreadable file or a command-line option).
+// e.g. an unreadable file or a command-line option). One line: control bytes of a file name or of
+// input text the message quotes are shown escaped (see util/quote.hpp).
 class ScenarioError : public std::runtime_error {
  public:
   ScenarioError(const std::string& file, int line, const std::string& message)
-      : std::runtime_error(file + (line > 0 ? ":" + std::to_string(line) : std::string()) + ": " + message) {}
+      : std::runtime_error(printable(file + (line > 0 ? ":" + std::to_string(line) : std::string()) + ": " + message)) {}
 };
 
 struct Located {

@@ -2,6 +2,7 @@
 
 #include "util/units.hpp"
 #include "util/utf8.hpp"
+#include "util/quote.hpp"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -39,6 +40,10 @@ ElementReader::ElementReader(pugi::xml_node node, const std::string& file, const
 
 bool ElementReader::has(const char* name) const { return !node_.attribute(name).empty(); }
 
+bool ElementReader::overridden(const char* name) const {
+  return overridden_.count(std::string(node_.name()) + "." + name) > 0;
+}
+
 const char* ElementReader::raw(const char* name) {
   read_.insert(name);
   const auto attribute = node_.attribute(name);
@@ -46,13 +51,13 @@ const char* ElementReader::raw(const char* name) {
 }
 
 void ElementReader::fail(const char* attribute, const std::string& message) const {
-  const std::string key = std::string(node_.name()) + "." + attribute;
-  const std::string origin = overridden_.count(key) ? fmt::format(" (set on the command line: --set {})", key) : "";
-  throw ScenarioError(file_, line_, fmt::format("<{}> attribute '{}'{}: {}", node_.name(), attribute, origin, message));
+  const std::string origin =
+      overridden(attribute) ? fmt::format(" (set on the command line: --set {}.{})", node_.name(), attribute) : "";
+  throw ScenarioError(file_, line_, fmt::format("<{}> attribute {}{}: {}", printable(node_.name()), quote_input(attribute), origin, message));
 }
 
 void ElementReader::fail(const std::string& message) const {
-  throw ScenarioError(file_, line_, fmt::format("<{}>: {}", node_.name(), message));
+  throw ScenarioError(file_, line_, fmt::format("<{}>: {}", printable(node_.name()), message));
 }
 
 std::string ElementReader::text(const char* name, const std::string& fallback) {
@@ -80,7 +85,7 @@ std::optional<double> ElementReader::optional_number(const char* name, double mi
   } catch (const std::invalid_argument& e) {
     fail(name, e.what());
   }
-  if (parsed < min || parsed > max) fail(name, fmt::format("{} is out of range [{}, {}]", value, min, max));
+  if (parsed < min || parsed > max) fail(name, fmt::format("{} is out of range [{}, {}]", printable(value), min, max));
   return parsed;
 }
 
@@ -93,7 +98,7 @@ int ElementReader::integer(const char* name, int fallback, int min, int max) {
   } catch (const std::invalid_argument& e) {
     fail(name, e.what());
   }
-  if (parsed < min || parsed > max) fail(name, fmt::format("{} is out of range [{}, {}]", value, min, max));
+  if (parsed < min || parsed > max) fail(name, fmt::format("{} is out of range [{}, {}]", printable(value), min, max));
   return static_cast<int>(parsed);
 }
 
@@ -137,17 +142,17 @@ std::string ElementReader::choice(const char* name, const std::string& fallback,
                                   const std::vector<std::string>& choices) {
   const std::string value = text(name, fallback);
   if (std::find(choices.begin(), choices.end(), value) == choices.end())
-    fail(name, fmt::format("'{}' is not one of: {}", value, fmt::join(choices, ", ")));
+    fail(name, fmt::format("{} is not one of: {}", quote_input(value), fmt::join(choices, ", ")));
   return value;
 }
 
 std::filesystem::path ElementReader::existing_file(const char* name, const std::filesystem::path& base_dir) {
   const std::filesystem::path relative = required_text(name);
   // A path typed on the command line (--set) is relative to the current directory, as -o is.
-  const bool typed = overridden_.count(std::string(node_.name()) + "." + name) > 0;
+  const bool typed = overridden(name);
   const auto path = relative.is_absolute() || typed ? relative : (base_dir / relative).lexically_normal();
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) fail(name, fmt::format("file '{}' does not exist", path.string()));
+  if (!std::filesystem::is_regular_file(path, ec)) fail(name, fmt::format("file {} does not exist", quote_input(path.string())));
   return path;
 }
 

@@ -36,6 +36,8 @@ class ElementReader {
 
   int line() const { return line_; }
   bool has(const char* name) const;
+  // Whether the value of `name` came from the command line (--set ELEMENT.name=…).
+  bool overridden(const char* name) const;
   std::string text(const char* name, const std::string& fallback);
   std::string required_text(const char* name);
   double number(const char* name, double fallback, double min, double max);

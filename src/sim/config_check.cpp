@@ -1,6 +1,7 @@
 #include "sim/config_check.hpp"
 
 #include "util/child_process.hpp"
+#include "util/quote.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -81,7 +82,7 @@ double number_of(const std::string& key, const std::string& value, const Range& 
   errno = 0;
   const double number = range.integer ? static_cast<double>(std::strtol(begin, &end, 10)) : std::strtod(begin, &end);
   if (value.empty() || end != begin + value.size() || errno == ERANGE)
-    throw std::invalid_argument(fmt::format("SimGrid configuration '{}:{}': '{}' is not {}", key, value, value,
+    throw std::invalid_argument(fmt::format("SimGrid configuration {}: {} is not {}", quote_input(key + ":" + value), quote_input(value),
                                             range.integer ? "an integer" : "a number"));
   return number;
 }
@@ -138,20 +139,20 @@ void check_simgrid_config(const ConfigList& config) {
     // SimGrid parses "key:value" as a list split at spaces, tabs, newlines and commas, and aborts
     // on a piece without ':' ("1,2:0" is the items "1" and "2:0").
     if (key.empty() || (key + value).find_first_of(" \t\n,") != std::string::npos)
-      throw std::invalid_argument(fmt::format("SimGrid configuration '{}:{}': an item's name must not be empty, and "
+      throw std::invalid_argument(fmt::format("SimGrid configuration {}: an item's name must not be empty, and "
                                               "neither name nor value may hold a space, tab, newline or comma",
-                                              key, value));
+                                              quote_input(key + ":" + value)));
     if (const auto it = choice_items().find(key); it != choice_items().end()) {
       const auto& choices = it->second;
       if (std::find(choices.begin(), choices.end(), value) == choices.end())
-        throw std::invalid_argument(fmt::format("SimGrid configuration '{}:{}': '{}' is not one of {}", key, value,
-                                                value, fmt::join(choices, ", ")));
+        throw std::invalid_argument(fmt::format("SimGrid configuration {}: {} is not one of {}", quote_input(key + ":" + value),
+                                                quote_input(value), fmt::join(choices, ", ")));
     }
     if (const auto it = numeric_items().find(key); it != numeric_items().end()) {
       const auto& range = it->second;
       const double number = number_of(key, value, range);
       if (number < range.min || (!range.min_inclusive && number == range.min))
-        throw std::invalid_argument(fmt::format("SimGrid configuration '{}:{}': must be {} {}{}", key, value,
+        throw std::invalid_argument(fmt::format("SimGrid configuration {}: must be {} {}{}", quote_input(key + ":" + value),
                                                 range.min_inclusive ? "at least" : "above", range.min, range.why));
     }
   }
@@ -223,17 +224,17 @@ void check_platform_resources() {
   for (const auto* link : engine->get_all_links()) {
     const double bandwidth = link->get_bandwidth(), latency = link->get_latency();
     if (!(bandwidth > 0) || !std::isfinite(bandwidth))
-      throw std::invalid_argument(fmt::format("link '{}' has bandwidth {} B/s: it must be positive and finite "
-                                              "(SimGrid would treat 0 as unlimited)", link->get_name(), bandwidth));
+      throw std::invalid_argument(fmt::format("link {} has bandwidth {} B/s: it must be positive and finite "
+                                              "(SimGrid would treat 0 as unlimited)", quote_input(link->get_name()), bandwidth));
     if (!(latency >= 0) || latency > kMaxLatency)
-      throw std::invalid_argument(fmt::format("link '{}' has latency {} s: it must be between 0 and {} s",
-                                              link->get_name(), latency, kMaxLatency));
+      throw std::invalid_argument(fmt::format("link {} has latency {} s: it must be between 0 and {} s",
+                                              quote_input(link->get_name()), latency, kMaxLatency));
   }
   for (const auto* host : engine->get_all_hosts()) {
     const double speed = host->get_speed();
     if (!(speed > 0) || !std::isfinite(speed))
-      throw std::invalid_argument(fmt::format("host '{}' has speed {} FLOP/s: it must be positive and finite",
-                                              host->get_name(), speed));
+      throw std::invalid_argument(fmt::format("host {} has speed {} FLOP/s: it must be positive and finite",
+                                              quote_input(host->get_name()), speed));
   }
 }
 

@@ -1,5 +1,7 @@
 #include "sim/network.hpp"
 
+#include "util/quote.hpp"
+
 #include <algorithm>
 #include <fmt/format.h>
 #include <limits>
@@ -97,7 +99,7 @@ void apply_network_config(const ConfigList& config) {
     try {
       simgrid::s4u::Engine::set_config(key + ":" + value);
     } catch (const std::exception& e) {
-      throw std::runtime_error(fmt::format("SimGrid rejected the configuration '{}:{}': {}", key, value, e.what()));
+      throw std::runtime_error(fmt::format("SimGrid rejected the configuration {}: {}", quote_input(key + ":" + value), e.what()));
     }
   }
 }

@@ -1,5 +1,7 @@
 #include "sim/placement.hpp"
 
+#include "util/quote.hpp"
+
 #include <algorithm>
 #include <fmt/format.h>
 #include <fnmatch.h>
@@ -97,7 +99,7 @@ Placed place_actors(const Scenario& s) {
   Placed placed;
   if (!s.server.host.empty()) placed.server = engine.host_by_name_or_null(s.server.host);
   if (!s.server.host.empty() && !placed.server)
-    fail(s, s.server.line, fmt::format("<server> attribute 'host': host '{}' is not in platform {}{}", s.server.host,
+    fail(s, s.server.line, fmt::format("<server> attribute 'host': host {} is not in platform {}{}", quote_input(s.server.host),
                                        platform, valid_hosts()));
 
   const auto& w = s.workers;
@@ -106,7 +108,7 @@ Placed place_actors(const Scenario& s) {
       for (const auto& name : w.hosts) {
         auto* host = engine.host_by_name_or_null(name);
         if (!host)
-          fail(s, w.line, fmt::format("<workers> attribute 'hosts': host '{}' is not in platform {}{}", name, platform,
+          fail(s, w.line, fmt::format("<workers> attribute 'hosts': host {} is not in platform {}{}", quote_input(name), platform,
                                       valid_hosts()));
         placed.workers.push_back(host);
       }
@@ -118,7 +120,7 @@ Placed place_actors(const Scenario& s) {
       auto candidates = sorted_hosts(hosts, placed.server);
       if (candidates.empty()) candidates = sorted_hosts(hosts, nullptr);
       if (candidates.empty())
-        fail(s, w.line, fmt::format("<workers> attribute 'pattern': '{}' matches no host in platform {}", w.pattern, platform));
+        fail(s, w.line, fmt::format("<workers> attribute 'pattern': {} matches no host in platform {}", quote_input(w.pattern), platform));
       for (int k = 0; k < w.count; ++k) placed.workers.push_back(candidates[static_cast<std::size_t>(k) % candidates.size()]);
       break;
     }
@@ -146,10 +148,10 @@ std::vector<std::string> apply_link_overrides(const Scenario& s) {
     const auto links =
         engine.get_filtered_links([&](sg4::Link* l) { return fnmatch(o.pattern.c_str(), l->get_cname(), 0) == 0; });
     if (links.empty() && !o.command_line.empty())
-      throw ScenarioError("command line", 0, fmt::format("--link {}: '{}' matches no link in platform {}", o.command_line,
-                                                         o.pattern, s.platform.file.string()));
+      throw ScenarioError("command line", 0, fmt::format("--link {}: {} matches no link in platform {}", o.command_line,
+                                                         quote_input(o.pattern), s.platform.file.string()));
     if (links.empty())
-      fail(s, o.line, fmt::format("<link> attribute 'pattern': '{}' matches no link in platform {}", o.pattern,
+      fail(s, o.line, fmt::format("<link> attribute 'pattern': {} matches no link in platform {}", quote_input(o.pattern),
                                   s.platform.file.string()));
     for (auto* link : links) {
       if (o.latency) link->set_latency(*o.latency);

@@ -12,6 +12,7 @@
 #include "world/background.hpp"
 #include "world/energy.hpp"
 #include "world/failures.hpp"
+#include "util/quote.hpp"
 
 #include <cctype>
 #include <chrono>
@@ -43,8 +44,8 @@ void check_platform_units(const pugi::xml_document& doc, const LineIndex& lines,
         const bool unitless = !value.empty() && (std::isdigit(static_cast<unsigned char>(value.back())) || value.back() == '.');
         if (unitless && value != "0")
           throw ScenarioError(file, lines.line_of(node.node().offset_debug()),
-                              fmt::format("<{}> attribute '{}': '{}' has no unit (e.g. 10Gbps, 50ms, 1Gf)",
-                                          node.node().name(), attribute.name(), value));
+                              fmt::format("<{}> attribute {}: {} has no unit (e.g. 10Gbps, 50ms, 1Gf)",
+                                          node.node().name(), quote_input(attribute.name()), quote_input(value)));
       }
     }
   }
@@ -61,15 +62,20 @@ std::string power_property_problem(const std::string& id, const std::string& val
     for (std::string field; std::getline(fields, field, ':');) {
       char* end = nullptr;
       const double number = std::strtod(field.c_str(), &end);
-      if (field.empty() || *end != '\0' || !std::isfinite(number)) return fmt::format("'{}' is not a number of watts", field);
+      if (field.empty() || *end != '\0' || !std::isfinite(number)) return fmt::format("{} is not a number of watts", quote_input(field));
       if (number < 0) return fmt::format("{} W is negative", field);
       watts.push_back(number);
     }
     const std::size_t wanted = id == "wattage_off" ? 1 : 2;
     if (watts.size() != wanted && !(id == "wattage_per_state" && watts.size() == 3))
-      return fmt::format("'{}' must be {}", state, id == "wattage_off" ? "one number of watts" : "IDLE:BUSY watts");
+      return fmt::format("{} must be {}", quote_input(state), id == "wattage_off" ? "one number of watts" : "IDLE:BUSY watts");
     if (watts.back() < watts.front())
-      return fmt::format("'{}': the busy power is below the idle power", state);
+      return fmt::format("{}: the busy power is below the idle power", quote_input(state));
+    // IDLE:EPSILON:BUSY: SimGrid interpolates from EPSILON (one core barely loaded) up to BUSY.
+    if (watts.size() == 3 && watts[1] < watts[0])
+      return fmt::format("{}: the epsilon power is below the idle power", quote_input(state));
+    if (watts.size() == 3 && watts[1] > watts[2])
+      return fmt::format("{}: the epsilon power is above the busy power", quote_input(state));
   }
   return "";
 }

@@ -1,6 +1,7 @@
 #include "sim/trace_file.hpp"
 
 #include "util/atomic_file.hpp"
+#include "util/quote.hpp"
 
 #include <fmt/format.h>
 #include <stdexcept>
@@ -28,12 +29,14 @@ TraceFile::TraceFile(ConfigList& config) {
   for (const auto& [key, value] : config)
     if (key == kFilenameItem) name_ = value;
   if (name_.empty() || name_.find('/') != std::string::npos || name_ == "." || name_ == "..")
-    throw std::invalid_argument(fmt::format("SimGrid configuration '{}:{}': the trace goes into the run's output "
-                                            "directory, so give a plain file name (e.g. run.trace)", kFilenameItem, name_));
+    throw std::invalid_argument(fmt::format("SimGrid configuration {}: the trace goes into the run's output "
+                                            "directory, so give a plain file name (e.g. run.trace)",
+                                            quote_input(std::string(kFilenameItem) + ":" + name_)));
   for (const char* taken : {"rounds.csv", "summary.json", "partitions.csv", "weights.csv", "identity", "run.log", "error.txt"})
     if (name_ == taken)
-      throw std::invalid_argument(fmt::format("SimGrid configuration '{}:{}': {} is one of the run's own files; "
-                                              "give the trace another name", kFilenameItem, name_, taken));
+      throw std::invalid_argument(fmt::format("SimGrid configuration {}: {} is one of the run's own files; "
+                                              "give the trace another name",
+                                              quote_input(std::string(kFilenameItem) + ":" + name_), taken));
   temporary_ = std::filesystem::temp_directory_path() / fmt::format("dmlsim-{}.trace", ::getpid());
   config.emplace_back(kFilenameItem, temporary_.string());
 }

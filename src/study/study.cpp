@@ -5,6 +5,7 @@
 #include "scenario/xml_reader.hpp"
 #include "util/atomic_file.hpp"
 #include "util/units.hpp"
+#include "util/quote.hpp"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -88,8 +89,8 @@ class Parser {
           const auto& last = s.axes.back();
           if (last.labels.size() != first.labels.size())
             throw ScenarioError(shown_, last.line,
-                                fmt::format("axes inside <zip> must have the same number of values: '{}' has {}, '{}' has {}",
-                                            first.name, first.labels.size(), last.name, last.labels.size()));
+                                fmt::format("axes inside <zip> must have the same number of values: {} has {}, {} has {}",
+                                            quote_input(first.name), first.labels.size(), quote_input(last.name), last.labels.size()));
           ++members;
         }
         if (members == 0) throw ScenarioError(shown_, line(child), "<zip> holds no axis");
@@ -111,17 +112,17 @@ class Parser {
     std::set<std::string> names, sets, links;
     for (const auto& axis : s.axes) {
       if (!names.insert(axis.name).second)
-        throw ScenarioError(shown_, axis.line, fmt::format("duplicate axis name '{}'", axis.name));
+        throw ScenarioError(shown_, axis.line, fmt::format("duplicate axis name {}", quote_input(axis.name)));
       if (axis.kind == AxisKind::Scenario && ++scenario_axes > 1)
         throw ScenarioError(shown_, axis.line, "only one <scenarios> axis is allowed");
       if (axis.kind == AxisKind::Set && !sets.insert(axis.attribute).second)
-        throw ScenarioError(shown_, axis.line, fmt::format("'{}' is already an axis", axis.attribute));
+        throw ScenarioError(shown_, axis.line, fmt::format("{} is already an axis", quote_input(axis.attribute)));
       if (axis.kind == AxisKind::Link && !links.insert(axis.pattern + ":" + axis.property).second)
-        throw ScenarioError(shown_, axis.line, fmt::format("'{}' {} is already an axis", axis.pattern, axis.property));
+        throw ScenarioError(shown_, axis.line, fmt::format("{} {} is already an axis", quote_input(axis.pattern), axis.property));
     }
     for (const auto& f : s.fixed) {
       if (f.kind == AxisKind::Set && sets.count(f.attribute))
-        throw ScenarioError(shown_, f.line, fmt::format("'{}' is both fixed and an axis", f.attribute));
+        throw ScenarioError(shown_, f.line, fmt::format("{} is both fixed and an axis", quote_input(f.attribute)));
       if (f.kind == AxisKind::Set && f.attribute == "scenario.seed")
         throw ScenarioError(shown_, f.line, "the seed is set by <seeds>");
     }
@@ -139,8 +140,8 @@ class Parser {
 
   void check_name(ElementReader& r, const char* attribute, const std::string& name) {
     if (name.empty()) r.fail(attribute, "must not be empty");
-    if (sanitize(name) != name) r.fail(attribute, fmt::format("'{}': use only letters, digits, '.', '_' and '-'", name));
-    if (kReservedNames.count(name)) r.fail(attribute, fmt::format("'{}' is reserved", name));
+    if (sanitize(name) != name) r.fail(attribute, fmt::format("{}: use only letters, digits, '.', '_' and '-'", quote_input(name)));
+    if (kReservedNames.count(name)) r.fail(attribute, fmt::format("{} is reserved", quote_input(name)));
   }
 
   // A set target "element.attribute"; file-valued attributes are resolved against the study file.
@@ -154,7 +155,7 @@ class Parser {
     try {
       parse_override(attribute + "=x");
     } catch (const std::invalid_argument&) {
-      r.fail("set", fmt::format("'{}': expected ELEMENT.ATTRIBUTE, e.g. algorithm.eta", attribute));
+      r.fail("set", fmt::format("{}: expected ELEMENT.ATTRIBUTE, e.g. algorithm.eta", quote_input(attribute)));
     }
     if (attribute == "scenario.seed") r.fail("set", "the seed is set by <seeds>");
   }
@@ -174,8 +175,8 @@ class Parser {
   double link_value(ElementReader& r, const char* attribute, const std::string& property, const std::string& value) {
     try {
       const double v = property == "latency" ? parse_time(value) : parse_bandwidth(value);
-      if (property == "latency" && v <= 0) r.fail(attribute, fmt::format("'{}': a latency must be positive", value));
-      if (property == "bandwidth" && v <= 0) r.fail(attribute, fmt::format("'{}': a bandwidth must be positive", value));
+      if (property == "latency" && v <= 0) r.fail(attribute, fmt::format("{}: a latency must be positive", quote_input(value)));
+      if (property == "bandwidth" && v <= 0) r.fail(attribute, fmt::format("{}: a bandwidth must be positive", quote_input(value)));
       return v;
     } catch (const std::invalid_argument& e) {
       r.fail(attribute, e.what());
@@ -203,7 +204,7 @@ class Parser {
         if (label.empty()) cr.fail("label", "must not be empty");
         cr.finish();
         if (!in_zip && std::find(axis.labels.begin(), axis.labels.end(), label) != axis.labels.end())
-          cr.fail("label", fmt::format("duplicate label '{}'", label));
+          cr.fail("label", fmt::format("duplicate label {}", quote_input(label)));
         axis.labels.push_back(label);
         axis.values.push_back(file.string());
       }
@@ -226,7 +227,7 @@ class Parser {
     // Inside a <zip>, values may repeat (the tuples must differ, which expand() checks).
     for (std::size_t i = 0; i < axis.labels.size() && !in_zip; ++i)
       for (std::size_t j = 0; j < i; ++j)
-        if (axis.labels[i] == axis.labels[j]) r.fail("values", fmt::format("duplicate value '{}'", axis.labels[i]));
+        if (axis.labels[i] == axis.labels[j]) r.fail("values", fmt::format("duplicate value {}", quote_input(axis.labels[i])));
     std::vector<double> numbers;
     if (has_set) {
       axis.kind = AxisKind::Set;
@@ -431,8 +432,8 @@ std::vector<Run> expand(const Study& study) {
                                         run.id.substr(0, 40), run.id.size(), kMaxRunIdLength));
       if (!ids.insert(run.id).second)
         throw ScenarioError(study.file.string(), study.line,
-                            fmt::format("two runs would share the id '{}': make the axis values differ in "
-                                        "letters, digits, '.', '_' or '-'", run.id));
+                            fmt::format("two runs would share the id {}: make the axis values differ in "
+                                        "letters, digits, '.', '_' or '-'", quote_input(run.id)));
       runs.push_back(std::move(run));
     }
     // Odometer: the last dimension advances fastest.

@@ -3,6 +3,7 @@
 #include "study/study.hpp"
 #include "util/atomic_file.hpp"
 #include "util/units.hpp"
+#include "util/quote.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -231,7 +232,7 @@ std::vector<RoundRow> parse_rounds_csv(const std::string& text, const std::strin
   std::map<std::string, std::size_t> column;
   for (std::size_t i = 0; i < header.size(); ++i) column[header[i]] = i;
   for (const char* needed : {"round", "sim_time", "test_accuracy", "bytes_sent"})
-    if (!column.count(needed)) throw std::runtime_error(fmt::format("{}: no column '{}'", name, needed));
+    if (!column.count(needed)) throw std::runtime_error(fmt::format("{}: no column {}", name, quote_input(needed)));
   const auto get = [&](const std::vector<std::string>& fields, const char* key) -> std::string {
     const auto it = column.find(key);
     return it == column.end() || it->second >= fields.size() ? "0" : fields[it->second];
@@ -370,7 +371,7 @@ Table build_table(const StudyResults& results, const TableOptions& options) {
   const auto axis_index = [&](const std::string& name) {
     const auto it = std::find(results.axes.begin(), results.axes.end(), name);
     if (it == results.axes.end())
-      throw std::invalid_argument(fmt::format("unknown axis '{}' (axes: {})", name, fmt::join(results.axes, ", ")));
+      throw std::invalid_argument(fmt::format("unknown axis {} (axes: {})", quote_input(name), fmt::join(results.axes, ", ")));
     return static_cast<std::size_t>(it - results.axes.begin());
   };
   if (!options.by) {
@@ -378,7 +379,7 @@ Table build_table(const StudyResults& results, const TableOptions& options) {
   } else if (!(options.by->size() == 1 && options.by->front() == "none")) {
     for (const auto& name : *options.by) {
       const auto i = axis_index(name);
-      if (std::find(by.begin(), by.end(), i) != by.end()) throw std::invalid_argument(fmt::format("--by: '{}' twice", name));
+      if (std::find(by.begin(), by.end(), i) != by.end()) throw std::invalid_argument(fmt::format("--by: {} twice", quote_input(name)));
       by.push_back(i);
     }
   }
@@ -396,11 +397,11 @@ Table build_table(const StudyResults& results, const TableOptions& options) {
     const auto value = options.baseline.substr(eq + 1);
     const auto pos = std::find(by.begin(), by.end(), axis);
     if (pos == by.end())
-      throw std::invalid_argument(fmt::format("--baseline {}: axis '{}' is not one of the --by axes", options.baseline, results.axes[axis]));
+      throw std::invalid_argument(fmt::format("--baseline {}: axis {} is not one of the --by axes", options.baseline, quote_input(results.axes[axis])));
     const auto& values = results.axis_values[axis];
     if (std::find(values.begin(), values.end(), value) == values.end())
-      throw std::invalid_argument(fmt::format("--baseline {}: '{}' is not a value of axis '{}' ({})", options.baseline, value,
-                                              results.axes[axis], fmt::join(values, ", ")));
+      throw std::invalid_argument(fmt::format("--baseline {}: {} is not a value of axis {} ({})", options.baseline, quote_input(value),
+                                              quote_input(results.axes[axis]), fmt::join(values, ", ")));
     baseline = std::make_pair(static_cast<std::size_t>(pos - by.begin()), value);
   }
 

@@ -1,5 +1,7 @@
 #include "util/units.hpp"
 
+#include "util/quote.hpp"
+
 #include <cmath>
 #include <simgrid/Exception.hpp>
 #include <xbt/parse_units.hpp>
@@ -19,8 +21,8 @@ std::pair<double, std::string> split_number_unit(const std::string& text) {
   const char* begin = text.c_str();
   char* end = nullptr;
   const double value = std::strtod(begin, &end);
-  if (end == begin) throw std::invalid_argument("'" + text + "' does not start with a number");
-  if (!std::isfinite(value)) throw std::invalid_argument("'" + text + "' is not finite");
+  if (end == begin) throw std::invalid_argument(quote_input(text) + " does not start with a number");
+  if (!std::isfinite(value)) throw std::invalid_argument(quote_input(text) + " is not finite");
   return {value, std::string(end)};
 }
 
@@ -32,9 +34,9 @@ double parse_with_units(const std::string& text, SimGridParser parse, const char
   const auto [value, unit] = split_number_unit(text);
   const auto number_end = text.size() - unit.size();
   if (text.find_first_not_of("0123456789.eE+-") < number_end)  // hexadecimal, inf, nan: strtod's extensions
-    throw std::invalid_argument("'" + text + "' is not a decimal number");
+    throw std::invalid_argument(quote_input(text) + " is not a decimal number");
   if (unit.empty())
-    throw std::invalid_argument("'" + text + "' has no unit: a " + what + " needs one, e.g. " + example);
+    throw std::invalid_argument(quote_input(text) + " has no unit: a " + what + " needs one, e.g. " + example);
   try {
     return parse("", 0, text, what);
   } catch (const simgrid::ParseError& e) {
@@ -43,8 +45,8 @@ double parse_with_units(const std::string& text, SimGridParser parse, const char
     const auto colon = message.find(":0: ");
     const std::string reason = colon == std::string::npos ? message : message.substr(colon + 4);
     if (reason.rfind("unknown unit", 0) == 0)
-      throw std::invalid_argument("unknown " + std::string(what) + " unit '" + unit + "' in '" + text + "' (" + units + ")");
-    throw std::invalid_argument("'" + text + "': " + reason);
+      throw std::invalid_argument("unknown " + std::string(what) + " unit " + quote_input(unit) + " in " + quote_input(text) + " (" + units + ")");
+    throw std::invalid_argument(quote_input(text) + ": " + reason);
   }
 }
 
@@ -68,26 +70,26 @@ double parse_power(const std::string& text) {
   const auto [value, unit] = split_number_unit(text);
   for (const auto& [name, factor] : units)
     if (unit == name) return value * factor;
-  throw std::invalid_argument("'" + text + "' needs a power unit (mW, W, kW, MW)");
+  throw std::invalid_argument(quote_input(text) + " needs a power unit (mW, W, kW, MW)");
 }
 
 double parse_number(const std::string& text) {
   auto [value, rest] = split_number_unit(text);
-  if (!rest.empty()) throw std::invalid_argument("'" + text + "' is not a number");
+  if (!rest.empty()) throw std::invalid_argument(quote_input(text) + " is not a number");
   return value;
 }
 
 long long parse_integer(const std::string& text) {
   if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos)
-    throw std::invalid_argument("'" + text + "' is not a non-negative integer");
-  if (text.size() > 18) throw std::invalid_argument("'" + text + "' is too large");
+    throw std::invalid_argument(quote_input(text) + " is not a non-negative integer");
+  if (text.size() > 18) throw std::invalid_argument(quote_input(text) + " is too large");
   return std::stoll(text);
 }
 
 bool parse_bool(const std::string& text) {
   if (text == "true" || text == "yes" || text == "1") return true;
   if (text == "false" || text == "no" || text == "0") return false;
-  throw std::invalid_argument("'" + text + "' is not a boolean (true/false)");
+  throw std::invalid_argument(quote_input(text) + " is not a boolean (true/false)");
 }
 
 }  // namespace dmlsim

@@ -12,4 +12,8 @@ namespace dmlsim {
 // (overlong forms, surrogates and code points past U+10FFFF are ill-formed), or nothing.
 std::optional<std::size_t> first_invalid_utf8(std::string_view text);
 
+// The length of the well-formed UTF-8 sequence that starts at byte `at` of `text` (1 for ASCII),
+// or 0 when none starts there.
+std::size_t utf8_sequence_length(std::string_view text, std::size_t at);
+
 }  // namespace dmlsim

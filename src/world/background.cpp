@@ -2,6 +2,7 @@
 
 #include "sim/comm_waits.hpp"
 #include "util/rng.hpp"
+#include "util/quote.hpp"
 
 #include <cmath>
 #include <fmt/format.h>
@@ -92,7 +93,7 @@ std::vector<PlacedFlow> place_background(const Scenario& s) {
     for (const auto& [host, name, attribute] : {std::tuple{p.from, flow.from, "from"}, std::tuple{p.to, flow.to, "to"}})
       if (!host)
         throw ScenarioError(s.file.string(), flow.line,
-                            fmt::format("<flow> attribute '{}': host '{}' is not in platform {}", attribute, name,
+                            fmt::format("<flow> attribute {}: host {} is not in platform {}", quote_input(attribute), quote_input(name),
                                         s.platform.file.string()));
     // CM02 bounds a flow by min(rate, TCP-gamma / (2 latency)), and with the window cap lifted
     // (TCP-gamma 0, as the shipped profiles set) that bound is dropped, rate included.

@@ -1,6 +1,7 @@
 #include "world/failures.hpp"
 
 #include "util/rng.hpp"
+#include "util/quote.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -71,20 +72,20 @@ FailurePlan::FailurePlan(const Scenario& s, const Placed& placed, std::vector<st
     p.spec = e;
     if (e.link) {
       p.links = links_named(e.name);
-      if (p.links.empty()) throw where(e, fmt::format("link '{}' is not in platform {}", e.name, s.platform.file.string()));
+      if (p.links.empty()) throw where(e, fmt::format("link {} is not in platform {}", quote_input(e.name), s.platform.file.string()));
       p.workers = workers_crossing(placed, p.links);
       if (p.workers.empty() && placed.server)
-        throw where(e, fmt::format("link '{}' is on no route between a worker and the server {}", e.name,
+        throw where(e, fmt::format("link {} is on no route between a worker and the server {}", quote_input(e.name),
                                    placed.server->get_name()));
-      if (p.workers.empty()) throw where(e, fmt::format("link '{}' is on no route between two workers", e.name));
+      if (p.workers.empty()) throw where(e, fmt::format("link {} is on no route between two workers", quote_input(e.name)));
     } else {
       p.host = engine.host_by_name_or_null(e.name);
-      if (!p.host) throw where(e, fmt::format("host '{}' is not in platform {}", e.name, s.platform.file.string()));
+      if (!p.host) throw where(e, fmt::format("host {} is not in platform {}", quote_input(e.name), s.platform.file.string()));
       for (std::size_t k = 0; k < placed.workers.size(); ++k)
         if (placed.workers[k] == p.host) p.workers.push_back(static_cast<int>(k));
       p.server = p.host == placed.server;
       if (p.workers.empty() && !p.server)
-        throw where(e, fmt::format("host '{}' runs neither a worker nor the server", e.name));
+        throw where(e, fmt::format("host {} runs neither a worker nor the server", quote_input(e.name)));
     }
     planned_.push_back(p);
   }
@@ -162,6 +163,7 @@ void FailurePlan::begin_round_apart(int round) {
 
 void FailurePlan::go_down(const Planned& p, const std::string& source) {
   records_.push_back({source, p.spec.name, p.spec.line, now(), round_, std::nullopt, p.workers, p.server});
+  went_down_.insert(&p);
   if (p.spec.down_for) come_back(p, records_.size() - 1, *p.spec.down_for);
   if (p.server)
     stop(fmt::format("the server's host {} went down at {} s (round {}, {}:{}); a parameter server's run cannot go on "
@@ -249,6 +251,25 @@ bool FailurePlan::comeback_possible() const {
   return false;
 }
 
+// A failure the run never reached: its round did not come because a stop rule (target accuracy,
+// max-time) ended the run first. (One timed after the end is refused as bad input instead.)
+nlohmann::ordered_json FailurePlan::not_reached(const Planned& planned) {
+  nlohmann::ordered_json e;
+  e["source"] = planned.host ? "host" : "link";
+  e["target"] = planned.spec.name;
+  e["line"] = planned.spec.line;
+  e["not_reached"] = true;
+  e["down_at"] = nullptr;
+  e["round"] = planned.spec.round ? nlohmann::ordered_json(*planned.spec.round) : nlohmann::ordered_json(nullptr);
+  e["up_at"] = nullptr;
+  e["workers"] = planned.workers;
+  if (planned.server) e["server"] = true;
+  e["rounds_cost"] = 0;
+  e["missed_uploads"] = 0;
+  e["rows_missed"] = 0;
+  return e;
+}
+
 nlohmann::ordered_json FailurePlan::summary() const {
   nlohmann::ordered_json events = nlohmann::ordered_json::array();
   for (const auto& r : records_) {
@@ -266,6 +287,8 @@ nlohmann::ordered_json FailurePlan::summary() const {
     e["rows_missed"] = r.rows_missed;
     events.push_back(e);
   }
+  for (const auto& p : planned_)
+    if (!went_down_.count(&p)) events.push_back(not_reached(p));
   nlohmann::ordered_json j;
   j["timeout"] = timeout_;
   j["events"] = events;

@@ -23,6 +23,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <simgrid/kernel/Timer.hpp>
 #include <simgrid/s4u/Host.hpp>
 #include <simgrid/s4u/Link.hpp>
@@ -97,7 +98,8 @@ class FailurePlan {
   int link_failures() const { return link_failures_; }
   // Whether every link of the routes both ways between two hosts is up.
   static bool route_up(const simgrid::s4u::Host* a, const simgrid::s4u::Host* b);
-  // summary.json's "failures" (at the end of the run).
+  // summary.json's "failures" (at the end of the run): the events as they happened, then the planned
+  // ones the run never reached (marked "not_reached").
   nlohmann::ordered_json summary() const;
 
  private:
@@ -109,6 +111,7 @@ class FailurePlan {
     bool server = false;
   };
   void go_down(const Planned& planned, const std::string& source);
+  static nlohmann::ordered_json not_reached(const Planned& planned);
   void come_back(const Planned& planned, std::size_t record, double after);
   struct RandomHost {
     simgrid::s4u::Host* host;
@@ -128,6 +131,7 @@ class FailurePlan {
   std::vector<std::uint64_t> partition_rows_;
   double timeout_;
   std::vector<Planned> planned_;
+  std::set<const Planned*> went_down_;  // the planned failures that happened
   std::vector<RandomHost> random_;
   std::map<std::uint64_t, simgrid::kernel::timer::Timer*> timers_;  // scheduled, not yet run
   std::uint64_t next_timer_ = 0;

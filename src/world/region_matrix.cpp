@@ -3,6 +3,7 @@
 #include "scenario/scenario.hpp"
 #include "util/atomic_file.hpp"
 #include "util/units.hpp"
+#include "util/quote.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -90,7 +91,7 @@ Column resolve_column(const std::string& choice, const std::vector<std::string>&
     column.index = static_cast<std::size_t>(it - header.begin());
   } else {
     const auto it = std::find(header.begin() + 2, header.end(), name);
-    if (it == header.end()) fail(fmt::format("unknown {} column '{}' (columns: {})", kind_name(kind), name, known));
+    if (it == header.end()) fail(fmt::format("unknown {} column {} (columns: {})", kind_name(kind), quote_input(name), known));
     column.index = static_cast<std::size_t>(it - header.begin());
   }
   column.name = header[column.index];
@@ -99,13 +100,13 @@ Column resolve_column(const std::string& choice, const std::vector<std::string>&
     try {
       column.factor = unit_factor(unit, kind);
     } catch (const std::invalid_argument&) {
-      fail(fmt::format("column '{}': '{}' is not a {} unit", column.name, unit, kind_name(kind)));
+      fail(fmt::format("column {}: {} is not a {} unit", quote_input(column.name), quote_input(unit), kind_name(kind)));
     }
     return column;
   }
   const auto units = units_in_name(column.name, kind);
   if (units.size() != 1)
-    fail(fmt::format("column '{}' {} {} unit in its name; name it like {} or give the unit: {}:{}", column.name,
+    fail(fmt::format("column {} {} {} unit in its name; name it like {} or give the unit: {}:{}", quote_input(column.name),
                      units.empty() ? "has no" : "has more than one", kind_name(kind),
                      kind == Kind::Time ? "rtt_ms_source" : "gbps_source", column.name,
                      kind == Kind::Time ? "ms" : "Gbps"));
@@ -118,9 +119,9 @@ double read_value(const std::string& text, const Column& column, const std::stri
   try {
     value = parse_number(text);
   } catch (const std::invalid_argument& e) {
-    throw ScenarioError(file, line, fmt::format("column '{}': {}", column.name, e.what()));
+    throw ScenarioError(file, line, fmt::format("column {}: {}", quote_input(column.name), e.what()));
   }
-  if (!(value > 0)) throw ScenarioError(file, line, fmt::format("column '{}': {} is not positive", column.name, text));
+  if (!(value > 0)) throw ScenarioError(file, line, fmt::format("column {}: {} is not positive", quote_input(column.name), text));
   return value * column.factor;
 }
 
@@ -186,7 +187,7 @@ RegionMatrix read_region_matrix(const std::filesystem::path& path, const ColumnC
                         "bandwidth column");
   for (auto column = header.begin() + 1; column != header.end(); ++column)
     if (std::find(header.begin(), column, *column) != column)
-      throw ScenarioError(file, line, fmt::format("column '{}' is named twice in the header", *column));
+      throw ScenarioError(file, line, fmt::format("column {} is named twice in the header", quote_input(*column)));
   RegionMatrix m;
   m.file = path;
   const auto rtt = resolve_column(choice.rtt, header, Kind::Time, file);
@@ -203,7 +204,7 @@ RegionMatrix read_region_matrix(const std::filesystem::path& path, const ColumnC
     for (int side : {0, 1})
       if (!valid_region_name(fields[side]))
         throw ScenarioError(file, line,
-                            fmt::format("region name '{}': use letters, digits, '-' and '.'", fields[side]));
+                            fmt::format("region name {}: use letters, digits, '-' and '.'", quote_input(fields[side])));
     if (fields[0] == fields[1]) throw ScenarioError(file, line, fmt::format("region {} paired with itself", fields[0]));
     add_pair(m, seen,
              RegionPair{fields[0], fields[1], read_value(fields[rtt.index], rtt, file, line),

@@ -7,8 +7,8 @@ fixed seed, runs dmlsim on it in a fresh directory with a time limit, and checks
 
   * the exit code is 0, 2 or 3 (never a crash, an abort, exit 1, or a hang), and no sanitizer
     report or segmentation fault inside a run (which dmlsim turns into exit 3);
-  * an exit-2 message is one line (besides notes) and names a file (one of the case's inputs, or
-    "command line");
+  * an exit-2 message is one line (besides notes), holds no raw control character, and names a file
+    (one of the case's inputs, or "command line");
   * exit 2 or 3 writes nothing: no output directory, no new file anywhere in the case directory.
 
 Usage: fuzz.py --dmlsim BUILD/dmlsim [--cases N] [--seed S] [--jobs J] [--timeout SECONDS]
@@ -34,7 +34,9 @@ INTERESTING = ["", " ", "0", "-1", "1", "2", "-0", "1e309", "-1e309", "nan", "in
                "99999999999999999999", "1073741824", "999999", "0.5", "abc", "\xe9t\xe9", "\U0001F600", "50", "10 50",
                "0Bps", "-1s", "0s", "1e6s", "5min", "0f", "1Gbps", "50ms", "true", "x" * 300, "../../etc/passwd",
                "5us", "Full", "None", "LV09", "ns-3", "CM02", "SMPI", "Lazy", "TI", "thread", "%s%n", "'", "\"", "<",
-               "&amp;", "&bogus;", "0x10", "1,2", "node-*", "*", "wan-*", "us-east-0", "node-999"]
+               "&amp;", "&bogus;", "0x10", "1,2", "node-*", "*", "wan-*", "us-east-0", "node-999",
+               # Control characters a message must not print raw (XML character references give them in attributes).
+               "a\nb", "1&#10;2", "node&#13;-0", "\x1b[2J", "ssgd\x1b[31m", "\x0c", "\x7f", "\x9b"]
 
 
 def read(path, mode="r"):
@@ -354,6 +356,19 @@ def listing(directory):
     return sorted(os.path.relpath(os.path.join(d, f), directory) for d, _, files in os.walk(directory) for f in files)
 
 
+def printable(text):
+    """A file name as dmlsim's messages show it (src/util/quote.hpp): control characters escaped."""
+    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+    def shown(c):
+        if c in named:
+            return named[c]
+        if c < " " or c == "\x7f":
+            return f"\\x{ord(c):02x}"
+        return f"\\u{ord(c):04x}" if "\x80" <= c <= "\x9f" else c
+    return "".join(shown(c) for c in text)
+
+
 def names_a_file(out, inputs, args, workdir):
     """An exit-2 message starts "dmlsim: FILE[:LINE]: …" with FILE one of the case's inputs, a file
     the inputs name (a mutated scenario may point at /etc/passwd), a value the mutated command line
@@ -364,7 +379,7 @@ def names_a_file(out, inputs, args, workdir):
         if not line.startswith("dmlsim: "):
             continue
         rest = line[len("dmlsim: "):]
-        if any(rest.startswith(arg + ":") for arg in args if arg):
+        if any(rest.startswith(arg + ":") or rest.startswith(printable(arg) + ":") for arg in args if arg):
             return True
         named = rest.split(":", 1)[0]
         if named in inputs or named in args or os.path.exists(os.path.join(workdir, named)):
@@ -394,9 +409,11 @@ def check(dmlsim, kind, args, inputs, workdir, timeout):
         return code, None, out
     if code == 2 and not names_a_file(out, inputs, args, workdir):
         return code, "the exit-2 message names no file", out
-    # Lines end at "\n" only: a message may quote a value holding a form feed or a carriage return.
     if code == 2 and len([line for line in out.split("\n") if line.strip() and ": note: " not in line]) != 1:
         return code, "the exit-2 message is not one line (notes aside)", out
+    # A message shows input text with escapes: no control character reaches the terminal.
+    if code == 2 and any((c < " " and c != "\n") or "\x7f" <= c <= "\x9f" for c in out):
+        return code, "the exit-2 message holds a raw control character", out
     after = listing(workdir)
     if after != before:
         return code, f"exit {code} but files were written: {sorted(set(after) - set(before))}", out
