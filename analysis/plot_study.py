@@ -228,8 +228,9 @@ def plot_tta(study, stats, series, x_axis, target, curve, caption, out):
         g = stats[stats["series"] == s]
         c, ls = first.at[s, "colour"], first.at[s, "style"]
         unreached = g[(g["reached"] == 0) & (g["finished"] > 0)]
-        label = s + (f" (not reached: {', '.join(map(str, unreached['x_label']))})"
-                     if len(unreached) else "")
+        # Without an x axis a series has one bar: "not reached" needs no x label then.
+        where = f": {', '.join(map(str, unreached['x_label']))}" if x_axis is not None else ""
+        label = s + (f" (not reached{where})" if len(unreached) else "")
         partial = g["reached"] < g["finished"]
         if x_axis is not None:
             x = g["x"] * 1.04 ** (i - (len(series) - 1) / 2)  # dodge overlapping points

@@ -204,7 +204,8 @@ def tta_stats(runs, by):
 
 def series_axes(study, x_axis=None):
     """Axes (other than x_axis) that must name a series besides its algorithm: those with
-    several values that are not one-to-one with algorithm.name among finished runs."""
+    several values of which some algorithm.name takes more than one among finished runs (an
+    axis zipped with the algorithms, e.g. a learning rate per algorithm, names nothing more)."""
     done = study.runs[study.runs["finished"]]
     out = []
     for a in study.axes:
@@ -212,7 +213,7 @@ def series_axes(study, x_axis=None):
         if name == x_axis or len(a.get("values") or []) < 2:
             continue
         pairs = done[[name, "algorithm.name"]].drop_duplicates()
-        if pairs[name].is_unique and pairs["algorithm.name"].is_unique:
+        if pairs["algorithm.name"].is_unique:
             continue
         out.append(name)
     return out

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 using namespace dmlsim;
 using namespace dmlsim::testutil;
@@ -162,6 +163,44 @@ TEST(GossipSimulation, ReportsConsensusAndRerunsAreByteIdentical) {
   EXPECT_GE(summary["result"]["messages_sent"].get<int>(), 60 * 4 * 2);
   const auto& workers = summary["time_breakdown"]["workers"];
   EXPECT_GT(workers[0]["samples"].get<double>(), 0.0);
+}
+
+// Gossip runs book each worker's time as the server topologies do: compute, communication and
+// waiting add up to the run's simulated time, and rounds.csv carries the mean compute and
+// communication time so far (the time-breakdown figure reads it up to a target).
+TEST(GossipSimulation, BooksEachWorkersTimeAsTheOtherTopologies) {
+  TempDir dir;
+  for (const std::string algorithm : {"dpsgd", "adpsgd"}) {
+    const auto scenario = write_scenario(dir, 4, fmt::format(R"(<algorithm name="{}" eta="0.05"/>)", algorithm), "", 40);
+    const auto out = dir / algorithm;
+    const auto result = run(scenario, out, "--set model.sim-forward-flops=1e5 --set model.sim-parameters=31");
+    ASSERT_EQ(result.exit_code, 0) << result.out;
+    const auto summary = nlohmann::json::parse(testutil::read_text(out / "summary.json"));
+    const double total = summary["result"]["sim_time"];
+    for (const auto& w : summary["time_breakdown"]["workers"]) {
+      const double compute = w["compute_time"], comm = w["comm_time"], wait = w["wait_time"];
+      EXPECT_GT(compute, 0.01 * total) << algorithm << " worker " << w["worker"];
+      EXPECT_NEAR(compute + comm + wait, total, 1e-9 * total) << algorithm << " worker " << w["worker"];
+    }
+    std::istringstream rows(testutil::read_text(out / "rounds.csv"));
+    std::string header, line, last;
+    std::getline(rows, header);
+    ASSERT_NE(header.find(",mean_compute_time,mean_comm_time"), std::string::npos) << header;
+    double previous = 0;
+    while (std::getline(rows, line)) {
+      std::vector<double> cells;
+      std::istringstream fields(line);
+      for (std::string cell; std::getline(fields, cell, ',');) cells.push_back(std::stod(cell));
+      const double time = cells.at(1), compute = cells.at(9), comm = cells.at(10);
+      EXPECT_GE(compute, previous) << algorithm << ": " << line;
+      EXPECT_LE(compute + comm, time * (1 + 1e-12)) << algorithm << ": " << line;
+      previous = compute;
+    }
+    EXPECT_GT(previous, 0.0) << algorithm;
+    EXPECT_NEAR(previous, summary["time_breakdown"]["mean_compute_time"].get<double>(), 1e-9 * total) << algorithm;
+    // The slow worker finds its neighbours' models already in; the others wait for its model in transit.
+    EXPECT_GT(summary["time_breakdown"]["mean_comm_time"].get<double>(), 0.0) << algorithm;
+  }
 }
 
 TEST(PairwiseGossip, AveragesAPairAndKeepsTheSumUnderInterleaving) {

@@ -49,7 +49,9 @@ class LazyConsensus {
   std::optional<Consensus> formed_;
 };
 
-// The simulator's probe plus the consensus distance of the row being recorded.
+// The simulator's probe (every question it answers is forwarded to it, so rows carry the same time,
+// traffic, energy and per-worker time breakdown as other topologies' rows) plus the consensus
+// distance of the row being recorded.
 class GossipProbe final : public RunProbe {
  public:
   GossipProbe(const SimContext& context, std::function<double()> distance) : sim_(context), distance_(std::move(distance)) {}
@@ -57,6 +59,7 @@ class GossipProbe final : public RunProbe {
   void charge_evaluation(double flops) override { sim_.charge_evaluation(flops); }
   Traffic traffic() override { return sim_.traffic(); }
   double energy() override { return sim_.energy(); }
+  WorkerTimes worker_times() override { return sim_.worker_times(); }
   std::optional<double> consensus_distance() override { return distance_(); }
 
  private:
