@@ -194,6 +194,30 @@ fs::path write_host_scenario(const fs::path& dir, const HostScenario& scenario) 
   return dir / "s.xml";
 }
 
+SavedRun run_failure_scenario(const fs::path& dir, const std::string& name, const FailureScenario& scenario) {
+  const auto data = source_dir() / "data";
+  const auto workers = std::count(scenario.hosts.begin(), scenario.hosts.end(), ',') + 1;
+  const auto file = dir / (name + ".xml");
+  write_text(file, fmt::format(R"(<?xml version="1.0"?>
+<scenario name="{}" seed="3">
+  <platform file="{}"/>
+  <network model="CM02"><config name="network/crosstraffic" value="0"/></network>
+  <data train="{}" test="{}" label="target" standardize="true"/>
+  <model type="logistic" sim-parameters="120000" sim-forward-flops="{}"/>
+  <workers count="{}" placement="hosts" hosts="{}"/>
+  {}
+  <algorithm name="ma" eta="0.05" local-steps="3"/>
+  <batch rule="fixed" size="8"/>
+  <training rounds="{}" header-bytes="0" charge-eval="{}"/>
+  {}
+</scenario>
+)", scenario.scenario_name, scenario.platform_file, (data / "breast_cancer_seed_train.csv").string(),
+                               (data / "breast_cancer_seed_test.csv").string(), scenario.forward_flops, workers, scenario.hosts,
+                               scenario.layout, scenario.rounds, scenario.charge_eval, scenario.failures));
+  const auto out = dir / ("out-" + name);
+  return {run_dmlsim(fmt::format("run {} -q --save-weights -o {}", file.string(), out.string())), out};
+}
+
 std::vector<double> rounds_column(const std::filesystem::path& out, const std::string& name) {
   std::istringstream in(read_text(out / "rounds.csv"));
   std::string line;

@@ -95,6 +95,21 @@ struct HostScenario {
   std::string platform, elements;
 };
 std::filesystem::path write_host_scenario(const std::filesystem::path& dir, const HostScenario& scenario);
+// The failure tests' scenario: MA with 3 local steps on the standardised breast-cancer seed data, a
+// logistic model of `sim-parameters` 120000, CM02 without cross-traffic, the workers on `hosts`
+// (comma-separated) of `platform_file`, then `layout` (<server>, <topology>), `rounds` rounds and
+// `failures`. Written as DIR/NAME.xml and run with --save-weights into DIR/out-NAME.
+struct FailureScenario {
+  std::string scenario_name, platform_file, hosts, layout, failures;
+  int rounds = 6;
+  std::string forward_flops = "0";  // per sample: makes compute (and a charged evaluation) take time
+  bool charge_eval = false;
+};
+struct SavedRun {
+  CommandResult result;
+  std::filesystem::path out;
+};
+SavedRun run_failure_scenario(const std::filesystem::path& dir, const std::string& name, const FailureScenario& scenario);
 // The README's tables of the large profile: for each (OPTIONS, utilisation in % to one decimal)
 // runs `dmlsim run -q BASE OPTIONS --out DIR/r` and expects summary.json's utilisation; `also`
 // checks more of row `row`'s summary. Stops at the first run that does not exit 0.

@@ -66,38 +66,17 @@ class CollectiveFailures : public ::testing::Test {
     write_text(dir_ / "mesh.xml", mesh_platform());
   }
 
-  struct Run {
-    CommandResult result;
-    fs::path out;
-  };
+  using Run = SavedRun;
 
-  // MA with 3 local steps on the seed's data, 4 workers, `rounds` rounds, `topology` as a
-  // <topology> element (the star when empty), with `failures`. Hierarchical runs on the zoned
-  // platform (workers z0h0, z0h1, z1h0, z1h1), the tree on the mesh (mh0..mh3).
+  // `topology` as a <topology> element (the star when empty), 4 workers. Hierarchical runs on the
+  // zoned platform (workers z0h0, z0h1, z1h0, z1h1), the tree on the mesh (mh0..mh3).
   Run run(const std::string& name, const std::string& platform, const std::string& topology, int rounds,
           const std::string& failures) {
-    const auto data = source_dir() / "data";
     const bool zoned = platform == "zoned";
-    write_text(dir_ / (name + ".xml"), fmt::format(R"(<?xml version="1.0"?>
-<scenario name="collective-failures" seed="3">
-  <platform file="{}.xml"/>
-  <network model="CM02"><config name="network/crosstraffic" value="0"/></network>
-  <data train="{}" test="{}" label="target" standardize="true"/>
-  <model type="logistic" sim-parameters="120000" sim-forward-flops="0"/>
-  <workers count="4" placement="hosts" hosts="{}"/>
-  {}
-  {}
-  <algorithm name="ma" eta="0.05" local-steps="3"/>
-  <batch rule="fixed" size="8"/>
-  <training rounds="{}" header-bytes="0"/>
-  {}
-</scenario>
-)", platform, (data / "breast_cancer_seed_train.csv").string(), (data / "breast_cancer_seed_test.csv").string(),
-                                                   zoned ? "z0h0,z0h1,z1h0,z1h1" : "mh0,mh1,mh2,mh3",
-                                                   topology.empty() ? fmt::format(R"(<server host="{}"/>)", zoned ? "zsh0" : "mh4") : "",
-                                                   topology, rounds, failures));
-    const auto out = dir_ / ("out-" + name);
-    return {run_dmlsim(fmt::format("run {} -q --save-weights -o {}", (dir_ / (name + ".xml")).string(), out.string())), out};
+    FailureScenario scenario{"collective-failures", platform + ".xml", zoned ? "z0h0,z0h1,z1h0,z1h1" : "mh0,mh1,mh2,mh3",
+                             topology.empty() ? fmt::format(R"(<server host="{}"/>)", zoned ? "zsh0" : "mh4") : topology,
+                             failures, rounds};
+    return run_failure_scenario(dir_.path(), name, scenario);
   }
 
   // Hierarchical over the zones, 6 rounds, `host` down for good as round 3 starts.
@@ -260,7 +239,7 @@ TEST_F(CollectiveFailures, ALinkBetweenNoTwoWorkersIsRefused) {
   const auto r = run("link", "zoned", kHierarchical, 5, R"(<failures timeout="1s">
     <link name="wan-z0-zs" at="1s"/></failures>)");
   EXPECT_EQ(r.result.exit_code, 2) << r.result.out;
-  EXPECT_NE(r.result.out.find("link.xml:14"), std::string::npos) << r.result.out;
+  EXPECT_NE(r.result.out.find("link.xml:13"), std::string::npos) << r.result.out;
   EXPECT_NE(r.result.out.find("link 'wan-z0-zs' is on no route between two workers"), std::string::npos) << r.result.out;
   EXPECT_FALSE(fs::exists(r.out));
 }

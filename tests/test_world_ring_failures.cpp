@@ -48,37 +48,17 @@ class RingFailures : public ::testing::Test {
  protected:
   void SetUp() override { write_text(dir_ / "mesh.xml", mesh_platform()); }
 
-  struct Run {
-    CommandResult result;
-    fs::path out;
-  };
+  using Run = SavedRun;
 
-  // MA with 3 local steps on the seed's data, `rounds` rounds, on `topology` (with <server> for the
-  // star), with `failures`.
-  // `forward_flops` per sample makes compute and (with charge-eval) the evaluation cost time.
+  // On `topology` (with <server> for the star), workers w0..w2.
   Run run(const std::string& name, const std::string& topology, int rounds, const std::string& failures,
           const std::string& forward_flops = "0", bool charge_eval = false) {
-    const auto data = source_dir() / "data";
     const bool with_server = topology == "parameter-server" || name == "server";
-    write_text(dir_ / (name + ".xml"), fmt::format(R"(<?xml version="1.0"?>
-<scenario name="ring-failures" seed="3">
-  <platform file="mesh.xml"/>
-  <network model="CM02"><config name="network/crosstraffic" value="0"/></network>
-  <data train="{}" test="{}" label="target" standardize="true"/>
-  <model type="logistic" sim-parameters="120000" sim-forward-flops="{}"/>
-  <workers count="{}" placement="hosts" hosts="w0,w1,w2"/>
-  {}
-  <topology kind="{}"/>
-  <algorithm name="ma" eta="0.05" local-steps="3"/>
-  <batch rule="fixed" size="8"/>
-  <training rounds="{}" header-bytes="0" charge-eval="{}"/>
-  {}
-</scenario>
-)", (data / "breast_cancer_seed_train.csv").string(), (data / "breast_cancer_seed_test.csv").string(), forward_flops, kWorkers,
-                                                 with_server ? R"(<server host="s"/>)" : "", topology, rounds, charge_eval,
-                                                 failures));
-    const auto out = dir_ / ("out-" + name);
-    return {run_dmlsim(fmt::format("run {} -q --save-weights -o {}", (dir_ / (name + ".xml")).string(), out.string())), out};
+    std::string hosts;
+    for (int k = 0; k < kWorkers; ++k) hosts += fmt::format("{}w{}", k ? "," : "", k);
+    const std::string layout = std::string(with_server ? R"(<server host="s"/>)" : "") +
+                               fmt::format(R"(<topology kind="{}"/>)", topology);
+    return run_failure_scenario(dir_.path(), name, {"ring-failures", "mesh.xml", hosts, layout, failures, rounds, forward_flops, charge_eval});
   }
 
   static std::vector<double> column(const fs::path& out, const std::string& name) { return rounds_column(out, name); }
