@@ -13,14 +13,19 @@ writes each connection's request in connection order at the same instant (its bu
 FIFO first), the server answers a connection `gap` after its request is complete, and a round ends
 when every answer is in; the next starts at once (as `ProbeConnection::round_together` does).
 
-Nothing is fitted: the parameters are the profile's and the harness's. Deterministic (no random
-numbers). Standard library only.
+Nothing is fitted: the parameters are the profile's and the harness's. Deterministic: without
+`jitter` no random numbers; with it (a sensitivity check, not part of the model's figures) every
+application write and every ACK leaves up to `jitter` seconds late, uniformly, from a generator
+seeded with `seed` (each endpoint's ACKs keep their order, the requests their write order), as
+the endpoints' scheduling would delay them. Standard library only.
 
     /usr/bin/python3 tests/netfidelity/contention_model.py tests/netfidelity/data/*/*-f[2-9].json
+    /usr/bin/python3 tests/netfidelity/contention_model.py --jitter-us 300 --seeds 8 CELL.json   # rounds per seed
 """
 import heapq
 import json
 import math
+import random
 import sys
 
 MSS = 1448
@@ -329,8 +334,10 @@ class Sender:
 
 
 class Receiver:
-    def __init__(self, sim, link, on_message):
+    def __init__(self, sim, link, on_message, delay=None):
         self.sim, self.link, self.on_message = sim, link, on_message
+        self.delay = delay  # None, or a function giving each ACK's scheduling delay (seconds)
+        self.last_ack_at = 0.0
         self.sender = None
         self.got = bytearray()
         self.rcv_nxt = 0
@@ -365,7 +372,12 @@ class Receiver:
 
     def ack(self, now):
         newly, self.unacked = self.unacked, []
-        self.link.send(now, ACK_BYTES, self.sender.on_ack, self.rcv_nxt, newly)
+        if self.delay is None:
+            self.link.send(now, ACK_BYTES, self.sender.on_ack, self.rcv_nxt, newly)
+            return
+        self.last_ack_at = max(now + self.delay(), self.last_ack_at)  # late, but in order
+        self.sim.at(self.last_ack_at, lambda t, cum, acked: self.link.send(t, ACK_BYTES, self.sender.on_ack, cum, acked),
+                    self.rcv_nxt, newly)
 
 
 class Sim:
@@ -385,11 +397,15 @@ class Sim:
             fn(t, *args)
 
 
-def simulate_cell(rate, latency, size, flows, gap, rounds, queue=1000, hystart_delay=True, rounds_from_iw=True):
+def simulate_cell(rate, latency, size, flows, gap, rounds, queue=1000, hystart_delay=True, rounds_from_iw=True,
+                  jitter=0.0, seed=0):
     """{"results": per round the list of each flow's finish time after the round's start (seconds),
     "exits": per request connection how and at which window each of its slow starts ended}, and
-    the drops of both queues."""
+    the drops of both queues. `jitter` > 0: writes and ACKs up to that late (seeded, see above)."""
     sim = Sim()
+    rng = random.Random(seed)
+    delay = (lambda: rng.uniform(0.0, jitter)) if jitter > 0 else None
+    late = delay or (lambda: 0.0)
     up = Link(sim, rate, latency, queue)
     down = Link(sim, rate, latency, queue)
     segments = math.ceil(size / MSS)
@@ -403,11 +419,15 @@ def simulate_cell(rate, latency, size, flows, gap, rounds, queue=1000, hystart_d
         for i in range(flows):
             servers[i].expect(segments)
             clients[i].expect(segments)
-        for i in range(flows):  # connection order: flow 0's burst enters the FIFO first
-            requests[i].write(now, segments)
+        # Connection order: flow 0's burst enters the FIFO first (with jitter too: the client writes in order).
+        for i, d in enumerate(sorted(late() for _ in range(flows))):
+            if delay is None:
+                requests[i].write(now, segments)
+            else:
+                sim.at(now + d, lambda t, i: requests[i].write(t, segments), i)
 
     def request_done(i):
-        return lambda now: sim.at(now + gap, lambda t: answers[i].write(t, segments))
+        return lambda now: sim.at(now + gap + late(), lambda t: answers[i].write(t, segments))
 
     def answer_done(i):
         def done(now):
@@ -418,8 +438,8 @@ def simulate_cell(rate, latency, size, flows, gap, rounds, queue=1000, hystart_d
                     start_round(now)
         return done
 
-    servers = [Receiver(sim, down, request_done(i)) for i in range(flows)]
-    clients = [Receiver(sim, up, answer_done(i)) for i in range(flows)]
+    servers = [Receiver(sim, down, request_done(i), delay) for i in range(flows)]
+    clients = [Receiver(sim, up, answer_done(i), delay) for i in range(flows)]
     senders = lambda link, receivers: [Sender(sim, link, receivers[i], rtt0, hystart_delay=hystart_delay,
                                               rounds_from_iw=rounds_from_iw) for i in range(flows)]
     requests, answers = senders(up, servers), senders(down, clients)
@@ -437,12 +457,13 @@ def median(xs):
     return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
 
 
-def model_cell(record, hystart_delay=True, rounds_from_iw=True):
+def model_cell(record, hystart_delay=True, rounds_from_iw=True, jitter=0.0, seed=0):
     """Simulated k-th-flow finish medians and round median for a measured cell (hystart_delay=False:
-    HyStart leaves slow start on its ACK-train sign only, a sensitivity check)."""
+    HyStart leaves slow start on its ACK-train sign only, a sensitivity check; jitter, seed: see above)."""
     warm, measured = record["warmup"], record.get("rounds_per_repetition", len(record["rounds"]))
     state, drops = simulate_cell(record["bandwidth"], record["latency"], record["bytes"], record["flows"],
-                                 record["gap"], warm + measured, hystart_delay=hystart_delay, rounds_from_iw=rounds_from_iw)
+                                 record["gap"], warm + measured, hystart_delay=hystart_delay, rounds_from_iw=rounds_from_iw,
+                                 jitter=jitter, seed=seed)
     results = state["results"]
     kept = results[warm:]
     ranked = [sorted(r) for r in kept]
@@ -451,8 +472,32 @@ def model_cell(record, hystart_delay=True, rounds_from_iw=True):
             "first_exits": [e[0] if e else None for e in state["exits"]]}
 
 
+def jitter_runs(paths, jitter_us, seeds):
+    """Per cell, the model's rounds under `seeds` seeded jitters: does a small perturbation give
+    discrete states, as the real repetitions do?"""
+    for path in paths:
+        with open(path) as f:
+            r = json.load(f)
+        print(f"{r['id']}: real median {r['median']:.3f} s; model, writes and ACKs up to {jitter_us:g} us late")
+        for seed in range(seeds):
+            m = model_cell(r, jitter=jitter_us * 1e-6, seed=seed)
+            exits = " ".join(f"{e[1]:.0f}" if e else "-" for e in m["first_exits"])
+            print(f"  seed {seed}: median {m['median']:.3f} rounds {' '.join(f'{x:.3f}' for x in m['rounds'])} "
+                  f"request exits {exits}", flush=True)
+
+
 def main(args):
-    """contention_model.py [--rounds-from-16] CELL.json…  (--rounds-from-16: HyStart as in Linux before 25c1a9ca53db)"""
+    """contention_model.py [--rounds-from-16] CELL.json…  (--rounds-from-16: HyStart as in Linux before 25c1a9ca53db)
+    contention_model.py --jitter-us J [--seeds N] CELL.json…"""
+    if "--jitter-us" in args:
+        i = args.index("--jitter-us")
+        jitter, rest = float(args[i + 1]), args[:i] + args[i + 2:]
+        seeds = 8
+        if "--seeds" in rest:
+            j = rest.index("--seeds")
+            seeds, rest = int(rest[j + 1]), rest[:j] + rest[j + 2:]
+        jitter_runs(rest, jitter, seeds)
+        return
     rounds_from_iw = "--rounds-from-16" not in args
     for path in (a for a in args if a != "--rounds-from-16"):
         with open(path) as f:

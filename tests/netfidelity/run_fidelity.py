@@ -338,8 +338,8 @@ class TcpRecorder:
     """--record-tcp: tcp_sampler.py in both namespaces (the probe's requests, serve's answers), each
     dumping every connection's TCP_INFO through sock_diag every SAMPLER_PERIOD_MS."""
 
-    def __init__(self, link, cell, workdir):
-        self.paths = [os.path.join(workdir, f"{cell.id}.tcp{side}.json") for side in (0, 1)]
+    def __init__(self, link, cell, workdir, repetition):
+        self.paths = [os.path.join(workdir, f"{cell.id}.rep{repetition}.tcp{side}.json") for side in (0, 1)]
         self.procs = []
         for side, path in enumerate(self.paths):
             proc = link.spawn(side, ["/usr/bin/python3", os.path.join(HERE, "tcp_sampler.py"), "--port", str(PORT),
@@ -349,7 +349,8 @@ class TcpRecorder:
             if "sampling" not in proc.stdout.readline():
                 raise RuntimeError("tcp_sampler.py did not start")
 
-    def finish(self, cell):
+    def finish(self, cell, keep_dir=None):
+        """The per-round summary; the raw samples are copied to `keep_dir` (--keep-samples) if given."""
         for proc in self.procs:
             proc.send_signal(signal.SIGTERM)
         recordings = []
@@ -357,14 +358,18 @@ class TcpRecorder:
             proc.wait(30)
             with open(path) as f:
                 recordings.append(json.load(f))
+            if keep_dir:
+                os.makedirs(keep_dir, exist_ok=True)
+                shutil.copy(path, keep_dir)
         sys.path.insert(0, HERE)
         import tcp_sampler
         return {"period": SAMPLER_PERIOD_MS / 1e3, "samples": [len(r["samples"]) for r in recordings],
                 **tcp_sampler.summarise(recordings[0], recordings[1], PORT, cell.size, cell.flows)}
 
 
-def run_probe(tools, link, cell, workdir, record_tcp=False):
-    recorder = TcpRecorder(link, cell, workdir) if record_tcp else None
+def run_probe(tools, link, cell, workdir, record_tcp=None):
+    """`record_tcp`: None, or (repetition, directory for the raw samples or None) to run a TcpRecorder."""
+    recorder = TcpRecorder(link, cell, workdir, record_tcp[0]) if record_tcp else None
     serve = link.spawn(1, [tools.dmlsim, "calibrate", "serve", "--port", str(PORT), "--bind", link.addr[1], "--once",
                            "--timeout", "120", "--tcp-congestion", CONGESTION], stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
     if "serving" not in serve.stdout.readline():
@@ -388,7 +393,7 @@ def run_probe(tools, link, cell, workdir, record_tcp=False):
     with open(path) as f:
         probe = json.load(f)
     if recorder:
-        probe["tcp_state"] = recorder.finish(cell)
+        probe["tcp_state"] = recorder.finish(cell, record_tcp[1])
     return probe
 
 
@@ -401,7 +406,7 @@ def rounds_of(probe, cell):
     return [{"index": cell.warmup + i, "time": t, "finish": [t]} for i, t in enumerate(o["samples"])]
 
 
-def measure_once(tools, cell, index, workdir, record_tcp=False):
+def measure_once(tools, cell, index, workdir, record_tcp=None):
     link = Link(tools, cell, index)
     try:
         before, line_before = link.kernel_counters(), link.line_counters()
@@ -414,8 +419,15 @@ def measure_once(tools, cell, index, workdir, record_tcp=False):
     return probe, emulator, queue, packets, detail
 
 
+def load_average():
+    """The 1-, 5- and 15-minute load averages: what else the machine ran while a repetition was measured."""
+    with open("/proc/loadavg") as f:
+        return [float(x) for x in f.read().split()[:3]]
+
+
 def measure_repetition(tools, cell, index, workdir, record_tcp):
     """One repetition: a fresh link and connections, measured once more when the emulator dropped too much."""
+    load = load_average()
     for attempt in (1, 2):
         probe, emulator, queue, packets, detail = measure_once(tools, cell, index * 2 + attempt, workdir, record_tcp)
         bound = emulator_bound(packets)
@@ -423,7 +435,7 @@ def measure_repetition(tools, cell, index, workdir, record_tcp):
             break
         log(f"  {cell.id}: {emulator} emulator drops > bound {bound} (attempt {attempt})")
     return {"probe": probe, "emulator": emulator, "queue": queue, "packets": packets, "detail": detail,
-            "bound": bound, "attempts": attempt, "flagged": emulator > bound}
+            "bound": bound, "attempts": attempt, "flagged": emulator > bound, "loadavg": load}
 
 
 def pooled_rounds(cell, reps):
@@ -433,8 +445,12 @@ def pooled_rounds(cell, reps):
 
 def repetition_summary(cell, rep):
     q1, med, q3 = quartiles([r["time"] for r in rounds_of(rep["probe"], cell)])
-    return {"median": med, "iqr": q3 - q1, "drops_queue": rep["queue"], "drops_emulator": rep["emulator"],
-            "attempts": rep["attempts"], "flagged": rep["flagged"]}
+    summary = {"median": med, "iqr": q3 - q1, "drops_queue": rep["queue"], "drops_emulator": rep["emulator"],
+               "attempts": rep["attempts"], "flagged": rep["flagged"], "loadavg": rep["loadavg"],
+               "warmup_rounds": rep["probe"]["observations"][0].get("warmup_rounds", [])}
+    if "tcp_state" in rep["probe"]:
+        summary["tcp_state"] = rep["probe"]["tcp_state"]
+    return summary
 
 
 def summed_drops(reps):
@@ -447,9 +463,11 @@ def summed_drops(reps):
             "packets": packets, "detail": detail}
 
 
-def measure_cell(tools, cell, index, workdir, record_tcp=False):
-    """The cell's record (CONTRACT.md): `repeats` repetitions, their measured rounds pooled."""
-    reps = [measure_repetition(tools, cell, index * 2 * cell.repeats + 2 * k, workdir, record_tcp and k == 0)
+def measure_cell(tools, cell, index, workdir, record_tcp=False, keep_samples=None):
+    """The cell's record (CONTRACT.md): `repeats` repetitions, their measured rounds pooled; with
+    `record_tcp` every repetition's connections are sampled (raw samples kept in `keep_samples`/<cell id>)."""
+    keep = os.path.join(keep_samples, cell.id) if keep_samples else None
+    reps = [measure_repetition(tools, cell, index * 2 * cell.repeats + 2 * k, workdir, (k, keep) if record_tcp else None)
             for k in range(cell.repeats)]
     rounds = pooled_rounds(cell, reps)
     times = [r["time"] for r in rounds]
@@ -484,7 +502,7 @@ def measure_cell(tools, cell, index, workdir, record_tcp=False):
     if cell.repeats > 1:
         record["rounds_per_repetition"] = cell.rounds
         record["repetitions"] = [repetition_summary(cell, rep) for rep in reps]
-    if "tcp_state" in first:
+    if "tcp_state" in first and cell.repeats == 1:
         record["tcp_state"] = first["tcp_state"]
     return record
 
@@ -519,7 +537,8 @@ def measure(args, cells, out_dir):
                 continue
         started = time.time()
         try:
-            record = measure_cell(tools, cell, i, args.workdir, args.record_tcp)
+            keep = os.path.join(args.keep_samples, cell.set) if args.keep_samples else None
+            record = measure_cell(tools, cell, i, args.workdir, args.record_tcp, keep)
         except (RuntimeError, subprocess.SubprocessError, OSError) as e:
             log(f"  {cell.id}: FAILED {e}")
             continue
@@ -936,11 +955,19 @@ def median_of(xs):
     return quantile(sorted(xs), 0.5) if xs else None
 
 
+def tcp_states(record):
+    """Every recorded repetition's tcp_state in repetition order: `repetitions[k].tcp_state` (measure
+    --record-tcp records each repetition), or the single top-level `tcp_state` of older files."""
+    if "tcp_state" in record:
+        return [record["tcp_state"]]
+    return [rep["tcp_state"] for rep in record.get("repetitions", []) if "tcp_state" in rep]
+
+
 def tcp_state_section(args, records):
     """The recorded windows (measure --record-tcp, in --cwnd DIR) against the packet model's."""
     sys.path.insert(0, HERE)
     from contention_model import IW
-    recorded = [r for r in load_records([args.cwnd], {"validation", "blind"}) if "tcp_state" in r] if args.cwnd else []
+    recorded = [r for r in load_records([args.cwnd], {"validation", "blind"}) if tcp_states(r)] if args.cwnd else []
     if not recorded:
         return ""
     documented = {r["id"]: r for r in records}
@@ -957,7 +984,7 @@ def tcp_state_section(args, records):
         if r["flagged"]:
             continue
         cells += 1
-        state, model, model_16 = r["tcp_state"], packet_model(r), packet_model(r, rounds_from_iw=False)
+        state, model, model_16 = tcp_states(r)[0], packet_model(r), packet_model(r, rounds_from_iw=False)
         from_16 = [e[1] if e else None for e in model_16["first_exits"]]
         levels_16 += [w for w in from_16 if w]
         if requests_first_real(state) and from_16[0]:
@@ -1372,6 +1399,9 @@ def main():
     parser.add_argument("--record-tcp", action="store_true",
                         help="measure: sample every connection's TCP_INFO (window, threshold, retransmissions) in both "
                         "namespaces and store it per round and connection as the cell's tcp_state")
+    parser.add_argument("--keep-samples", metavar="DIR",
+                        help="measure --record-tcp: also keep tcp_sampler.py's raw samples, DIR/<set>/<cell>/<cell>.rep<k>.tcp<0|1>.json "
+                        "(0: the probe's namespace, 1: serve's)")
     parser.add_argument("--skip-existing", action="store_true", help="measure: keep cells already in --out-dir")
     parser.add_argument("--data", action="append", default=[], help="report: measured cells (DIR/<set>/*.json), repeatable")
     parser.add_argument("--profile", action="append", default=[],

@@ -8,7 +8,8 @@ per period, without starting a process per sample. A sample is kept when a conne
 flight or unsent, or when its window or threshold changed since its last kept sample; on SIGTERM or
 SIGINT the samples are written to FILE as JSON: {"period": s, "samples": [[t, inode, local port,
 remote port, ca_state, cwnd, ssthresh, srtt_us, unacked, lost, total_retrans, bytes_acked,
-bytes_sent, notsent, delivery_rate], ...]} with t in seconds of CLOCK_MONOTONIC.
+bytes_sent, notsent, delivery_rate, rto_us, rttvar_us], ...]} with t in seconds of CLOCK_MONOTONIC
+(recordings made before rto_us and rttvar_us were added lack them; `fields` names what a file holds).
 """
 import argparse
 import json
@@ -25,7 +26,7 @@ INET_DIAG_INFO = 2
 TCP_LISTEN = 10
 INFINITE_SSTHRESH = 0x7FFFFFFF
 FIELDS = ["t", "inode", "lport", "rport", "ca_state", "cwnd", "ssthresh", "rtt_us", "unacked", "lost", "total_retrans",
-          "bytes_acked", "bytes_sent", "notsent", "delivery_rate"]
+          "bytes_acked", "bytes_sent", "notsent", "delivery_rate", "rto_us", "rttvar_us"]
 
 
 def request(seq):
@@ -40,7 +41,7 @@ def parse_info(info):
     u64 = lambda off: struct.unpack_from("=Q", info, off)[0] if len(info) >= off + 8 else 0
     ssthresh = u32(76)
     return [info[1], u32(80), None if ssthresh >= INFINITE_SSTHRESH else ssthresh, u32(68), u32(24), u32(32), u32(100),
-            u64(120), u64(200), u32(144) if len(info) >= 148 else 0, u64(160)]
+            u64(120), u64(200), u32(144) if len(info) >= 148 else 0, u64(160), u32(8), u32(72)]
 
 
 def dump(sock, seq, port):
@@ -86,7 +87,9 @@ def connections(recording, port, side):
     `port`) or "answer" (serve's, local port `port`)."""
     out = {}
     for s in rows(recording):
-        if (s["rport"] if side == "request" else s["lport"]) == port:
+        # Sockets no process holds any more (TIME_WAIT, orphaned FIN_WAIT) report inode 0: without
+        # this check every closed connection of a namespace would merge into one.
+        if s["inode"] and (s["rport"] if side == "request" else s["lport"]) == port:
             out.setdefault(s["inode"], []).append(s)
     return out
 
@@ -102,14 +105,35 @@ def busy(sample):
     return (sample["unacked"] > 0 or sample["notsent"] > 0) and sample["bytes_sent"] > FIRST_EXCHANGE
 
 
+def idle_restart(before, first, last_send):
+    """What the restart after idle had to go on at a round's start: the window before it (`before`,
+    the last sample before the round's first busy one), the time since the connection last sent
+    new data (`last_send`: the first sample showing its final bytes_sent; Linux's lsndtime, to
+    within a sampling period) and the retransmission timeout then. Linux restarts when that idle
+    exceeds the RTO and halves the window once per whole RTO in it (tcp_cwnd_restart: one halving
+    for an idle between 1 and 2 RTOs, two for 2 to 3, ...), down to the initial window."""
+    if before is None or last_send is None:
+        return {}
+    out = {"cwnd_before": before["cwnd"], "idle_s": round(first["t"] - last_send["t"], 4)}
+    if before.get("rto_us"):
+        out["rto_ms"] = before["rto_us"] / 1e3
+    return out
+
+
 def connection_rounds(samples, message, starts):
     """Per round of one connection: window at its start and largest, slow-start threshold at start
-    and end, where slow start ended (threshold newly set or lowered), retransmissions, largest RTT."""
-    by_round, previous = {}, None
+    and end, where slow start ended (threshold newly set or lowered), retransmissions, largest RTT,
+    and what the restart after idle started from (idle_restart)."""
+    by_round, previous, last_send, idle_from = {}, None, None, {}
     out = []
     for s in samples:
         if busy(s):
-            by_round.setdefault(round_index(s, message), []).append((previous, s))
+            k = round_index(s, message)
+            if k not in by_round:
+                idle_from[k] = last_send
+            by_round.setdefault(k, []).append((previous, s))
+        if previous is not None and s["bytes_sent"] > previous["bytes_sent"]:
+            last_send = s
         previous = s
     for k in sorted(by_round):
         pairs = by_round[k]
@@ -123,7 +147,8 @@ def connection_rounds(samples, message, starts):
                   "retrans": last["total_retrans"] - (before["total_retrans"] if before else 0),
                   "lost_max": max(s["lost"] for _, s in pairs), "ca_state_max": max(s["ca_state"] for _, s in pairs),
                   "rtt_max_ms": max(s["rtt_us"] for _, s in pairs) / 1e3, "samples": len(pairs),
-                  "busy_s": round(last["t"] - t0, 4), "start_s": round(first["t"] - t0, 4)}
+                  "busy_s": round(last["t"] - t0, 4), "start_s": round(first["t"] - t0, 4),
+                  **idle_restart(before, first, idle_from.get(k))}
         if exits:
             p, s = exits[0]
             record["exit"] = {"cwnd": s["cwnd"], "ssthresh": s["ssthresh"], "previous_cwnd": p["cwnd"],

@@ -1,0 +1,320 @@
+#!/usr/bin/python3
+"""Why a contention cell's real round differs between repetitions and runs: the recorded windows
+compared repetition by repetition.
+
+    spread_analysis.py DIR...              # text: every repetition's rounds, exits and restarts
+    spread_analysis.py --markdown DIR...   # the section run_fidelity.py report puts in docs/network-fidelity.md
+
+Each DIR holds runs, DIR/<run>/<set>/<cell>.json, measured with `run_fidelity.py measure
+--record-tcp` (every repetition's `tcp_state`, CONTRACT.md). A run's name says how it was made
+(its README); runs whose name ends in `-busy` had two busy loops at normal priority beside them.
+
+What it reads per connection and round (requests: the probe's connections, answers: serve's):
+- where slow start ended (`exit`: round and window) — HyStart's exits fall on a ladder of windows;
+- the restart after idle: Linux halves the window once per whole retransmission timeout (RTO) of
+  idle beyond the first (tcp_cwnd_restart), so a connection whose idle lies near a whole number of
+  RTOs restarts at a window twice or half as large depending on a few milliseconds.
+Stdlib only.
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import sys
+
+IW = 10  # Linux's initial window (packets): the restart after idle never goes below it
+SAME_ROUND = 0.02  # two repetitions' rounds closer than this (relative) count as the same
+SAME_WINDOW = 0.10  # two exits' windows closer than this (relative) count as the same rung
+NEAR_BOUNDARY_S = 0.025  # an idle this close to a whole number of RTOs: a few sampling periods
+
+
+def load_runs(roots):
+    """[(run label, record)] of every cell file under roots/<run>/<set>/, in name order."""
+    out = []
+    for root in roots:
+        for path in sorted(glob.glob(os.path.join(root, "*", "*", "*.json"))):
+            with open(path) as f:
+                record = json.load(f)
+            if any("tcp_state" in rep for rep in record.get("repetitions", [])):
+                out.append((os.path.basename(os.path.dirname(os.path.dirname(path))), record))
+    return out
+
+
+def repetitions(record):
+    """Per recorded repetition: {k, median, load, times (warm-up then measured), state}."""
+    out = []
+    for k, rep in enumerate(record["repetitions"]):
+        if "tcp_state" not in rep or rep.get("flagged"):
+            continue
+        measured = [r for r in record["rounds"] if r["repetition"] == k]
+        times = [r["time"] for r in rep.get("warmup_rounds", [])] + [r["time"] for r in measured]
+        # The probe's closing exchange after the last round shows up as one more round: left out.
+        state = {side: [[r for r in conn if r["round"] < len(times)] for conn in rep["tcp_state"][side]]
+                 for side in ("requests", "answers")}
+        out.append({"k": k, "median": rep["median"], "load": rep.get("loadavg", [None])[0], "times": times,
+                    "state": state, "queue": rep["drops_queue"]})
+    return out
+
+
+def halvings(rnd):
+    """How often the restart after idle halved this round's window (None: no restart seen)."""
+    before, start = rnd.get("cwnd_before"), rnd["cwnd_start"]
+    if not before or rnd["round"] == 0 or start >= before:
+        return None if not before or rnd["round"] == 0 else 0
+    return round(math.log2(before / start))
+
+
+def predicted_halvings(rnd):
+    """tcp_cwnd_restart's count from the recorded idle and RTO: restart only when idle > RTO, then
+    one halving per whole RTO beyond the first; None without an RTO in the recording."""
+    idle, rto = rnd.get("idle_s"), rnd.get("rto_ms")
+    if idle is None or not rto or rnd["round"] == 0:
+        return None
+    ratio = idle / (rto / 1e3)
+    return max(0, math.ceil(ratio) - 1)
+
+
+def floor_limited(rnd):
+    """The restart reached the initial window: further halvings would not show."""
+    return rnd["cwnd_start"] <= IW
+
+
+def boundary_distance(rnd):
+    """Seconds from the recorded idle to the nearest whole number (>= 1) of RTOs."""
+    idle, rto = rnd.get("idle_s"), rnd.get("rto_ms")
+    if idle is None or not rto:
+        return None
+    rto_s = rto / 1e3
+    k = max(1, round(idle / rto_s))
+    return abs(idle - k * rto_s)
+
+
+def exits(conn):
+    """[(round, window)] where this connection's slow-start threshold was set or lowered."""
+    return [(r["round"], r["exit"]["cwnd"], r["exit"]["retrans"] > 0) for r in conn if "exit" in r]
+
+
+def connections(state):
+    """[(label, rounds)] requests then answers, flows in write order."""
+    return [(f"request {f}", c) for f, c in enumerate(state["requests"])] + \
+           [(f"answer {f}", c) for f, c in enumerate(state["answers"])]
+
+
+def first_divergence(a, b):
+    """The first event (in round order) where two repetitions of one cell differ: a slow-start exit
+    (round or rung) or a restart's halvings; None if they agree on every recorded one."""
+    ca, cb = connections(a["state"]), connections(b["state"])
+    rounds = max((r["round"] for _, c in ca + cb for r in c), default=-1)
+    for k in range(rounds + 1):
+        for (name, x), (_, y) in zip(ca, cb):
+            rx = next((r for r in x if r["round"] == k), None)
+            ry = next((r for r in y if r["round"] == k), None)
+            if rx is None or ry is None:
+                continue
+            hx, hy = halvings(rx), halvings(ry)
+            if hx is not None and hy is not None and hx != hy and not (floor_limited(rx) and floor_limited(ry)):
+                return {"round": k, "connection": name, "what": "restart",
+                        "a": f"halved {hx}x (idle {rx.get('idle_s', 0):.3f} s)", "b": f"halved {hy}x (idle {ry.get('idle_s', 0):.3f} s)"}
+            ex, ey = rx.get("exit"), ry.get("exit")
+            if (ex is None) != (ey is None) or (ex and abs(ex["cwnd"] - ey["cwnd"]) > SAME_WINDOW * max(ex["cwnd"], ey["cwnd"])):
+                return {"round": k, "connection": name, "what": "slow-start exit",
+                        "a": f"at {ex['cwnd']}" if ex else "none", "b": f"at {ey['cwnd']}" if ey else "none"}
+    return None
+
+
+def states_of(reps):
+    """Repetitions grouped by their round times (every round within SAME_ROUND): [[rep, ...], ...],
+    the largest group first."""
+    groups = []
+    for rep in reps:
+        for g in groups:
+            ref = g[0]["times"]
+            if len(ref) == len(rep["times"]) and all(abs(x - y) <= SAME_ROUND * y for x, y in zip(rep["times"], ref)):
+                g.append(rep)
+                break
+        else:
+            groups.append([rep])
+    return sorted(groups, key=lambda g: -len(g))
+
+
+def restart_stats(runs):
+    """Every restart after idle with a recorded RTO: observed vs predicted halvings, and how close
+    its idle lay to a boundary (a whole number of RTOs)."""
+    seen, agree, near, ratios = 0, 0, 0, []
+    for _, record in runs:
+        for rep in repetitions(record):
+            for _, conn in connections(rep["state"]):
+                for rnd in conn:
+                    h, p, d = halvings(rnd), predicted_halvings(rnd), boundary_distance(rnd)
+                    if h is None or p is None:
+                        continue
+                    seen += 1
+                    agree += h == p or (floor_limited(rnd) and h <= p)
+                    near += d is not None and d <= NEAR_BOUNDARY_S
+                    ratios.append(rnd["idle_s"] / (rnd["rto_ms"] / 1e3))
+    return {"restarts": seen, "agree": agree, "near": near, "ratios": sorted(ratios)}
+
+
+def compact_exits(state, side):
+    return " ".join(",".join(f"{k}:{w}{'L' if loss else ''}" for k, w, loss in exits(c)) or "—" for c in state[side])
+
+
+def compact_halvings(state, side):
+    """Per connection, the halvings of its restarts after round 0, one digit a round ('.' none seen)."""
+    def digit(r):
+        h = halvings(r)
+        return "." if h is None else str(h)
+    return " ".join("".join(digit(r) for r in c if r["round"] > 0) for c in state[side])
+
+
+def condition(run):
+    return "busy loops" if run.endswith("-busy") else "as found"
+
+
+def repetition_rows(runs):
+    rows = ["| run (load) | cell | rep. | median | rounds, warm-up then measured (s) | requests: exits round:window | "
+            "answers: exits | restarts' halvings per round, requests / answers |", "|---|---|---|---|---|---|---|---|"]
+    for run, record in runs:
+        for rep in repetitions(record):
+            st = rep["state"]
+            load = f"{rep['load']:.1f}" if rep["load"] is not None else "?"
+            rows.append(f"| {run} ({condition(run)}, {load}) | {record['id']} | {rep['k']} | {rep['median']:.3f} | "
+                        f"{' '.join(f'{t:.2f}' for t in rep['times'])} | {compact_exits(st, 'requests')} | "
+                        f"{compact_exits(st, 'answers')} | {compact_halvings(st, 'requests')} / {compact_halvings(st, 'answers')} |")
+    return rows
+
+
+def cell_states(runs):
+    """{cell id: [(state's repetitions with their run)]}: every run's repetitions of a cell grouped."""
+    by_cell = {}
+    for run, record in runs:
+        for rep in repetitions(record):
+            by_cell.setdefault(record["id"], []).append({**rep, "run": run})
+    return {cell: states_of(reps) for cell, reps in by_cell.items()}
+
+
+def state_rows(states):
+    rows = ["| cell | state | medians (s) | repetitions: as found / busy loops | first difference from the commonest state |",
+            "|---|---|---|---|---|"]
+    for cell, groups in states.items():
+        for i, g in enumerate(groups):
+            meds = sorted(r["median"] for r in g)
+            span = f"{meds[0]:.3f}" if meds[-1] - meds[0] < 0.0005 else f"{meds[0]:.3f}–{meds[-1]:.3f}"
+            found = sum(condition(r["run"]) == "as found" for r in g)
+            d = first_divergence(groups[0][0], g[0]) if i else None
+            diff = "—" if not i else (f"round {d['round']}, {d['connection']}: {d['what']} {d['a']} vs {d['b']}" if d
+                                       else "no exit or restart differs (timing only)")
+            rows.append(f"| {cell} | {chr(ord('A') + i)} | {span} | {found} / {len(g) - found} | {diff} |")
+    return rows
+
+
+def divergence_kinds(states):
+    """How the states of each cell first part from the commonest one: counts by kind and round."""
+    kinds = {}
+    for groups in states.values():
+        for g in groups[1:]:
+            d = first_divergence(groups[0][0], g[0])
+            key = ("timing only", None) if d is None else (d["what"], d["round"])
+            kinds[key] = kinds.get(key, 0) + 1
+    return kinds
+
+
+def markdown(roots, command):
+    runs = load_runs(roots)
+    if not runs:
+        return ""
+    states = cell_states(runs)
+    stats = restart_stats(runs)
+    kinds = divergence_kinds(states)
+    reps = [r for _, rec in runs for r in repetitions(rec)]
+    within = []
+    for run, record in runs:
+        meds = [r["median"] for r in repetitions(record)]
+        within.append((max(meds) / min(meds), record["id"], run))
+    ratios = stats["ratios"]
+    kind_text = ", ".join(f"{n} at a {what}" + (f" in round {k}" if k is not None else "")
+                          for (what, k), n in sorted(kinds.items(), key=lambda x: (-x[1], str(x[0])))) or "none"
+    n_states = sum(len(g) for g in states.values())
+    busy = [r for r in runs if condition(r[0]) == "busy loops"]
+    return f"""### What separates the discrete states
+
+Generated from `tests/netfidelity/data-spread` ({len(runs)} cell measurements in {len({r for r, _ in runs})} runs,
+{len(reps)} repetitions, every repetition's windows recorded; how they were made: its README.md), by
+
+    {command}
+
+Two repetitions are counted as one state when every round (warm-up included) lies within
+{100 * SAME_ROUND:.0f} % of the other's. A restart's halvings are read from the window before and after
+it; Linux restarts a connection idle longer than its RTO and halves the window once per further
+whole RTO of idle (`tcp_cwnd_restart`), down to the initial window.
+
+- **Discrete states, one trajectory each.** The {len(reps)} repetitions fall into {n_states} states over
+  {len(states)} cells; repetitions in one state repeat each other's round times round by round (warm-up
+  included), not just their medians. Within one run the repetitions' medians spread by up to
+  {100 * (max(within)[0] - 1):.0f} % ({max(within)[1]}, run {max(within)[2]}).{' ' + str(len(busy)) + ' of the ' + str(len(runs)) + ' measurements ran beside two busy loops.' if busy else ''}
+- **Where the states part.** Against each cell's commonest state, the others first differ: {kind_text}.
+  The states do not part at one event and then stay apart by a constant: a different window at one
+  round changes that round's length, hence every connection's idle before the next round, hence
+  their restart windows, so the whole trajectory changes.
+- **The restart after idle is on a knife edge.** {stats['restarts']} restarts with the RTO recorded;
+  tcp_cwnd_restart's count from the recorded idle and RTO matches the observed halvings in
+  {stats['agree']} ({100 * stats['agree'] / max(1, stats['restarts']):.0f} %; the idle is known to within a
+  sampling period). The idle lies within {1e3 * NEAR_BOUNDARY_S:.0f} ms of a whole number of RTOs in
+  {stats['near']} of them ({100 * stats['near'] / max(1, stats['restarts']):.0f} %): idle / RTO has median
+  {quantile(ratios, 0.5):.2f} (quartiles {quantile(ratios, 0.25):.2f}–{quantile(ratios, 0.75):.2f}). In a
+  contention round the early flows idle for most of the round while the late ones finish, so idle
+  and round scale together with the RTO (about the path's RTT plus 200 ms): a few milliseconds of
+  scheduling move a connection across a boundary and its next window by a factor two.
+
+{chr(10).join(state_rows(states))}
+
+Every repetition (halvings: one digit per restart from round 1 on, connections separated by spaces,
+`.` where the recording shows no restart; exits `round:window`, `L` where retransmissions had
+already been counted, i.e. a loss):
+
+{chr(10).join(repetition_rows(runs))}
+"""
+
+
+def quantile(xs, f):
+    if not xs:
+        return float("nan")
+    i = f * (len(xs) - 1)
+    lo = int(i)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (i - lo)
+
+
+def text(roots):
+    runs = load_runs(roots)
+    out = []
+    for run, record in runs:
+        out.append(f"== {run} {record['id']}")
+        for rep in repetitions(record):
+            st = rep["state"]
+            out.append(f"  rep {rep['k']} median {rep['median']:.3f} load {rep['load']} rounds "
+                       + " ".join(f"{t:.3f}" for t in rep["times"]))
+            for name, conn in connections(st):
+                cells = []
+                for r in conn:
+                    h, p = halvings(r), predicted_halvings(r)
+                    idle = f" idle {r['idle_s']:.3f}/rto {r.get('rto_ms', 0):.0f}" if r.get("idle_s") is not None and r["round"] else ""
+                    ex = f" EXIT {r['exit']['cwnd']}" if "exit" in r else ""
+                    cells.append(f"{r['round']}:{r.get('cwnd_before', '-')}->{r['cwnd_start']}..{r['cwnd_max']}"
+                                 f" h{h if h is not None else '-'}/{p if p is not None else '-'}{idle}{ex}")
+                out.append(f"    {name:10} " + " | ".join(cells))
+    return "\n".join(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("dirs", nargs="+")
+    ap.add_argument("--markdown", action="store_true")
+    args = ap.parse_args()
+    print(markdown(args.dirs, "spread_analysis.py --markdown " + " ".join(args.dirs)) if args.markdown else text(args.dirs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
