@@ -17,7 +17,8 @@ Nothing is fitted: the parameters are the profile's and the harness's. Determini
 `jitter` no random numbers; with it (a sensitivity check, not part of the model's figures) every
 application write and every ACK leaves up to `jitter` seconds late, uniformly, from a generator
 seeded with `seed` (each endpoint's ACKs keep their order, the requests their write order), as
-the endpoints' scheduling would delay them. Standard library only.
+the endpoints' scheduling would delay them; with `offset` each leaves that much later still (a
+constant processing delay, the same in every round). Standard library only.
 
     /usr/bin/python3 tests/netfidelity/contention_model.py tests/netfidelity/data/*/*-f[2-9].json
     /usr/bin/python3 tests/netfidelity/contention_model.py --jitter-us 300 --seeds 8 CELL.json   # rounds per seed
@@ -115,6 +116,7 @@ class Sender:
         # only from that window on, as before that commit.
         self.rounds_from_iw = rounds_from_iw
         self.exits = []  # (how, window) each time slow start ended: "ack train", "delay" or "loss"
+        self.restarts = []  # per message written after an idle: (idle s, RTO s, halvings of the window)
 
     # --- the application
     def write(self, now, segments):
@@ -122,8 +124,10 @@ class Sender:
             idle = now - self.last_send
             if self.epoch_start is not None:
                 self.epoch_start += idle  # CUBIC's CA_EVENT_TX_START
+            before = self.cwnd
             if self.restart and idle > self.rto:
                 self.restart_after_idle(idle)
+            self.restarts.append((idle, self.rto, round(math.log2(before / self.cwnd))))
             self.hystart_reset(now)
         self.app_end += segments
         self.state.extend(bytes(segments))
@@ -398,13 +402,14 @@ class Sim:
 
 
 def simulate_cell(rate, latency, size, flows, gap, rounds, queue=1000, hystart_delay=True, rounds_from_iw=True,
-                  jitter=0.0, seed=0):
+                  jitter=0.0, seed=0, offset=0.0):
     """{"results": per round the list of each flow's finish time after the round's start (seconds),
     "exits": per request connection how and at which window each of its slow starts ended}, and
-    the drops of both queues. `jitter` > 0: writes and ACKs up to that late (seeded, see above)."""
+    the drops of both queues. `jitter` > 0: writes and ACKs up to that late (seeded, see above);
+    `offset`: each of them that much later still, a constant processing delay."""
     sim = Sim()
     rng = random.Random(seed)
-    delay = (lambda: rng.uniform(0.0, jitter)) if jitter > 0 else None
+    delay = (lambda: offset + (rng.uniform(0.0, jitter) if jitter > 0 else 0.0)) if jitter > 0 or offset > 0 else None
     late = delay or (lambda: 0.0)
     up = Link(sim, rate, latency, queue)
     down = Link(sim, rate, latency, queue)
@@ -448,6 +453,7 @@ def simulate_cell(rate, latency, size, flows, gap, rounds, queue=1000, hystart_d
     start_round(0.0)
     sim.run(lambda: len(state["results"]) >= rounds)
     state["exits"] = [s.exits for s in requests]
+    state["restarts"] = [s.restarts for s in requests + answers]  # requests then answers, per message
     return state, up.drops + down.drops
 
 
@@ -457,33 +463,50 @@ def median(xs):
     return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
 
 
-def model_cell(record, hystart_delay=True, rounds_from_iw=True, jitter=0.0, seed=0):
+def model_cell(record, hystart_delay=True, rounds_from_iw=True, jitter=0.0, seed=0, offset=0.0):
     """Simulated k-th-flow finish medians and round median for a measured cell (hystart_delay=False:
     HyStart leaves slow start on its ACK-train sign only, a sensitivity check; jitter, seed: see above)."""
     warm, measured = record["warmup"], record.get("rounds_per_repetition", len(record["rounds"]))
     state, drops = simulate_cell(record["bandwidth"], record["latency"], record["bytes"], record["flows"],
                                  record["gap"], warm + measured, hystart_delay=hystart_delay, rounds_from_iw=rounds_from_iw,
-                                 jitter=jitter, seed=seed)
+                                 jitter=jitter, seed=seed, offset=offset)
     results = state["results"]
     kept = results[warm:]
     ranked = [sorted(r) for r in kept]
     return {"ranked": [median([r[k] for r in ranked]) for k in range(record["flows"])], "finish": kept,
             "median": median([max(r) for r in kept]), "drops": drops, "rounds": [max(r) for r in results],
-            "first_exits": [e[0] if e else None for e in state["exits"]]}
+            "first_exits": [e[0] if e else None for e in state["exits"]], "restarts": state["restarts"]}
+
+
+def first_restart_difference(a, b):
+    """(round, connection, (idle, RTO, halvings) in a, same in b) of the first restart after idle
+    whose halvings differ between two runs of the model, in round order; None if none does."""
+    rounds = max(len(c) for c in a["restarts"])
+    for k in range(rounds):
+        for i, (x, y) in enumerate(zip(a["restarts"], b["restarts"])):
+            if k < len(x) and k < len(y) and x[k][2] != y[k][2]:
+                return k, i, x[k], y[k]
+    return None
 
 
 def jitter_runs(paths, jitter_us, seeds):
     """Per cell, the model's rounds under `seeds` seeded jitters: does a small perturbation give
-    discrete states, as the real repetitions do?"""
+    discrete states, as the real repetitions do? Each seed's first restart that differs from the
+    unperturbed model's: round, connection (requests first), idle / RTO on both sides."""
     for path in paths:
         with open(path) as f:
             r = json.load(f)
         print(f"{r['id']}: real median {r['median']:.3f} s; model, writes and ACKs up to {jitter_us:g} us late")
+        base = model_cell(r)
         for seed in range(seeds):
             m = model_cell(r, jitter=jitter_us * 1e-6, seed=seed)
             exits = " ".join(f"{e[1]:.0f}" if e else "-" for e in m["first_exits"])
+            d = first_restart_difference(base, m)
+            where = "no restart differs" if d is None else (
+                f"round {d[0]} connection {d[1]}: idle/RTO {d[2][0] / d[2][1]:.3f} -> {d[3][0] / d[3][1]:.3f}, "
+                f"halvings {d[2][2]} -> {d[3][2]}")
             print(f"  seed {seed}: median {m['median']:.3f} rounds {' '.join(f'{x:.3f}' for x in m['rounds'])} "
-                  f"request exits {exits}", flush=True)
+                  f"request exits {exits}; first different restart: {where}", flush=True)
 
 
 def main(args):

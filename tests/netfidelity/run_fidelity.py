@@ -19,7 +19,8 @@ tests/netfidelity/CONTRACT.md.
     run_fidelity.py report --data DIR --profile linux-tcp --profile cm02 --write-doc docs/network-fidelity.md
     run_fidelity.py ci --profile linux-tcp                           # reduced grid, then report; CTest's netfidelity
     run_fidelity.py measure --grid validation --only 'f[2-8]$' --record-tcp --out-dir tests/netfidelity/data-cwnd
-                                   # also every connection's TCP_INFO per round (tcp_sampler.py); `report` reads --cwnd DIR
+                                   # also every connection's TCP_INFO per round (tcp_sampler.py), every repetition;
+                                   # `report` reads --cwnd DIR and --spread DIR (spread_analysis.py); --keep-samples DIR keeps the raw samples
 
 Exit 77 (skipped) without root, network namespaces, /dev/net/tun or real-time scheduling.
 """
@@ -447,7 +448,8 @@ def repetition_summary(cell, rep):
     q1, med, q3 = quartiles([r["time"] for r in rounds_of(rep["probe"], cell)])
     summary = {"median": med, "iqr": q3 - q1, "drops_queue": rep["queue"], "drops_emulator": rep["emulator"],
                "attempts": rep["attempts"], "flagged": rep["flagged"], "loadavg": rep["loadavg"],
-               "warmup_rounds": rep["probe"]["observations"][0].get("warmup_rounds", [])}
+               "warmup_rounds": rep["probe"]["observations"][0].get("warmup_rounds", []),
+               "late": {k: v for k, v in rep["detail"].items() if "late" in k}}
     if "tcp_state" in rep["probe"]:
         summary["tcp_state"] = rep["probe"]["tcp_state"]
     return summary
@@ -1093,6 +1095,22 @@ Rounds are numbered from the first warm-up round.
 """
 
 
+def spread_section(args, records):
+    """Every repetition's windows recorded (--spread DIR, spread_analysis.py): what separates the
+    discrete states of a contention cell; the documented cells' delay-line lateness beside it."""
+    if not args.spread or not os.path.isdir(args.spread):
+        return ""
+    sys.path.insert(0, HERE)
+    import spread_analysis
+    cells = [r for r in records if r["flows"] > 1 and not r["flagged"]]
+    late = [sum(v for k, v in r["drops"]["detail"].items() if k.endswith("late_over_1ms")) for r in cells]
+    latest = [max((v for k, v in r["drops"]["detail"].items() if k.endswith("max_late_us")), default=0) for r in cells]
+    documented = (f"at most {max(late)} releases over 1 ms late per cell (all repetitions together) and at most "
+                  f"{max(latest) / 1e3:.0f} ms" if cells else None)
+    command = f"/usr/bin/python3 tests/netfidelity/spread_analysis.py --markdown {os.path.relpath(args.spread, SOURCE)}"
+    return spread_analysis.markdown([args.spread], command, documented)
+
+
 def repeat_change(args, record):
     """Relative change (percent) of the repeat run's median for this cell, None without one."""
     if not args.repeat:
@@ -1157,8 +1175,9 @@ the thresholds the connections keep across idle restarts (see "Measured TCP wind
 contention"), and consecutive repetitions on the same machine settle it the same way. Other runs of the same cells, minutes to days apart, moved
 them further: over all runs the largest median is a median {100 * (median_of(across) - 1):.0f} % above the smallest
 (worst {worst[1]['id']}, {100 * (worst[0] - 1):.0f} %). Nothing in the drop counters or the delay line's lateness
-separates the runs; what settles the slow-start exits differently from one run to the next (the
-machine's load, the timing of ACK trains) was not found. A contention cell's real round is
+separates the runs; what does is the timing: where each connection leaves slow start in the first
+rounds, and how often each restart after idle halves a window, a count that changes in steps as the
+idle crosses whole RTOs (below, "What separates the discrete states"). A contention cell's real round is
 therefore known only to within that spread on this machine, and `netfidelity` (CI) reports its
 contention cells without judging their real medians. {label}'s round lies within the measured
 range in {sum(inside)} of {len(inside)} cells."""
@@ -1296,6 +1315,7 @@ would have to ask the connection model for its flow's rate before it starts.
 
 {packet_model_section(args, records, sims)}
 {tcp_state_section(args, records)}
+{spread_section(args, records)}
 
 ## Steady state: round index vs round time
 
@@ -1411,6 +1431,9 @@ def main():
                         "(all but its 'Generated' line)")
     parser.add_argument("--cwnd", default=os.path.join(HERE, "data-cwnd"),
                         help="report: contention cells measured with --record-tcp (DIR/<set>/*.json), their section if present")
+    parser.add_argument("--spread", default=os.path.join(HERE, "data-spread"),
+                        help="report: contention cells measured with every repetition's windows recorded (DIR/<run>/<set>/*.json), "
+                        "spread_analysis.py's section if present")
     parser.add_argument("--invocations", default=os.path.join(HERE, "data-invocations"),
                         help="report: single runs of the ci grid's contention cells by separate invocations (DIR/<run>/<set>/*.json)")
     parser.add_argument("--repeat", help="report: a second measurement of the same grid (DIR/<set>/*.json), compared cell by cell")
