@@ -371,6 +371,9 @@ def markdown(roots, command, documented_late=None):
     documented = f" the documented contention cells had {documented_late}." if documented_late else ""
     loads = [r["load"] for r in reps if r["load"] is not None] or [float("nan")]
     latest = [lateness(rec["drops"]["detail"])[1] for _, rec in runs]
+    recurring = [(cell, g) for cell, groups in states.items() for g in groups if len({r["run"] for r in g}) > 1]
+    recurring_text = "; ".join(f"{cell} {min(r['median'] for r in g):.3f} s in {len({r['run'] for r in g})} runs"
+                               for cell, g in recurring) or "none"
     return f"""### What separates the discrete states
 
 Generated from `tests/netfidelity/data-spread` ({len(runs)} cell measurements in {len({r for r, _ in runs})} runs,
@@ -385,7 +388,8 @@ whole RTO of idle (`tcp_cwnd_restart`), down to the initial window.
 
 - **Discrete states, one trajectory each.** The {len(reps)} repetitions fall into {n_states} states over
   {len(states)} cells ({condition_text}); repetitions in one state repeat each other's round times round by round
-  (warm-up included), not just their medians. Within one run the repetitions' medians spread by up to
+  (warm-up included), not just their medians, and {len(recurring)} states recur in separate runs
+  ({recurring_text}). Within one run the repetitions' medians spread by up to
   {100 * (max(within)[0] - 1):.0f} % ({max(within)[1]}, run {max(within)[2]}). The busy loops made no difference
   that these runs can show: the machine was never idle (other sessions' builds and simulations, a 1-minute
   load of {min(loads):.0f}–{max(loads):.0f} at the repetitions' starts), and the as-found runs spread as widely as the busy ones.
