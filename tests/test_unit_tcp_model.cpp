@@ -6,6 +6,7 @@
 #include "test_util.hpp"
 
 #include <cmath>
+#include <limits>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -100,10 +101,20 @@ TEST(TcpModel, AtLowRatesHystartWaitsForTheQueueingDelay) {
   // so slow start goes on until the round trip grows by 16 ms (clamp(160 ms / 8, 4, 16 ms)).
   const TcpPath slow{0.080, 1.25e6 * 1448 / 1500, 1};
   const double pipe = slow.rate * 0.160 / kMss;
+  const double delay_window = pipe + 0.016 * slow.rate / kMss;  // 146.7 segments
   ConnectionState state;
   send_message(state, TcpParams{}, slow, 20e6, 0);
-  EXPECT_GE(state.ssthresh, pipe + 0.016 * slow.rate / kMss);
-  EXPECT_LT(state.ssthresh, 3 * pipe);
+  // Windows 10 ... 80 (below the path), then 160 streams: the first window beyond path + 16 ms.
+  // The next round's first samples show its queue, when slow start has doubled it.
+  EXPECT_GT(160, delay_window);
+  EXPECT_TRUE(state.hystart_found);
+  EXPECT_DOUBLE_EQ(state.ssthresh, 2 * 160);
+  // A message that ends in the round of the 160-segment window (10 ... 80 are 150 segments, 31
+  // more) gives HyStart no round whose start saw that queue: slow start goes on.
+  ConnectionState short_message;
+  send_message(short_message, TcpParams{}, slow, 181 * kMss, 0);
+  EXPECT_FALSE(short_message.hystart_found);
+  EXPECT_EQ(short_message.ssthresh, std::numeric_limits<double>::infinity());
   // At 100 Mbit/s the ACK train ends slow start within a round trip of filling the path.
   ConnectionState fast;
   send_message(fast, TcpParams{}, wan(), 20e6, 0);
