@@ -230,6 +230,42 @@ TEST(TcpModel, SlowStartBurstBeyondTheQueueLosesAndCutsTheWindowByBeta) {
   EXPECT_GE(roomy.cwnd, 300);
 }
 
+TEST(TcpModel, ALossEventCostsTheMessageOneRoundTripOfRecovery) {
+  // The slow-start burst of the 150-segment window overflows a 100-packet queue: the message (a
+  // 150-segment round, then 10 segments streamed) takes one round trip more than with a queue that
+  // absorbs the burst, the retransmission's (RFC 6675).
+  const double rtt = 0.100, rate = 12.5e6;
+  const auto time_with_queue = [&](double queue, int& losses) {
+    TcpParams params;
+    params.hystart = false;
+    params.queue_packets = queue;
+    ConnectionState state;
+    state.opened = true;
+    state.cwnd = 150;
+    const double duration = send_message(state, params, wan(), 160 * kMss, 0).duration;
+    losses = state.losses;
+    return duration;
+  };
+  int lossy_events = 0, clean_events = 0;
+  const double lossy = time_with_queue(100, lossy_events);
+  const double clean = time_with_queue(150, clean_events);
+  EXPECT_EQ(lossy_events, 1);
+  EXPECT_EQ(clean_events, 0);
+  EXPECT_NEAR(clean, 0.050 + rtt + 10 * kMss / rate, 1e-12);
+  EXPECT_NEAR(lossy - clean, rtt, 1e-12);
+  // A window beyond path + queue while streaming: each overflow is a loss event of one round trip.
+  TcpParams params;
+  params.queue_packets = 50;
+  ConnectionState state;
+  state.opened = true;
+  state.cwnd = 1000;  // the path holds 863 segments: no window rounds, the message streams
+  state.ssthresh = 1000;
+  const auto t = send_message(state, params, wan(), 40e6, 0);
+  EXPECT_EQ(t.window_rounds, 0);
+  EXPECT_GE(state.losses, 1);
+  EXPECT_NEAR(t.extra_latency, state.losses * rtt, 1e-9);
+}
+
 TEST(TcpModel, ALossBelowTheRememberedWindowConvergesFaster) {
   // CUBIC's fast convergence: a loss below the window it remembered remembers (1 + beta) / 2 of it.
   const auto state = slow_start_burst(150, 100, 400);

@@ -208,14 +208,18 @@ MessageTiming send_message(ConnectionState& state, const TcpParams& params, cons
     unsent -= w * params.mss;
     sending += rtt;
     ++timing.window_rounds;
-    after_window_round(state, params, path, w, pipe, rtt);
+    // A loss event holds the message a round trip: SACK reveals the hole a round trip after the
+    // burst, and the retransmissions take another to arrive (RFC 6675).
+    if (after_window_round(state, params, path, w, pipe, rtt)) sending += rtt;
   }
   const double streaming = unsent / path.rate;
   // The last segments wait behind whatever the window put in the bottleneck queue beyond the path.
   const double queued = std::max({0.0, std::min({state.cwnd, cap, segments}) - pipe,
                                   burst_queue_in_srtt(previous_window, segments)});
   state.srtt = rtt + queued * params.mss / path.rate;
+  const int losses_before = state.losses;
   while_streaming(state, params, path, segments, pipe, rtt, streaming, previous_window);
+  sending += (state.losses - losses_before) * rtt;  // each loss event's round trip of recovery
   sending += streaming;
   decay_rttvar(state, params, timing.window_rounds + std::max(1.0, std::floor(streaming / std::max(rtt, 1e-9))));
   timing.extra_latency = std::max(0.0, sending - bytes / path.rate);
