@@ -6,6 +6,7 @@
 #include "test_util.hpp"
 
 #include <cmath>
+#include <limits>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -100,10 +101,20 @@ TEST(TcpModel, AtLowRatesHystartWaitsForTheQueueingDelay) {
   // so slow start goes on until the round trip grows by 16 ms (clamp(160 ms / 8, 4, 16 ms)).
   const TcpPath slow{0.080, 1.25e6 * 1448 / 1500, 1};
   const double pipe = slow.rate * 0.160 / kMss;
+  const double delay_window = pipe + 0.016 * slow.rate / kMss;  // 146.7 segments
   ConnectionState state;
   send_message(state, TcpParams{}, slow, 20e6, 0);
-  EXPECT_GE(state.ssthresh, pipe + 0.016 * slow.rate / kMss);
-  EXPECT_LT(state.ssthresh, 3 * pipe);
+  // Windows 10 ... 80 (below the path), then 160 streams: the first window beyond path + 16 ms.
+  // The next round's first samples show its queue, when slow start has doubled it.
+  EXPECT_GT(160, delay_window);
+  EXPECT_TRUE(state.hystart_found);
+  EXPECT_DOUBLE_EQ(state.ssthresh, 2 * 160);
+  // A message that ends in the round of the 160-segment window (10 ... 80 are 150 segments, 31
+  // more) gives HyStart no round whose start saw that queue: slow start goes on.
+  ConnectionState short_message;
+  send_message(short_message, TcpParams{}, slow, 181 * kMss, 0);
+  EXPECT_FALSE(short_message.hystart_found);
+  EXPECT_EQ(short_message.ssthresh, std::numeric_limits<double>::infinity());
   // At 100 Mbit/s the ACK train ends slow start within a round trip of filling the path.
   ConnectionState fast;
   send_message(fast, TcpParams{}, wan(), 20e6, 0);
@@ -217,6 +228,42 @@ TEST(TcpModel, SlowStartBurstBeyondTheQueueLosesAndCutsTheWindowByBeta) {
   const auto roomy = slow_start_burst(150, 150);
   EXPECT_EQ(roomy.losses, 0);
   EXPECT_GE(roomy.cwnd, 300);
+}
+
+TEST(TcpModel, ALossEventCostsTheMessageOneRoundTripOfRecovery) {
+  // The slow-start burst of the 150-segment window overflows a 100-packet queue: the message (a
+  // 150-segment round, then 10 segments streamed) takes one round trip more than with a queue that
+  // absorbs the burst, the retransmission's (RFC 6675).
+  const double rtt = 0.100, rate = 12.5e6;
+  const auto time_with_queue = [&](double queue, int& losses) {
+    TcpParams params;
+    params.hystart = false;
+    params.queue_packets = queue;
+    ConnectionState state;
+    state.opened = true;
+    state.cwnd = 150;
+    const double duration = send_message(state, params, wan(), 160 * kMss, 0).duration;
+    losses = state.losses;
+    return duration;
+  };
+  int lossy_events = 0, clean_events = 0;
+  const double lossy = time_with_queue(100, lossy_events);
+  const double clean = time_with_queue(150, clean_events);
+  EXPECT_EQ(lossy_events, 1);
+  EXPECT_EQ(clean_events, 0);
+  EXPECT_NEAR(clean, 0.050 + rtt + 10 * kMss / rate, 1e-12);
+  EXPECT_NEAR(lossy - clean, rtt, 1e-12);
+  // A window beyond path + queue while streaming: each overflow is a loss event of one round trip.
+  TcpParams params;
+  params.queue_packets = 50;
+  ConnectionState state;
+  state.opened = true;
+  state.cwnd = 1000;  // the path holds 863 segments: no window rounds, the message streams
+  state.ssthresh = 1000;
+  const auto t = send_message(state, params, wan(), 40e6, 0);
+  EXPECT_EQ(t.window_rounds, 0);
+  EXPECT_GE(state.losses, 1);
+  EXPECT_NEAR(t.extra_latency, state.losses * rtt, 1e-9);
 }
 
 TEST(TcpModel, ALossBelowTheRememberedWindowConvergesFaster) {

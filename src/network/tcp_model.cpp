@@ -79,8 +79,11 @@ void lose_on_overflow(ConnectionState& s, const TcpParams& p, const TcpPath& pat
 // HyStart (tcp_cubic.c) leaves slow start on one of two signs. The ACK train: the connection's
 // delayed ACKs (one per two segments) come closer together than hystart_ack_delta (2 ms) and span
 // half a round trip, so the window holds half the path. The delay: the round trip grows by
-// clamp(RTT / 8, 4 ms, 16 ms), once the window exceeds the path by that much queueing. At low rates
-// the ACKs are too far apart for the train, and only the delay sign is left.
+// clamp(RTT / 8, 4 ms, 16 ms), once the window exceeds the path by that much queueing. It reads the
+// first eight RTT samples of a round, which measured the queue the window in flight when the
+// previous round began left: it fires one round after a window beyond path + threshold, when slow
+// start has doubled that window, and never within the round of a message's first burst (sent into an
+// empty queue). At low rates the ACKs are too far apart for the train, and only the delay sign is left.
 constexpr double kHystartAckDelta = 0.002;
 
 bool ack_train_works(const TcpParams& p, const TcpPath& path) { return 2 * p.mss / path.rate <= kHystartAckDelta; }
@@ -136,8 +139,7 @@ void while_streaming(ConnectionState& s, const TcpParams& p, const TcpPath& path
                      double rtt, double duration, double previous_window) {
   const double cap = p.window_cap();
   const bool path_full = std::min(s.cwnd, cap) >= pipe;
-  if (path_full && in_slow_start(s) && hystart_armed(s, p) && s.cwnd >= kHystartLowWindow &&
-      (ack_train_works(p, path) || s.cwnd >= delay_sign_window(p, path, pipe, rtt)))
+  if (path_full && in_slow_start(s) && hystart_armed(s, p) && s.cwnd >= kHystartLowWindow && ack_train_works(p, path))
     hystart_exit(s);
   if (!path_full || segments <= s.cwnd) {  // the rest fits in the window: application-limited
     if (in_slow_start(s)) slow_start_grow(s, segments, std::min(s.cwnd, previous_window + segments));
@@ -147,8 +149,9 @@ void while_streaming(ConnectionState& s, const TcpParams& p, const TcpPath& path
   for (double left = duration; left > 0 && segments > s.cwnd && s.cwnd < cap; left -= step) {
     const double dt = std::min(step, left);
     if (in_slow_start(s)) {
-      slow_start_grow(s, s.cwnd, s.cwnd);
-      if (hystart_armed(s, p) && s.cwnd >= delay_sign_window(p, path, pipe, rtt)) hystart_exit(s);
+      const double in_flight = s.cwnd;
+      slow_start_grow(s, in_flight, in_flight);
+      if (hystart_armed(s, p) && in_flight >= delay_sign_window(p, path, pipe, rtt)) hystart_exit(s);
     } else {
       cubic_grow(s, p, rtt, dt);
     }
@@ -205,14 +208,18 @@ MessageTiming send_message(ConnectionState& state, const TcpParams& params, cons
     unsent -= w * params.mss;
     sending += rtt;
     ++timing.window_rounds;
-    after_window_round(state, params, path, w, pipe, rtt);
+    // A loss event holds the message a round trip: SACK reveals the hole a round trip after the
+    // burst, and the retransmissions take another to arrive (RFC 6675).
+    if (after_window_round(state, params, path, w, pipe, rtt)) sending += rtt;
   }
   const double streaming = unsent / path.rate;
   // The last segments wait behind whatever the window put in the bottleneck queue beyond the path.
   const double queued = std::max({0.0, std::min({state.cwnd, cap, segments}) - pipe,
                                   burst_queue_in_srtt(previous_window, segments)});
   state.srtt = rtt + queued * params.mss / path.rate;
+  const int losses_before = state.losses;
   while_streaming(state, params, path, segments, pipe, rtt, streaming, previous_window);
+  sending += (state.losses - losses_before) * rtt;  // each loss event's round trip of recovery
   sending += streaming;
   decay_rttvar(state, params, timing.window_rounds + std::max(1.0, std::floor(streaming / std::max(rtt, 1e-9))));
   timing.extra_latency = std::max(0.0, sending - bytes / path.rate);
