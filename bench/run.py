@@ -18,7 +18,9 @@ With --topologies it measures only (d): the engine cost of each topology (parame
 hierarchical, ring-allreduce) against the number of workers, bare SimGrid and simulator, beside the
 loading alone (`dmlsim validate`: the CSV and the run's set-up, about a quarter second that every
 run pays), with the exponents fitted on simulation time (run minus load) over the sizes where it is
-measurable; with --write it replaces that section of RESULTS.md (the other sections are kept).
+measurable; ring-allreduce runs from 512 workers are one round, run once (a ring round is 2K(K-1)
+messages), to 2048 workers, and to 4096 with --large; with --write it replaces that section of
+RESULTS.md (the other sections are kept).
 
 Compared runs are interleaved pairs (A, B, A, B, ...); every figure is the median of --repeat
 pairs (at least 3) with its range. Times are CPU time (user + system, from the kernel's rusage of
@@ -156,11 +158,14 @@ def triples(first, second, third, repeat):
 # medians of runs of a quarter second scatter by a few hundredths of a second from run to run, so
 # their difference is noise there.
 MEASURABLE_CPU = 0.1
+# From this many workers a ring-allreduce run of the (d) table is one round, run once.
+RING_ONE_ROUND = 512
 
 
 def simulation_exponent(sizes, simulation_cpus):
-    """The exponent fitted on the sizes whose simulation CPU time is measurable, and those sizes."""
-    kept = [(n, t) for n, t in zip(sizes, simulation_cpus) if t >= MEASURABLE_CPU]
+    """The exponent fitted on the sizes whose simulation CPU time is measurable, and those sizes;
+    simulation_cpus holds (CPU time per round, measurable) per size."""
+    kept = [(n, t) for n, (t, measurable) in zip(sizes, simulation_cpus) if measurable]
     if len(kept) < 2:
         return None, []
     return fit_exponent([n for n, _ in kept], [t for _, t in kept]), [n for n, _ in kept]
@@ -170,40 +175,47 @@ def topology_section(args, tmp):
     """(d): CPU time of the synthetic scenario's bare and real runs for every topology, and of its
     loading alone (`dmlsim validate`), which the growth exponents leave out."""
     scenario = write_synthetic(tmp)
-    big = [16, 64] if args.quick else [16, 64, 256, 1024, 4096]
-    # A ring round is 2K(K-1) messages: its sizes stop where one run takes tens of seconds.
-    ring = [16, 32] if args.quick else [16, 32, 64, 128, 256]
+    big = [16, 64] if args.quick else [16, 64, 256, 1024, 2048, 4096]
+    # A ring round is 2K(K-1) messages: from RING_ONE_ROUND workers on, a ring run is one round,
+    # measured once, and costs are compared per round; 4096 workers (33.5 million messages, tens of
+    # CPU minutes) only with --large.
+    ring = [16, 32] if args.quick else [16, 32, 64, 128, 256, 512, 1024, 2048] + ([4096] if args.large else [])
     geo = [f"platform.file={ROOT}/platforms/wan-geo.xml", "workers.placement=zones", "server.host=us-east-0"]
     cases = [("parameter-server", big, []), ("tree", big, []), ("hierarchical", big, geo), ("ring-allreduce", ring, [])]
     lines = [TOPOLOGY_MARK, "\n## (d) Engine cost of each topology\n",
              f"Machine: {machine()}. Date: {time.strftime('%Y-%m-%d')}. Command: `bench/run.py --topologies"
-             f"{' --quick' if args.quick else ''}` (median of {args.repeat} interleaved triples, CPU time). The synthetic scenario of "
-             "(b, c), 10 rounds of SSGD, LAN platform (hierarchical: the geo platform, workers round-robin over its three "
+             f"{' --quick' if args.quick else ''}{' --large' if args.large else ''}` (median of {args.repeat} interleaved triples, CPU time). The synthetic scenario of "
+             "(b, c), 10 rounds of SSGD (ring-allreduce from "
+             f"{RING_ONE_ROUND} workers: one round, one run), LAN platform (hierarchical: the geo platform, workers round-robin over its three "
              "datacenters). Messages per round: parameter-server 2K, tree 2(K−1), hierarchical 2(K−3) + 12 "
              "(ring of 3 leaders), ring-allreduce 2K(K−1). Every run first loads the 131,072-row CSV and builds the run: "
              "the load column is that alone (`dmlsim validate` with the same settings, measured the same way), and "
              "the per-message cost and the exponents below are on the simulation time, run minus load.\n",
-             "| topology | workers | load CPU (s) | bare SimGrid CPU (s) | simulator CPU (s) | ratio | "
+             "| topology | workers | rounds × runs | load CPU (s) | bare SimGrid CPU (s) | simulator CPU (s) | ratio | "
              "bare simulation CPU µs per message |",
-             "|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|"]
     exponents, loads = [], [os.getloadavg()[0]]
     for kind, sizes, extra in cases:
         simulator, bare_simulation, whole = [], [], []
         for n in sizes:
-            sets = [f"topology.kind={kind}", f"workers.count={n}"] + extra
+            one_round = kind == "ring-allreduce" and n >= RING_ONE_ROUND
+            rounds, repeat = (1, 1) if one_round else (10, args.repeat)
+            sets = [f"topology.kind={kind}", f"workers.count={n}", f"training.rounds={rounds}",
+                    f"training.eval-every={rounds}"] + extra
             load, bare, sim = triples(lambda r: validate(scenario, sets),
                                       lambda r: simulate(scenario, sets, os.path.join(tmp, f"db-{kind}-{n}-{r}"), bare=True),
-                                      lambda r: simulate(scenario, sets, os.path.join(tmp, f"d-{kind}-{n}-{r}")), args.repeat)
+                                      lambda r: simulate(scenario, sets, os.path.join(tmp, f"d-{kind}-{n}-{r}")), repeat)
             load_cpu, bare_cpu, sim_cpu = med(load, "cpu"), med(bare, "cpu"), med(sim, "cpu")
-            whole.append(sim_cpu)
-            simulator.append(sim_cpu - load_cpu)
-            bare_simulation.append(bare_cpu - load_cpu)
+            # Per round, and whether the run's simulation time is long enough to say anything.
+            measurable = sim_cpu - load_cpu >= MEASURABLE_CPU and bare_cpu - load_cpu >= MEASURABLE_CPU
+            whole.append(load_cpu + 10 * (sim_cpu - load_cpu) / rounds)
+            simulator.append(((sim_cpu - load_cpu) / rounds, measurable))
+            bare_simulation.append(((bare_cpu - load_cpu) / rounds, measurable))
             with open(os.path.join(tmp, f"db-{kind}-{n}-0", "summary.json")) as f:
                 messages = json.load(f)["result"]["messages_sent"]
-            per_message = (f"{1e6 * bare_simulation[-1] / messages:.1f}" if bare_simulation[-1] >= MEASURABLE_CPU
-                           else "–")
-            lines.append(f"| {kind} | {n} | {load_cpu:.3f} | {bare_cpu:.3f} | {sim_cpu:.3f} | {sim_cpu / bare_cpu:.2f} | "
-                         f"{per_message} |")
+            per_message = f"{1e6 * (bare_cpu - load_cpu) / messages:.1f}" if measurable else "–"
+            lines.append(f"| {kind} | {n} | {rounds} × {repeat} | {load_cpu:.3f} | {bare_cpu:.3f} | {sim_cpu:.3f} | "
+                         f"{sim_cpu / bare_cpu:.2f} | {per_message} |")
         exponents.append((kind, sizes, simulation_exponent(sizes, simulator), simulation_exponent(sizes, bare_simulation),
                           fit_exponent(sizes, whole)))
         loads.append(os.getloadavg()[0])
@@ -214,9 +226,10 @@ def topology_section(args, tmp):
 
     lines += [f"\nLoad average (1 min) on the machine during the runs: {min(loads):.1f} to {max(loads):.1f} "
               f"({os.cpu_count()} cores); times are CPU time, which that load barely moves.",
-              "\nFitted growth exponent of simulation CPU time (run minus load) against workers (CPU ∝ workers^e), "
-              f"over the sizes (in brackets) whose simulation time is at least {MEASURABLE_CPU} s; the last column is "
-              "the whole run's, load included, which the load flattens at small sizes:\n",
+              "\nFitted growth exponent of simulation CPU time per round (run minus load, over its rounds) against "
+              f"workers (CPU ∝ workers^e), over the sizes (in brackets) whose runs' simulation time is at least "
+              f"{MEASURABLE_CPU} s; the last column is the whole run's (load plus ten rounds' simulation), which the "
+              "load flattens at small sizes:\n",
               "| topology | simulator e | bare SimGrid e | whole simulator run e (all sizes) |", "|---|---|---|---|"]
     lines += [f"| {k} | {shown(e)} | {shown(b)} | {w:.2f} ({s[0]}–{s[-1]}) |" for k, s, e, b, w in exponents]
     lines.append("\nA ring round sends about K times the messages of the others, hence its exponent; the cost per "
@@ -345,7 +358,8 @@ def memory_targets(tmp):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--large", action="store_true", help="also run the 16,384- and 65,536-worker targets")
+    parser.add_argument("--large", action="store_true",
+                        help="also run the 16,384- and 65,536-worker targets (with --topologies: the 4096-worker ring)")
     parser.add_argument("--repeat", type=int, default=3, help="interleaved pairs per comparison (at least 3)")
     parser.add_argument("--write", action="store_true", help="rewrite --out (bench/RESULTS.md) with the tables")
     parser.add_argument("--out", default=os.path.join(ROOT, "bench", "RESULTS.md"))
