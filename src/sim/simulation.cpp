@@ -295,7 +295,8 @@ const RunRecord& Simulation::run(bool bare) {
     auto hosts = placed_.workers;
     if (placed_.server) hosts.push_back(placed_.server);
     energy = std::make_shared<EnergyMeter>(hosts);
-    sim_.energy_probe = [energy] { return energy->joules(); };
+    energy->follow_time();
+    sim_.energy_probe = [energy] { return energy->joules_now(); };
   }
 
   const auto start = std::chrono::steady_clock::now();
