@@ -83,6 +83,20 @@ TEST(Quote, ControlAndIllFormedBytesAreEscapedPrintableTextKept) {
   EXPECT_EQ(printable("back\\slash 'quote'"), "back\\slash 'quote'");
 }
 
+// Bidi controls would show "w1 \u202e2w" as "w1 w2" reversed; zero-width and format characters
+// would hide in a name; a line separator would split the message.
+TEST(Quote, InvisibleFormatCharactersAreEscaped) {
+  EXPECT_EQ(printable("w1\u202e2w"), "w1\\u202e2w");                  // right-to-left override
+  EXPECT_EQ(printable("\u202a\u202b\u202c\u202d"), "\\u202a\\u202b\\u202c\\u202d");
+  EXPECT_EQ(printable("a\u2066b\u2067c\u2068d\u2069"), "a\\u2066b\\u2067c\\u2068d\\u2069");  // isolates
+  EXPECT_EQ(printable("w\u200b1\u200d\u200e\u200f"), "w\\u200b1\\u200d\\u200e\\u200f");
+  EXPECT_EQ(printable("\ufeffhost\u00ad\u2060\u061c"), "\\ufeffhost\\u00ad\\u2060\\u061c");
+  EXPECT_EQ(printable("one\u2028two\u2029"), "one\\u2028two\\u2029");
+  EXPECT_EQ(printable("tag\U000E0041"), "tag\\ue0041");
+  // Neighbours stay: en dash, ellipsis, the last code point before the isolates, right-to-left text.
+  EXPECT_EQ(printable("a\u2013b\u2026c\u205fd \u05e9\u05dc\u05d5\u05dd"), "a\u2013b\u2026c\u205fd \u05e9\u05dc\u05d5\u05dd");
+}
+
 TEST(Rng, SameKeySameStreamDifferentKeysDiffer) {
   Rng a(derive_key(7, Stream::Batch, {1, 2, 3}));
   Rng b(derive_key(7, Stream::Batch, {1, 2, 3}));

@@ -409,3 +409,28 @@ TEST(WorldEnergy, TableRefusesEnergyOfRunsWithoutIt) {
 }
 
 }  // namespace
+
+// An observer must not change what it observes: with host energy, and with link energy too (whose
+// waits go through wait_any, sim/comm_waits.hpp), client sampling, gossip and the star keep every
+// row and summary figure of the same run without energy, energy apart.
+TEST(WorldEnergy, TurningEnergyOnChangesNoSimulatedResult) {
+  TempDir dir;
+  const auto run = [&](const std::string& scenario, const std::string& energy, const std::string& name) {
+    const auto r = run_dmlsim(fmt::format("run -q {} {} --set training.rounds=30 -o {}", scenario, energy, (dir / name).string()));
+    EXPECT_EQ(r.exit_code, 0) << scenario << r.out;
+    auto summary = nlohmann::json::parse(read_text(dir / name / "summary.json"));
+    summary["result"].erase("wall_time");
+    summary.erase("energy");
+    return std::make_pair(read_text(dir / name / "rounds.csv"), summary.dump());
+  };
+  for (const std::string algorithm : {"fedavg", "dpsgd", "ssgd"}) {
+    const auto scenario = fmt::format("scenarios/wan/{}.xml", algorithm);
+    const auto [rounds, summary] = run(scenario, "", algorithm);
+    for (const std::string energy : {"--set energy.host-idle=100W", "--set energy.links=true"}) {
+      const auto [with_rounds, with_summary] = run(scenario, energy, algorithm + "-energy");
+      EXPECT_NE(with_rounds.find("energy_joules"), std::string::npos);
+      EXPECT_TRUE(without_energy(with_rounds) == rounds) << algorithm << " " << energy;
+      EXPECT_EQ(with_summary, summary) << algorithm << " " << energy;
+    }
+  }
+}

@@ -147,6 +147,23 @@ TEST_F(WorldFailures, AFailureAtARoundTheRunNeverReachesIsReportedNotReached) {
   EXPECT_EQ(f["workers_out_at_end"], nlohmann::json::array({3}));
 }
 
+// So is a host, or a link, timed after the run's end (the run's length is known only once it has
+// run): the run's outputs are written, and the event says when it was planned.
+TEST_F(WorldFailures, AFailureTimedAfterTheRunsEndIsReportedNotReached) {
+  const auto r = run("late", 6, R"(<failures timeout="200ms"><host name="w3" round="2"/><host name="w2" at="100h"/></failures>)");
+  ASSERT_EQ(r.result.exit_code, 0) << r.result.out;
+  const auto f = failures(r);
+  ASSERT_EQ(f["events"].size(), 2u);
+  EXPECT_FALSE(f["events"][0].contains("not_reached"));
+  EXPECT_EQ(f["events"][1]["target"], "w2");
+  EXPECT_EQ(f["events"][1]["not_reached"], true);
+  EXPECT_EQ(f["events"][1]["at"], 360000.0);
+  EXPECT_TRUE(f["events"][1]["round"].is_null());
+  EXPECT_TRUE(f["events"][1]["down_at"].is_null());
+  EXPECT_EQ(f["workers_out_at_end"], nlohmann::json::array({3}));
+  EXPECT_EQ(column(r.out, "participants").size(), 7u);
+}
+
 // The worker dies at the start of round 3, or at 25 ms while round 3's broadcast (sent at about
 // 20 ms, 5 ms of latency) is on its way to it: either way no upload comes, and the server waits for
 // exactly the timeout after its broadcast.

@@ -172,6 +172,32 @@ TEST_F(RingFailures, ARoundWhoseCloserDiesDuringTheEvaluationClosesWithAnotherMe
   EXPECT_EQ(closers, 1);
 }
 
+// The same with evaluations by simulated time, every 100 ms: each of rounds 1-3 ends past the next
+// one due (the rounds take longer), and round 3's closer dies before the one after it is due. The
+// member that takes over records round 3's row, which the closer never did.
+TEST_F(RingFailures, ATakeoverRecordsTheEvaluationDueByTimeThatItsCloserDidNot) {
+  const auto plain = run("eval-time", "ring-allreduce", 6, "", "1e14", true);
+  ASSERT_EQ(plain.result.exit_code, 0) << plain.result.out;
+  const auto time = column(plain.out, "sim_time");
+  const double evaluation = time[0];
+  const double death = time[3] - evaluation / 2;
+  ASSERT_GT(time[1] - evaluation, 0.1);
+  ASSERT_LT(death, 0.4);
+  for (int k = 0; k < kWorkers; ++k) {
+    const auto name = fmt::format("eval-time-{}", k);
+    run(name, "ring-allreduce", 6,
+        fmt::format(R"(<failures timeout="{}s"><host name="w{}" at="{}s"/></failures>)", kTimeout, k, death), "1e14", true);
+    const auto out = dir_ / ("by-time-" + name);
+    const auto r = run_dmlsim(fmt::format("run {} -q --set report.eval-every-time=100ms -o {}",
+                                          (dir_ / (name + ".xml")).string(), out.string()));
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    const auto rounds = column(out, "round");
+    ASSERT_GE(rounds.size(), 4u) << k;
+    EXPECT_EQ(std::vector<double>(rounds.begin(), rounds.begin() + 4), (std::vector<double>{0, 1, 2, 3})) << k;
+    EXPECT_EQ(rounds.back(), 6) << k;
+  }
+}
+
 TEST_F(RingFailures, RandomFailuresWithRepairsRerunIdentically) {
   const auto failure = R"(<failures timeout="0.2s"><random mtbf="1s" mttr="0.3s"/></failures>)";
   const auto a = run("random-a", "ring-allreduce", 60, failure);

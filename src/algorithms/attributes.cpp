@@ -1,6 +1,7 @@
 #include "algorithms/attributes.hpp"
 
 #include "algorithms/registry.hpp"
+#include "util/quote.hpp"
 #include "util/units.hpp"
 
 #include <algorithm>
@@ -23,7 +24,7 @@ AttributeSpec make_spec(std::string name, AttributeType type, AttributeValue fal
 }
 
 void check_range(const AttributeSpec& spec, double value, const std::string& text) {
-  if (!spec.range.contains(value)) throw std::invalid_argument(fmt::format("{} is out of range {}", text, spec.range.text()));
+  if (!spec.range.contains(value)) throw std::invalid_argument(fmt::format("{} is out of range {}", printable(text), spec.range.text()));
 }
 
 }  // namespace
@@ -105,7 +106,7 @@ AttributeValue parse_attribute(const AttributeSpec& spec, const std::string& tex
     case AttributeType::Boolean: return parse_bool(text);
     case AttributeType::Choice:
       if (std::find(spec.choices.begin(), spec.choices.end(), text) == spec.choices.end())
-        throw std::invalid_argument(fmt::format("'{}' is not one of: {}", text, fmt::join(spec.choices, ", ")));
+        throw std::invalid_argument(fmt::format("{} is not one of: {}", quote_input(text), fmt::join(spec.choices, ", ")));
       return text;
   }
   throw std::logic_error("unknown attribute type");

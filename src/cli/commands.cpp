@@ -125,7 +125,7 @@ void print_summary(const Scenario& s, const RunContext& c, const RunRecord& r) {
                                            [](const auto& e) { return e.contains("not_reached"); });
     fmt::print("failures     {} events{}, {} uploads missed ({} partition rows), workers out at the end: {}{}\n",
                f["events"].size(),
-               not_reached ? fmt::format(" ({} not reached: the run stopped before their round)", not_reached) : "",
+               not_reached ? fmt::format(" ({} not reached: the run ended before their round or time)", not_reached) : "",
                f["missed_uploads"].get<std::uint64_t>(), f["rows_missed"].get<std::uint64_t>(),
                f["workers_out_at_end"].dump(),
                unexplained ? fmt::format("; {} later than the timeout with nothing failed (timeout too short?)", unexplained)

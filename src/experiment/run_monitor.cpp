@@ -40,8 +40,15 @@ bool RunMonitor::after_round(int round, const std::function<const Vector&()>& mo
                            "(try a smaller eta, or standardize=\"true\" in <data>)", round);
     return false;
   }
+  const double due_before = next_evaluation_time_;
   if (evaluation_due(round, probe)) {
+    // An actor whose host fails during a charged evaluation unwinds from record_evaluation with no
+    // row recorded: the evaluation is then still due, for the member that takes the round over
+    // (resilient_collective.cpp). Until the row is in, it stays advanced, so that no other actor
+    // reporting meanwhile (gossip nodes) records the same evaluation.
+    RestoreUnlessKept still_due(next_evaluation_time_, due_before);
     record_evaluation(round, model(), probe);
+    still_due.keep();
     const double loss = record_.rows.back().test_loss;
     if (!std::isfinite(loss)) {
       failure_ = fmt::format("the model diverged at round {}: the test loss is {} (try a smaller eta, or "

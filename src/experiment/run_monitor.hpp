@@ -72,6 +72,23 @@ class RunMonitor {
   void record_evaluation(int round, const Vector& w, RunProbe& probe);
   bool evaluation_due(int round, RunProbe& probe);
 
+  // Puts `value` back to `before` when destroyed, unless kept.
+  class RestoreUnlessKept {
+   public:
+    RestoreUnlessKept(double& value, double before) : value_(value), before_(before) {}
+    RestoreUnlessKept(const RestoreUnlessKept&) = delete;
+    RestoreUnlessKept& operator=(const RestoreUnlessKept&) = delete;
+    ~RestoreUnlessKept() {
+      if (!kept_) value_ = before_;
+    }
+    void keep() { kept_ = true; }
+
+   private:
+    double& value_;
+    double before_;
+    bool kept_ = false;
+  };
+
   const Experiment& experiment_;
   MonitorRules rules_;
   RunRecord& record_;

@@ -123,17 +123,6 @@ long actors_needed(const Scenario& scenario, const Experiment& experiment) {
   return workers * (helper_per_worker ? 2 : 1) + static_cast<long>(BroadcastBoard::senders_for(static_cast<std::size_t>(workers))) + 2;
 }
 
-// A failure timed after the run's end never happened: the scenario asked for something the run
-// cannot show, so it is bad input rather than a result without the failure.
-void check_failures_happened(const Scenario& s, double end) {
-  for (const auto& e : s.failures.events)
-    if (e.at && *e.at > end)
-      throw ScenarioError(s.file.string(), e.line,
-                          fmt::format("<{}> attribute 'at': {:g} s is after the run ended at {:g} s, so this failure "
-                                      "would never happen",
-                                      e.link ? "link" : "host", *e.at, end));
-}
-
 }  // namespace
 
 Simulation::Simulation(const Scenario& scenario, const ConfigList& command_line_config)
@@ -295,7 +284,8 @@ const RunRecord& Simulation::run(bool bare) {
     auto hosts = placed_.workers;
     if (placed_.server) hosts.push_back(placed_.server);
     energy = std::make_shared<EnergyMeter>(hosts);
-    sim_.energy_probe = [energy] { return energy->joules(); };
+    energy->follow_time();
+    sim_.energy_probe = [energy] { return energy->joules_now(); };
   }
 
   const auto start = std::chrono::steady_clock::now();
@@ -316,7 +306,6 @@ const RunRecord& Simulation::run(bool bare) {
   if (!sim_.finished)
     throw SimulationFailure(fmt::format("the simulation stopped at {} s before the run finished (deadlock)",
                                         sg4::Engine::get_clock()));
-  if (failures_) check_failures_happened(scenario_, sim_.record.sim_time);
   if (energy) context_.energy = energy_json(scenario_, *energy, sim_.record, placed_);
   if (failures_) {
     context_.failures = failures_->summary();

@@ -2,6 +2,7 @@
 
 #include "scenario/scenario.hpp"
 #include "util/atomic_file.hpp"
+#include "util/quote.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -318,7 +319,7 @@ int sweep_command(const SweepOptions& options) {
     for (const auto* run : pending) changed += fs::exists(results / "runs" / run->id / "summary.json");
     if (changed > 0)
       std::cerr << fmt::format("dmlsim sweep: {} finished run(s) in {} changed since they ran (their scenario, a file it "
-                               "names, or the study's values): running them again\n", changed, results.string());
+                               "names, or the study's values): running them again\n", changed, printable(results.string()));
     const std::string json = study_json(study);
     if (fs::exists(results / "study.json")) {
       // Finished runs are kept by id: warn if what every run shares has changed since.
@@ -328,7 +329,7 @@ int sweep_command(const SweepOptions& options) {
         for (const char* key : {"fixed", "base_scenario"})
           if (before.value(key, nlohmann::json()) != now.value(key, nlohmann::json()))
             std::cerr << fmt::format("dmlsim sweep: warning: '{}' differs from the previous sweep into {}; finished runs "
-                                     "are kept as they are (use a new --out to start afresh)\n", key, results.string());
+                                     "are kept as they are (use a new --out to start afresh)\n", key, printable(results.string()));
       } catch (const std::exception&) {
       }
     }

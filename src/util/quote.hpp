@@ -9,8 +9,9 @@
 
 namespace dmlsim {
 
-// `text` with C0 controls, DEL and C1 controls written as \n, \r, \t, \xNN or \u00NN, and bytes
-// that are not UTF-8 as \xNN; printable text (any script) is kept.
+// `text` with C0 controls, DEL and C1 controls written as \n, \r, \t, \xNN or \u00NN, invisible
+// format characters that can disguise a message (bidi controls, zero-width characters, line
+// separators) as \uNNNN, and bytes that are not UTF-8 as \xNN; printable text (any script) is kept.
 std::string printable(std::string_view text);
 
 // printable(text) between single quotes: how a message quotes a value the user gave. (Not named

@@ -97,6 +97,12 @@ double EnergyMeter::joules() const {
   return sum;
 }
 
+void EnergyMeter::follow_time() {
+  // The whole interval since a host's last update is drawn at the power it had during it, so the
+  // joules read as time reaches t are those up to t whatever runs at t afterwards.
+  sg4::Engine::on_time_advance_cb([this](double) { at_last_advance_ = joules(); });
+}
+
 Json energy_json(const Scenario& s, const EnergyMeter& meter, const RunRecord& record, const Placed& placed) {
   const auto& workers = placed.workers;
   const auto* server = placed.server;

@@ -33,11 +33,21 @@ nlohmann::ordered_json link_energy_json(const EnergySpec& spec, const Placed& pl
 class EnergyMeter {
  public:
   explicit EnergyMeter(std::vector<simgrid::s4u::Host*> hosts);
-  double joules() const;  // up to the current simulated time
+  double joules() const;  // up to the current simulated time (from maestro: outside the actors)
   static double host_joules(const simgrid::s4u::Host* host);
+
+  // From now on, read joules() each time simulated time advances, in maestro, so that an actor
+  // reads them (joules_now()) without a simcall. The plugin's own reading, from an actor, is a
+  // simcall when the host's joules are behind the clock: the actor yields for a scheduling
+  // sub-round, the others at the same instant go first, and turning energy on reorders their
+  // sends and receives (its rows then differ from the same run without energy).
+  void follow_time();
+  // joules() as of the current simulated time (0 before time first advances: nothing drawn yet).
+  double joules_now() const { return at_last_advance_; }
 
  private:
   std::vector<simgrid::s4u::Host*> hosts_;
+  double at_last_advance_ = 0;
 };
 
 // summary.json's "energy": the total, per worker and server, and the energy to each report target

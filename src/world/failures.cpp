@@ -252,7 +252,10 @@ bool FailurePlan::comeback_possible() const {
 }
 
 // A failure the run never reached: its round did not come because a stop rule (target accuracy,
-// max-time) ended the run first. (One timed after the end is refused as bad input instead.)
+// max-time) ended the run first, or the run ended before its time `at`. A round after the last is
+// refused up front; a time cannot be (a run's length is known only once it has run, and max-time
+// ends a run at the first round end at or after it, not at it), so a time past the end is reported
+// here like a round a stop rule cut off, rather than costing the run's outputs.
 nlohmann::ordered_json FailurePlan::not_reached(const Planned& planned) {
   nlohmann::ordered_json e;
   e["source"] = planned.host ? "host" : "link";
@@ -261,6 +264,7 @@ nlohmann::ordered_json FailurePlan::not_reached(const Planned& planned) {
   e["not_reached"] = true;
   e["down_at"] = nullptr;
   e["round"] = planned.spec.round ? nlohmann::ordered_json(*planned.spec.round) : nlohmann::ordered_json(nullptr);
+  if (planned.spec.at) e["at"] = *planned.spec.at;
   e["up_at"] = nullptr;
   e["workers"] = planned.workers;
   if (planned.server) e["server"] = true;

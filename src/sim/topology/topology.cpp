@@ -1,5 +1,7 @@
 #include "sim/topology/topology.hpp"
 
+#include "util/quote.hpp"
+
 #include <fmt/format.h>
 #include <simgrid/s4u/Host.hpp>
 #include <stdexcept>
@@ -31,7 +33,7 @@ const TopologyKind& find_topology_kind(const Scenario& s) {
     names.push_back(kind.name);
   }
   throw ScenarioError(s.file.string(), spec.line,
-                      fmt::format("<topology> attribute 'kind': unknown topology '{}' (allowed: {})", spec.kind,
+                      fmt::format("<topology> attribute 'kind': unknown topology {} (allowed: {})", quote_input(spec.kind),
                                   fmt::join(names, ", ")));
 }
 
@@ -42,7 +44,7 @@ void require_route(const simgrid::s4u::Host* a, const simgrid::s4u::Host* b, con
   a->route_to(b, links, &latency);
   if (links.empty() && latency <= 0)
     throw std::invalid_argument(fmt::format("{} run on hosts {} and {}, which the platform does not connect (no route)", who,
-                                            a->get_name(), b->get_name()));
+                                            printable(a->get_name()), printable(b->get_name())));
 }
 
 void require_server_routes(const Placed& placed) {
