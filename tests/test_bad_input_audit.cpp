@@ -197,17 +197,11 @@ std::vector<Case> failure_cases() {  // issue 12
       // A failure timed after the run's end is no bad input: summary.json reports it not reached
       // (tests/test_world_failures.cpp).
       // <failures> on the server-less topologies: a link must be on a route between two workers
-      // (a cluster link of a host that runs nothing is not); gossip is refused.
+      // (a cluster link of a host that runs nothing is not).
       scenario_case("FailureLinkBetweenNoTwoWorkers",
                     replaced(failures(R"(<link name="us-east_link_31" at="5s"/>)"), "<server host=\"us-east-0\"/>",
                              R"(<topology kind="hierarchical"/>)"),
                     link, "link 'us-east_link_31' is on no route between two workers"),
-      scenario_case("FailuresOnGossip",
-                    replaced(replaced(failures(R"(<host name="eu-west-0" round="100"/>)"), "<server host=\"us-east-0\"/>",
-                                      R"(<topology kind="gossip"/>)"),
-                             R"(<algorithm name="ma" eta="0.1" local-steps="5"/>)", R"(<algorithm name="dpsgd" eta="0.1"/>)"),
-                    {"s.xml", "<failures"}, "failures are supported on topologies parameter-server, ring-allreduce, tree, "
-                                            "hierarchical only, not on gossip"),
       {"EveryWorkerDies",
        {{"s.xml", failures(R"(<host name="us-east-1" at="1s"/><host name="eu-west-0" at="1s"/>)"
                            R"(<host name="ap-northeast-0" at="1s"/><host name="us-east-2" at="1s"/>)")}},

@@ -206,14 +206,14 @@ SavedRun run_failure_scenario(const fs::path& dir, const std::string& name, cons
   <model type="logistic" sim-parameters="120000" sim-forward-flops="{}"/>
   <workers count="{}" placement="hosts" hosts="{}"/>
   {}
-  <algorithm name="ma" eta="0.05" local-steps="3"/>
+  {}
   <batch rule="fixed" size="8"/>
   <training rounds="{}" header-bytes="0" charge-eval="{}"/>
   {}
 </scenario>
 )", scenario.scenario_name, scenario.platform_file, (data / "breast_cancer_seed_train.csv").string(),
                                (data / "breast_cancer_seed_test.csv").string(), scenario.forward_flops, workers, scenario.hosts,
-                               scenario.layout, scenario.rounds, scenario.charge_eval, scenario.failures));
+                               scenario.layout, scenario.algorithm, scenario.rounds, scenario.charge_eval, scenario.failures));
   const auto out = dir / ("out-" + name);
   return {run_dmlsim(fmt::format("run {} -q --save-weights -o {}", file.string(), out.string())), out};
 }

@@ -310,16 +310,6 @@ TEST_F(WorldFailures, BadFailureSpecsAreRejectedWithFileAndLine) {
   }
 }
 
-TEST_F(WorldFailures, GossipIsRefusedAtValidation) {
-  const auto r = run("gossip", 8, R"(<failures timeout="1s"><host name="w1" at="1s"/></failures>)",
-                     R"(<topology kind="gossip"/>)", R"(name="dpsgd" eta="0.05")");
-  EXPECT_EQ(r.result.exit_code, 2) << r.result.out;
-  EXPECT_NE(r.result.out.find("failures are supported on topologies parameter-server, ring-allreduce, tree, "
-                              "hierarchical only, not on gossip"),
-            std::string::npos) << r.result.out;
-  EXPECT_FALSE(std::filesystem::exists(r.out)) << "nothing is written on exit 2";
-}
-
 TEST_F(WorldFailures, StreamingAlgorithmsAreRefusedAtValidation) {
   const auto r = run("streaming", 8, R"(<failures timeout="1s"><host name="w1" at="1s"/></failures>)", "",
                      R"(name="streaming-diloco" eta="0.05" local-steps="4" fragments="2" overlap="1")");

@@ -1,7 +1,7 @@
 // AD-PSGD, asynchronous decentralized parallel SGD (Lian et al. 2018). No rounds and no barrier:
 // each node loops on its own speed: a mini-batch gradient at its current model, then a pairwise
 // average with one neighbour drawn at random (uniformly, from the scenario's seed keyed by node
-// and step), then the step x_i <- x_i - eta·g. The neighbour takes part whatever it is doing (its
+// and step; with <failures>, among the neighbours still there), then the step x_i <- x_i - eta·g. The neighbour takes part whatever it is doing (its
 // model is averaged while it computes, so its own next step applies a gradient taken before the
 // average, as in the paper). rounds = node steps over all nodes (one step = one update).
 // Identity: K = 1 (no neighbour) is sequential SGD.
@@ -22,11 +22,14 @@ class AdpsgdNode final : public PairwiseNode {
 
   int before_exchange(int step, LocalTrainer& trainer) override { return trainer.gradient(x_, step, 0, grad_); }
 
-  int partner(int step) const override {
-    if (neighbours_.empty()) return -1;
+  int partner_among(int step, const std::function<bool(int)>& available) const override {
+    std::vector<int> candidates;
+    for (int j : neighbours_)
+      if (!available || available(j)) candidates.push_back(j);
+    if (candidates.empty()) return -1;
     Rng rng(derive_key(seed_, Stream::GossipPartner,
                        {static_cast<std::uint64_t>(worker_), static_cast<std::uint64_t>(step)}));
-    return neighbours_[rng.below(neighbours_.size())];
+    return candidates[rng.below(candidates.size())];
   }
 
   std::shared_ptr<const Vector> offer() override {

@@ -19,6 +19,24 @@ void mix(const MixingRow& row, const std::vector<const Vector*>& models, Vector&
   for (std::size_t e = 1; e < row.size(); ++e) out.noalias() += row[e].weight * *models[e];
 }
 
+void drop_absent(MixingRow& row, std::vector<const Vector*>& models, int self) {
+  double moved = 0;
+  MixingRow kept;
+  std::vector<const Vector*> present;
+  for (std::size_t e = 0; e < row.size(); ++e) {
+    if (models[e]) {
+      kept.push_back(row[e]);
+      present.push_back(models[e]);
+    } else {
+      moved += row[e].weight;
+    }
+  }
+  for (auto& entry : kept)
+    if (entry.node == self) entry.weight += moved;
+  row = std::move(kept);
+  models = std::move(present);
+}
+
 void AverageModel::aggregate(const std::vector<Upload>& uploads) {
   std::vector<const Vector*> models;
   for (const auto& u : uploads) models.push_back(&u.values);

@@ -10,6 +10,7 @@
 #include "algorithms/algorithm.hpp"
 #include "algorithms/gossip_graph.hpp"
 
+#include <functional>
 #include <vector>
 
 namespace dmlsim {
@@ -22,7 +23,8 @@ class GossipNode {
   // Both halves return the training rows they used.
   virtual int before_exchange(int step, LocalTrainer& trainer) = 0;
   // `models`: the models of step `step`'s exchange, one per entry of the node's mixing row (its
-  // own included), in that row's order (mixing_order()).
+  // own included), in that row's order (mixing_order()); null for a neighbour out of the exchange
+  // (its host down or its route cut, with <failures>): see drop_absent().
   virtual int after_exchange(int step, const std::vector<const Vector*>& models, LocalTrainer& trainer) = 0;
   // Pairwise gossip (AD-PSGD): the node talks to one neighbour per step, through the methods of
   // PairwiseNode, and other nodes may average with it at any time.
@@ -37,7 +39,11 @@ class GossipNode {
 class PairwiseNode : public GossipNode {
  public:
   bool pairwise() const final { return true; }
-  virtual int partner(int step) const = 0;  // a neighbour drawn for step `step`; -1 with none
+  // A neighbour drawn for step `step`; -1 with none.
+  int partner(int step) const { return partner_among(step, nullptr); }
+  // The same draw among the neighbours `available` accepts (all of them when it is empty): with
+  // <failures>, a node never picks a neighbour that is down or cut off.
+  virtual int partner_among(int step, const std::function<bool(int)>& available) const = 0;
   virtual std::shared_ptr<const Vector> offer() = 0;
   virtual Vector answer(const Vector& offered) = 0;
 };
@@ -51,6 +57,13 @@ Consensus consensus(const std::vector<const Vector*>& models);
 
 // sum_j W_ij x_j over row i, in the row's order; `models` as for after_exchange().
 void mix(const MixingRow& row, const std::vector<const Vector*>& models, Vector& out);
+
+// Row `row` of node `self` for an exchange whose null entries of `models` are absent (neighbours
+// out of the run): each absent neighbour's weight moves to the node's own entry, and both lose
+// their entries. The row still sums to 1, and since both ends of a lost edge do the same, W stays
+// symmetric and doubly stochastic over the live nodes (the rule of time-varying gossip, e.g.
+// Koloskova et al. 2020, with the lost edges as missing graph edges).
+void drop_absent(MixingRow& row, std::vector<const Vector*>& models, int self);
 
 // The server role of a decentralized algorithm: nobody serves, but the run monitor evaluates the
 // average of the K models it is handed (upload k = x_k), and the consensus distance comes with it.

@@ -8,14 +8,16 @@
 #include "algorithms/decentralized.hpp"
 #include "algorithms/registry.hpp"
 
+#include <algorithm>
+
 namespace dmlsim {
 
 namespace {
 
 class DpsgdNode final : public GossipNode {
  public:
-  DpsgdNode(MixingRow row, Vector initial, double eta, bool combine_first)
-      : row_(std::move(row)), x_(std::move(initial)), eta_(eta), combine_first_(combine_first) {}
+  DpsgdNode(int self, MixingRow row, Vector initial, double eta, bool combine_first)
+      : self_(self), row_(std::move(row)), x_(std::move(initial)), eta_(eta), combine_first_(combine_first) {}
 
   const Vector& model() const override { return x_; }
 
@@ -24,8 +26,17 @@ class DpsgdNode final : public GossipNode {
   }
 
   int after_exchange(int step, const std::vector<const Vector*>& models, LocalTrainer& trainer) override {
-    mix(row_, models, mixed_);
-    trainer.charge_flops(2.0 * static_cast<double>(row_.size() * static_cast<std::size_t>(x_.size())));
+    std::size_t mixed_entries = row_.size();
+    if (std::find(models.begin(), models.end(), nullptr) == models.end()) {
+      mix(row_, models, mixed_);
+    } else {  // a neighbour is out of this step (failures): its weight stays with the node
+      auto row = row_;
+      auto present = models;
+      drop_absent(row, present, self_);
+      mix(row, present, mixed_);
+      mixed_entries = row.size();
+    }
+    trainer.charge_flops(2.0 * static_cast<double>(mixed_entries * static_cast<std::size_t>(x_.size())));
     const int rows = combine_first_ ? trainer.gradient(mixed_, step, 0, grad_) : 0;
     x_.noalias() = mixed_ - eta_ * grad_;
     trainer.charge_flops(2.0 * static_cast<double>(x_.size()));
@@ -33,6 +44,7 @@ class DpsgdNode final : public GossipNode {
   }
 
  private:
+  int self_;
   MixingRow row_;
   Vector x_;
   double eta_;
@@ -61,7 +73,7 @@ const AlgorithmInfo& dpsgd_algorithm() {
       {},
       {},
       [](const AlgorithmSetup& setup, int worker, const Vector& initial) -> std::unique_ptr<GossipNode> {
-        return std::make_unique<DpsgdNode>(setup_mixing_row(setup, worker), initial,
+        return std::make_unique<DpsgdNode>(worker, setup_mixing_row(setup, worker), initial,
                                            setup.params.real("eta"), setup.params.choice("variant") == "combine-then-adapt");
       }};
   return info;

@@ -15,6 +15,7 @@
 // when the monitor stops it.
 #include "algorithms/registry.hpp"
 #include "sim/comm_waits.hpp"
+#include "sim/topology/gossip_parts.hpp"
 #include "sim/topology/topology.hpp"
 
 #include <fmt/format.h>
@@ -30,51 +31,44 @@ namespace dmlsim {
 
 namespace sg4 = simgrid::s4u;
 
-namespace {
+namespace gossip {
 
-constexpr int kModelTag = 0;
-
-// The average of the nodes' models and their consensus distance, formed on first use: an
-// asynchronous run reports after every node step, but needs the average only for a row.
-class LazyConsensus {
- public:
-  explicit LazyConsensus(std::function<std::vector<const Vector*>()> models) : models_(std::move(models)) {}
-  const Consensus& get() {
-    if (!formed_) formed_ = consensus(models_());
-    return *formed_;
-  }
-
- private:
-  std::function<std::vector<const Vector*>()> models_;
-  std::optional<Consensus> formed_;
-};
-
-// The simulator's probe (every question it answers is forwarded to it, so rows carry the same time,
-// traffic, energy and per-worker time breakdown as other topologies' rows) plus the consensus
-// distance of the row being recorded.
-class GossipProbe final : public RunProbe {
- public:
-  GossipProbe(const SimContext& context, std::function<double()> distance) : sim_(context), distance_(std::move(distance)) {}
-  double now() override { return sim_.now(); }
-  void charge_evaluation(double flops) override { sim_.charge_evaluation(flops); }
-  Traffic traffic() override { return sim_.traffic(); }
-  double energy() override { return sim_.energy(); }
-  WorkerTimes worker_times() override { return sim_.worker_times(); }
-  std::optional<double> consensus_distance() override { return distance_(); }
-
- private:
-  SimProbe sim_;
-  std::function<double()> distance_;
-};
-
-// Round `round` of the run monitor on the average model (`finite`: whether the run has not
-// diverged); when the monitor stops the run, ends it.
-void report(SimContext& ctx, int round, LazyConsensus& c, bool finite, sg4::Semaphore& done) {
+bool report(SimContext& ctx, int round, LazyConsensus& c, bool finite) {
   GossipProbe probe(ctx, [&c] { return c.get().distance; });
-  if (ctx.monitor->after_round(round, [&c]() -> const Vector& { return c.get().average; }, finite, probe)) return;
+  if (ctx.monitor->after_round(round, [&c]() -> const Vector& { return c.get().average; }, finite, probe)) return true;
   ctx.monitor->finish(c.get().average, sg4::Engine::get_clock());
   ctx.finished = true;
-  done.release();
+  return false;
+}
+
+std::string answer_mailbox(int worker) { return "gossip-answer-" + std::to_string(worker); }
+
+void post_model(SimContext& ctx, int from, int to, const std::string& to_box, int round, int tag,
+                std::shared_ptr<const Vector> values) {
+  auto message = std::make_unique<Message>(
+      Message{round, tag, from, ctx.sizes.whole(), sg4::Engine::get_clock(), std::move(values)});
+  ctx.count(*message, ctx.worker_zone[static_cast<std::size_t>(from)], ctx.worker_zone[static_cast<std::size_t>(to)]);
+  const auto bytes = message->bytes;
+  sg4::Mailbox::by_name(to_box)->put_init(message.release(), bytes)->detach([](void* m) { delete static_cast<Message*>(m); });
+}
+
+void charge(Peer& peer, LocalTrainer& trainer, int rows) {
+  const double flops = trainer.take_flops();
+  if (flops > 0) peer.context().compute(peer.worker(), flops);
+  peer.ledger().computed();
+  peer.ledger().stats().flops += flops;
+  peer.ledger().stats().samples += static_cast<std::uint64_t>(rows);
+}
+
+}  // namespace gossip
+
+namespace {
+
+using namespace gossip;
+
+// Round `round` of the run monitor on the average model; when the monitor stops the run, ends it.
+void report_or_end(SimContext& ctx, int round, LazyConsensus& c, bool finite, sg4::Semaphore& done) {
+  if (!report(ctx, round, c, finite)) done.release();
 }
 
 // Each step's K models until the last one is in.
@@ -92,7 +86,7 @@ class StepBoard {
     for (const auto& m : models) all.push_back(m.get());
     LazyConsensus c([&all] { return all; });
     const bool finite = c.get().average.allFinite();  // once per step of all K: formed at once
-    report(ctx_, step, c, finite, *done_);
+    report_or_end(ctx_, step, c, finite, *done_);
     pending_.erase(step);
     count_.erase(step);
   }
@@ -120,13 +114,13 @@ class GossipNodeActor {
       for (int j : order)
         if (j != worker_) peer.send_detached(j, step, kModelTag, ctx_.sizes.whole(), current);
       if (!node) trainer.charge_flops(ctx_.bare_round_flops);  // the benchmark's bare run: FLOPs, no training
-      compute(peer, trainer, node ? node->before_exchange(step, trainer) : 0);
+      charge(peer, trainer, node ? node->before_exchange(step, trainer) : 0);
 
       std::vector<std::unique_ptr<Message>> received;
       for (std::size_t n = 1; n < order.size(); ++n) received.push_back(peer.receive(step, kModelTag));
       if (node) {
         for (std::size_t i = 0; i < order.size(); ++i) models[i] = model_of(order[i], current, received);
-        compute(peer, trainer, node->after_exchange(step, models, trainer));
+        charge(peer, trainer, node->after_exchange(step, models, trainer));
         current = std::make_shared<const Vector>(node->model());
       }
       board_.deposit(step, worker_, current);
@@ -138,14 +132,6 @@ class GossipNodeActor {
   }
 
  private:
-  void compute(Peer& peer, LocalTrainer& trainer, int rows) {
-    const double flops = trainer.take_flops();
-    if (flops > 0) peer.context().compute(peer.worker(), flops);
-    peer.ledger().computed();
-    peer.ledger().stats().flops += flops;
-    peer.ledger().stats().samples += static_cast<std::uint64_t>(rows);
-  }
-
   const Vector* model_of(int worker, const std::shared_ptr<const Vector>& own,
                          const std::vector<std::unique_ptr<Message>>& received) const {
     if (worker == worker_) return own.get();
@@ -180,7 +166,7 @@ class UpdateCounter {
       for (const auto& n : nodes_) models.push_back(&n->model());
       return models;
     });
-    report(ctx_, ++updates_, c, node.model().allFinite(), *done_);
+    report_or_end(ctx_, ++updates_, c, node.model().allFinite(), *done_);
   }
 
  private:
@@ -197,20 +183,6 @@ class UpdateCounter {
   const std::vector<std::unique_ptr<GossipNode>>& nodes_;
   int updates_ = 0;
 };
-
-constexpr int kAnswerTag = 1;
-
-std::string answer_mailbox(int worker) { return "gossip-answer-" + std::to_string(worker); }
-
-// One detached message of a whole model from `from` to mailbox `to_box` on worker `to`'s host.
-void post_model(SimContext& ctx, int from, int to, const std::string& to_box, int round, int tag,
-                std::shared_ptr<const Vector> values) {
-  auto message = std::make_unique<Message>(
-      Message{round, tag, from, ctx.sizes.whole(), sg4::Engine::get_clock(), std::move(values)});
-  ctx.count(*message, ctx.worker_zone[static_cast<std::size_t>(from)], ctx.worker_zone[static_cast<std::size_t>(to)]);
-  const auto bytes = message->bytes;
-  sg4::Mailbox::by_name(to_box)->put_init(message.release(), bytes)->detach([](void* m) { delete static_cast<Message*>(m); });
-}
 
 // A node's passive side: answers every neighbour's averaging request at once, on the node's host,
 // whatever the node's own actor is doing.
@@ -263,14 +235,6 @@ class PairwiseActive {
   }
 
  private:
-  static void charge(Peer& peer, LocalTrainer& trainer, int rows) {
-    const double flops = trainer.take_flops();
-    if (flops > 0) peer.context().compute(peer.worker(), flops);
-    peer.ledger().computed();
-    peer.ledger().stats().flops += flops;
-    peer.ledger().stats().samples += static_cast<std::uint64_t>(rows);
-  }
-
   SimContext& ctx_;
   UpdateCounter& counter_;
   PairwiseNode& node_;

@@ -14,7 +14,7 @@ const std::vector<TopologyKind>& topology_kinds() {
       {"ring-allreduce", false, false, make_ring_allreduce, make_resilient_ring},
       {"tree", false, false, make_tree, make_resilient_tree},
       {"hierarchical", false, true, make_hierarchical, make_resilient_hierarchical},
-      {"gossip", false, false, make_gossip, nullptr},
+      {"gossip", false, false, make_gossip, make_resilient_gossip},
   };
   return kinds;
 }

@@ -69,6 +69,8 @@ std::unique_ptr<Topology> make_resilient_parameter_server(const TopologySpec& sp
 std::unique_ptr<Topology> make_resilient_ring(const TopologySpec& spec);
 std::unique_ptr<Topology> make_resilient_tree(const TopologySpec& spec);
 std::unique_ptr<Topology> make_resilient_hierarchical(const TopologySpec& spec);
+// And this for gossip: the nodes go on with the neighbours that are left (resilient_gossip.cpp).
+std::unique_ptr<Topology> make_resilient_gossip(const TopologySpec& spec);
 // Not in the table: what the parameter-server and ring-allreduce kinds run for a streaming
 // algorithm (fragments exchanged while the next inner steps compute).
 std::unique_ptr<Topology> make_streaming(const TopologySpec& spec);
