@@ -8,9 +8,13 @@
 //   window is a share of the receive buffer, rcv_buffer_share), and optionally a drop-tail
 //   bottleneck queue: a window beyond path + queue, or a slow-start round whose burst (one more
 //   packet queued per ACK, RFC 5681's doubling) exceeds the queue, loses a packet and CUBIC
-//   multiplies the window by beta; the next rounds run at the reduced window (fast recovery).
-//   HyStart ends slow start once per connection (Linux keeps it off until a timeout), so the slow
-//   starts after idle restarts double on to ssthresh. The RTO's smoothed RTT keeps the queueing
+//   multiplies the window by beta; the next rounds run at the reduced window (fast recovery), and
+//   each loss event holds the message one round trip more (SACK finds the hole, the
+//   retransmission arrives a round trip later). HyStart leaves slow start on the ACK train, or on
+//   its delay sign one round after the window passed path + threshold (its first samples measure
+//   the queue the previous round left), never within a message's first burst round; it does so
+//   once per connection (Linux keeps it off until a timeout), so the slow starts after idle
+//   restarts double on to ssthresh. The RTO's smoothed RTT keeps the queueing
 //   delay of the message's last window burst (RFC 6298's 1/8 average over the later ACKs).
 //
 // A message of S bytes on a path of one-way latency L (round trip R = 2L) and rate share b is
