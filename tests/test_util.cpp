@@ -199,7 +199,7 @@ SavedRun run_failure_scenario(const fs::path& dir, const std::string& name, cons
   const auto workers = std::count(scenario.hosts.begin(), scenario.hosts.end(), ',') + 1;
   const auto file = dir / (name + ".xml");
   write_text(file, fmt::format(R"(<?xml version="1.0"?>
-<scenario name="{}" seed="3">
+<scenario name="{}" seed="{}">
   <platform file="{}"/>
   <network model="CM02"><config name="network/crosstraffic" value="0"/></network>
   <data train="{}" test="{}" label="target" standardize="true"/>
@@ -211,7 +211,7 @@ SavedRun run_failure_scenario(const fs::path& dir, const std::string& name, cons
   <training rounds="{}" header-bytes="0" charge-eval="{}"/>
   {}
 </scenario>
-)", scenario.scenario_name, scenario.platform_file, (data / "breast_cancer_seed_train.csv").string(),
+)", scenario.scenario_name, scenario.seed, scenario.platform_file, (data / "breast_cancer_seed_train.csv").string(),
                                (data / "breast_cancer_seed_test.csv").string(), scenario.forward_flops, workers, scenario.hosts,
                                scenario.layout, scenario.algorithm, scenario.rounds, scenario.charge_eval, scenario.failures));
   const auto out = dir / ("out-" + name);

@@ -98,13 +98,14 @@ std::filesystem::path write_host_scenario(const std::filesystem::path& dir, cons
 // The failure tests' scenario: `algorithm` (MA with 3 local steps unless told) on the standardised breast-cancer seed data, a
 // logistic model of `sim-parameters` 120000, CM02 without cross-traffic, the workers on `hosts`
 // (comma-separated) of `platform_file`, then `layout` (<server>, <topology>), `rounds` rounds and
-// `failures`. Written as DIR/NAME.xml and run with --save-weights into DIR/out-NAME.
+// `failures`, scenario seed `seed`. Written as DIR/NAME.xml and run with --save-weights into DIR/out-NAME.
 struct FailureScenario {
   std::string scenario_name, platform_file, hosts, layout, failures;
   int rounds = 6;
   std::string forward_flops = "0";  // per sample: makes compute (and a charged evaluation) take time
   bool charge_eval = false;
   std::string algorithm = R"(<algorithm name="ma" eta="0.05" local-steps="3"/>)";
+  int seed = 3;
 };
 struct SavedRun {
   CommandResult result;

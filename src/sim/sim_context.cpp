@@ -104,7 +104,7 @@ Peer::Peer(SimContext& context, int worker)
   inbox_->set_receiver(sg4::Actor::self());
 }
 
-Peer::~Peer() {
+Peer::~Peer() noexcept(false) {
   // A daemon killed at the end of the run unwinds through here, and SimGrid forbids simcalls then.
   if (std::uncaught_exceptions() > 0) return;
   if (pending_) pending_->cancel();

@@ -106,7 +106,9 @@ std::string upload_mailbox(int worker);
 class Peer {
  public:
   Peer(SimContext& context, int worker);
-  ~Peer();
+  // Not noexcept: its simcalls can meet the kill of an actor whose host goes down as it ends, and
+  // SimGrid's ForcefulKillException must then reach the actor's top like any simcall's.
+  ~Peer() noexcept(false);
   Peer(const Peer&) = delete;
   Peer& operator=(const Peer&) = delete;
 

@@ -123,19 +123,6 @@ long actors_needed(const Scenario& scenario, const Experiment& experiment) {
   return workers * (helper_per_worker ? 2 : 1) + static_cast<long>(BroadcastBoard::senders_for(static_cast<std::size_t>(workers))) + 2;
 }
 
-// D-PSGD nodes that come back can wait for good on a neighbour under repeated failures and repairs
-// (resilient_gossip.cpp): until that is fixed, a D-PSGD host failure is for good.
-void refuse_lockstep_gossip_repairs(const Scenario& s) {
-  const auto refuse = [&s](int line, const std::string& what) {
-    throw ScenarioError(s.file.string(), line,
-                        fmt::format("<failures>: {}: a D-PSGD worker that comes back is not supported yet (its host "
-                                    "failures must be for good; links may come back)", what));
-  };
-  for (const auto& e : s.failures.events)
-    if (!e.link && e.down_for) refuse(e.line, fmt::format("<host name=\"{}\"> has 'for'", e.name));
-  if (s.failures.random && s.failures.random->mttr) refuse(s.failures.random->line, "<random> has 'mttr'");
-}
-
 }  // namespace
 
 Simulation::Simulation(const Scenario& scenario, const ConfigList& command_line_config)
@@ -257,8 +244,6 @@ void Simulation::plan_failures() {
     throw ScenarioError(s.file.string(), s.failures.line,
                         fmt::format("<failures>: failures are not supported with the streaming algorithm {} "
                                     "(its fragment exchange has no survivor path)", algorithm.name));
-  if (algorithm.decentralized() && !algorithm.make_node(experiment_.algorithm, 0, experiment_.initial)->pairwise())
-    refuse_lockstep_gossip_repairs(s);
   std::vector<std::uint64_t> rows;
   for (const auto& partition : experiment_.partitions) rows.push_back(partition.size());
   // A server-less run has no server, even when the scenario names one: its host is no special case.

@@ -17,8 +17,9 @@
 //   partner may have averaged with the offer already: the sum of the models then moves by that half.
 // - A worker whose host comes back restarts (SimGrid's auto-restart), takes the latest model of
 //   its first neighbour in the run and linked to it (one whole-model transfer from that neighbour's
-//   host; the initial model if it has none), and takes part from a step after every neighbour's
-//   current step (D-PSGD) or at once (AD-PSGD).
+//   host; the initial model if it has none), and takes part two steps after the one it died in
+//   (D-PSGD; see Membership::rejoin) or at once (AD-PSGD). A D-PSGD node stops at the run's last
+//   step: one left without neighbours steps alone, without waiting, but not past it.
 // - The run is judged on the average of the models of the workers in the run: a D-PSGD step closes
 //   once every worker deposited its model of the step or is out of it (the workers out miss the
 //   step: the failure plan books their rows), an AD-PSGD update averages the nodes in the run.
@@ -118,13 +119,15 @@ class Membership {
     return !member(j, step) || !linked(self, j) || failures_.link_failures() != edge.link_failures;
   }
 
-  // A worker back from a failure takes part again: from the step after every neighbour's current
-  // step, its own earlier life's and the last closed step (D-PSGD; AD-PSGD ignores it), so that no
-  // decision its earlier life took about an edge is read by the new one. Returns that step.
+  // A worker back from a failure takes part again two steps after the one its earlier life was in
+  // (and after the last closed step; D-PSGD; AD-PSGD ignores it), so that no decision about an edge
+  // taken while its earlier life could exchange is read by the new one: its earlier life decided
+  // steps up to its own, and a neighbour waiting on it is at most one step ahead (it cannot pass a
+  // step without that life's model, or giving it up). Decisions taken while it was out say "no
+  // exchange", so a neighbour that ran ahead alone meanwhile is no obstacle: the new life takes
+  // local steps up to that neighbour's step and exchanges with it from there. Returns that step.
   int rejoin(int k, int closed) {
-    int step = std::max(closed, step_[index(k)]) + 1;
-    for (int j : neighbours(k))
-      if (in_run(j)) step = std::max(step, step_[index(j)] + 1);
+    const int step = std::max(closed, step_[index(k)] + 1) + 1;
     in_run_[index(k)] = true;
     rejoin_step_[index(k)] = step;
     lost_booked_[index(k)] = false;
@@ -265,7 +268,7 @@ class ResilientStepBoard {
     for (int k = 0; k < members_.workers(); ++k) {
       const auto i = static_cast<std::size_t>(k);
       if (found != pending_.end() && found->second[i].model) continue;
-      const bool out = step > last_deposit_[i] && (!members_.in_run(k) || step < members_.rejoin_step(k));
+      const bool out = step < members_.rejoin_step(k) || (!members_.in_run(k) && step > last_deposit_[i]);
       if (!out) return false;
     }
     return true;
@@ -330,12 +333,15 @@ class ResilientGossipNode {
     auto current = std::make_shared<const Vector>(e.initial);
     if (restarted) {
       step = members_.rejoin(worker_, board_.closed());
+      if (step > e.rounds) return;  // its neighbours are done: nothing left to take part in
       current = catch_up(peer, members_, [this](int j) { return board_.latest(j); });
     }
     auto trainer = e.make_trainer(worker_);
     auto node = ctx_.bare ? nullptr : e.algorithm.params.algorithm().make_node(e.algorithm, worker_, *current);
     const auto order = mixing_order(*e.algorithm.graph, worker_);
-    for (; !ctx_.finished; ++step) {
+    // A node whose neighbours are all gone takes local steps without waiting for anyone: it stops
+    // at the run's last step instead of running ahead of the others without bound.
+    for (; !ctx_.finished && step <= e.rounds; ++step) {
       members_.begin(worker_, step);
       peer.drop_older(step, 0);
       std::vector<Membership::Edge> edges(order.size());
