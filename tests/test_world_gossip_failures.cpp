@@ -161,7 +161,7 @@ TEST_F(GossipFailures, DpsgdUnderRandomFailuresAndRepairsFinishesAndRerunsIdenti
     const auto s = summary(r);
     EXPECT_GT(s["failures"]["events"].size(), 2u) << name;
     for (const auto& event : s["failures"]["events"]) EXPECT_LE(event["round"].get<int>(), 200) << name;
-    if (seed != 3) continue;
+    if (seed != cases.front().first) continue;  // one rerun is enough to show determinism
     const auto again = run(name + "-again", kDpsgd, 200, failures, seed);
     EXPECT_EQ(read_text(r.out / "rounds.csv"), read_text(again.out / "rounds.csv"));
     EXPECT_EQ(read_text(r.out / "weights.csv"), read_text(again.out / "weights.csv"));
