@@ -458,6 +458,9 @@ class ResilientResponder {
         continue;
       }
       if (!members_.in_run(worker_)) continue;
+      // A requester whose host went down since it asked gets no answer: its mailbox's receiver may
+      // still be its dead actor, and SimGrid aborts a transfer started towards a host that is off.
+      if (!members_.host(request->from)->is_on()) continue;
       auto old = std::make_shared<const Vector>(pairwise(nodes_[static_cast<std::size_t>(worker_)]).answer(*request->values));
       post_model(ctx_, worker_, request->from, worker_mailbox(request->from), request->round, kAnswerTag, std::move(old));
     }
