@@ -155,7 +155,8 @@ def grid(name):
         # About four minutes: short and long links, three rates, two contention cells. Only one-flow
         # cells whose median two full runs of the grid reproduced within 4 % (docs/network-fidelity.md,
         # "repeat run"): a CI verdict must not depend on real TCP's loss cycles (8-16 MiB at 1 Gbit/s
-        # or >= 100 ms moved by up to 22 % between runs). Nor cells whose message is just above a
+        # or >= 100 ms moved by up to 22 % between runs; 8 MiB at 2 ms, hundreds of queue drops a
+        # run, measured +7.2 % on a CI machine, is left out too). Nor cells whose message is just above a
         # window the first slow start may or may not leave at: 64 KiB (46 segments) at 33 ms takes one
         # round trip on a window of 56+ and two on one of 40, so one HyStart decision in the first
         # round halves or doubles every round (a CI machine measured +71 % where every run here
@@ -165,7 +166,7 @@ def grid(name):
         return [Cell("ci", 100, 2, s, 1, 3, 8) for s in (64 * KiB, 1 * MiB)] + \
                [Cell("ci", 100, 33, s, 1, 3, 8) for s in (4 * KiB, 1 * MiB)] + \
                [Cell("ci", 100, 80, 1 * MiB, 1, 3, 8), Cell("ci", 100, 130, 256 * KiB, 1, 3, 8),
-                Cell("ci", 10, 80, 256 * KiB, 1, 3, 8), Cell("ci", 1000, 2, 8 * MiB, 1, 3, 8),
+                Cell("ci", 10, 80, 256 * KiB, 1, 3, 8), Cell("ci", 1000, 2, 1 * MiB, 1, 3, 8),
                 Cell("ci", 1000, 130, 1 * MiB, 1, 3, 8),
                 Cell("ci", 100, 25, 1 * MiB, 4, 3, 6), Cell("ci", 100, 80, 1 * MiB, 4, 3, 6)]
     raise SystemExit(f"unknown grid '{name}' (fit, validation, blind, ab, sustain, ci)")
