@@ -133,6 +133,10 @@ class WorkerRole {
   // simulator may run it while that vector is still in transit; run_round() then does the rest.
   // Without a call, run_round() does it all. None by default.
   virtual void run_ahead(int /*round*/, LocalTrainer& /*trainer*/) {}
+  // Whether the upload is a model (the receiver holds one close to it: compression sends the change
+  // from the vector received) or a gradient or change of its own (the receiver holds nothing to
+  // start from: compression sends the upload itself).
+  virtual bool uploads_a_model() const { return true; }
 };
 
 // The whole-run description shared by the simulator and the sequential driver.

@@ -53,6 +53,7 @@ class AsyncProtocol {
 class GradientWorker final : public WorkerRole {
  public:
   void run_round(int round, const Vector& received, LocalTrainer& trainer, Upload& upload) override;
+  bool uploads_a_model() const override { return false; }  // a gradient
 };
 
 }  // namespace dmlsim

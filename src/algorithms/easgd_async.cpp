@@ -50,6 +50,7 @@ class ElasticWorker final : public WorkerRole {
     local_ -= upload.values;
     upload.samples = samples;
   }
+  bool uploads_a_model() const override { return false; }  // the elastic change d
 
  private:
   double eta_;

@@ -36,6 +36,7 @@ class SsgdWorker final : public WorkerRole {
  public:
   explicit SsgdWorker(const SsgdParams& params) : params_(params) {}
   void run_round(int round, const Vector& received, LocalTrainer& trainer, Upload& upload) override;
+  bool uploads_a_model() const override { return false; }  // a gradient (or gradient sum)
 
  private:
   SsgdParams params_;

@@ -52,8 +52,13 @@ class CompressedWorker final : public WorkerRole {
 
   void run_round(int round, const Vector& received, LocalTrainer& trainer, Upload& upload) override {
     inner_->run_round(round, received, trainer, upload);
-    upload.values = received + compressor_.transmit(upload.values - received, static_cast<std::uint64_t>(round));
+    const auto message = static_cast<std::uint64_t>(round);
+    if (inner_->uploads_a_model())
+      upload.values = received + compressor_.transmit(upload.values - received, message);
+    else  // a gradient or change: the server holds nothing it could be a change from
+      upload.values = compressor_.transmit(upload.values, message);
   }
+  bool uploads_a_model() const override { return inner_->uploads_a_model(); }
 
  private:
   std::unique_ptr<WorkerRole> inner_;

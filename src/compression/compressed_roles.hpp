@@ -2,7 +2,10 @@
 // algorithm and every topology. What travels is the change from the vector the receiver already
 // holds, compressed; the receiver adds the rounded change:
 //   upload:    worker k sends C_k(u_k - b̂) where b̂ is the vector it received; the aggregation sees
-//              b̂ + C_k(u_k - b̂). Sparsified uploads keep error feedback per worker.
+//              b̂ + C_k(u_k - b̂). An upload that is a gradient or a change (WorkerRole::
+//              uploads_a_model() false: SSGD, ASGD, SSP, asynchronous EASGD) is sent as C_k(u_k):
+//              the server holds nothing it could be a change from. Sparsified uploads keep error
+//              feedback per worker.
 //   broadcast: the server sends C(b - b̂_prev); every worker sees b̂ = b̂_prev + C(b - b̂_prev), which
 //              starts at the initial model (every host derives it from the seed). What was not
 //              sent stays in b - b̂ and goes with the next broadcast, so no separate memory.
